@@ -1,0 +1,130 @@
+"""Columnar store: Parquet objects addressed by their sha256, written once, checked on read."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import fs
+
+hash_read_block_bytes = 8 * 1024 * 1024
+PARQUET_COMPRESSION = "zstd"
+
+
+class ColumnarIntegrityError(RuntimeError):
+    """A stored object's bytes no longer hash to its name: the store was tampered with."""
+
+
+class _HashingSink:
+    """A file-like sink that hashes every byte on its way to the underlying stream."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._digest.update(view)
+        self._stream.write(view)
+        return len(view)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+class ParquetWriter:
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self._writer = writer
+        self._digest: str | None = None
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if isinstance(batch, pa.RecordBatch):
+            self._writer.write_batch(batch)
+        else:
+            self._writer.write_table(batch)
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            raise RuntimeError("the digest is known once the writer is closed")
+        return self._digest
+
+
+class ParquetStore:
+    """Objects live at `<root>/<aa>/<sha256>.parquet` on any pyarrow filesystem."""
+
+    def __init__(self, root: str) -> None:
+        self._fs, base = fs.FileSystem.from_uri(root) if "://" in root else (
+            fs.LocalFileSystem(),
+            root,
+        )
+        self._base = base.rstrip("/")
+        self._root_uri = root.rstrip("/")
+        self._fs.create_dir(self._base, recursive=True)
+
+    def _path(self, digest: str) -> str:
+        return f"{self._base}/{digest[:2]}/{digest}.parquet"
+
+    def uri(self, digest: str) -> str:
+        return f"{self._root_uri}/{digest[:2]}/{digest}.parquet"
+
+    def exists(self, digest: str) -> bool:
+        return self._fs.get_file_info(self._path(digest)).type == fs.FileType.File
+
+    @contextmanager
+    def writer(self, schema: pa.Schema) -> Iterator[ParquetWriter]:
+        """Stream batches to a temporary object, then move it to its hash name at once."""
+        temporary = f"{self._base}/tmp/{uuid.uuid4().hex}.parquet.part"
+        self._fs.create_dir(f"{self._base}/tmp", recursive=True)
+        stream = self._fs.open_output_stream(temporary)
+        sink = _HashingSink(stream)
+        try:
+            with pq.ParquetWriter(sink, schema, compression=PARQUET_COMPRESSION) as inner:
+                handle = ParquetWriter(inner)
+                yield handle
+            stream.close()
+        except BaseException:
+            stream.close()
+            self._fs.delete_file(temporary)
+            raise
+        digest = sink.hexdigest()
+        handle._digest = digest
+        self._publish(temporary, digest)
+
+    def _publish(self, temporary: str, digest: str) -> None:
+        if self.exists(digest):
+            # Written once: identical content is already stored; keep the original.
+            self._fs.delete_file(temporary)
+            return
+        self._fs.create_dir(f"{self._base}/{digest[:2]}", recursive=True)
+        self._fs.move(temporary, self._path(digest))
+
+    def put_table(self, table: pa.Table) -> str:
+        with self.writer(table.schema) as writer:
+            writer.write(table)
+        return writer.digest
+
+    def verify(self, digest: str) -> None:
+        """Re-hash the stored bytes; a mismatch means tampering or corruption."""
+        hasher = hashlib.sha256()
+        with self._fs.open_input_stream(self._path(digest)) as stream:
+            while block := stream.read(hash_read_block_bytes):
+                hasher.update(block)
+        if hasher.hexdigest() != digest:
+            raise ColumnarIntegrityError(f"columnar object {digest} fails its hash check")
+
+    def read_table(self, digest: str) -> pa.Table:
+        self.verify(digest)
+        return pq.read_table(self._path(digest), filesystem=self._fs)

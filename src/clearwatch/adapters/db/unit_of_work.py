@@ -1,0 +1,69 @@
+"""The unit of work: one connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from clearwatch.adapters.db.audit_repository import SqlAuditLog
+from clearwatch.adapters.db.engine import READ_ONLY_OPTION
+from clearwatch.domain.audit.chain import HashAlgorithm
+
+
+class SqlUnitOfWork:
+    """Opens a transaction on enter; rolls back on exit unless `commit()` was called."""
+
+    def __init__(
+        self, engine: Engine, *, audit_algorithm: HashAlgorithm, read_only: bool = False
+    ) -> None:
+        self._engine = engine
+        self._audit_algorithm = audit_algorithm
+        self._read_only = read_only
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        connection = self._engine.connect()
+        if self._read_only:
+            connection = connection.execution_options(**{READ_ONLY_OPTION: True})
+        self._connection = connection
+        self._transaction = connection.begin()
+        self.audit = SqlAuditLog(connection, algorithm=self._audit_algorithm)
+        self._bind_repositories(connection)
+        return self
+
+    def _bind_repositories(self, connection: Connection) -> None:
+        """Each area binds its repositories to this transaction's connection here."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+            self._transaction = None
+
+    def commit(self) -> None:
+        """Commit what was done; later work in the same block runs in a new transaction."""
+        if self._transaction is None:
+            raise RuntimeError("commit outside the unit of work")
+        self._transaction.commit()
+        self._transaction = self.connection.begin()
+
+    def rollback(self) -> None:
+        if self._transaction is not None and self._transaction.is_active:
+            self._transaction.rollback()

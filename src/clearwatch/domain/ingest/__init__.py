@@ -1,0 +1,1 @@
+"""Ingest: what institutions and systems deliver, described as data."""

@@ -1,0 +1,179 @@
+"""The files each package or batch kind holds: columns, value types, keys.
+
+One description serves the validator (what to accept) and the engine (what the
+stored Parquet looks like): money columns are stored as int64 fen, dates as
+date32, timestamps as timestamp[us, tz=UTC], quantities as int64, prices as
+decimal strings kept exact (int64 in thousandths of a yuan, `price_milli`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ValueType(StrEnum):
+    TEXT = "text"  # non-empty identifier, stored as string
+    OPTIONAL_TEXT = "optional_text"  # may be empty
+    MONEY = "money"  # -?d+.dd → int64 fen
+    POSITIVE_MONEY = "positive_money"  # d+.dd, > 0 → int64 fen
+    DATE = "date"  # YYYY-MM-DD → date32
+    TIMESTAMP = "timestamp"  # ISO 8601 with offset → timestamp[us, UTC]
+    QUANTITY = "quantity"  # positive integer → int64
+    SIGNED_QUANTITY = "signed_quantity"  # integer → int64
+    PRICE = "price"  # d+(.d{1,3})? → int64 thousandths of a yuan
+    RATE = "rate"  # decimal string such as 0.00025, kept as text
+    ENUM = "enum"  # one of `choices`, stored as string
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    value_type: ValueType
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    kind: str
+    institution_kind: str  # the registry kind that may submit it
+    files: tuple[FileSpec, ...]
+
+    def file(self, name: str) -> FileSpec | None:
+        return next((spec for spec in self.files if spec.name == name), None)
+
+
+ACCOUNT_KINDS = ("normal", "credit", "option")
+PURPOSES = ("client_settlement", "credit_guarantee", "option_margin")
+PURPOSE_OF_ACCOUNT_KIND = dict(zip(ACCOUNT_KINDS, PURPOSES, strict=True))
+MARKETS = ("SH", "SZ", "BJ")
+DIRECTIONS = ("in", "out")
+COUNTERPARTY_KINDS = ("client_bank", "csdc", "same_broker_special", "broker_own", "other")
+FUND_ACTIONS = ("freeze", "deduct", "stop_payment")
+INITIATORS = ("court", "procuratorate", "police", "tax", "broker", "bank")
+
+T, OT, M, PM = ValueType.TEXT, ValueType.OPTIONAL_TEXT, ValueType.MONEY, ValueType.POSITIVE_MONEY
+
+
+def _c(name: str, value_type: ValueType, choices: tuple[str, ...] = ()) -> ColumnSpec:
+    return ColumnSpec(name, value_type, choices)
+
+
+def _enum(name: str, choices: tuple[str, ...]) -> ColumnSpec:
+    return ColumnSpec(name, ValueType.ENUM, choices)
+
+
+BROKER_DAILY = PackageSpec(
+    kind="broker_daily",
+    institution_kind="broker",
+    files=(
+        FileSpec(
+            "client_funds.csv",
+            (
+                _c("fund_account", T),
+                _c("client_id", T),
+                _enum("account_kind", ACCOUNT_KINDS),
+                _c("bank_id", T),
+                _c("balance", M),
+            ),
+            key=("fund_account",),
+        ),
+        FileSpec(
+            "special_accounts.csv",
+            (
+                _c("account_no", T),
+                _c("bank_id", T),
+                _enum("purpose", PURPOSES),
+                _c("book_balance", M),
+            ),
+            key=("account_no",),
+        ),
+        FileSpec(
+            "settlement_reserve.csv",
+            (_enum("market", MARKETS), _c("balance", M)),
+            key=("market",),
+        ),
+        FileSpec(
+            "fee_income.csv",
+            (_enum("account_kind", ACCOUNT_KINDS), _c("amount", M)),
+            key=("account_kind",),
+        ),
+    ),
+)
+
+BANK_DAILY = PackageSpec(
+    kind="bank_daily",
+    institution_kind="bank",
+    files=(
+        FileSpec(
+            "special_account_balances.csv",
+            (
+                _c("account_no", T),
+                _c("broker_id", T),
+                _enum("purpose", PURPOSES),
+                _c("branch_region", T),
+                _c("balance", M),
+            ),
+            key=("account_no",),
+        ),
+        FileSpec(
+            "special_account_transactions.csv",
+            (
+                _c("txn_id", T),
+                _c("account_no", T),
+                _c("booked_at", ValueType.TIMESTAMP),
+                _enum("direction", DIRECTIONS),
+                _c("amount", PM),
+                _c("counterparty_account", OT),
+                _enum("counterparty_kind", COUNTERPARTY_KINDS),
+            ),
+            key=("txn_id",),
+        ),
+        FileSpec(
+            "client_depository.csv",
+            (_c("broker_id", T), _c("fund_account", T), _c("client_id", T), _c("balance", M)),
+            key=("broker_id", "fund_account"),
+        ),
+        FileSpec(
+            "fund_actions.csv",
+            (
+                _c("action_id", T),
+                _c("broker_id", T),
+                _c("fund_account", T),
+                _enum("action", FUND_ACTIONS),
+                _c("amount", PM),
+                _enum("initiator", INITIATORS),
+                _c("legal_basis", OT),
+                _c("branch_region", T),
+            ),
+            key=("action_id",),
+        ),
+    ),
+)
+
+CSDC_DAILY = PackageSpec(
+    kind="csdc_daily",
+    institution_kind="csdc",
+    files=(
+        FileSpec(
+            "settlement_reserve.csv",
+            (_c("broker_id", T), _enum("market", MARKETS), _c("balance", M)),
+            key=("broker_id", "market"),
+        ),
+    ),
+)
+
+PACKAGE_SPECS: dict[str, PackageSpec] = {
+    spec.kind: spec for spec in (BROKER_DAILY, BANK_DAILY, CSDC_DAILY)
+}

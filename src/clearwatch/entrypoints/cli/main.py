@@ -1,0 +1,46 @@
+"""`clearwatch`: the command line of the back office and the monitor."""
+
+from __future__ import annotations
+
+import typer
+
+from clearwatch import __version__
+from clearwatch.entrypoints.cli.audit import audit_app
+from clearwatch.entrypoints.cli.common import application, console
+
+app = typer.Typer(
+    help=(
+        "clearwatch keeps client money in the securities market safe.\n\n"
+        "Start with `clearwatch init` to create the store under CLEARWATCH_HOME "
+        "(default ./clearwatch-data), then see each group's --help."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(audit_app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"clearwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Broker settlement back office and client-fund monitor."""
+
+
+@app.command("init")
+def init() -> None:
+    """Create the store, or upgrade it to this version's schema. Running it twice is harmless."""
+    wired = application()
+    revisions = wired.init_schema()
+    console.print(
+        f"[green]store ready[/] at {wired.settings.database_url} "
+        f"(schema {', '.join(revisions)})"
+    )
