@@ -66,9 +66,13 @@ class ParquetStore:
     """Objects live at `<root>/<aa>/<sha256>.parquet` on any pyarrow filesystem."""
 
     def __init__(self, root: str) -> None:
-        self._fs, base = fs.FileSystem.from_uri(root) if "://" in root else (
-            fs.LocalFileSystem(),
-            root,
+        self._fs, base = (
+            fs.FileSystem.from_uri(root)
+            if "://" in root
+            else (
+                fs.LocalFileSystem(),
+                root,
+            )
         )
         self._base = base.rstrip("/")
         self._root_uri = root.rstrip("/")

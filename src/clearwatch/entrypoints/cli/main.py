@@ -41,6 +41,5 @@ def init() -> None:
     wired = application()
     revisions = wired.init_schema()
     console.print(
-        f"[green]store ready[/] at {wired.settings.database_url} "
-        f"(schema {', '.join(revisions)})"
+        f"[green]store ready[/] at {wired.settings.database_url} (schema {', '.join(revisions)})"
     )

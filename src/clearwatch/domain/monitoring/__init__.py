@@ -1,0 +1,1 @@
+"""The monitor: registry, findings, criteria, grading, routing."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: a freshly initialised application on SQLite and, when configured, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from clearwatch.adapters.clock import FixedClock
+from clearwatch.bootstrap import Application, build_application
+from clearwatch.config import Settings
+from clearwatch.domain.calendar import SHANGHAI
+
+POSTGRES_URL_VARIABLE = "CLEARWATCH_TEST_POSTGRES_URL"
+DEFAULT_TEST_TIME = datetime(2026, 11, 20, 16, 0, tzinfo=SHANGHAI)
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_URL_VARIABLE) or None
+
+
+def _settings(home: Path, database_url: str) -> Settings:
+    return Settings(
+        home=home,
+        database_url=database_url,
+        columnar_root=str(home / "columnar"),
+        audit_algorithm="sha256",
+        engine_backend="duckdb",
+    )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock tests move by hand: `clock.at = ...`."""
+    return FixedClock(DEFAULT_TEST_TIME)
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path, clock: FixedClock) -> Application:
+    home = tmp_path / "home"
+    app = build_application(_settings(home, f"sqlite:///{home / 'clearwatch.sqlite3'}"), clock)
+    app.init_schema()
+    return app
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    base = postgres_url()
+    if base is None:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(base).set(drivername="postgresql+psycopg"))
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_app(
+    tmp_path: Path, clock: FixedClock, postgres_schema_url: str
+) -> Iterator[Application]:
+    app = build_application(_settings(tmp_path / "home", postgres_schema_url), clock)
+    app.init_schema()
+    yield app
+    app.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest) -> Application:
+    """The same test on SQLite and on PostgreSQL (skipped only when no URL is configured)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_app")  # type: ignore[no-any-return]
+    return request.getfixturevalue("postgres_app")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for driving the `clearwatch` CLI against a fresh home."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CLEARWATCH_")}
+    env["CLEARWATCH_HOME"] = str(tmp_path / "cli-home")
+    return env
