@@ -85,7 +85,7 @@ class ParquetStore:
         return f"{self._root_uri}/{digest[:2]}/{digest}.parquet"
 
     def exists(self, digest: str) -> bool:
-        return self._fs.get_file_info(self._path(digest)).type == fs.FileType.File
+        return bool(self._fs.get_file_info(self._path(digest)).type == fs.FileType.File)
 
     @contextmanager
     def writer(self, schema: pa.Schema) -> Iterator[ParquetWriter]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 import pyarrow as pa
 
@@ -59,9 +59,11 @@ class ColumnarStore(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: every repository it hands out writes inside it."""
 
-    audit: AuditLog
+    # Repositories are read-only properties so a concrete unit of work may narrow their types.
+    @property
+    def audit(self) -> AuditLog: ...
 
-    def __enter__(self) -> UnitOfWork: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(
         self,
