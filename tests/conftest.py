@@ -92,4 +92,5 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for driving the `clearwatch` CLI against a fresh home."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CLEARWATCH_")}
     env["CLEARWATCH_HOME"] = str(tmp_path / "cli-home")
+    env["COLUMNS"] = "200"  # Rich wraps to the terminal; tests read whole cells
     return env

@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 from clearwatch.adapters.clock import SystemClock
 from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.adapters.db.engine import make_engine
-from clearwatch.adapters.db.migrate import upgrade_schema
+from clearwatch.adapters.db.migrate import current_revisions, upgrade_schema
 from clearwatch.adapters.db.unit_of_work import SqlUnitOfWork
 from clearwatch.config import Settings
 from clearwatch.domain.audit.chain import HashAlgorithm, available_algorithms
+from clearwatch.services.audit import record_audit
 from clearwatch.services.ports import Clock
 
 
@@ -52,9 +53,23 @@ class Application:
     def read_uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, audit_algorithm=self.audit_algorithm, read_only=True)
 
-    def init_schema(self) -> tuple[str, ...]:
+    def init_schema(self, *, actor: str = "system") -> tuple[str, ...]:
+        """Create or upgrade the schema; an actual change is recorded in the audit log."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        return upgrade_schema(self.engine)
+        before = current_revisions(self.engine)
+        after = upgrade_schema(self.engine)
+        if after != before:
+            with self.uow() as uow:
+                record_audit(
+                    uow,
+                    actor=actor,
+                    action="store.schema_upgraded",
+                    object_ref="store:schema",
+                    payload={"from": list(before), "to": list(after)},
+                    recorded_at=self.clock.now(),
+                )
+                uow.commit()
+        return after
 
 
 def build_application(settings: Settings | None = None, clock: Clock | None = None) -> Application:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 FEN_PER_YUAN = 100
@@ -74,16 +74,36 @@ def parse_rate(text: str) -> Decimal:
     return rate
 
 
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up (away from zero at exactly .5), in integers."""
+    if denominator <= 0:
+        raise ValueError("denominator must be positive")
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
+        quotient += 1
+    return -quotient if numerator < 0 else quotient
+
+
+def rate_ratio(rate: Decimal) -> tuple[int, int]:
+    """An exact rate as (numerator, denominator) integers, for integer-only arithmetic."""
+    numerator, denominator = rate.as_integer_ratio()
+    return numerator, denominator
+
+
 def round_half_up_fen(amount_fen: int, rate: Decimal) -> int:
-    """amount × rate rounded half-up to the fen (away from zero at .5), as fees are."""
-    exact = Decimal(amount_fen) * rate
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """amount × rate rounded half-up to the fen (away from zero at .5), as fees are.
+
+    Integer arithmetic only, the same formula the engines run; `Decimal.quantize` with
+    ROUND_HALF_UP is the reference it is tested against.
+    """
+    numerator, denominator = rate_ratio(rate)
+    return divide_half_up(amount_fen * numerator, denominator)
 
 
 def round_half_up_product_fen(quantity: int, price: Decimal) -> int:
     """quantity × price (yuan, any decimals) rounded half-up to the fen: a trade amount."""
-    exact = Decimal(quantity) * price * FEN_PER_YUAN
-    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    numerator, denominator = rate_ratio(price)
+    return divide_half_up(quantity * numerator * FEN_PER_YUAN, denominator)
 
 
 @dataclass(frozen=True, order=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from clearwatch import __version__
+from clearwatch.bootstrap import ConfigurationError
 from clearwatch.entrypoints.cli.audit import audit_app
-from clearwatch.entrypoints.cli.common import application, console
+from clearwatch.entrypoints.cli.common import application, console, fail
 
 app = typer.Typer(
     help=(
@@ -39,7 +40,10 @@ def main(
 def init() -> None:
     """Create the store, or upgrade it to this version's schema. Running it twice is harmless."""
     wired = application()
-    revisions = wired.init_schema()
+    try:
+        revisions = wired.init_schema()
+    except ConfigurationError as error:
+        raise fail(str(error)) from error
     console.print(
         f"[green]store ready[/] at {wired.settings.database_url} (schema {', '.join(revisions)})"
     )

@@ -1,0 +1,65 @@
+"""The foundation commands as a newcomer drives them, in a subprocess."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from clearwatch import __version__
+
+
+def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "clearwatch.entrypoints.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_version_prints_the_package_version(cli_env: dict[str, str]) -> None:
+    result = clearwatch(cli_env, "--version")
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+def test_help_explains_where_to_start(cli_env: dict[str, str]) -> None:
+    result = clearwatch(cli_env, "--help")
+    assert result.returncode == 0
+    assert "clearwatch init" in result.stdout
+
+
+def test_init_twice_then_verify_and_show(cli_env: dict[str, str]) -> None:
+    assert clearwatch(cli_env, "init").returncode == 0
+    again = clearwatch(cli_env, "init")
+    assert again.returncode == 0, again.stderr
+    verify = clearwatch(cli_env, "audit", "verify")
+    assert verify.returncode == 0
+    assert "1 records verified" in verify.stdout  # the schema creation, recorded once
+    shown = clearwatch(cli_env, "audit", "show")
+    assert "store.schema_upgraded" in shown.stdout
+
+
+def test_verify_names_the_record_edited_behind_the_systems_back(cli_env: dict[str, str]) -> None:
+    assert clearwatch(cli_env, "init").returncode == 0
+    database = Path(cli_env["CLEARWATCH_HOME"]) / "clearwatch.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER audit_log_refuse_update")
+        connection.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+    result = clearwatch(cli_env, "audit", "verify")
+    assert result.returncode != 0
+    assert "seq=1" in result.stderr
+    assert "hash_must_match_content" in result.stderr
+
+
+def test_sm3_can_be_chosen_for_the_chain(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "CLEARWATCH_AUDIT_HASH": "sm3"}
+    assert clearwatch(env, "init").returncode == 0
+    shown = clearwatch(env, "audit", "show")
+    assert "sm3:" in shown.stdout
+    assert clearwatch(env, "audit", "verify").returncode == 0
+
+
+def test_an_unknown_hash_algorithm_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "CLEARWATCH_AUDIT_HASH": "md5"}
+    result = clearwatch(env, "init")
+    assert result.returncode != 0
+    assert "CLEARWATCH_AUDIT_HASH" in result.stderr
