@@ -1,0 +1,84 @@
+"""Two submits at once, and a submit killed mid-way, leave a consistent store."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from clearwatch.adapters.faults import CRASH_VARIABLE
+from clearwatch.bootstrap import Application, build_application
+from clearwatch.config import Settings
+from clearwatch.domain.audit.chain import verify_chain
+from clearwatch.domain.ingest.receipt import Receipt, ReceiptStatus
+from clearwatch.services.submit_package import submit_package
+from tests.integration.monitor.conftest import context, load
+from tests.support.packages import write_package, write_registry
+
+DAY = date(2026, 11, 20)
+FUNDS = "fund_account,client_id,account_kind,bank_id,balance\n" + "".join(
+    f"FA{n},C{n},normal,K001,{n}.00\n" for n in range(2000)
+)
+
+
+def test_two_submits_of_one_package_at_once_give_one_accepted_and_one_duplicate(
+    registered: Application, tmp_path: Path
+) -> None:
+    package = write_package(
+        tmp_path / "p", "broker_daily", "B001", DAY, {"client_funds.csv": FUNDS}
+    )
+    # Each thread has its own engine, as two server processes would.
+    apps = [build_application(registered.settings, registered.clock) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    receipts: list[Receipt] = []
+
+    def run(app: Application) -> None:
+        barrier.wait()
+        receipts.append(submit_package(directory=str(package), context=context(app)))
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for app in apps:
+        app.engine.dispose()
+    assert sorted(r.status.value for r in receipts) == ["accepted", "duplicate"]
+    assert receipts[0].package_id == receipts[1].package_id
+    with registered.read_uow() as uow:
+        assert len(uow.packages.receipts()) == 1
+
+
+def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "clearwatch.entrypoints.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("point", ["after_publish", "before_commit"])
+def test_a_submit_killed_mid_way_leaves_the_store_consistent_and_can_be_retried(
+    cli_env: dict[str, str], tmp_path: Path, point: str
+) -> None:
+    app = build_application(Settings.from_environment(cli_env))
+    app.init_schema()
+    assert load(app, write_registry(tmp_path / "r")).loaded
+    package = write_package(
+        tmp_path / "p", "broker_daily", "B001", DAY, {"client_funds.csv": FUNDS}
+    )
+    # Only the submit that dies runs in its own process: SIGKILL allows no cleanup at all.
+    killed = clearwatch(cli_env | {CRASH_VARIABLE: point}, "monitor", "submit", str(package))
+    assert killed.returncode == -signal.SIGKILL
+    assert killed.stdout == ""
+    with app.read_uow() as uow:
+        assert uow.packages.receipts() == []
+        assert verify_chain(uow.audit.records()).first_break is None
+    retried = submit_package(directory=str(package), context=context(app))
+    assert retried.status is ReceiptStatus.ACCEPTED
+    with app.read_uow() as uow:
+        [stored] = uow.packages.latest_accepted(DAY)
+    assert app.columnar.read_table(stored.parquet_digests["client_funds.csv"]).num_rows == 2000
+    app.engine.dispose()
