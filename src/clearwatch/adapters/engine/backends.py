@@ -1,0 +1,301 @@
+"""The findings engine on a chosen backend: DuckDB (default), PostgreSQL or Spark `local[2]`.
+
+The expressions in `findings.py` are the same for all three; only how the stored Parquet
+becomes tables differs (see `sources.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from sqlalchemy.engine import make_url
+
+from clearwatch.adapters.engine.findings import Materialize, assemble_result, run_queries
+from clearwatch.adapters.engine.sources import (
+    SourceTables,
+    build_sources,
+    filings_table,
+    tagged_arrow,
+    union_of_parquet,
+)
+from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, PackageSource
+
+spark_master_default = "local[2]"
+spark_shuffle_partitions = 2  # small local runs; the default 200 is for clusters
+
+
+class EngineBackend(StrEnum):
+    DUCKDB = "duckdb"
+    POSTGRES = "postgres"
+    SPARK = "spark"
+
+
+class EngineConfigurationError(RuntimeError):
+    """The configured engine cannot be used."""
+
+
+class DuckDBFindingsEngine:
+    """Embedded default: reads the Parquet in place, in memory, no server."""
+
+    backend = EngineBackend.DUCKDB
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        # Past `memory_limit` (e.g. "8GB") DuckDB spills joins and aggregations to disk.
+        self._config = {
+            key: value
+            for key, value in (("threads", threads), ("memory_limit", memory_limit))
+            if value is not None
+        }
+
+    def compute(self, request: EngineRequest) -> EngineResult:
+        con = ibis.duckdb.connect(**self._config)
+        try:
+            tables = build_sources(
+                request,
+                lambda _attribute, sender, schema, sources: _duckdb_scan(
+                    con, sender, schema, sources
+                ),
+                ibis.memtable(filings_table(request.filings)),
+            )
+            return assemble_result(run_queries(tables, request, materialize=_temporary_table(con)))
+        finally:
+            con.disconnect()
+
+
+class SparkFindingsEngine:
+    """Spark through Ibis: `local[2]` here, a cluster or Spark Connect with another master."""
+
+    backend = EngineBackend.SPARK
+
+    def __init__(self, *, master: str = spark_master_default) -> None:
+        self._master = master
+
+    def compute(self, request: EngineRequest) -> EngineResult:
+        session = spark_session(self._master)
+        con = ibis.pyspark.connect(session)
+        small_table = _spark_small_table(con, session)
+
+        def read(
+            attribute: str, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+        ) -> ir.Table:
+            if not sources:
+                return small_table(schema.empty_table())
+            return _spark_scan(con, session, sender, schema, sources)
+
+        tables = build_sources(request, read, small_table(filings_table(request.filings)))
+        return assemble_result(run_queries(tables, request, materialize=_spark_cache))
+
+
+class PostgresFindingsEngine:
+    """PostgreSQL: the day's files are loaded into a scratch schema, compared, then dropped."""
+
+    backend = EngineBackend.POSTGRES
+
+    def __init__(self, *, url: str) -> None:
+        self._url = url
+
+    def compute(self, request: EngineRequest) -> EngineResult:
+        con = ibis.postgres.connect(**_postgres_arguments(self._url))
+        try:
+            with _scratch_schema(con) as schema:
+                tables = _loaded_sources(con, schema, request)
+                rows = run_queries(tables, request, materialize=_temporary_table(con))
+                return assemble_result(rows)
+        finally:
+            con.disconnect()
+
+
+FindingsEngineImpl = DuckDBFindingsEngine | SparkFindingsEngine | PostgresFindingsEngine
+
+
+def make_findings_engine(backend: str, *, postgres_url: str | None = None) -> FindingsEngineImpl:
+    """The engine named by configuration (`CLEARWATCH_ENGINE`)."""
+    try:
+        chosen = EngineBackend(backend)
+    except ValueError as error:
+        choices = ", ".join(b.value for b in EngineBackend)
+        raise EngineConfigurationError(f"CLEARWATCH_ENGINE must be one of {choices}") from error
+    if chosen is EngineBackend.DUCKDB:
+        return DuckDBFindingsEngine()
+    if chosen is EngineBackend.SPARK:
+        return SparkFindingsEngine()
+    if not postgres_url or not postgres_url.startswith("postgresql"):
+        raise EngineConfigurationError(
+            "the postgres engine needs CLEARWATCH_ENGINE_URL or a PostgreSQL database URL"
+        )
+    return PostgresFindingsEngine(url=postgres_url)
+
+
+def _parquet_sources(
+    con: ibis.BaseBackend,
+    request: EngineRequest,
+    small_table: Callable[[pa.Table], ir.Table] = ibis.memtable,
+) -> SourceTables:
+    def read(
+        attribute: str, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+    ) -> ir.Table:
+        return union_of_parquet(con, sender, schema, sources, small_table=small_table)
+
+    return build_sources(request, read, small_table(filings_table(request.filings)))
+
+
+def _duckdb_scan(
+    con: Any, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+) -> ir.Table:
+    """All files of one kind in one DuckDB scan, tagged by a join on the file's path.
+
+    One scan of many files parallelises far better than a union of one view per file, and
+    creating hundreds of views costs seconds by itself. Identical content sent by two
+    institutions is one content-addressed file, so its path maps to every sender.
+    """
+    if not sources:
+        return ibis.memtable(schema.empty_table())
+    owners = ibis.memtable(
+        pa.table(
+            {
+                "cw_file": [source.uri for source in sources],
+                sender: [source.institution_id for source in sources],
+            }
+        )
+    )
+    scanned = con.read_parquet(sorted({source.uri for source in sources}), filename=True)
+    tagged = scanned.join(owners, scanned.filename == owners.cw_file)
+    return tagged.select(
+        tagged[sender].cast("string"),
+        *[tagged[name] for name in schema.names if name != sender],
+    )
+
+
+def _spark_scan(
+    con: Any, session: Any, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+) -> ir.Table:
+    """All files of one kind in one Spark scan, tagged by a join on the file name.
+
+    One scan lets Spark pack many small files into few partitions; reading file by file would
+    schedule a task per file per stage. Identical content sent by two institutions is one
+    content-addressed file, so the name maps to every sender that sent it.
+    """
+    from pyspark.sql import functions as F
+
+    owners = session.createDataFrame(
+        [(_file_name(source.uri), source.institution_id) for source in sources],
+        f"cw_file string, {sender} string",
+    )
+    columns = [name for name in schema.names if name != sender]
+    scanned = (
+        session.read.parquet(*sorted({source.uri for source in sources}))
+        .withColumn("cw_file", F.element_at(F.split(F.input_file_name(), "/"), -1))
+        .join(F.broadcast(owners), "cw_file")
+        .select(sender, *columns)
+    )
+    name = f"cw_scan_{uuid.uuid4().hex[:12]}"
+    scanned.createOrReplaceTempView(name)
+    return con.table(name)
+
+
+def _file_name(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _spark_small_table(con: Any, session: Any) -> Callable[[pa.Table], ir.Table]:
+    """Small Arrow tables as Spark temporary views (Ibis memtables do not survive caching)."""
+
+    def register(table: pa.Table) -> ir.Table:
+        name = f"cw_small_{uuid.uuid4().hex[:12]}"
+        session.createDataFrame(table).createOrReplaceTempView(name)
+        return con.table(name)
+
+    return register
+
+
+def _loaded_sources(con: Any, schema: str, request: EngineRequest) -> SourceTables:
+    def load(name: str, table: pa.Table) -> ir.Table:
+        con.create_table(name, table, database=schema)
+        return con.table(name, database=schema)
+
+    def read(
+        attribute: str, sender: str, arrow_schema: pa.Schema, sources: tuple[PackageSource, ...]
+    ) -> ir.Table:
+        return load(attribute, tagged_arrow(sender, arrow_schema, sources))
+
+    return build_sources(request, read, load("filings", filings_table(request.filings)))
+
+
+def _temporary_table(con: Any) -> Materialize:
+    """A temporary table of the session, dropped by plain SQL when the results are read."""
+
+    @contextmanager
+    def materialize(expression: ir.Table) -> Iterator[ir.Table]:
+        name = f"cw_items_{uuid.uuid4().hex[:12]}"
+        table = con.create_table(name, expression, temp=True)
+        try:
+            yield table
+        finally:
+            con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+    return materialize
+
+
+@contextmanager
+def _spark_cache(expression: ir.Table) -> Iterator[ir.Table]:
+    """Spark keeps the items as a cached DataFrame for the three reads."""
+    cached = expression.cache()
+    try:
+        yield cached
+    finally:
+        cached.release()
+
+
+@contextmanager
+def _scratch_schema(con: Any) -> Iterator[str]:
+    schema = f"cw_engine_{uuid.uuid4().hex[:12]}"
+    con.raw_sql(f'CREATE SCHEMA "{schema}"').close()
+    try:
+        yield schema
+    finally:
+        con.raw_sql(f'DROP SCHEMA "{schema}" CASCADE').close()
+
+
+def _postgres_arguments(url: str) -> dict[str, Any]:
+    parsed = make_url(url)
+    arguments: dict[str, Any] = {
+        "host": parsed.host or "localhost",
+        "port": parsed.port or 5432,
+        "user": parsed.username,
+        "password": parsed.password,
+        "database": parsed.database,
+    }
+    return {key: value for key, value in arguments.items() if value is not None}
+
+
+_spark_lock = threading.Lock()
+_spark_sessions: dict[str, Any] = {}
+
+
+def spark_session(master: str = spark_master_default) -> Any:
+    """One Spark session per process and master: starting the JVM takes seconds."""
+    from pyspark.sql import SparkSession
+
+    with _spark_lock:
+        if master not in _spark_sessions:
+            _spark_sessions[master] = (
+                SparkSession.builder.master(master)
+                .appName("clearwatch-findings")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.sql.shuffle.partitions", str(spark_shuffle_partitions))
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.ansi.enabled", "true")
+                # Adaptive re-planning costs more than it saves on small local runs.
+                .config("spark.sql.adaptive.enabled", str(not master.startswith("local")).lower())
+                .getOrCreate()
+            )
+            _spark_sessions[master].sparkContext.setLogLevel("ERROR")
+        return _spark_sessions[master]

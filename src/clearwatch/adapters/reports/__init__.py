@@ -1,0 +1,1 @@
+"""Report renderers (HTML) for people to read."""

@@ -1,0 +1,23 @@
+"""Load the monitoring rules file (TOML) shipped in the package, or one named by a setting."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from clearwatch.domain.monitoring.rules import Rules, rules_from_document
+
+RULES_PACKAGE = "clearwatch.rules"
+MONITORING_RULES_FILE = "monitoring.toml"
+
+
+def load_monitoring_rules(path: str | Path | None = None) -> Rules:
+    """The rules in force: the packaged file unless `path` names another one."""
+    if path is None:
+        data = resources.files(RULES_PACKAGE).joinpath(MONITORING_RULES_FILE).read_bytes()
+    else:
+        data = Path(path).read_bytes()
+    document = tomllib.loads(data.decode("utf-8"))
+    return rules_from_document(document, content_sha256=hashlib.sha256(data).hexdigest())

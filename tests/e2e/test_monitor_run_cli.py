@@ -1,0 +1,75 @@
+"""`clearwatch monitor run-day` and `warnings` as an analyst drives them, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from clearwatch.domain.ingest.schema import PACKAGE_SPECS
+from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, KIND_OF, clean_world
+from tests.support.packages import csv_text, write_package, write_registry
+
+
+def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "clearwatch.entrypoints.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_run_day_prints_writes_json_and_html_and_lists_its_warnings(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**cli_env, "COLUMNS": "200"}
+    assert clearwatch(env, "init").returncode == 0
+    registry = write_registry(tmp_path / "registry", INSTITUTIONS, FILINGS)
+    assert clearwatch(env, "monitor", "registry", "load", str(registry)).returncode == 0
+    world = clean_world()
+    world["B002"]["client_funds.csv"].append(["Z2", "z2", "normal", "K002", "-500.00"])
+    for institution, files in world.items():
+        if institution == "K001":
+            continue  # K001 never reports: incomplete and late
+        kind = KIND_OF[institution[0]]
+        headers = {f.name: ",".join(f.column_names) for f in PACKAGE_SPECS[kind].files}
+        package = write_package(
+            tmp_path / institution, kind, institution, DAY,
+            {name: csv_text(headers[name], rows) for name, rows in files.items()},
+        )  # fmt: skip
+        submitted = clearwatch(
+            env, "monitor", "submit", str(package), "--at", "2026-11-20T18:00:00+08:00"
+        )
+        assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    out = tmp_path / "day.json"
+    args = ("monitor", "run-day", "--date", "2026-11-20", "--at", "2026-11-23T10:00:00+08:00")
+    first = clearwatch(env, *args, "--json", str(out))
+    assert first.returncode == 0, first.stderr
+    assert "result recorded as version 1" in first.stdout
+    document = json.loads(out.read_text())
+    b002 = next(i for i in document["institutions"] if i["institution_id"] == "B002")
+    assert b002["problem_ratio"] == "0.250000"
+    assert b002["warnings"] == [
+        {"level": "major", "criteria": ["M2", "G3"], "route_to": "CITY-SZ", "cc": "B002",
+         "special_report": True, "problem_amount": "500.00"}
+    ]  # fmt: skip
+    assert document["reminders"] == [
+        {"institution_id": "K001", "category": "LATE", "count_this_year": 1}
+    ]
+    html_path = Path(re.search(r"HTML report: (\S+)", first.stdout).group(1))  # type: ignore[union-attr]
+    page = html_path.read_text(encoding="utf-8")
+    assert html_path.name == "2026-11-20.html" and "CITY-SZ" in page
+    # plotly.js is inlined from the installed package: no script is fetched from anywhere.
+    assert re.search(r"<script[^>]*\bsrc=", page) is None and "Plotly.newPlot" in page
+
+    again = clearwatch(env, *args)
+    assert again.returncode == 0 and "unchanged; still version 1" in again.stdout
+    listed = clearwatch(env, "monitor", "warnings", "--date", "2026-11-20", "--bureau", "CITY-SZ")
+    assert listed.returncode == 0 and "B002" in listed.stdout and "1 warning(s)" in listed.stdout
+    none = clearwatch(env, "monitor", "warnings", "--level", "attention")
+    assert none.returncode == 0 and "0 warning(s)" in none.stdout
+
+
+def test_run_day_without_a_registry_fails_with_a_clear_message(cli_env: dict[str, str]) -> None:
+    assert clearwatch(cli_env, "init").returncode == 0
+    result = clearwatch(cli_env, "monitor", "run-day", "--date", "2026-11-20")
+    assert result.returncode != 0 and "registry_must_be_loaded" in result.stderr

@@ -1,0 +1,113 @@
+"""One conformance suite: the same findings expressions on DuckDB, PostgreSQL and Spark.
+
+Identical stored-Parquet fixtures go to each backend; the engine's results must be equal to the
+last fen, evidence included. PostgreSQL needs CLEARWATCH_TEST_POSTGRES_URL (skipped only when
+unset); Spark runs `local[2]` in one session for the module, since starting it takes seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from clearwatch.adapters.engine.backends import (
+    DuckDBFindingsEngine,
+    PostgresFindingsEngine,
+    SparkFindingsEngine,
+)
+from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, FindingCode
+from tests.conftest import postgres_url
+from tests.integration.engine.fixtures import eventful_day
+
+BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"]
+
+
+def partial_day(directory: Path) -> EngineRequest:
+    """The eventful day as if K002 and CSDC had not submitted."""
+    full = eventful_day(directory)
+    return dataclasses.replace(
+        full,
+        sources={
+            key: tuple(s for s in sources if s.institution_id not in {"K002", "C001"})
+            for key, sources in full.sources.items()
+        },
+        submitted_bank_ids=frozenset({"K001"}),
+        csdc_submitted=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EngineRequest]:
+    root = tmp_path_factory.mktemp("engine-days")
+    return {"eventful": eventful_day(root / "eventful"), "partial": partial_day(root / "partial")}
+
+
+def _engine(backend: str) -> DuckDBFindingsEngine | PostgresFindingsEngine | SparkFindingsEngine:
+    if backend == "duckdb":
+        return DuckDBFindingsEngine()
+    if backend == "spark":
+        return SparkFindingsEngine()
+    url = postgres_url()
+    if url is None:
+        pytest.skip("CLEARWATCH_TEST_POSTGRES_URL is not set")
+    return PostgresFindingsEngine(url=url)
+
+
+@pytest.fixture(scope="module")
+def results(requests: dict[str, EngineRequest]) -> dict[tuple[str, str], EngineResult]:
+    """Computed lazily per backend, once for the module."""
+    return {}
+
+
+def _result(
+    backend: str,
+    day: str,
+    requests: dict[str, EngineRequest],
+    results: dict[tuple[str, str], EngineResult],
+) -> EngineResult:
+    if (backend, day) not in results:
+        results[(backend, day)] = _engine(backend).compute(requests[day])
+    return results[(backend, day)]
+
+
+def test_duckdb_finds_every_finding_of_the_eventful_day_to_the_fen(
+    requests: dict[str, EngineRequest], results: dict[tuple[str, str], EngineResult]
+) -> None:
+    result = _result("duckdb", "eventful", requests, results)
+    b001 = result.brokers["B001"]
+    assert {code: f.amount_fen for code, f in b001.findings.items()} == {
+        FindingCode.F1: 1500, FindingCode.F2: 4000, FindingCode.F3: 13400,
+        FindingCode.F4: 3500, FindingCode.F5: 1200, FindingCode.F6: 12200,
+        FindingCode.F7: 100, FindingCode.F8: 2000, FindingCode.F9: 1,
+    }  # fmt: skip
+    assert b001.client_fund_balance_fen == 92000 and b001.affected_accounts == 4
+    assert [e.ref for e in b001.findings[FindingCode.F1].evidence] == ["A2", "A9"]
+    assert result.brokers["B002"].findings == {}
+    assert [(r.bank_id, r.branch_region, r.finding.amount_fen) for r in result.bank_regions] == [
+        ("K001", "CITY-SZ", 3000), ("K001", "CN-SH", 4000),
+    ]  # fmt: skip
+
+
+def test_missing_banks_and_csdc_are_not_differences(
+    requests: dict[str, EngineRequest], results: dict[tuple[str, str], EngineResult]
+) -> None:
+    result = _result("duckdb", "partial", requests, results)
+    b001 = result.brokers["B001"].findings
+    assert b001[FindingCode.F1].amount_fen == 1500  # A5 at K002 is not compared
+    assert FindingCode.F7 not in b001  # no CSDC reserve to compare with
+    b002 = result.brokers["B002"].findings
+    assert FindingCode.F1 not in b002 and FindingCode.F6 not in b002
+
+
+@pytest.mark.parametrize("day", ["eventful", "partial"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_backend_gives_exactly_duckdbs_result(
+    backend: str,
+    day: str,
+    requests: dict[str, EngineRequest],
+    results: dict[tuple[str, str], EngineResult],
+) -> None:
+    expected = _result("duckdb", day, requests, results)
+    assert _result(backend, day, requests, results) == expected
