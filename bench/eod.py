@@ -1,0 +1,313 @@
+"""Benchmark `broker eod`: rows/s per step, peak RSS, and the engine's fee-and-netting step
+against a hand-written DuckDB SQL doing the same on the same files in the same run.
+
+Full size is 2 million clients, 4,000 securities and 10 million executions in one day;
+`--scale` shrinks all three. Day D-1 loads the static batch (clients, special accounts,
+opening balances and the holdings the day's sales need); day D is the timed end of day.
+
+    .venv/bin/python bench/eod.py --scale 0.01     # quick
+    .venv/bin/python bench/eod.py                  # full size
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import resource
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import text
+
+from clearwatch.adapters.clock import SystemClock
+from clearwatch.adapters.db import books_repository
+from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.bootstrap import build_application
+from clearwatch.config import Settings
+from clearwatch.services.backoffice_ports import BackOfficeTools
+from clearwatch.services.run_eod import EodRequest, run_eod
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DEFAULT = ROOT / "bench" / "data" / "eod"
+DAY_0, DAY_1 = date(2026, 11, 19), date(2026, 11, 20)
+BROKER = "B001"
+CLIENTS_FULL, SECURITIES_FULL, EXECUTIONS_FULL = 2_000_000, 4_000, 10_000_000
+OPENING_CASH_FEN = 100_000_000  # 1,000,000.00 per client
+RESERVE_FEN = 10_000_000_000  # 100,000,000.00 per market
+
+timings: dict[str, float] = defaultdict(float)
+
+
+def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            timings[name] += time.perf_counter() - start
+
+    return wrapper
+
+
+def _manifest(directory: Path, kind: str, day: date, batch_id: str) -> None:
+    files = []
+    for path in sorted(directory.glob("*.csv")):
+        digest = hashlib.sha256()
+        rows = -1
+        with path.open("rb") as stream:
+            while block := stream.read(16 * 1024 * 1024):
+                digest.update(block)
+                rows += block.count(b"\n")
+        files.append({"name": path.name, "sha256": digest.hexdigest(), "rows": rows})
+    manifest = {
+        "format": "clearwatch.batch/1",
+        "kind": kind,
+        "broker_id": BROKER,
+        "business_date": day.isoformat(),
+        "batch_id": batch_id,
+        "encoding": "utf-8",
+        "files": files,
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def generate(data: Path, clients: int, securities: int, executions: int) -> None:
+    """The batches as CSV, written by DuckDB from deterministic hashes."""
+    static, trading = data / "inbox0" / "static", data / "inbox1" / "trading"
+    static.mkdir(parents=True)
+    trading.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(f"""
+        CREATE TABLE ex AS SELECT
+          i,
+          'E' || lpad(i::VARCHAR, 9, '0') AS exec_id,
+          (hash(i) % {clients})::BIGINT AS client,
+          (hash(i * 7 + 1) % {securities})::BIGINT AS sec,
+          CASE WHEN i % 2 = 0 THEN 'B' ELSE 'S' END AS side,
+          100 * (1 + hash(i * 3 + 2) % 20)::BIGINT AS quantity,
+          1000 + (hash(i * 5 + 3) % 50000)::BIGINT AS price_milli
+        FROM range({executions}) t(i)
+    """)
+    con.execute("""
+        CREATE TABLE ex2 AS SELECT *,
+          'F' || lpad(client::VARCHAR, 8, '0') AS fund_account,
+          CASE WHEN sec % 2 = 0 THEN 'SH' ELSE 'SZ' END AS market,
+          lpad((CASE WHEN sec % 2 = 0 THEN (CASE WHEN sec % 10 = 0 THEN 510000 ELSE 600000 END)
+                     ELSE (CASE WHEN sec % 10 = 1 THEN 159000 ELSE 1 END) END
+                + sec // 2)::VARCHAR, 6, '0') AS security
+        FROM ex
+    """)
+    con.execute(f"""
+        COPY (SELECT 'F' || lpad(i::VARCHAR, 8, '0') AS fund_account,
+                     'C' || lpad(i::VARCHAR, 8, '0') AS client_id,
+                     CASE WHEN i % 20 = 0 THEN 'credit' ELSE 'normal' END AS account_kind,
+                     CASE WHEN i % 2 = 0 THEN 'K001' ELSE 'K002' END AS bank_id,
+                     CASE WHEN i % 3 = 0 THEN '0.0003' ELSE '' END AS commission_rate,
+                     'active' AS status
+              FROM range({clients}) t(i) ORDER BY i)
+        TO '{static}/clients.csv' (HEADER, DELIMITER ',', QUOTE '')
+    """)
+    (static / "special_accounts.csv").write_text(
+        "account_no,bank_id,purpose\nSA001,K001,client_settlement\nSA002,K002,client_settlement\n"
+        "SA003,K001,credit_guarantee\nSA004,K002,credit_guarantee\n"
+    )
+    special = clients * OPENING_CASH_FEN - 2 * RESERVE_FEN
+    con.execute(f"""
+        COPY (
+          SELECT 'F' || lpad(i::VARCHAR, 8, '0') AS account, 'CASH' AS asset,
+                 '{OPENING_CASH_FEN // 100}.00' AS quantity FROM range({clients}) t(i)
+          UNION ALL
+          SELECT fund_account, market || '.' || security, sum(quantity)::VARCHAR
+          FROM ex2 WHERE side = 'S' GROUP BY ALL
+          UNION ALL SELECT 'SA001', 'CASH', '{special // 100}.{special % 100:02d}'
+          UNION ALL SELECT 'RESERVE.SH', 'CASH', '{RESERVE_FEN // 100}.00'
+          UNION ALL SELECT 'RESERVE.SZ', 'CASH', '{RESERVE_FEN // 100}.00'
+        ) TO '{static}/opening.csv' (HEADER, DELIMITER ',', QUOTE '')
+    """)
+    con.execute(f"""
+        COPY (SELECT exec_id, market, security, side, quantity,
+                     printf('%d.%03d', price_milli // 1000, price_milli % 1000) AS price,
+                     fund_account, 'O' || exec_id AS order_id,
+                     '2026-11-20T10:00:00+08:00' AS executed_at
+              FROM ex2 ORDER BY i)
+        TO '{trading}/executions.csv' (HEADER, DELIMITER ',', QUOTE '')
+    """)
+    con.close()
+    _manifest(static, "static", DAY_0, "S-2026-11-19")
+    _manifest(trading, "trading", DAY_1, "T-2026-11-20")
+
+
+def instrument(tools: BackOfficeTools) -> None:
+    """Time the row-work calls the end of day makes, by name."""
+    for name in ("read",):
+        setattr(tools.reader, name, timed(f"read_validate:{name}", getattr(tools.reader, name)))
+    for name in (
+        "clear_trades",
+        "oversold",
+        "overdrawn",
+        "first_unknown_account",
+        "write_statements",
+        "settlement_summary",
+        "current_clients",
+        "sold_shares",
+        "format_money_table",
+    ):
+        setattr(tools.engine, name, timed(f"engine:{name}", getattr(tools.engine, name)))
+    books = books_repository.SqlBooks
+    for name in ("post_bulk", "balances", "unbalanced_entries", "negative_client_balances"):
+        setattr(books, name, timed(f"books:{name}", getattr(books, name)))
+
+
+def baseline_sql(executions_uri: str, clients_uri: str) -> tuple[float, int]:
+    """Fees and netting written by hand in DuckDB SQL over the same stored Parquet."""
+    con = duckdb.connect()
+    start = time.perf_counter()
+    con.execute(f"""
+        CREATE TABLE d AS
+        WITH x AS (
+          SELECT e.*, c.account_kind,
+                 CAST(rpad(coalesce(nullif(regexp_extract(
+                     CASE WHEN c.commission_rate = '' THEN '0.00025' ELSE c.commission_rate END,
+                     '\\.([0-9]+)', 1), ''), '0'), 8, '0') AS BIGINT) AS num,
+                 (e.quantity * e.price_milli + 5) // 10 AS amount,
+                 (e.market = 'SH' AND e.security LIKE '5%') OR (e.market = 'SZ' AND
+                  (e.security LIKE '15%' OR e.security LIKE '16%' OR e.security LIKE '18%')) AS fund
+          FROM read_parquet('{executions_uri}') e JOIN read_parquet('{clients_uri}') c
+          USING (fund_account)),
+        f AS (
+          SELECT *, greatest((amount * num + 50000000) // 100000000, 500) AS commission,
+                 CASE WHEN side = 'S' AND NOT fund THEN (amount * 5 + 5000) // 10000 ELSE 0 END
+                   AS stamp,
+                 CASE WHEN fund THEN 0 ELSE (amount + 50000) // 100000 END AS transfer,
+                 (amount * 341 + 5000000) // 10000000 AS handling,
+                 (amount * 2 + 50000) // 100000 AS regulatory
+          FROM x)
+        SELECT *, CASE WHEN side = 'S'
+                       THEN amount - commission - stamp - transfer - handling - regulatory
+                       ELSE -(amount + commission + stamp + transfer + handling + regulatory)
+                  END AS cash
+        FROM f
+    """)
+    cash = con.execute(
+        "SELECT count(*) FROM (SELECT fund_account, sum(cash) FROM d GROUP BY 1)"
+    ).fetchall()[0][0]
+    con.execute("""CREATE TABLE h AS SELECT fund_account, market || '.' || security AS asset,
+                   sum(CASE WHEN side = 'B' THEN quantity ELSE -quantity END) AS q
+                   FROM d GROUP BY ALL HAVING q <> 0""")
+    con.execute("""SELECT market, sum(CASE WHEN side='B' THEN amount ELSE -amount END),
+                   sum(stamp + transfer + handling + regulatory) FROM d GROUP BY 1""").fetchall()
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed, int(cash)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--data", type=Path, default=DATA_DEFAULT)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    clients = max(100, int(CLIENTS_FULL * args.scale))
+    securities = max(50, int(SECURITIES_FULL * args.scale))
+    executions = max(100, int(EXECUTIONS_FULL * args.scale))
+    if args.data.exists():
+        shutil.rmtree(args.data)
+    started = time.perf_counter()
+    generate(args.data, clients, securities, executions)
+    generated = time.perf_counter() - started
+    home = args.data / "home"
+    settings = Settings(
+        home=home,
+        database_url=f"sqlite:///{home / 'bench.sqlite3'}",
+        columnar_root=str(home / "columnar"),
+        audit_algorithm="sha256",
+        engine_backend="duckdb",
+    )
+    app = build_application(settings, SystemClock())
+    app.init_schema()
+    tools = build_backoffice_tools(app.columnar, threads=args.threads)
+    instrument(tools)
+    started = time.perf_counter()
+    run_eod(
+        uow=app.uow(),
+        tools=tools,
+        clock=app.clock,
+        request=EodRequest(
+            business_date=DAY_0, inbox=args.data / "inbox0", out_root=args.data / "out"
+        ),
+    )
+    setup = time.perf_counter() - started
+    timings.clear()
+    started = time.perf_counter()
+    run_eod(
+        uow=app.uow(),
+        tools=tools,
+        clock=app.clock,
+        request=EodRequest(
+            business_date=DAY_1, inbox=args.data / "inbox1", out_root=args.data / "out"
+        ),
+    )
+    eod = time.perf_counter() - started
+    steps = _step_seconds(app, DAY_1)
+    engine_fee = timings["engine:clear_trades"]
+    with app.uow() as uow:
+        files = uow.batches.applied_files(BROKER, "executions.csv", business_date=DAY_1)
+        client_files = uow.batches.applied_files(BROKER, "clients.csv")
+        postings = uow.connection.execute(text("SELECT count(*) FROM bo_postings")).scalar_one()
+    sql_seconds, sql_clients = baseline_sql(
+        app.columnar.uri(files[0].parquet_digest), app.columnar.uri(client_files[0].parquet_digest)
+    )
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "clients": clients,
+        "securities": securities,
+        "executions": executions,
+        "postings_total": postings,
+        "generate_s": round(generated, 1),
+        "setup_day_s": round(setup, 1),
+        "eod_s": round(eod, 1),
+        "steps_s": {k: round(v, 2) for k, v in steps.items()},
+        "rows_per_s": {k: int(executions / v) for k, v in steps.items() if v > 0},
+        "calls_s": {k: round(v, 2) for k, v in sorted(timings.items())},
+        "fee_netting_engine_s": round(engine_fee, 2),
+        "fee_netting_sql_s": round(sql_seconds, 2),
+        "engine_over_sql": round(engine_fee / sql_seconds, 2) if sql_seconds else None,
+        "sql_clients_netted": sql_clients,
+        "peak_rss_mb": int(peak_rss_mb),
+    }
+    print(json.dumps(result, indent=2))
+
+
+def _step_seconds(app: Any, day: date) -> dict[str, float]:
+    from datetime import datetime
+
+    with app.uow() as uow:
+        rows = uow.connection.execute(
+            text(
+                "SELECT step, event, at FROM bo_eod_steps WHERE business_date = :d "
+                "ORDER BY event_pk"
+            ),
+            {"d": day.isoformat()},
+        ).all()
+    started: dict[str, datetime] = {}
+    seconds: dict[str, float] = {}
+    for step, event, at in rows:
+        moment = datetime.fromisoformat(at)
+        if event == "started":
+            started[step] = moment
+        elif step in started:
+            seconds[step] = (moment - started[step]).total_seconds()
+    return seconds
+
+
+if __name__ == "__main__":
+    main()

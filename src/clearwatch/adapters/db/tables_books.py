@@ -1,0 +1,134 @@
+"""Relational tables of the back-office books: batches, journal, applied records, EOD steps.
+
+Every table is append-only (the migration installs triggers refusing UPDATE and DELETE):
+a batch's status is a sequence of events, and corrections are reversing entries.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from clearwatch.adapters.db.metadata import metadata
+
+bo_batches = Table(
+    "bo_batches",
+    metadata,
+    Column("batch_pk", Integer, primary_key=True, autoincrement=True),
+    Column("broker_id", String(64), nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("corrects_batch_id", String(64)),
+    Column("approval_ref", String(128)),
+    Column("manifest_json", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+    UniqueConstraint("broker_id", "batch_id"),
+    Index("ix_bo_batches_kind_date", "broker_id", "kind", "business_date"),
+)
+
+bo_batch_status = Table(
+    "bo_batch_status",
+    metadata,
+    Column("event_pk", Integer, primary_key=True, autoincrement=True),
+    Column("batch_pk", Integer, ForeignKey("bo_batches.batch_pk"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("detail_json", Text, nullable=False),
+)
+
+bo_batch_files = Table(
+    "bo_batch_files",
+    metadata,
+    Column("file_pk", Integer, primary_key=True, autoincrement=True),
+    Column("batch_pk", Integer, ForeignKey("bo_batches.batch_pk"), nullable=False),
+    Column("broker_id", String(64), nullable=False),
+    Column("role", String(128), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("parquet_digest", String(64)),
+    # Set when the same role and content was already imported: kept as a record, not applied.
+    Column("duplicate_of_file_pk", Integer),
+    Column("applied", Boolean, nullable=False),
+    Index("ix_bo_batch_files_role_sha", "broker_id", "role", "sha256"),
+)
+
+bo_entries = Table(
+    "bo_entries",
+    metadata,
+    Column("entry_pk", Integer, primary_key=True, autoincrement=True),
+    Column("broker_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("batch_ref", String(140)),
+    Column("file_sha256", String(64)),
+    Column("source_line", BigInteger),
+    Column("source_user", String(128)),
+    Column("detail_digest", String(64)),
+    Column("record_first", String(128)),
+    Column("record_last", String(128)),
+    Column("reverses_key", String(255)),
+    Column("memo", Text, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Index("ix_bo_entries_broker_date", "broker_id", "business_date"),
+)
+
+bo_postings = Table(
+    "bo_postings",
+    metadata,
+    Column("entry_pk", Integer, ForeignKey("bo_entries.entry_pk"), nullable=False),
+    # The entry's broker and date, repeated so balances as of a date read one table.
+    Column("broker_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("account", String(160), nullable=False),
+    Column("asset", String(40), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Index("ix_bo_postings_entry", "entry_pk", "asset", "quantity"),
+    # Covering: balances as of a date are read from the index alone.
+    Index("ix_bo_postings_account", "broker_id", "account", "asset", "business_date", "quantity"),
+)
+
+bo_applied_records = Table(
+    "bo_applied_records",
+    metadata,
+    Column("broker_id", String(64), nullable=False),
+    Column("role", String(128), nullable=False),
+    Column("record_key", String(255), nullable=False),
+    Column("entry_pk", Integer, ForeignKey("bo_entries.entry_pk"), nullable=False),
+    UniqueConstraint("broker_id", "role", "record_key"),
+)
+
+bo_eod_steps = Table(
+    "bo_eod_steps",
+    metadata,
+    Column("event_pk", Integer, primary_key=True, autoincrement=True),
+    Column("broker_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("detail_json", Text, nullable=False),
+    Index("ix_bo_eod_steps_day", "broker_id", "business_date"),
+)
+
+APPEND_ONLY_TABLES = (
+    "bo_batches",
+    "bo_batch_status",
+    "bo_batch_files",
+    "bo_entries",
+    "bo_postings",
+    "bo_applied_records",
+    "bo_eod_steps",
+)

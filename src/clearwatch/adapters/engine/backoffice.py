@@ -1,0 +1,520 @@
+"""Back-office row work as Ibis expressions on DuckDB: fees, netting, checks, statements.
+
+Money stays integer: prices are int64 thousandths of a yuan, rates exact integer ratios with a
+power-of-ten denominator, and half-up rounding is `(x + d / 2) // d` on non-negative integers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from clearwatch.domain.trading.fees import FeeSchedule, exact_ratio
+from clearwatch.services.backoffice_ports import BackOfficeTools, TradeClearing
+from clearwatch.services.ports import ColumnarStore
+
+COMMISSION_RATE_DENOMINATOR = 10**8  # commission rates carry at most eight decimals
+FEE_COLUMNS = (
+    "commission_fen",
+    "stamp_duty_fen",
+    "transfer_fee_fen",
+    "handling_fee_fen",
+    "regulatory_fee_fen",
+)
+
+
+def half_up(value: ir.IntegerValue, numerator: int, denominator: int) -> ir.IntegerValue:
+    """value × numerator / denominator rounded half-up, for value ≥ 0, in integers only."""
+    if numerator == 0:
+        return ibis.literal(0, type="int64")
+    return (value * numerator + denominator // 2) // denominator
+
+
+def _is_fund(ex: ir.Table, schedule: FeeSchedule) -> ir.BooleanValue:
+    condition: ir.BooleanValue = ibis.literal(False)
+    for market, prefixes in schedule.exempt_prefixes:
+        for prefix in prefixes:
+            condition = condition | ((ex.market == market) & ex.security.startswith(prefix))
+    return condition
+
+
+def commission_numerator(rate_text: ir.StringValue, default_rate_text: str) -> ir.IntegerValue:
+    """The client's rate over 10^8: `0.00025` → 25000; empty is the default rate."""
+    text = (rate_text.length() == 0).ifelse(ibis.literal(default_rate_text), rate_text)
+    fraction = text.re_extract(r"\.([0-9]+)", 1)
+    return fraction.rpad(8, "0").cast("int64")
+
+
+def fee_expression(ex: ir.Table, schedule: FeeSchedule) -> ir.Table:
+    """Per execution: amount and every fee (fen) and the client's signed cash change.
+
+    `ex` needs market, security, side, quantity, price_milli and commission_numerator.
+    """
+    amount = ((ex.quantity * ex.price_milli + 5) // 10).name("amount_fen")
+    sell = ex.side == "S"
+    fund = _is_fund(ex, schedule)
+    zero = ibis.literal(0, type="int64")
+    commission = ibis.greatest(
+        (amount * ex.commission_numerator + COMMISSION_RATE_DENOMINATOR // 2)
+        // COMMISSION_RATE_DENOMINATOR,
+        ibis.literal(schedule.commission_minimum_fen, type="int64"),
+    )
+    stamp = (sell & ~fund).ifelse(half_up(amount, *exact_ratio(schedule.stamp_duty_rate)), zero)
+    transfer = fund.ifelse(zero, half_up(amount, *exact_ratio(schedule.transfer_fee_rate)))
+    handling = half_up(amount, *exact_ratio(schedule.handling_fee_rate))
+    regulatory = half_up(amount, *exact_ratio(schedule.regulatory_fee_rate))
+    with_fees = ex.mutate(
+        amount_fen=amount,
+        commission_fen=commission.cast("int64"),
+        stamp_duty_fen=stamp.cast("int64"),
+        transfer_fee_fen=transfer.cast("int64"),
+        handling_fee_fen=handling.cast("int64"),
+        regulatory_fee_fen=regulatory.cast("int64"),
+    )
+    fees = sum((with_fees[c] for c in FEE_COLUMNS[1:]), with_fees.commission_fen)
+    return with_fees.mutate(
+        cash_fen=sell.ifelse(with_fees.amount_fen - fees, -(with_fees.amount_fen + fees)),
+        signed_quantity=sell.ifelse(-with_fees.quantity, with_fees.quantity),
+        asset=with_fees.market.concat(".", with_fees.security),
+    )
+
+
+class IbisBackOfficeEngine:
+    """Each method is a handful of expressions executed by DuckDB (in memory, threads capped)."""
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        self._threads = threads
+        self._backend: Any = None
+
+    def _connect(self) -> Any:
+        """One embedded DuckDB per engine, opened on first use (opening costs ~50 ms)."""
+        if self._backend is None:
+            self._backend = ibis.duckdb.connect(
+                **({"threads": self._threads} if self._threads else {})
+            )
+        return self._backend
+
+    def clear_trades(
+        self, *, executions: pa.Table, clients: pa.Table, schedule: FeeSchedule
+    ) -> TradeClearing:
+        con = self._connect()
+        try:
+            ex = _arrow(con, "executions", executions)
+            cl = _arrow(
+                con, "clients", clients.select(["fund_account", "account_kind", "commission_rate"])
+            )
+            cl = cl.mutate(
+                commission_numerator=commission_numerator(
+                    cl.commission_rate, str(schedule.commission_rate_default)
+                )
+            )
+            joined = ex.inner_join(cl.drop("commission_rate"), "fund_account")
+            detail = fee_expression(joined, schedule).order_by("line")
+            detail_arrow = detail.to_pyarrow()
+            return self._net(_arrow(con, "detail", detail_arrow), detail_arrow)
+        finally:
+            _release(con)
+
+    def _net(self, d: ir.Table, detail: pa.Table) -> TradeClearing:
+        client_cash = d.group_by("fund_account").aggregate(
+            cash_fen=d.cash_fen.sum(),
+            sell_proceeds_fen=(d.side == "S").ifelse(d.cash_fen, 0).sum(),
+        )
+        holdings = (
+            d.group_by(["fund_account", "asset"])
+            .aggregate(quantity=d.signed_quantity.sum())
+            .filter(lambda t: t.quantity != 0)
+        )
+        buy = d.side == "B"
+        per_market = d.group_by("market").aggregate(
+            transit=buy.ifelse(-d.amount_fen, d.amount_fen).sum(),
+            exchange=-(d.handling_fee_fen + d.regulatory_fee_fen).sum(),
+            csdc=-d.transfer_fee_fen.sum(),
+            tax=-d.stamp_duty_fen.sum(),
+        )
+        income = d.group_by("account_kind").aggregate(quantity=-d.commission_fen.sum())
+        custody = (
+            d.group_by(["market", "asset"])
+            .aggregate(quantity=d.signed_quantity.sum())
+            .filter(lambda t: t.quantity != 0)
+        )
+        markets = per_market.to_pyarrow().to_pylist()
+        counters = (
+            [(f"transit:{m['market']}", m["transit"]) for m in markets]
+            + [
+                (f"payable:{authority}:{m['market']}", m[authority])
+                for m in markets
+                for authority in ("exchange", "csdc", "tax")
+            ]
+            + [
+                (f"fee_income:{row['account_kind']}", row["quantity"])
+                for row in income.to_pyarrow().to_pylist()
+            ]
+        )
+        ids = detail.column("exec_id")
+        return TradeClearing(
+            detail=detail,
+            client_cash=client_cash.order_by("fund_account").to_pyarrow(),
+            holdings=holdings.order_by(["fund_account", "asset"]).to_pyarrow(),
+            counters=pa.table(
+                {
+                    "account": [a for a, q in counters if q != 0],
+                    "quantity": pa.array([q for _, q in counters if q != 0], pa.int64()),
+                }
+            ),
+            custody=custody.order_by("asset").to_pyarrow(),
+            exec_id_first=str(pc.min(ids).as_py()) if len(ids) else "",
+            exec_id_last=str(pc.max(ids).as_py()) if len(ids) else "",
+        )
+
+    def first_unknown_account(self, *, rows: pa.Table, clients: pa.Table) -> int | None:
+        """The first line whose fund_account is not a known client."""
+        con = self._connect()
+        try:
+            r = _arrow(con, "rows", rows.select(["fund_account", "line"]))
+            c = _arrow(con, "clients", clients.select(["fund_account"]))
+            unknown = r.anti_join(c, "fund_account")
+            value = unknown.line.min().to_pyarrow().as_py()
+            return None if value is None else int(value)
+        finally:
+            _release(con)
+
+    def oversold(self, *, executions: pa.Table, sellable: pa.Table) -> pa.Table:
+        """(fund_account, asset, sold, sellable, line) where sales exceed sellable shares."""
+        con = self._connect()
+        try:
+            ex = _arrow(con, "executions", executions)
+            have = _arrow(con, "sellable", sellable)
+            sells = (
+                ex.filter(ex.side == "S")
+                .mutate(asset=ex.market.concat(".", ex.security))
+                .group_by(["fund_account", "asset"])
+                .aggregate(sold=lambda t: t.quantity.sum(), line=lambda t: t.line.max())
+            )
+            joined = sells.left_join(have, ["fund_account", "asset"])
+            result = joined.select(
+                "fund_account",
+                "asset",
+                "sold",
+                "line",
+                sellable=joined.quantity.fill_null(0),
+            )
+            return result.filter(result.sold > result.sellable).order_by("line").to_pyarrow()
+        finally:
+            _release(con)
+
+    def overdrawn(self, *, changes: pa.Table, balances: pa.Table) -> pa.Table:
+        """(fund_account, balance, change) where balance + change < 0."""
+        con = self._connect()
+        try:
+            ch = _arrow(con, "changes", changes.select(["fund_account", "cash_fen"]))
+            have = _arrow(con, "balances", balances)
+            joined = ch.left_join(have, "fund_account")
+            result = joined.select(
+                "fund_account", change=joined.cash_fen, balance=joined.balance.fill_null(0)
+            )
+            return (
+                result.filter(result.balance + result.change < 0)
+                .order_by("fund_account")
+                .to_pyarrow()
+            )
+        finally:
+            _release(con)
+
+    def current_clients(self, *, tables: Sequence[str], store: ColumnarStore) -> pa.Table:
+        """The union of every applied clients file, the latest file winning per fund_account."""
+        if not tables:
+            return _empty_clients()
+        con = self._connect()
+        try:
+            parts = [
+                con.read_parquet(store.uri(digest)).mutate(generation=ibis.literal(i))
+                for i, digest in enumerate(tables)
+            ]
+            union = ibis.union(*parts)
+            latest = union.mutate(
+                rank=ibis.row_number().over(
+                    group_by=union.fund_account, order_by=ibis.desc(union.generation)
+                )
+            )
+            return (
+                latest.filter(latest["rank"] == 0)
+                .drop("rank", "generation", "line")
+                .order_by("fund_account")
+                .to_pyarrow()
+            )
+        finally:
+            _release(con)
+
+    def write_statements(self, *, detail_uris: Sequence[str], clients: pa.Table, path: Path) -> int:
+        """Client statements (交割单): every execution with its fees, per client, as CSV."""
+        con = self._connect()
+        try:
+            cl = _arrow(con, "clients", clients.select(["fund_account", "client_id"]))
+            if detail_uris:
+                detail = ibis.union(*(con.read_parquet(uri) for uri in detail_uris))
+            else:
+                detail = _arrow(con, "detail", _empty_detail())
+            money = ["amount_fen", *FEE_COLUMNS, "cash_fen"]
+            joined = detail.inner_join(cl, "fund_account")
+            statement = joined.select(
+                "fund_account",
+                "client_id",
+                "exec_id",
+                "market",
+                "security",
+                "side",
+                "quantity",
+                price=_price_text(joined.price_milli),
+                **{name.removesuffix("_fen"): fen_text(joined[name]) for name in money},
+            ).order_by(["fund_account", "market", "exec_id"])
+            table = statement.to_pyarrow()
+            _write_csv(table, path)
+            return int(table.num_rows)
+        finally:
+            _release(con)
+
+    def plan_opening(
+        self, *, opening: pa.Table, clients: pa.Table, special_accounts: pa.Table
+    ) -> tuple[pa.Table, int | None, int]:
+        return OpeningPlanner(self).plan(
+            opening=opening, clients=clients, special_accounts=special_accounts
+        )
+
+    def first_rate_above(
+        self, *, clients: pa.Table, numerator_max: int, default_rate_text: str
+    ) -> int | None:
+        return first_rate_above(self._connect(), clients, numerator_max, default_rate_text)
+
+    def new_executions(self, *, executions: pa.Table, previous_uris: Sequence[str]) -> pa.Table:
+        return new_executions(self._connect(), executions, previous_uris)
+
+    def _details(self, con: ibis.BaseBackend, detail_uris: Sequence[str]) -> ir.Table:
+        if not detail_uris:
+            return _arrow(con, "detail", _empty_detail())
+        return ibis.union(*(con.read_parquet(uri) for uri in detail_uris))
+
+    def sold_shares(self, *, detail_uris: Sequence[str]) -> pa.Table:
+        con = self._connect()
+        try:
+            d = self._details(con, detail_uris)
+            sells = d.filter(d.side == "S").mutate(asset=d.market.concat(".", d.security))
+            return (
+                sells.group_by(["fund_account", "asset"])
+                .aggregate(sold=sells.quantity.sum())
+                .order_by(["fund_account", "asset"])
+                .to_pyarrow()
+            )
+        finally:
+            _release(con)
+
+    def sale_proceeds(self, *, detail_uris: Sequence[str]) -> pa.Table:
+        con = self._connect()
+        try:
+            d = self._details(con, detail_uris)
+            sells = d.filter(d.side == "S")
+            return (
+                sells.group_by("fund_account")
+                .aggregate(proceeds_fen=sells.cash_fen.sum())
+                .order_by("fund_account")
+                .to_pyarrow()
+            )
+        finally:
+            _release(con)
+
+    def settlement_summary(self, *, detail_uris: Sequence[str]) -> pa.Table:
+        """Net due to CSDC per market = Σ buys − Σ sells + Σ non-commission fees."""
+        con = self._connect()
+        try:
+            d = self._details(con, detail_uris)
+            buy = d.side == "B"
+            fees = d.stamp_duty_fen + d.transfer_fee_fen + d.handling_fee_fen + d.regulatory_fee_fen
+            summary = d.group_by("market").aggregate(
+                executions=d.count(),
+                buy_fen=buy.ifelse(d.amount_fen, 0).sum(),
+                sell_fen=buy.ifelse(0, d.amount_fen).sum(),
+                fees_fen=fees.sum(),
+            )
+            return (
+                summary.mutate(net_due_fen=summary.buy_fen - summary.sell_fen + summary.fees_fen)
+                .order_by("market")
+                .to_pyarrow()
+            )
+        finally:
+            _release(con)
+
+    def write_csv(self, table: pa.Table, path: Path) -> tuple[str, int]:
+        return _write_csv(table, path)
+
+    def format_money_table(self, table: pa.Table, money_columns: Sequence[str]) -> pa.Table:
+        """The same table with integer-fen columns printed as `-?d+.dd` text."""
+        con = self._connect()
+        try:
+            t = _arrow(con, "t", table)
+            return t.mutate(**{c: fen_text(t[c]) for c in money_columns}).to_pyarrow()
+        finally:
+            _release(con)
+
+
+def _arrow(con: Any, name: str, table: pa.Table) -> ir.Table:
+    """An Arrow table as an engine table, scanned in place (no copy)."""
+    con.con.register(name, table)
+    _registered.setdefault(id(con), set()).add(name)
+    return con.table(name)
+
+
+_registered: dict[int, set[str]] = {}
+
+
+def _release(con: Any) -> None:
+    """Forget the Arrow tables a call registered, so their memory can go."""
+    for name in _registered.pop(id(con), set()):
+        con.con.unregister(name)
+
+
+def fen_text(fen: ir.IntegerValue) -> ir.StringValue:
+    """Integer fen as `-?digits.dd`, in the engine; zero prints `0.00`."""
+    magnitude = fen.abs()
+    whole = (magnitude // 100).cast("string")
+    cents = (magnitude % 100).cast("string").lpad(2, "0")
+    sign = (fen < 0).ifelse(ibis.literal("-"), ibis.literal(""))
+    return sign.concat(whole, ".", cents)
+
+
+def _price_text(milli: ir.IntegerValue) -> ir.StringValue:
+    return (milli // 1000).cast("string").concat(".", (milli % 1000).cast("string").lpad(3, "0"))
+
+
+def _write_csv(table: pa.Table, path: Path) -> tuple[str, int]:
+    """Write whole or not at all (a temporary file renamed), and return (sha256, rows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".part")
+    pacsv.write_csv(table, temporary, pacsv.WriteOptions(quoting_style="needed"))
+    digest = hashlib.sha256()
+    with temporary.open("rb") as stream:
+        while block := stream.read(8 * 1024 * 1024):
+            digest.update(block)
+    temporary.replace(path)
+    return digest.hexdigest(), table.num_rows
+
+
+def _empty_clients() -> pa.Table:
+    names = ["fund_account", "client_id", "account_kind", "bank_id", "commission_rate", "status"]
+    return pa.table({name: pa.array([], pa.string()) for name in names})
+
+
+def _empty_detail() -> pa.Table:
+    strings = ["fund_account", "exec_id", "market", "security", "side"]
+    ints = ["quantity", "price_milli", "amount_fen", *FEE_COLUMNS, "cash_fen"]
+    return pa.table(
+        {
+            **{n: pa.array([], pa.string()) for n in strings},
+            **{n: pa.array([], pa.int64()) for n in ints},
+        }
+    )
+
+
+class OpeningPlanner:
+    """Opening balances as postings, checked against the clients and special accounts."""
+
+    def __init__(self, engine: IbisBackOfficeEngine) -> None:
+        self._engine = engine
+
+    def plan(
+        self, *, opening: pa.Table, clients: pa.Table, special_accounts: pa.Table
+    ) -> tuple[pa.Table, int | None, int]:
+        """(postings, first line naming an unknown account, client cash − funds held)."""
+        con = self._engine._connect()
+        try:
+            o = _arrow(con, "opening", opening)
+            known = ibis.union(
+                _arrow(con, "c", clients.select(["fund_account"])).select(
+                    account="fund_account", cls=ibis.literal("client")
+                ),
+                _arrow(con, "s", special_accounts.select(["account_no"])).select(
+                    account="account_no", cls=ibis.literal("special")
+                ),
+                ibis.memtable(
+                    {"account": ["RESERVE.SH", "RESERVE.SZ", "RESERVE.BJ"], "cls": ["reserve"] * 3}
+                ),
+            )
+            joined = o.left_join(known, "account")
+            cash = joined.asset == "CASH"
+            # Only clients hold securities; special accounts and reserves hold cash.
+            bad = joined.filter(joined.cls.isnull() | (~cash & (joined.cls != "client")))
+            bad_line = bad.line.min().to_pyarrow().as_py()
+            client_cash = (cash & (joined.cls == "client")).ifelse(joined.quantity, 0).sum()
+            held = (cash & (joined.cls != "client")).ifelse(joined.quantity, 0).sum()
+            difference = (client_cash - held).to_pyarrow().as_py() or 0
+            account = joined.cls.cases(
+                ("client", ibis.literal("client:").concat(joined.account)),
+                ("special", ibis.literal("special:").concat(joined.account)),
+                else_=ibis.literal("reserve:").concat(joined.account.substr(8)),
+            )
+            signed = (joined.cls == "client").ifelse(-joined.quantity, joined.quantity)
+            own = joined.select(account=account, asset=joined.asset, quantity=signed)
+            securities = joined.filter(~cash)
+            custody = (
+                securities.group_by("asset")
+                .aggregate(quantity=securities.quantity.sum())
+                .select(
+                    account=ibis.literal("custody:").concat(securities.asset.split(".")[0]),
+                    asset="asset",
+                    quantity="quantity",
+                )
+            )
+            postings = ibis.union(own, custody).filter(lambda t: t.quantity != 0)
+            table = postings.order_by(["account", "asset"]).to_pyarrow()
+            return table, None if bad_line is None else int(bad_line), int(difference)
+        finally:
+            _release(con)
+
+
+def first_rate_above(
+    con: Any, clients: pa.Table, numerator_max: int, default_rate_text: str
+) -> int | None:
+    """The first clients.csv line whose commission rate exceeds the ceiling (over 10^8)."""
+    try:
+        c = _arrow(con, "c", clients.select(["commission_rate", "line"]))
+        numerator = commission_numerator(c.commission_rate, default_rate_text)
+        value = c.filter(numerator > numerator_max).line.min().to_pyarrow().as_py()
+        return None if value is None else int(value)
+    finally:
+        _release(con)
+
+
+def new_executions(con: Any, executions: pa.Table, previous_uris: Sequence[str]) -> pa.Table:
+    """The executions whose key (market, exec_id) no earlier applied file of the day holds."""
+    if not previous_uris:
+        return executions
+    try:
+        ex = _arrow(con, "executions", executions)
+        earlier = ibis.union(
+            *(con.read_parquet(uri).select("market", "exec_id") for uri in previous_uris)
+        )
+        return ex.anti_join(earlier, ["market", "exec_id"]).order_by("line").to_pyarrow()
+    finally:
+        _release(con)
+
+
+def build_backoffice_tools(
+    store: ColumnarStore, *, schedule: FeeSchedule | None = None, threads: int | None = None
+) -> BackOfficeTools:
+    """The back office's reader, engine and fee schedule, wired over a columnar store."""
+    from clearwatch.adapters.files.batch_reader import DuckDBBatchFileReader
+    from clearwatch.domain.trading.fees import default_fee_schedule
+
+    return BackOfficeTools(
+        store=store,
+        reader=DuckDBBatchFileReader(),
+        engine=IbisBackOfficeEngine(threads=threads),
+        schedule=schedule or default_fee_schedule(),
+    )

@@ -1,0 +1,1 @@
+"""Batches of the back office: manifests, identities, named rejections."""

@@ -1,0 +1,1 @@
+"""Double-entry books of the back office: accounts, entries, balances, invariants."""

@@ -1,0 +1,1 @@
+"""Trading rules of the back office: fees and trade amounts."""
