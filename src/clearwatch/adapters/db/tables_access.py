@@ -1,0 +1,72 @@
+"""Relational tables of access control: users, roles, approval requests, emergency grants."""
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from clearwatch.adapters.db.metadata import metadata
+
+access_users = Table(
+    "access_users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("institution", String(64), nullable=True),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+access_user_roles = Table(
+    "access_user_roles",
+    metadata,
+    Column("user_id", String(64), ForeignKey("access_users.user_id"), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("granted_at", String(40), nullable=False),
+    Column("granted_by", String(64), nullable=False),
+    PrimaryKeyConstraint("user_id", "role"),
+)
+
+# Status moves once, pending → approved | rejected, by a conditional UPDATE; everything else
+# about a request is written once. The partial unique index refuses a second pending request
+# for the same kind and subject even if two makers race.
+access_approval_requests = Table(
+    "access_approval_requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject_ref", String(512), nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("maker", String(64), nullable=False),
+    Column("requested_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("checker", String(64), nullable=True),
+    Column("decided_at", String(40), nullable=True),
+    Column("reason", Text, nullable=True),
+    Index(
+        "uq_access_approval_requests_pending",
+        "kind",
+        "subject_ref",
+        unique=True,
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_access_approval_requests_subject", "kind", "subject_ref"),
+)
+
+access_emergency_grants = Table(
+    "access_emergency_grants",
+    metadata,
+    Column("grant_id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), ForeignKey("access_users.user_id"), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("approval_request_id", Integer, nullable=False, unique=True),
+    Column("approved_at", String(40), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Access control: users, roles, maker-checker approvals and time-bound emergency grants."""

@@ -1,0 +1,169 @@
+"""Maker-checker (双人复核): requests, decisions, and the rules a decision must pass."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from clearwatch.domain.access.roles import MAKER_ROLES, Role
+
+# Transfers strictly above this amount need a second person (spec: default 1,000,000.00).
+TRANSFER_APPROVAL_THRESHOLD_FEN_DEFAULT = 1_000_000_00
+
+
+class ApprovalKind(StrEnum):
+    """What needs a second person."""
+
+    MANUAL_ADJUSTMENT = "manual_adjustment"
+    CORRECTION_BATCH = "correction_batch"
+    TRANSFER = "transfer"
+    OVERRIDE = "override"
+    EMERGENCY_GRANT = "emergency_grant"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class AccessRejection(StrEnum):
+    """Why a request or a decision is refused, in precedence order."""
+
+    KIND_MUST_BE_KNOWN = "kind_must_be_known"
+    SUBJECT_MUST_NOT_BE_EMPTY = "subject_must_not_be_empty"
+    MAKER_MUST_BE_REGISTERED = "maker_must_be_registered"
+    MAKER_MUST_HOLD_OPERATOR_OR_ADMIN_ROLE = "maker_must_hold_operator_or_admin_role"
+    REQUEST_MUST_NOT_DUPLICATE_PENDING = "request_must_not_duplicate_pending"
+    REQUEST_MUST_EXIST = "request_must_exist"
+    REQUEST_MUST_BE_PENDING = "request_must_be_pending"
+    CHECKER_MUST_BE_REGISTERED = "checker_must_be_registered"
+    CHECKER_MUST_NOT_BE_MAKER = "checker_must_not_be_maker"
+    ADMIN_MUST_NOT_APPROVE = "admin_must_not_approve"
+    GRANTEE_MUST_NOT_APPROVE_OWN_GRANT = "grantee_must_not_approve_own_grant"
+    EMERGENCY_GRANT_MUST_NOT_BE_EXPIRED = "emergency_grant_must_not_be_expired"
+    CHECKER_MUST_HOLD_CHECKER_ROLE = "checker_must_hold_checker_role"
+    REJECTION_MUST_HAVE_REASON = "rejection_must_have_reason"
+    USER_MUST_BE_REGISTERED = "user_must_be_registered"
+    USER_MUST_NOT_EXIST_ALREADY = "user_must_not_exist_already"
+    USER_ID_MUST_BE_PLAIN = "user_id_must_be_plain"
+    ACTOR_MUST_BE_ADMIN = "actor_must_be_admin"
+    GRANT_MUST_END_AFTER_IT_STARTS = "grant_must_end_after_it_starts"
+    GRANT_MUST_NOT_EXCEED_HOURS_MAX = "grant_must_not_exceed_hours_max"
+
+
+class AccessRefused(Exception):
+    """An expected refusal with its named rule; nothing was changed."""
+
+    def __init__(self, rejection: AccessRejection, detail: str = "") -> None:
+        super().__init__(f"{rejection.value}: {detail}" if detail else rejection.value)
+        self.rejection = rejection
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A maker's request and, once decided, the checker's decision."""
+
+    request_id: int
+    kind: ApprovalKind
+    subject_ref: str
+    payload: Mapping[str, Any]
+    maker: str
+    requested_at: datetime
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    checker: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+def parse_kind(text: str) -> ApprovalKind:
+    try:
+        return ApprovalKind(text)
+    except ValueError as error:
+        raise AccessRefused(AccessRejection.KIND_MUST_BE_KNOWN, repr(text)) from error
+
+
+def check_request(
+    *, kind: str, subject_ref: str, maker_roles: Collection[Role] | None, pending_exists: bool
+) -> ApprovalKind:
+    """The rules a new request must pass; `maker_roles` is None for an unknown maker."""
+    parsed = parse_kind(kind)
+    if not subject_ref.strip():
+        raise AccessRefused(AccessRejection.SUBJECT_MUST_NOT_BE_EMPTY)
+    if maker_roles is None:
+        raise AccessRefused(AccessRejection.MAKER_MUST_BE_REGISTERED)
+    if not MAKER_ROLES & set(maker_roles):
+        raise AccessRefused(AccessRejection.MAKER_MUST_HOLD_OPERATOR_OR_ADMIN_ROLE)
+    if pending_exists:
+        raise AccessRefused(
+            AccessRejection.REQUEST_MUST_NOT_DUPLICATE_PENDING, f"{parsed.value} {subject_ref}"
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class CheckerStanding:
+    """What the rules need to know about the would-be checker at the moment of deciding."""
+
+    user_id: str
+    registered: bool
+    permanent_roles: frozenset[Role]
+    granted_roles: frozenset[Role]  # from emergency grants in force now
+    expired_grant_roles: frozenset[Role]  # from emergency grants that have run out
+
+
+def decide(
+    request: ApprovalRequest | None,
+    *,
+    decision: Decision,
+    checker: CheckerStanding,
+    at: datetime,
+    reason: str | None = None,
+) -> ApprovalRequest:
+    """Apply a checker's decision; every segregation-of-duties rule is checked here, in order."""
+    if request is None:
+        raise AccessRefused(AccessRejection.REQUEST_MUST_EXIST)
+    if request.status is not ApprovalStatus.PENDING:
+        raise AccessRefused(AccessRejection.REQUEST_MUST_BE_PENDING, request.status.value)
+    if not checker.registered:
+        raise AccessRefused(AccessRejection.CHECKER_MUST_BE_REGISTERED, checker.user_id)
+    if checker.user_id == request.maker:
+        raise AccessRefused(AccessRejection.CHECKER_MUST_NOT_BE_MAKER, checker.user_id)
+    roles = checker.permanent_roles | checker.granted_roles
+    if Role.ADMIN in roles:
+        raise AccessRefused(AccessRejection.ADMIN_MUST_NOT_APPROVE, checker.user_id)
+    if (
+        request.kind is ApprovalKind.EMERGENCY_GRANT
+        and request.payload.get("user") == checker.user_id
+    ):
+        raise AccessRefused(AccessRejection.GRANTEE_MUST_NOT_APPROVE_OWN_GRANT, checker.user_id)
+    if Role.CHECKER not in roles:
+        if Role.CHECKER in checker.expired_grant_roles:
+            raise AccessRefused(AccessRejection.EMERGENCY_GRANT_MUST_NOT_BE_EXPIRED)
+        raise AccessRefused(AccessRejection.CHECKER_MUST_HOLD_CHECKER_ROLE, checker.user_id)
+    match decision:
+        case Decision.APPROVE:
+            status = ApprovalStatus.APPROVED
+        case Decision.REJECT:
+            if not (reason or "").strip():
+                raise AccessRefused(AccessRejection.REJECTION_MUST_HAVE_REASON)
+            status = ApprovalStatus.REJECTED
+    return replace(
+        request, status=status, checker=checker.user_id, decided_at=at, reason=reason or None
+    )
+
+
+def transfer_needs_approval(
+    amount_fen: int, *, threshold_fen: int = TRANSFER_APPROVAL_THRESHOLD_FEN_DEFAULT
+) -> bool:
+    """A transfer strictly above the threshold, in either direction, needs a second person."""
+    return abs(amount_fen) > threshold_fen

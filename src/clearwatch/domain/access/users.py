@@ -1,0 +1,27 @@
+"""A user registered in the store, with the roles held permanently."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
+from clearwatch.domain.access.roles import Role
+
+_USER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    institution: str | None
+    roles: frozenset[Role]
+    created_at: datetime
+
+
+def check_user_id(user_id: str) -> str:
+    """User ids are plain ASCII names so they print, sort and compare without surprises."""
+    if not _USER_ID_PATTERN.fullmatch(user_id):
+        raise AccessRefused(AccessRejection.USER_ID_MUST_BE_PLAIN, repr(user_id))
+    return user_id

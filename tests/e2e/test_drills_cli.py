@@ -1,0 +1,106 @@
+"""The incident drills and maker-checker as a user drives them: the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clearwatch.entrypoints.cli", *args],
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _passes(env: dict[str, str], drill: str, *options: str) -> str:
+    done = _cli(env, "drill", drill, *options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "PASS"
+    assert "FAIL" not in done.stdout
+    assert "[control:" in done.stdout
+    return done.stdout
+
+
+def test_the_phantom_funds_drill_passes_with_the_incident_figures(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    home = tmp_path / "drill-home"
+    out = _passes(cli_env, "phantom-funds", "--home", str(home))
+    assert "195,000,000.00" in out and "50,222,600.00" in out
+    assert "start_of_day_must_be_once_per_node_and_date" in out
+    assert "lease_epoch_must_be_current" in out
+    assert "phantom money across all nodes: 0.00" in out
+    assert "overdraft 0.00" in out
+    # The drill's store stays for inspection: the nodes' claims still match the books.
+    kept = {**cli_env, "CLEARWATCH_HOME": str(home)}
+    check = _cli(kept, "intraday", "check", "--broker", "B001", "--date", "2026-11-20")
+    assert check.returncode == 0, check.stderr
+    assert "conservation holds for 2 clients" in check.stdout
+
+
+def test_the_duplicate_import_drill_charges_the_file_total_once(cli_env: dict[str, str]) -> None:
+    out = _passes(cli_env, "duplicate-import")
+    assert "charged 272,500.00 in all" in out
+    assert "append-only" in out
+    assert "one_batch_per_kind_and_date_unless_approved_correction" in out
+
+
+def test_approvals_from_the_command_line_keep_maker_and_checker_apart(
+    cli_env: dict[str, str],
+) -> None:
+    assert _cli(cli_env, "init").returncode == 0
+    assert _cli(cli_env, "user", "add", "root", "--role", "admin").returncode == 0
+    for user, role in (("mia", "maker"), ("chen", "checker")):
+        assert _cli(cli_env, "user", "add", user, "--role", role, "--as", "root").returncode == 0
+    assert _cli(cli_env, "user", "add", "eve", "--role", "checker", "--as", "mia").returncode == 3
+    requested = _cli(
+        cli_env,
+        "approvals",
+        "request",
+        "manual_adjustment",
+        "adj:1",
+        "--as",
+        "mia",
+        "--payload",
+        '{"amount": "100.00"}',
+    )
+    assert requested.returncode == 0, requested.stderr
+    own = _cli(cli_env, "approvals", "approve", "1", "--as", "mia")
+    assert own.returncode == 3 and "checker_must_not_be_maker" in own.stderr
+    admin = _cli(cli_env, "approvals", "approve", "1", "--as", "root")
+    assert admin.returncode == 3 and "admin_must_not_approve" in admin.stderr
+    assert "adj:1" in _cli(cli_env, "approvals", "list").stdout
+    approved = _cli(cli_env, "approvals", "approve", "1", "--as", "chen")
+    assert approved.returncode == 0 and "approved by chen" in approved.stdout
+    assert "adj:1" not in _cli(cli_env, "approvals", "list").stdout
+    assert "approved" in _cli(cli_env, "approvals", "list", "--all").stdout
+    users = _cli(cli_env, "user", "list").stdout
+    assert "operator" in users and "checker" in users
+
+
+def test_an_emergency_grant_from_the_command_line_lapses_by_itself(
+    cli_env: dict[str, str],
+) -> None:
+    _cli(cli_env, "init")
+    _cli(cli_env, "user", "add", "root", "--role", "admin")
+    for user, role in (("mia", "maker"), ("chen", "checker"), ("ana", "analyst")):
+        _cli(cli_env, "user", "add", user, "--role", role, "--as", "root")
+    grant = _cli(
+        cli_env, "user", "emergency-grant", "ana", "checker", "--hours", "1",
+        "--reason", "both checkers ill", "--as", "root",
+    )  # fmt: skip
+    assert grant.returncode == 0, grant.stderr
+    assert _cli(cli_env, "approvals", "approve", "1", "--as", "chen").returncode == 0
+    assert "checker until" in _cli(cli_env, "user", "list").stdout
+    _cli(cli_env, "approvals", "request", "override", "node:fast-1/takeover", "--as", "mia")
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    lapsed = _cli(cli_env, "approvals", "approve", "2", "--as", "ana", "--at", later)
+    assert lapsed.returncode == 3 and "emergency_grant_must_not_be_expired" in lapsed.stderr
+    assert _cli(cli_env, "approvals", "approve", "2", "--as", "ana").returncode == 0
