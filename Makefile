@@ -17,9 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/clearwatch init
-	$(BIN)/clearwatch audit verify
-	$(BIN)/clearwatch audit show
+	$(BIN)/clearwatch demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

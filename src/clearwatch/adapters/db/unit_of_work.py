@@ -6,8 +6,17 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from clearwatch.adapters.db.access_repository import SqlAccessRepository
 from clearwatch.adapters.db.audit_repository import SqlAuditLog
+from clearwatch.adapters.db.books_repository import SqlBatches, SqlBooks, SqlEodLog
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
+from clearwatch.adapters.db.intraday_repository import SqlIntradayRepository
+from clearwatch.adapters.db.monitor_repository import (
+    SqlPackageRepository,
+    SqlRegistryRepository,
+    SqlReportingRepository,
+)
+from clearwatch.adapters.db.monitor_runs_repository import SqlMonitorRunRepository
 from clearwatch.domain.audit.chain import HashAlgorithm
 
 
@@ -41,6 +50,15 @@ class SqlUnitOfWork:
 
     def _bind_repositories(self, connection: Connection) -> None:
         """Each area binds its repositories to this transaction's connection here."""
+        self.books = SqlBooks(connection)
+        self.batches = SqlBatches(connection)
+        self.eod = SqlEodLog(connection)
+        self.access = SqlAccessRepository(connection)
+        self.intraday = SqlIntradayRepository(connection)
+        self.registry = SqlRegistryRepository(connection)
+        self.packages = SqlPackageRepository(connection)
+        self.reporting = SqlReportingRepository(connection)
+        self.monitor_runs = SqlMonitorRunRepository(connection)
 
     def __exit__(
         self,

@@ -6,8 +6,16 @@ import typer
 
 from clearwatch import __version__
 from clearwatch.bootstrap import ConfigurationError
+from clearwatch.entrypoints.cli.access import approvals_app, user_app
 from clearwatch.entrypoints.cli.audit import audit_app
+from clearwatch.entrypoints.cli.broker import broker_app
 from clearwatch.entrypoints.cli.common import application, console, fail
+from clearwatch.entrypoints.cli.demo import demo
+from clearwatch.entrypoints.cli.drill import drill_app
+from clearwatch.entrypoints.cli.intraday import intraday_app
+from clearwatch.entrypoints.cli.monitor import monitor_app
+from clearwatch.entrypoints.cli.monitor_run import run_day_command  # noqa: F401 (registers)
+from clearwatch.entrypoints.cli.sim import sim_app
 
 app = typer.Typer(
     help=(
@@ -19,6 +27,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(broker_app, name="broker")
+app.add_typer(monitor_app, name="monitor")
+app.add_typer(user_app, name="user")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(drill_app, name="drill")
+app.add_typer(intraday_app, name="intraday")
+app.add_typer(sim_app, name="sim")
+app.command("demo")(demo)
 
 
 def _version(value: bool) -> None:
