@@ -60,6 +60,18 @@ class BooksRepository(Protocol):
         self, broker_id: str, role: str, keys: Iterable[str], entry_pk: int
     ) -> None: ...
 
+    def post_records(
+        self,
+        entries: Sequence[JournalEntry],
+        *,
+        role: str,
+        keys: Sequence[str],
+        recorded_at: datetime,
+    ) -> None:
+        """Post one entry per record and mark each record key applied, in few statements:
+        the same rows as `post` then `record_applied` for each pair, in order."""
+        ...
+
     def balances(
         self,
         *,
@@ -70,6 +82,12 @@ class BooksRepository(Protocol):
         exclude_trades_on: date | None = None,
     ) -> pa.Table:
         """Σ postings per (account, asset) dated ≤ as_of: columns account, asset, quantity."""
+        ...
+
+    def cash_sums_by_class(self, *, broker_id: str, as_of: date) -> list[tuple[str, int]]:
+        """Σ CASH postings dated ≤ as_of per account class, as (`<class>:`, Σ) pairs: the
+        sums `balances(asset=CASH)` would give per account, added up per class in the
+        database (a class is the text before the first `:`, the whole name if none)."""
         ...
 
     def unbalanced_entries(

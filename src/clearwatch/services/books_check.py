@@ -8,7 +8,6 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clearwatch.domain.ledger import accounts as acc
 from clearwatch.domain.ledger.invariants import (
     Breach,
     InvariantRule,
@@ -53,10 +52,9 @@ def check_books(
         )
     ]
     breaches += balance_breaches(books.negative_client_balances(broker_id=broker_id, as_of=as_of))
-    cash = books.balances(broker_id=broker_id, as_of=as_of, asset=acc.CASH)
-    totals = cash_totals(
-        zip(cash.column("account").to_pylist(), cash.column("quantity").to_pylist(), strict=True)
-    )
+    # Natural balances are the posted sums, signed per class, so Σ per class of the accounts'
+    # natural balances is the class's signed posted sum: the database adds up per class.
+    totals = cash_totals(books.cash_sums_by_class(broker_id=broker_id, as_of=as_of))
     return breaches + funds_breaches(totals)
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, and_, func, insert, literal, not_, select
+from sqlalchemy import Connection, and_, case, func, insert, literal, not_, select
 
 from clearwatch.adapters.db.tables_books import (
     bo_applied_records,
@@ -21,6 +21,7 @@ from clearwatch.adapters.db.tables_books import (
     bo_postings,
 )
 from clearwatch.domain.batches.rules import BatchManifest
+from clearwatch.domain.ledger.accounts import CASH
 from clearwatch.domain.ledger.journal import EntryKind, JournalEntry, Posting, Source
 from clearwatch.services.backoffice_ports import AppliedFile, BatchRecord
 
@@ -37,12 +38,16 @@ class SqlBooks:
     def _prefix(self, prefix: str) -> Any:
         """Accounts starting with `prefix`. On SQLite (binary collation) a range lets the
         account index serve the scan, which LIKE cannot; PostgreSQL keeps LIKE, whose
-        meaning does not depend on the collation."""
+        meaning does not depend on the collation.
+
+        Under binary collation the half-open range [prefix, prefix with its last character
+        incremented) holds exactly the texts starting with `prefix`, so SQLite needs no LIKE
+        besides (its LIKE, ASCII case-blind, would only re-test every row of the range)."""
         like = bo_postings.c.account.startswith(prefix, autoescape=True)
         if self._c.dialect.name != "sqlite" or not prefix:
             return like
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return and_(bo_postings.c.account >= prefix, bo_postings.c.account < upper, like)
+        return and_(bo_postings.c.account >= prefix, bo_postings.c.account < upper)
 
     def has_entry(self, idempotency_key: str) -> bool:
         found = self._c.execute(
@@ -51,28 +56,51 @@ class SqlBooks:
         return found is not None
 
     def _insert_entry(self, entry: JournalEntry, recorded_at: datetime) -> int:
-        s = entry.source
-        result = self._c.execute(
-            insert(bo_entries).values(
-                broker_id=entry.broker_id,
-                business_date=entry.business_date,
-                kind=entry.kind.value,
-                idempotency_key=entry.idempotency_key,
-                batch_ref=s.batch_ref,
-                file_sha256=s.file_sha256,
-                source_line=s.line,
-                source_user=s.user,
-                detail_digest=s.detail_digest,
-                record_first=s.record_first,
-                record_last=s.record_last,
-                reverses_key=entry.reverses_key,
-                memo=entry.memo,
-                recorded_at=recorded_at.isoformat(),
-            )
-        )
+        result = self._c.execute(insert(bo_entries).values(**_entry_row(entry, recorded_at)))
         primary_key = result.inserted_primary_key
         assert primary_key is not None
         return int(primary_key[0])
+
+    def post_records(
+        self,
+        entries: Sequence[JournalEntry],
+        *,
+        role: str,
+        keys: Sequence[str],
+        recorded_at: datetime,
+    ) -> None:
+        """Three executemany statements for any number of records, instead of three
+        statements per record; RETURNING in parameter order pairs each entry with its key."""
+        if not entries:
+            return
+        if len(entries) != len(keys):
+            raise ValueError("one record key per entry")
+        returned = self._c.execute(
+            insert(bo_entries).returning(bo_entries.c.entry_pk, sort_by_parameter_order=True),
+            [_entry_row(entry, recorded_at) for entry in entries],
+        )
+        entry_pks = [int(row[0]) for row in returned]
+        postings = [
+            {
+                "entry_pk": entry_pk,
+                "broker_id": entry.broker_id,
+                "business_date": entry.business_date,
+                "account": p.account,
+                "asset": p.asset,
+                "quantity": p.quantity,
+            }
+            for entry_pk, entry in zip(entry_pks, entries, strict=True)
+            for p in entry.postings
+        ]
+        if postings:
+            self._c.execute(insert(bo_postings), postings)
+        self._c.execute(
+            insert(bo_applied_records),
+            [
+                {"broker_id": e.broker_id, "role": role, "record_key": k, "entry_pk": pk}
+                for e, k, pk in zip(entries, keys, entry_pks, strict=True)
+            ],
+        )
 
     def post(self, entry: JournalEntry, *, recorded_at: datetime) -> int:
         entry_pk = self._insert_entry(entry, recorded_at)
@@ -215,6 +243,28 @@ class SqlBooks:
         ).all()
         return _balance_table(rows)
 
+    def cash_sums_by_class(self, *, broker_id: str, as_of: date) -> list[tuple[str, int]]:
+        p = bo_postings.c
+        account_class: Any
+        if self._c.dialect.name == "sqlite":
+            colon = func.instr(p.account, ":")
+            account_class = case((colon > 0, func.substr(p.account, 1, colon - 1)), else_=p.account)
+        else:
+            account_class = func.split_part(p.account, ":", 1)
+        # A few rows instead of one per account: the invariant needs only the class totals.
+        # Grouped in an outer query so PostgreSQL sees one expression, not two bound copies.
+        cash = (
+            select(account_class.label("account_class"), p.quantity)
+            .where(p.broker_id == broker_id, p.business_date <= as_of, p.asset == CASH)
+            .subquery()
+        )
+        rows = self._c.execute(
+            select(cash.c.account_class, func.sum(cash.c.quantity))
+            .group_by(cash.c.account_class)
+            .order_by(cash.c.account_class)
+        ).all()
+        return [(f"{c}:", int(q)) for c, q in rows]
+
     def unbalanced_entries(
         self,
         *,
@@ -331,6 +381,26 @@ class SqlBooks:
         for row in rows:
             digest.update(repr(tuple(str(v) for v in row)).encode("utf-8"))
         return digest.hexdigest()
+
+
+def _entry_row(entry: JournalEntry, recorded_at: datetime) -> dict[str, Any]:
+    s = entry.source
+    return {
+        "broker_id": entry.broker_id,
+        "business_date": entry.business_date,
+        "kind": entry.kind.value,
+        "idempotency_key": entry.idempotency_key,
+        "batch_ref": s.batch_ref,
+        "file_sha256": s.file_sha256,
+        "source_line": s.line,
+        "source_user": s.user,
+        "detail_digest": s.detail_digest,
+        "record_first": s.record_first,
+        "record_last": s.record_last,
+        "reverses_key": entry.reverses_key,
+        "memo": entry.memo,
+        "recorded_at": recorded_at.isoformat(),
+    }
 
 
 def _balance_table(rows: Sequence[Any]) -> pa.Table:

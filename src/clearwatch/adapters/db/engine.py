@@ -9,6 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 sqlite_busy_timeout_seconds = 60
+# Bulk inserts of postings land all over the account index; SQLite's default 2 MB page cache
+# would reread those pages from the OS every few rows.
+sqlite_page_cache_kib = 65_536
 READ_ONLY_OPTION = "clearwatch_read_only"
 
 
@@ -43,6 +46,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_seconds * 1000}")
+        cursor.execute(f"PRAGMA cache_size=-{sqlite_page_cache_kib}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,7 +1,8 @@
 """Back-office row work as Ibis expressions on DuckDB: fees, netting, checks, statements.
 
 Money stays integer: prices are int64 thousandths of a yuan, rates exact integer ratios with a
-power-of-ten denominator, and half-up rounding is `(x + d / 2) // d` on non-negative integers.
+power-of-ten denominator, and half-up rounding is `(x + d / 2) // d` on non-negative integers
+(split by the denominator first so that no product overflows int64).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from clearwatch.services.backoffice_ports import BackOfficeTools, TradeClearing
 from clearwatch.services.ports import ColumnarStore
 
 COMMISSION_RATE_DENOMINATOR = 10**8  # commission rates carry at most eight decimals
+clients_cached_max = 16  # client lists kept by the engine (one per broker is enough)
 FEE_COLUMNS = (
     "commission_fen",
     "stamp_duty_fen",
@@ -31,11 +33,19 @@ FEE_COLUMNS = (
 )
 
 
-def half_up(value: ir.IntegerValue, numerator: int, denominator: int) -> ir.IntegerValue:
-    """value × numerator / denominator rounded half-up, for value ≥ 0, in integers only."""
-    if numerator == 0:
+def half_up(
+    value: ir.IntegerValue, numerator: int | ir.IntegerValue, denominator: int
+) -> ir.IntegerValue:
+    """value × numerator / denominator rounded half-up, for value ≥ 0, in integers only.
+
+    value = whole × d + rest, so the product splits into whole × n plus a remainder term that
+    stays below d × n: a trade of billions of yuan never overflows int64, where value × n would.
+    """
+    if isinstance(numerator, int) and numerator == 0:
         return ibis.literal(0, type="int64")
-    return (value * numerator + denominator // 2) // denominator
+    whole = value // denominator
+    rest = value % denominator
+    return whole * numerator + (rest * numerator + denominator // 2) // denominator
 
 
 def _is_fund(ex: ir.Table, schedule: FeeSchedule) -> ir.BooleanValue:
@@ -63,8 +73,7 @@ def fee_expression(ex: ir.Table, schedule: FeeSchedule) -> ir.Table:
     fund = _is_fund(ex, schedule)
     zero = ibis.literal(0, type="int64")
     commission = ibis.greatest(
-        (amount * ex.commission_numerator + COMMISSION_RATE_DENOMINATOR // 2)
-        // COMMISSION_RATE_DENOMINATOR,
+        half_up(amount, ex.commission_numerator, COMMISSION_RATE_DENOMINATOR),
         ibis.literal(schedule.commission_minimum_fen, type="int64"),
     )
     stamp = (sell & ~fund).ifelse(half_up(amount, *exact_ratio(schedule.stamp_duty_rate)), zero)
@@ -93,6 +102,10 @@ class IbisBackOfficeEngine:
     def __init__(self, *, threads: int | None = None) -> None:
         self._threads = threads
         self._backend: Any = None
+        # Client lists by the digests they are built from: stored files are content-addressed
+        # and never change, so the same digests always give the same table. An end of day
+        # reads the list four or five times; a few recent lists are kept.
+        self._clients_cache: dict[tuple[str, ...], pa.Table] = {}
 
     def _connect(self) -> Any:
         """One embedded DuckDB per engine, opened on first use (opening costs ~50 ms)."""
@@ -233,6 +246,16 @@ class IbisBackOfficeEngine:
         """The union of every applied clients file, the latest file winning per fund_account."""
         if not tables:
             return _empty_clients()
+        key = tuple(tables)
+        cached = self._clients_cache.get(key)
+        if cached is None:
+            cached = self._read_clients(tables, store)
+            if len(self._clients_cache) >= clients_cached_max:
+                self._clients_cache.pop(next(iter(self._clients_cache)))
+            self._clients_cache[key] = cached
+        return cached
+
+    def _read_clients(self, tables: Sequence[str], store: ColumnarStore) -> pa.Table:
         con = self._connect()
         try:
             parts = [
