@@ -15,22 +15,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clearwatch.domain.ingest.schema import PACKAGE_SPECS, FileSpec, ValueType
+from clearwatch.adapters.files.csv_values import ARROW_TYPES
+from clearwatch.domain.ingest.schema import PACKAGE_SPECS, FileSpec
 from clearwatch.domain.monitoring.findings import EngineRequest, FilingRow, PackageSource
-
-_ARROW_TYPE: dict[ValueType, pa.DataType] = {
-    ValueType.TEXT: pa.string(),
-    ValueType.OPTIONAL_TEXT: pa.string(),
-    ValueType.ENUM: pa.string(),
-    ValueType.RATE: pa.string(),
-    ValueType.MONEY: pa.int64(),
-    ValueType.POSITIVE_MONEY: pa.int64(),
-    ValueType.QUANTITY: pa.int64(),
-    ValueType.SIGNED_QUANTITY: pa.int64(),
-    ValueType.PRICE: pa.int64(),
-    ValueType.DATE: pa.date32(),
-    ValueType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-}
 
 # (attribute, package kind, file name, column naming the sender); `csdc_reserve` already names
 # the broker each row is about, so CSDC's own id is kept apart as `csdc_id`.
@@ -83,7 +70,7 @@ def stored_schema(kind: str, file_name: str, sender_column: str) -> pa.Schema:
     """The Parquet schema of a stored file, with the sender column in front."""
     spec = file_spec(kind, file_name)
     fields = [pa.field(sender_column, pa.string())]
-    fields += [pa.field(c.name, _ARROW_TYPE[c.value_type]) for c in spec.columns]
+    fields += [pa.field(c.name, ARROW_TYPES[c.value_type]) for c in spec.columns]
     return pa.schema(fields)
 
 
