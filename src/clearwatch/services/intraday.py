@@ -384,16 +384,7 @@ class TradingNode:
             first_seq = uow.intraday.last_seq(self.node_id) + 1
             self._journal(uow, entries, first_seq, now)
             book.replay(entries)
-            assert self._central_figures is not None  # read by _allocate just above
-            conservation = conserve_in(
-                uow,
-                broker_id=self.broker_id,
-                business_date=self.business_date,
-                figures=self._central_figures,
-                fund_accounts=None,
-                actor=self.instance_id,
-                at=now,
-            )
+            conservation = self._conserve_every_client(uow, now)
             record_audit(
                 uow,
                 actor=self.instance_id,
@@ -476,15 +467,7 @@ class TradingNode:
                 business_date=self.business_date,
                 figures=self._central_figures,
             )
-            conservation = conserve_in(
-                uow,
-                broker_id=self.broker_id,
-                business_date=self.business_date,
-                figures=self._central_figures,
-                fund_accounts=None,
-                actor=self.instance_id,
-                at=now,
-            )
+            conservation = self._conserve_every_client(uow, now)
             record_audit(
                 uow,
                 actor=self.instance_id,
@@ -594,6 +577,19 @@ class TradingNode:
         self.book = book
         self._next_seq += len(entries)
         return outcomes
+
+    def _conserve_every_client(self, uow: IntradayUnitOfWork, now: datetime) -> ConservationReport:
+        """Check Σ available ≤ central for every client against the figures this node holds."""
+        assert self._central_figures is not None  # set before any start of day or replay
+        return conserve_in(
+            uow,
+            broker_id=self.broker_id,
+            business_date=self.business_date,
+            figures=self._central_figures,
+            fund_accounts=None,
+            actor=self.instance_id,
+            at=now,
+        )
 
     def _guard(self, uow: IntradayUnitOfWork, clients: Collection[str], now: datetime) -> None:
         """Conservation for the batch's clients across every node, before any order is checked.

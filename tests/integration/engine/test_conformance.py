@@ -51,6 +51,7 @@ def _engine(backend: str) -> DuckDBFindingsEngine | PostgresFindingsEngine | Spa
         return SparkFindingsEngine()
     url = postgres_url()
     if url is None:
+        # Only a machine without PostgreSQL configured skips; .ci/run always sets the URL.
         pytest.skip("CLEARWATCH_TEST_POSTGRES_URL is not set")
     return PostgresFindingsEngine(url=url)
 
