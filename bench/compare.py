@@ -7,7 +7,9 @@ Builds stored data (content-addressed Parquet, as `monitor submit` leaves it) fo
   affected-client counts, exactly what `run-day` runs;
 - **baseline**: one hand-written DuckDB SQL script doing the same client-level join and
   aggregation (F1, F2, the client fund balance, top-5 evidence, distinct accounts) on the same
-  files;
+  files, with the engine's algorithm (both sides stacked and summed per account);
+- **join** (optional, `--join`): the same in the shape first written, the bank side aggregated
+  and then full-outer-joined to the broker side;
 - **spark** (optional, `--spark`): the engine on Spark `local[2]`, as a reference;
 - **datacompy** (optional, `--datacompy`, if installed): its pandas comparison of the two sides.
 
@@ -187,7 +189,29 @@ def load_request(described: Path) -> EngineRequest:
     )
 
 
+# The baseline: what one would write by hand for the same work, with the same algorithm as the
+# engine (both sides stacked and summed per account, one hash table over the accounts).
 BASELINE_SQL = """
+CREATE TEMP TABLE cf AS
+  SELECT o.institution_id AS broker_id, p.* EXCLUDE (filename)
+  FROM read_parquet({cf_files}, filename = true) p JOIN cf_owners o ON p.filename = o.uri
+  WHERE p.bank_id IN ({banks});
+CREATE TEMP TABLE items AS
+  WITH both_sides AS (
+    SELECT broker_id, fund_account, GREATEST(balance, 0) AS l, 0::BIGINT AS r FROM cf
+    UNION ALL
+    SELECT broker_id, fund_account, 0::BIGINT, balance FROM read_parquet({dep_files})),
+  f1 AS (
+    SELECT broker_id, fund_account, SUM(l) - SUM(r) AS diff
+    FROM both_sides GROUP BY broker_id, fund_account)
+  SELECT broker_id, 'F1' AS code, fund_account AS ref, ABS(diff) AS amount FROM f1
+  WHERE ABS(diff) > 0
+  UNION ALL
+  SELECT broker_id, 'F2', fund_account, -balance FROM cf WHERE balance < 0;
+"""
+# The first baseline (kept as a reference, `--join`): aggregate the bank side, then a full
+# outer join to the broker side, as the comparison is usually described.
+JOIN_SQL = """
 CREATE TEMP TABLE cf AS
   SELECT o.institution_id AS broker_id, p.* EXCLUDE (filename)
   FROM read_parquet({cf_files}, filename = true) p JOIN cf_owners o ON p.filename = o.uri
@@ -220,7 +244,7 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def run_baseline(request: EngineRequest) -> dict[str, Any]:
+def run_baseline(request: EngineRequest, sql: str = BASELINE_SQL) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT} if MEMORY_LIMIT else {})
@@ -228,7 +252,7 @@ def run_baseline(request: EngineRequest) -> dict[str, Any]:
     dep = request.sources[source_key("bank_daily", "client_depository.csv")]
     con.execute("CREATE TEMP TABLE cf_owners (uri VARCHAR, institution_id VARCHAR)")
     con.executemany("INSERT INTO cf_owners VALUES (?, ?)", [(s.uri, s.institution_id) for s in cf])
-    script = BASELINE_SQL.format(
+    script = sql.format(
         cf_files=_sql_list([s.uri for s in cf]),
         dep_files=_sql_list(sorted({s.uri for s in dep})),
         banks=", ".join(f"'{b}'" for b in sorted(request.submitted_bank_ids)),
@@ -251,6 +275,8 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
         detail = {"brokers": len(result.brokers), "f1_fen": f1}
     elif stage == "baseline":
         detail = run_baseline(request)
+    elif stage == "join":
+        detail = run_baseline(request, JOIN_SQL)
     elif stage == "spark":
         from clearwatch.adapters.engine.backends import SparkFindingsEngine, spark_session
 
@@ -261,10 +287,13 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
     elif stage == "datacompy":
         detail = run_datacompy(request)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kib = usage.ru_maxrss
     return {
         "stage": stage,
         "seconds": round(seconds, 2),
+        # CPU of the whole child, start-up included: steadier than wall time on a shared machine.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mib": peak_kib // 1024,
         **detail,
     }
@@ -300,9 +329,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000, help="client records per side")
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT)
     parser.add_argument("--spark", action="store_true")
+    parser.add_argument("--join", action="store_true", help="also the join-shaped SQL, once")
     parser.add_argument("--datacompy", action="store_true")
     parser.add_argument("--repeat", type=int, default=2, help="runs of engine and baseline")
-    parser.add_argument("--only", choices=["spark", "datacompy"], help="run just this stage")
+    parser.add_argument("--only", choices=["spark", "datacompy", "join"], help="just this stage")
     parser.add_argument("--child", nargs=2, metavar=("STAGE", "REQUEST"))
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -320,6 +350,7 @@ def main() -> None:
     described = args.data / f"request-{args.rows}.json"
     print(f"data for {args.rows:,} rows per side ready in {time.perf_counter() - started:.1f} s")
     stages = ["engine", "baseline"] * args.repeat if args.only is None else [args.only]
+    stages += ["join"] if args.join and args.only is None else []
     stages += ["spark"] if args.spark and args.only is None else []
     stages += ["datacompy"] if args.datacompy and args.only is None else []
     best: dict[str, dict[str, Any]] = {}

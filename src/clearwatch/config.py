@@ -17,6 +17,9 @@ class Settings:
     columnar_root: str
     audit_algorithm: str
     engine_backend: str
+    # DuckDB's memory ceiling (e.g. "6GB"); past it, joins and aggregations spill to disk.
+    # Unset: DuckDB's own default, 80 % of the machine's memory.
+    engine_memory_limit: str | None = None
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -30,4 +33,5 @@ class Settings:
             columnar_root=env.get("CLEARWATCH_COLUMNAR_ROOT") or str(home / "columnar"),
             audit_algorithm=env.get("CLEARWATCH_AUDIT_HASH", "sha256"),
             engine_backend=env.get("CLEARWATCH_ENGINE", "duckdb"),
+            engine_memory_limit=env.get("CLEARWATCH_ENGINE_MEMORY_LIMIT") or None,
         )

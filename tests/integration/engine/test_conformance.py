@@ -16,7 +16,9 @@ from clearwatch.adapters.engine.backends import (
     DuckDBFindingsEngine,
     PostgresFindingsEngine,
     SparkFindingsEngine,
+    make_findings_engine,
 )
+from clearwatch.config import Settings
 from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, FindingCode
 from tests.conftest import postgres_url
 from tests.integration.engine.fixtures import eventful_day
@@ -112,3 +114,15 @@ def test_every_backend_gives_exactly_duckdbs_result(
 ) -> None:
     expected = _result("duckdb", day, requests, results)
     assert _result(backend, day, requests, results) == expected
+
+
+def test_duckdb_under_a_memory_ceiling_gives_the_same_result(
+    requests: dict[str, EngineRequest], results: dict[tuple[str, str], EngineResult]
+) -> None:
+    """CLEARWATCH_ENGINE_MEMORY_LIMIT reaches DuckDB; under it the comparison may spill, and
+    its answer does not change."""
+    settings = Settings.from_environment({"CLEARWATCH_ENGINE_MEMORY_LIMIT": "512MB"})
+    assert settings.engine_memory_limit == "512MB"
+    engine = make_findings_engine("duckdb", memory_limit=settings.engine_memory_limit)
+    assert engine.compute(requests["eventful"]) == _result("duckdb", "eventful", requests, results)
+    assert Settings.from_environment({}).engine_memory_limit is None

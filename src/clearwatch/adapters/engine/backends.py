@@ -116,7 +116,9 @@ class PostgresFindingsEngine:
 FindingsEngineImpl = DuckDBFindingsEngine | SparkFindingsEngine | PostgresFindingsEngine
 
 
-def make_findings_engine(backend: str, *, postgres_url: str | None = None) -> FindingsEngineImpl:
+def make_findings_engine(
+    backend: str, *, postgres_url: str | None = None, memory_limit: str | None = None
+) -> FindingsEngineImpl:
     """The engine named by configuration (`CLEARWATCH_ENGINE`)."""
     try:
         chosen = EngineBackend(backend)
@@ -124,7 +126,7 @@ def make_findings_engine(backend: str, *, postgres_url: str | None = None) -> Fi
         choices = ", ".join(b.value for b in EngineBackend)
         raise EngineConfigurationError(f"CLEARWATCH_ENGINE must be one of {choices}") from error
     if chosen is EngineBackend.DUCKDB:
-        return DuckDBFindingsEngine()
+        return DuckDBFindingsEngine(memory_limit=memory_limit)
     if chosen is EngineBackend.SPARK:
         return SparkFindingsEngine()
     if not postgres_url or not postgres_url.startswith("postgresql"):

@@ -86,30 +86,30 @@ def _client_ref(broker: ir.StringValue, account: ir.StringValue) -> ir.StringVal
 
 
 def f1_items(t: SourceTables, request: EngineRequest) -> ir.Table:
-    """F1: per fund account, max(broker balance, 0) − bank depository balance, beyond tol."""
+    """F1: per fund account, max(broker balance, 0) − bank depository balance, beyond tol.
+
+    Both sides are stacked and summed per (broker, fund account) in one aggregation, instead of
+    aggregating the bank side and then joining it to the broker side: one hash table over the
+    accounts instead of two, which is most of what the comparison costs at 100 million accounts
+    per side. An account missing on one side has nothing to add there (the outer join's zero).
+    """
     banks = sorted(request.submitted_bank_ids) or ["\x00"]
     brokers = sorted(request.submitted_broker_ids) or ["\x00"]
-    broker_side = t.client_funds.filter(t.client_funds.bank_id.isin(banks)).select(
-        b_broker=t.client_funds.broker_id,
-        b_account=t.client_funds.fund_account,
-        b_balance=t.client_funds.balance,
-    )
+    cf = t.client_funds.filter(t.client_funds.bank_id.isin(banks))
     dep = t.depository.filter(t.depository.broker_id.isin(brokers))
-    bank_side = dep.group_by(d_broker=dep.broker_id, d_account=dep.fund_account).agg(
-        d_balance=dep.balance.sum()
+    zero = ibis.literal(0).cast("int64")
+    broker_side = cf.select(
+        broker_id=cf.broker_id,
+        fund_account=cf.fund_account,
+        left=ibis.greatest(cf.balance, 0).cast("int64"),
+        right=zero,
     )
-    joined = broker_side.outer_join(
-        bank_side,
-        [
-            broker_side.b_broker == bank_side.d_broker,
-            broker_side.b_account == bank_side.d_account,
-        ],
+    bank_side = dep.select(
+        broker_id=dep.broker_id, fund_account=dep.fund_account, left=zero, right=dep.balance
     )
-    compared = joined.select(
-        broker_id=joined.b_broker.coalesce(joined.d_broker),
-        fund_account=joined.b_account.coalesce(joined.d_account),
-        left=ibis.greatest(joined.b_balance.coalesce(0), 0),
-        right=joined.d_balance.coalesce(0),
+    both = broker_side.union(bank_side, distinct=False)
+    compared = both.group_by(["broker_id", "fund_account"]).agg(
+        left=both.left.sum(), right=both.right.sum()
     )
     compared = compared.mutate(diff=compared.left - compared.right)
     mismatched = compared.filter(compared["diff"].abs() > request.tolerance_fen)

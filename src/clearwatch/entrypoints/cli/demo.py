@@ -233,7 +233,9 @@ def run_monitor_day(wired: Application, clock: FixedClock, market: Path, day: st
         uow_factory=wired.uow,
         columnar=wired.columnar,
         engine=make_findings_engine(
-            wired.settings.engine_backend, postgres_url=wired.settings.database_url
+            wired.settings.engine_backend,
+            postgres_url=wired.settings.database_url,
+            memory_limit=wired.settings.engine_memory_limit,
         ),
         rules=load_monitoring_rules(),
     )

@@ -39,6 +39,7 @@ def _context(wired: Application, progress: Progress) -> RunDayContext:
         engine = make_findings_engine(
             wired.settings.engine_backend,
             postgres_url=os.environ.get(ENGINE_URL_VARIABLE) or wired.settings.database_url,
+            memory_limit=wired.settings.engine_memory_limit,
         )
     except EngineConfigurationError as error:
         raise fail(str(error)) from error
