@@ -170,10 +170,14 @@ def _duckdb_scan(
     )
     scanned = con.read_parquet(sorted({source.uri for source in sources}), filename=True)
     tagged = scanned.join(owners, scanned.filename == owners.cw_file)
-    return tagged.select(
+    selected = tagged.select(
         tagged[sender].cast("string"),
         *[tagged[name] for name in schema.names if name != sender],
     )
+    # A view, not an expression: Ibis would put a table used by several findings into a CTE,
+    # and DuckDB materialises a CTE referenced more than once: at 100 million client rows
+    # that is a copy of the whole file set in memory, spilled to disk. A view is re-read.
+    return con.create_view(f"cw_scan_{uuid.uuid4().hex[:12]}", selected)
 
 
 def _spark_scan(
