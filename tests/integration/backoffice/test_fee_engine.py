@@ -39,6 +39,8 @@ executions = st.lists(
 @given(executions)
 # A 307-billion-yuan trade at a 0.3% rate once overflowed int64 inside the engine.
 @example([(("SH", "600000"), "B", 5_620_392, 54_701_832, "0.003")])
+# Quantity × price above 2^53 thousandths: a floating-point quotient once rounded the amount.
+@example([(("SH", "600000"), "S", 95_307_939, 98_434_406, "0.00025")])
 def test_engine_fees_equal_the_decimal_reference(rows: list[tuple]) -> None:  # type: ignore[type-arg]
     table = pa.table(
         {

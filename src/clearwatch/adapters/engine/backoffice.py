@@ -2,7 +2,9 @@
 
 Money stays integer: prices are int64 thousandths of a yuan, rates exact integer ratios with a
 power-of-ten denominator, and half-up rounding is `(x + d / 2) // d` on non-negative integers
-(split by the denominator first so that no product overflows int64).
+(split by the denominator first so that no product overflows int64). Division is DuckDB's
+integer `divide`: Ibis would compile `//` to FLOOR of a floating-point quotient, which is slower
+and inexact above 2^53.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,7 +26,8 @@ from clearwatch.services.backoffice_ports import BackOfficeTools, TradeClearing
 from clearwatch.services.ports import ColumnarStore
 
 COMMISSION_RATE_DENOMINATOR = 10**8  # commission rates carry at most eight decimals
-clients_cached_max = 16  # client lists kept by the engine (one per broker is enough)
+statement_batch_rows = 1_000_000  # rows per batch streamed from the engine to the CSV writer
+clients_cached_max = 16  # client lists (and summaries) kept by the engine: one per broker is enough
 FEE_COLUMNS = (
     "commission_fen",
     "stamp_duty_fen",
@@ -31,6 +35,58 @@ FEE_COLUMNS = (
     "handling_fee_fen",
     "regulatory_fee_fen",
 )
+
+
+# Text of integer money, made in the engine. Most values fit DECIMAL(18): the integer read as
+# hundredths (a multiplication by 0.01 keeps the unscaled value, so it is exact) prints fastest;
+# the rest (|fen| ≥ 10^18) are spelled out from integer division. -5 fen prints `-0.05`, zero
+# `0.00`; prices in thousandths print with three decimals (19982 is `19.982`).
+_DECIMAL18_MAX = 10**18 - 1
+_MACROS = (
+    "CREATE OR REPLACE MACRO cw_fen_text(fen) AS CASE"
+    f" WHEN fen BETWEEN -{_DECIMAL18_MAX} AND {_DECIMAL18_MAX}"
+    " THEN CAST(CAST(fen AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(2, 2)) AS VARCHAR)"
+    " ELSE (CASE WHEN fen < 0 THEN '-' ELSE '' END) || CAST(abs(divide(fen, 100)) AS VARCHAR)"
+    " || '.' || lpad(CAST(abs(fen % 100) AS VARCHAR), 2, '0') END",
+    "CREATE OR REPLACE MACRO cw_milli_text(milli) AS CASE"
+    f" WHEN milli BETWEEN 0 AND {_DECIMAL18_MAX}"
+    " THEN CAST(CAST(milli AS DECIMAL(18, 0)) * CAST(0.001 AS DECIMAL(3, 3)) AS VARCHAR)"
+    " ELSE CAST(divide(milli, 1000) AS VARCHAR) || '.'"
+    " || lpad(CAST(abs(milli % 1000) AS VARCHAR), 3, '0') END",
+)
+
+
+@ibis.udf.scalar.builtin(name="divide")  # type: ignore[untyped-decorator]
+def _divide(numerator: dt.int64, denominator: dt.int64) -> dt.int64:
+    """DuckDB's integer division."""
+
+
+@ibis.udf.scalar.builtin(name="cw_fen_text")  # type: ignore[untyped-decorator]
+def _fen_text(fen: dt.int64) -> dt.string:
+    """The `cw_fen_text` macro."""
+
+
+@ibis.udf.scalar.builtin(name="cw_milli_text")  # type: ignore[untyped-decorator]
+def _milli_text(milli: dt.int64) -> dt.string:
+    """The `cw_milli_text` macro."""
+
+
+def integer_divide(numerator: ir.IntegerValue, denominator: int) -> ir.IntegerValue:
+    """Integer division, truncating: floor for the non-negative values it is used on."""
+    quotient: ir.IntegerValue = _divide(numerator, denominator)
+    return quotient
+
+
+def fen_text(fen: ir.IntegerValue) -> ir.StringValue:
+    """Integer fen as `-?digits.dd`, in the engine; zero prints `0.00`."""
+    text: ir.StringValue = _fen_text(fen)
+    return text
+
+
+def _price_text(milli: ir.IntegerValue) -> ir.StringValue:
+    """Thousandths of a yuan as `digits.ddd`."""
+    text: ir.StringValue = _milli_text(milli)
+    return text
 
 
 def half_up(
@@ -43,9 +99,9 @@ def half_up(
     """
     if isinstance(numerator, int) and numerator == 0:
         return ibis.literal(0, type="int64")
-    whole = value // denominator
+    whole = integer_divide(value, denominator)
     rest = value % denominator
-    return whole * numerator + (rest * numerator + denominator // 2) // denominator
+    return whole * numerator + integer_divide(rest * numerator + denominator // 2, denominator)
 
 
 def _is_fund(ex: ir.Table, schedule: FeeSchedule) -> ir.BooleanValue:
@@ -68,7 +124,7 @@ def fee_expression(ex: ir.Table, schedule: FeeSchedule) -> ir.Table:
 
     `ex` needs market, security, side, quantity, price_milli and commission_numerator.
     """
-    amount = ((ex.quantity * ex.price_milli + 5) // 10).name("amount_fen")
+    amount = integer_divide(ex.quantity * ex.price_milli + 5, 10).name("amount_fen")
     sell = ex.side == "S"
     fund = _is_fund(ex, schedule)
     zero = ibis.literal(0, type="int64")
@@ -106,13 +162,20 @@ class IbisBackOfficeEngine:
         # and never change, so the same digests always give the same table. An end of day
         # reads the list four or five times; a few recent lists are kept.
         self._clients_cache: dict[tuple[str, ...], pa.Table] = {}
+        # Settlement summaries by the detail objects they sum (content-addressed as well): the
+        # CSDC summary and the reconciliation of an end of day both need the same one.
+        self._summary_cache: dict[tuple[str, ...], pa.Table] = {}
 
     def _connect(self) -> Any:
         """One embedded DuckDB per engine, opened on first use (opening costs ~50 ms)."""
         if self._backend is None:
-            self._backend = ibis.duckdb.connect(
-                **({"threads": self._threads} if self._threads else {})
-            )
+            backend = ibis.duckdb.connect(**({"threads": self._threads} if self._threads else {}))
+            # Projections keep their input's order: the fee detail and the statements stream
+            # rely on it instead of sorting (DuckDB's default, stated so nobody turns it off).
+            backend.con.execute("SET preserve_insertion_order = true")
+            for macro in _MACROS:
+                backend.con.execute(macro)
+            self._backend = backend
         return self._backend
 
     def clear_trades(
@@ -120,21 +183,45 @@ class IbisBackOfficeEngine:
     ) -> TradeClearing:
         con = self._connect()
         try:
-            ex = _arrow(con, "executions", executions)
-            cl = _arrow(
-                con, "clients", clients.select(["fund_account", "account_kind", "commission_rate"])
-            )
-            cl = cl.mutate(
-                commission_numerator=commission_numerator(
+            with_client = self._with_client_terms(con, executions, clients, schedule)
+            fees = fee_expression(_arrow(con, "executions", with_client), schedule)
+            # One projection over one table keeps the file's order, so the detail needs no sort,
+            # and the engine returns only the columns it computes: the executions' own columns
+            # are kept as they are instead of being copied through the engine and back.
+            added = [name for name in fees.columns if name not in with_client.column_names]
+            computed = fees.select(added).to_pyarrow()
+            detail = pa.Table.from_arrays(
+                [*with_client.columns, *computed.columns], names=[*with_client.column_names, *added]
+            ).cast(fees.schema().to_pyarrow())
+            return self._net(_arrow(con, "detail", detail), detail)
+        finally:
+            _release(con)
+
+    def _with_client_terms(
+        self, con: Any, executions: pa.Table, clients: pa.Table, schedule: FeeSchedule
+    ) -> pa.Table:
+        """The executions with their client's account kind and commission numerator.
+
+        The numerator is computed once per client by the engine; each execution finds its
+        client by an Arrow hash lookup, which keeps the executions' order (a join would not).
+        Executions of unknown clients are left out, as an inner join would.
+        """
+        cl = _arrow(con, "clients", clients.select(["fund_account", "commission_rate"]))
+        numerators = (
+            cl.select(
+                numerator=commission_numerator(
                     cl.commission_rate, str(schedule.commission_rate_default)
                 )
             )
-            joined = ex.inner_join(cl.drop("commission_rate"), "fund_account")
-            detail = fee_expression(joined, schedule).order_by("line")
-            detail_arrow = detail.to_pyarrow()
-            return self._net(_arrow(con, "detail", detail_arrow), detail_arrow)
-        finally:
-            _release(con)
+            .to_pyarrow()
+            .column("numerator")
+        )
+        index = pc.index_in(executions.column("fund_account"), value_set=clients["fund_account"])
+        table = executions.append_column("account_kind", clients["account_kind"].take(index))
+        table = table.append_column("commission_numerator", numerators.take(index))
+        if index.null_count:
+            table = table.filter(pc.is_valid(index))
+        return table
 
     def _net(self, d: ir.Table, detail: pa.Table) -> TradeClearing:
         client_cash = d.group_by("fund_account").aggregate(
@@ -147,19 +234,25 @@ class IbisBackOfficeEngine:
             .filter(lambda t: t.quantity != 0)
         )
         buy = d.side == "B"
-        per_market = d.group_by("market").aggregate(
-            transit=buy.ifelse(-d.amount_fen, d.amount_fen).sum(),
-            exchange=-(d.handling_fee_fen + d.regulatory_fee_fen).sum(),
-            csdc=-d.transfer_fee_fen.sum(),
-            tax=-d.stamp_duty_fen.sum(),
+        # The broker-side totals are small (per market, security and account kind): one pass
+        # over the detail, then split by Arrow into custody, transit, payables and fee income.
+        totals = (
+            d.group_by(["market", "asset", "account_kind"])
+            .aggregate(
+                quantity=d.signed_quantity.sum(),
+                transit=buy.ifelse(-d.amount_fen, d.amount_fen).sum(),
+                exchange=-(d.handling_fee_fen + d.regulatory_fee_fen).sum(),
+                csdc=-d.transfer_fee_fen.sum(),
+                tax=-d.stamp_duty_fen.sum(),
+                income=-d.commission_fen.sum(),
+            )
+            .to_pyarrow()
         )
-        income = d.group_by("account_kind").aggregate(quantity=-d.commission_fen.sum())
-        custody = (
-            d.group_by(["market", "asset"])
-            .aggregate(quantity=d.signed_quantity.sum())
-            .filter(lambda t: t.quantity != 0)
-        )
-        markets = per_market.to_pyarrow().to_pylist()
+        per_market = _summed(totals, ["market"], ["transit", "exchange", "csdc", "tax"])
+        income = _summed(totals, ["account_kind"], ["income"])
+        custody = _summed(totals, ["market", "asset"], ["quantity"])
+        custody = custody.filter(pc.not_equal(custody.column("quantity"), 0))
+        markets = per_market.to_pylist()
         counters = (
             [(f"transit:{m['market']}", m["transit"]) for m in markets]
             + [
@@ -167,14 +260,13 @@ class IbisBackOfficeEngine:
                 for m in markets
                 for authority in ("exchange", "csdc", "tax")
             ]
-            + [
-                (f"fee_income:{row['account_kind']}", row["quantity"])
-                for row in income.to_pyarrow().to_pylist()
-            ]
+            + [(f"fee_income:{row['account_kind']}", row["income"]) for row in income.to_pylist()]
         )
         ids = detail.column("exec_id")
         return TradeClearing(
             detail=detail,
+            # Sorted: the books keep postings sorted by (account, asset), and sorting runs that
+            # are already in order costs a quarter of sorting them shuffled.
             client_cash=client_cash.order_by("fund_account").to_pyarrow(),
             holdings=holdings.order_by(["fund_account", "asset"]).to_pyarrow(),
             counters=pa.table(
@@ -183,7 +275,7 @@ class IbisBackOfficeEngine:
                     "quantity": pa.array([q for _, q in counters if q != 0], pa.int64()),
                 }
             ),
-            custody=custody.order_by("asset").to_pyarrow(),
+            custody=custody.sort_by("asset"),
             exec_id_first=str(pc.min(ids).as_py()) if len(ids) else "",
             exec_id_last=str(pc.max(ids).as_py()) if len(ids) else "",
         )
@@ -288,7 +380,9 @@ class IbisBackOfficeEngine:
                 detail = _arrow(con, "detail", _empty_detail())
             money = ["amount_fen", *FEE_COLUMNS, "cash_fen"]
             joined = detail.inner_join(cl, "fund_account")
-            statement = joined.select(
+            # Sorted before the money becomes text: the sort then carries integers, not strings.
+            ordered = joined.order_by(["fund_account", "market", "exec_id"])
+            statement = ordered.select(
                 "fund_account",
                 "client_id",
                 "exec_id",
@@ -296,12 +390,12 @@ class IbisBackOfficeEngine:
                 "security",
                 "side",
                 "quantity",
-                price=_price_text(joined.price_milli),
-                **{name.removesuffix("_fen"): fen_text(joined[name]) for name in money},
-            ).order_by(["fund_account", "market", "exec_id"])
-            table = statement.to_pyarrow()
-            _write_csv(table, path)
-            return int(table.num_rows)
+                price=_price_text(ordered.price_milli),
+                **{name.removesuffix("_fen"): fen_text(ordered[name]) for name in money},
+            )
+            with _batches(con, statement) as batches:
+                _, rows = _write_csv_stream(batches, path)
+            return rows
         finally:
             _release(con)
 
@@ -355,6 +449,16 @@ class IbisBackOfficeEngine:
 
     def settlement_summary(self, *, detail_uris: Sequence[str]) -> pa.Table:
         """Net due to CSDC per market = Σ buys − Σ sells + Σ non-commission fees."""
+        key = tuple(detail_uris)
+        cached = self._summary_cache.get(key)
+        if cached is None:
+            cached = self._settlement_summary(detail_uris)
+            if len(self._summary_cache) >= clients_cached_max:
+                self._summary_cache.pop(next(iter(self._summary_cache)))
+            self._summary_cache[key] = cached
+        return cached
+
+    def _settlement_summary(self, detail_uris: Sequence[str]) -> pa.Table:
         con = self._connect()
         try:
             d = self._details(con, detail_uris)
@@ -387,6 +491,18 @@ class IbisBackOfficeEngine:
             _release(con)
 
 
+def _batches(con: Any, expr: ir.Table) -> pa.RecordBatchReader:
+    """The rows of an expression as a stream of Arrow batches, straight from DuckDB."""
+    return con.con.sql(str(con.compile(expr))).to_arrow_reader(batch_size=statement_batch_rows)
+
+
+def _summed(table: pa.Table, keys: list[str], columns: list[str]) -> pa.Table:
+    """A small table summed per key, ordered by the key (so postings come in a fixed order)."""
+    summed = table.group_by(keys).aggregate([(c, "sum") for c in columns])
+    summed = summed.rename_columns([*(c.removesuffix("_sum") for c in summed.column_names)])
+    return summed.select([*keys, *columns]).sort_by([(k, "ascending") for k in keys])
+
+
 def _arrow(con: Any, name: str, table: pa.Table) -> ir.Table:
     """An Arrow table as an engine table, scanned in place (no copy)."""
     con.con.register(name, table)
@@ -403,30 +519,48 @@ def _release(con: Any) -> None:
         con.con.unregister(name)
 
 
-def fen_text(fen: ir.IntegerValue) -> ir.StringValue:
-    """Integer fen as `-?digits.dd`, in the engine; zero prints `0.00`."""
-    magnitude = fen.abs()
-    whole = (magnitude // 100).cast("string")
-    cents = (magnitude % 100).cast("string").lpad(2, "0")
-    sign = (fen < 0).ifelse(ibis.literal("-"), ibis.literal(""))
-    return sign.concat(whole, ".", cents)
-
-
-def _price_text(milli: ir.IntegerValue) -> ir.StringValue:
-    return (milli // 1000).cast("string").concat(".", (milli % 1000).cast("string").lpad(3, "0"))
-
-
 def _write_csv(table: pa.Table, path: Path) -> tuple[str, int]:
     """Write whole or not at all (a temporary file renamed), and return (sha256, rows)."""
+    return _write_csv_stream(
+        pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), path
+    )
+
+
+def _write_csv_stream(batches: pa.RecordBatchReader, path: Path) -> tuple[str, int]:
+    """Stream record batches to CSV, hashing the bytes as they are written; whole or not at
+    all (a temporary file renamed). Same bytes as `pyarrow.csv.write_csv` of the whole table."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".part")
-    pacsv.write_csv(table, temporary, pacsv.WriteOptions(quoting_style="needed"))
-    digest = hashlib.sha256()
-    with temporary.open("rb") as stream:
-        while block := stream.read(8 * 1024 * 1024):
-            digest.update(block)
+    rows = 0
+    with temporary.open("wb") as raw:
+        sink = _HashingFile(raw)
+        with pacsv.CSVWriter(
+            sink, batches.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
+        ) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
     temporary.replace(path)
-    return digest.hexdigest(), table.num_rows
+    return sink.digest.hexdigest(), rows
+
+
+class _HashingFile:
+    """A binary file that hashes what passes through it (no second read of a large CSV)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return int(self._raw.write(data))
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _empty_clients() -> pa.Table:
