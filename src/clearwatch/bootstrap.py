@@ -48,10 +48,17 @@ class Application:
         return algorithm
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, audit_algorithm=self.audit_algorithm)
+        return SqlUnitOfWork(
+            self.engine, audit_algorithm=self.audit_algorithm, columnar=self.columnar
+        )
 
     def read_uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, audit_algorithm=self.audit_algorithm, read_only=True)
+        return SqlUnitOfWork(
+            self.engine,
+            audit_algorithm=self.audit_algorithm,
+            columnar=self.columnar,
+            read_only=True,
+        )
 
     def init_schema(self, *, actor: str = "system") -> tuple[str, ...]:
         """Create or upgrade the schema; an actual change is recorded in the audit log."""

@@ -49,7 +49,10 @@ class BooksRepository(Protocol):
     def post(self, entry: JournalEntry, *, recorded_at: datetime) -> int: ...
 
     def post_bulk(self, entry: JournalEntry, postings: pa.Table, *, recorded_at: datetime) -> int:
-        """An entry whose many postings (account, asset, quantity) arrive as one Arrow table."""
+        """An entry whose many postings (account, asset, quantity) arrive as one Arrow table
+        (`entry.postings` is not read). Raises `EntryNotBalanced`, posting nothing, unless
+        they sum to zero per asset. Every read of the books answers as if they were posted
+        one by one."""
         ...
 
     def entry(self, idempotency_key: str) -> JournalEntry | None: ...

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.batches.rules import BatchRejected, Rule
+from clearwatch.domain.ledger.journal import EntryKind, JournalEntry, Posting, Source
 from clearwatch.services.backoffice_ports import BackOfficeTools
 from clearwatch.services.books_check import central_available, check_books
 from clearwatch.services.import_batch import ImportStatus, import_batch
@@ -254,8 +255,24 @@ def test_the_books_refuse_update_and_delete_at_the_database(
     app: Application, any_tools: BackOfficeTools, tmp_path: Path
 ) -> None:
     _import(app, any_tools, static_batch(tmp_path / "s"))
+    # The opening is a bulk entry (postings in the columnar store): one relational entry too,
+    # so that bo_postings has a row for its trigger to refuse.
+    with app.uow() as uow:
+        uow.books.post(
+            JournalEntry(
+                broker_id=BROKER,
+                business_date=DAY,
+                kind=EntryKind.CASH_ADJUSTMENT,
+                idempotency_key="adjustment:one",
+                source=Source(user="test"),
+                postings=(Posting("client:F001", "CASH", -1), Posting("own_funds", "CASH", 1)),
+            ),
+            recorded_at=app.clock.now(),
+        )
+        uow.commit()
     for statement in (
         "UPDATE bo_postings SET quantity = quantity * 2",
+        "UPDATE bo_entries SET postings_digest = NULL",
         "DELETE FROM bo_entries",
         "UPDATE bo_batch_status SET status = 'received'",
     ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Connection, and_, case, func, insert, literal, not_, select
 
+from clearwatch.adapters.columnar import ParquetStore
+from clearwatch.adapters.db.bulk_postings import BulkEntry, BulkPostings
 from clearwatch.adapters.db.tables_books import (
     bo_applied_records,
     bo_batch_files,
@@ -25,15 +28,25 @@ from clearwatch.domain.ledger.accounts import CASH
 from clearwatch.domain.ledger.journal import EntryKind, JournalEntry, Posting, Source
 from clearwatch.services.backoffice_ports import AppliedFile, BatchRecord
 
-postings_insert_rows_per_chunk = 50_000
 keys_per_query_max = 500  # bound parameter lists (SQLite allows 32,766 variables)
 
 
 class SqlBooks:
-    """The journal. Rows are only ever inserted; the database refuses anything else."""
+    """The journal. Rows are only ever inserted; the database refuses anything else.
 
-    def __init__(self, connection: Connection) -> None:
+    An ordinary entry's postings are rows of `bo_postings`. A bulk entry's postings (a day's
+    trades netted per client, the opening balances: millions of rows) are one Parquet object
+    in the columnar store, named by the entry row's `postings_digest`. Every read adds both,
+    so the answers do not depend on where an entry's postings live.
+    """
+
+    def __init__(self, connection: Connection, store: ParquetStore) -> None:
         self._c = connection
+        self._bulk = BulkPostings(store)
+
+    def close(self) -> None:
+        """Free what the reads of this unit of work kept (DuckDB and its sums)."""
+        self._bulk.close()
 
     def _prefix(self, prefix: str) -> Any:
         """Accounts starting with `prefix`. On SQLite (binary collation) a range lets the
@@ -49,14 +62,25 @@ class SqlBooks:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         return and_(bo_postings.c.account >= prefix, bo_postings.c.account < upper)
 
+    def _bulk_entries(self, *conditions: Any) -> list[BulkEntry]:
+        """The entries matching `conditions` whose postings are in the columnar store."""
+        e = bo_entries.c
+        rows = self._c.execute(
+            select(e.entry_pk, e.idempotency_key, e.business_date, e.postings_digest)
+            .where(e.postings_digest.is_not(None), *conditions)
+            .order_by(e.entry_pk)
+        ).all()
+        return [BulkEntry(int(pk), str(key), day, str(digest)) for pk, key, day, digest in rows]
+
     def has_entry(self, idempotency_key: str) -> bool:
         found = self._c.execute(
             select(bo_entries.c.entry_pk).where(bo_entries.c.idempotency_key == idempotency_key)
         ).first()
         return found is not None
 
-    def _insert_entry(self, entry: JournalEntry, recorded_at: datetime) -> int:
-        result = self._c.execute(insert(bo_entries).values(**_entry_row(entry, recorded_at)))
+    def _insert_entry(self, entry: JournalEntry, recorded_at: datetime, **extra: Any) -> int:
+        row = _entry_row(entry, recorded_at) | extra
+        result = self._c.execute(insert(bo_entries).values(**row))
         primary_key = result.inserted_primary_key
         assert primary_key is not None
         return int(primary_key[0])
@@ -81,14 +105,7 @@ class SqlBooks:
         )
         entry_pks = [int(row[0]) for row in returned]
         postings = [
-            {
-                "entry_pk": entry_pk,
-                "broker_id": entry.broker_id,
-                "business_date": entry.business_date,
-                "account": p.account,
-                "asset": p.asset,
-                "quantity": p.quantity,
-            }
+            _posting_row(entry_pk, entry, p)
             for entry_pk, entry in zip(entry_pks, entries, strict=True)
             for p in entry.postings
         ]
@@ -106,60 +123,16 @@ class SqlBooks:
         entry_pk = self._insert_entry(entry, recorded_at)
         if entry.postings:
             self._c.execute(
-                insert(bo_postings),
-                [
-                    {
-                        "entry_pk": entry_pk,
-                        "broker_id": entry.broker_id,
-                        "business_date": entry.business_date,
-                        "account": p.account,
-                        "asset": p.asset,
-                        "quantity": p.quantity,
-                    }
-                    for p in entry.postings
-                ],
+                insert(bo_postings), [_posting_row(entry_pk, entry, p) for p in entry.postings]
             )
         return entry_pk
 
     def post_bulk(self, entry: JournalEntry, postings: pa.Table, *, recorded_at: datetime) -> int:
-        entry_pk = self._insert_entry(entry, recorded_at)
-        for chunk in postings.to_batches(max_chunksize=postings_insert_rows_per_chunk):
-            rows = zip(
-                chunk.column("account").to_pylist(),
-                chunk.column("asset").to_pylist(),
-                chunk.column("quantity").to_pylist(),
-                strict=True,
-            )
-            self._insert_rows(entry_pk, entry.broker_id, entry.business_date, rows)
-        return entry_pk
-
-    def _insert_rows(
-        self, entry_pk: int, broker_id: str, day: date, rows: Iterable[tuple[str, str, int]]
-    ) -> None:
-        """Bulk insert through the driver: COPY on PostgreSQL, executemany on SQLite."""
-        driver = self._c.connection.driver_connection
-        if self._c.dialect.name == "postgresql":
-            copy_sql = (
-                "COPY bo_postings (entry_pk, broker_id, business_date, account, asset, quantity) "
-                "FROM STDIN"
-            )
-            with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
-                for account, asset, quantity in rows:
-                    copy.write_row((entry_pk, broker_id, day, account, asset, quantity))
-            return
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        day_text = day.isoformat()
-        try:
-            cursor.executemany(
-                "INSERT INTO bo_postings (entry_pk, broker_id, business_date, account, asset, "
-                "quantity) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    (entry_pk, broker_id, day_text, account, asset, quantity)
-                    for account, asset, quantity in rows
-                ),
-            )
-        finally:
-            cursor.close()
+        """The postings go to the columnar store first (refused unless they balance per
+        asset); only the entry row, naming them, goes to the database. An object left behind
+        by a crash before the commit is harmless: content-addressed, and named by no entry."""
+        digest, rows = self._bulk.write(postings)
+        return self._insert_entry(entry, recorded_at, postings_digest=digest, postings_rows=rows)
 
     def entry(self, idempotency_key: str) -> JournalEntry | None:
         row = self._c.execute(
@@ -168,11 +141,21 @@ class SqlBooks:
         if row is None:
             return None
         m = row._mapping
-        postings = self._c.execute(
-            select(bo_postings.c.account, bo_postings.c.asset, bo_postings.c.quantity)
-            .where(bo_postings.c.entry_pk == m["entry_pk"])
-            .order_by(bo_postings.c.account, bo_postings.c.asset)
-        ).all()
+        postings: Iterable[Sequence[Any]]
+        if m["postings_digest"] is not None:
+            stored = self._bulk.postings(m["postings_digest"])
+            postings = zip(
+                stored.column("account").to_pylist(),
+                stored.column("asset").to_pylist(),
+                stored.column("quantity").to_pylist(),
+                strict=True,
+            )
+        else:
+            postings = self._c.execute(
+                select(bo_postings.c.account, bo_postings.c.asset, bo_postings.c.quantity)
+                .where(bo_postings.c.entry_pk == m["entry_pk"])
+                .order_by(bo_postings.c.account, bo_postings.c.asset)
+            ).all()
         return JournalEntry(
             broker_id=m["broker_id"],
             business_date=m["business_date"],
@@ -215,6 +198,16 @@ class SqlBooks:
         if rows:
             self._c.execute(insert(bo_applied_records), rows)
 
+    def _relational_sums(self, *conditions: Any) -> pa.Table:
+        """Σ quantity per (account, asset) of the relational postings matching `conditions`."""
+        p = bo_postings.c
+        rows = self._c.execute(
+            select(p.account, p.asset, func.sum(p.quantity))
+            .where(and_(*conditions))
+            .group_by(p.account, p.asset)
+        ).all()
+        return _balance_table(rows)
+
     def balances(
         self,
         *,
@@ -224,24 +217,27 @@ class SqlBooks:
         asset: str | None = None,
         exclude_trades_on: date | None = None,
     ) -> pa.Table:
-        p = bo_postings.c
+        p, e = bo_postings.c, bo_entries.c
         conditions = [p.broker_id == broker_id, p.business_date <= as_of]
         if account_prefix:
             conditions.append(self._prefix(account_prefix))
         if asset is not None:
             conditions.append(p.asset == asset)
-        query = select(p.account, p.asset, func.sum(p.quantity).label("quantity"))
+        entry_conditions = [e.broker_id == broker_id, e.business_date <= as_of]
         if exclude_trades_on is not None:
-            trades = select(bo_entries.c.entry_pk).where(
-                bo_entries.c.broker_id == broker_id,
-                bo_entries.c.business_date == exclude_trades_on,
-                bo_entries.c.kind == EntryKind.TRADE_SETTLEMENT.value,
+            trades_of_the_day = and_(
+                e.business_date == exclude_trades_on,
+                e.kind == EntryKind.TRADE_SETTLEMENT.value,
             )
+            trades = select(e.entry_pk).where(e.broker_id == broker_id, trades_of_the_day)
             conditions.append(not_(p.entry_pk.in_(trades)))
-        rows = self._c.execute(
-            query.where(and_(*conditions)).group_by(p.account, p.asset).order_by(p.account, p.asset)
-        ).all()
-        return _balance_table(rows)
+            entry_conditions.append(not_(trades_of_the_day))
+        return self._bulk.sums(
+            self._bulk_entries(*entry_conditions),
+            self._relational_sums(*conditions),
+            account_prefix=account_prefix,
+            asset=asset,
+        )
 
     def cash_sums_by_class(self, *, broker_id: str, as_of: date) -> list[tuple[str, int]]:
         p = bo_postings.c
@@ -259,11 +255,18 @@ class SqlBooks:
             .subquery()
         )
         rows = self._c.execute(
-            select(cash.c.account_class, func.sum(cash.c.quantity))
-            .group_by(cash.c.account_class)
-            .order_by(cash.c.account_class)
+            select(cash.c.account_class, func.sum(cash.c.quantity)).group_by(cash.c.account_class)
         ).all()
-        return [(f"{c}:", int(q)) for c, q in rows]
+        sums = {str(c): int(q) for c, q in rows}
+        bulk = self._bulk.cash_sums_by_class(
+            self._bulk_entries(
+                bo_entries.c.broker_id == broker_id, bo_entries.c.business_date <= as_of
+            ),
+            CASH,
+        )
+        for account_class, quantity in bulk.items():
+            sums[account_class] = sums.get(account_class, 0) + quantity
+        return [(f"{c}:", q) for c, q in sorted(sums.items())]
 
     def unbalanced_entries(
         self,
@@ -274,45 +277,71 @@ class SqlBooks:
     ) -> list[tuple[str, str, int]]:
         p, e = bo_postings.c, bo_entries.c
         total = func.sum(p.quantity)
+        entry_conditions = [e.broker_id == broker_id]
+        if batch_ref is not None:
+            entry_conditions.append(e.batch_ref == batch_ref)
+        if business_date is not None:
+            entry_conditions.append(e.business_date == business_date)
         # Grouped by the integer entry key over the covering (entry_pk, asset, quantity) index;
         # the entries' text keys are looked up only for the few that do not balance.
-        entries = select(e.entry_pk).where(e.broker_id == broker_id)
-        if batch_ref is not None:
-            entries = entries.where(e.batch_ref == batch_ref)
-        if business_date is not None:
-            entries = entries.where(e.business_date == business_date)
+        relational_entries = select(e.entry_pk).where(
+            e.postings_digest.is_(None), *entry_conditions
+        )
         off = (
             select(p.entry_pk, p.asset, total.label("total"))
-            .where(p.entry_pk.in_(entries))
+            .where(p.entry_pk.in_(relational_entries))
             .group_by(p.entry_pk, p.asset)
             .having(total != 0)
             .subquery()
         )
         rows = self._c.execute(
-            select(e.idempotency_key, off.c.asset, off.c.total)
-            .join_from(off, bo_entries, off.c.entry_pk == e.entry_pk)
-            .order_by(e.idempotency_key, off.c.asset)
+            select(e.idempotency_key, off.c.asset, off.c.total).join_from(
+                off, bo_entries, off.c.entry_pk == e.entry_pk
+            )
         ).all()
-        return [(str(k), str(a), int(q)) for k, a, q in rows]
+        found = [(str(k), str(a), int(q)) for k, a, q in rows]
+        # A bulk entry's Parquet postings, plus any relational row naming it (none, unless
+        # someone inserted one by hand: the check must see it).
+        bulk = self._bulk_entries(*entry_conditions)
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for key, asset, quantity in self._bulk.asset_sums(bulk):
+            totals[(key, asset)] += quantity
+        if bulk:
+            added = self._c.execute(
+                select(e.idempotency_key, p.asset, func.sum(p.quantity))
+                .join_from(bo_postings, bo_entries, p.entry_pk == e.entry_pk)
+                .where(e.postings_digest.is_not(None), *entry_conditions)
+                .group_by(e.idempotency_key, p.asset)
+            ).all()
+            for key, asset, quantity in added:
+                totals[(str(key), str(asset))] += int(quantity)
+        found += [(k, a, q) for (k, a), q in totals.items() if q != 0]
+        return sorted(found)
 
     def negative_client_balances(
         self, *, broker_id: str, as_of: date
     ) -> list[tuple[str, str, int]]:
         """Client accounts whose natural balance (minus the posted sum) is below zero."""
-        p = bo_postings.c
-        total = func.sum(p.quantity)
-        rows = self._c.execute(
-            select(p.account, p.asset, total)
-            .where(
-                p.broker_id == broker_id,
-                p.business_date <= as_of,
-                self._prefix("client:"),
+        p, e = bo_postings.c, bo_entries.c
+        prefix = "client:"
+        relational = self._relational_sums(
+            p.broker_id == broker_id, p.business_date <= as_of, self._prefix(prefix)
+        )
+        positive = self._bulk.sums(
+            self._bulk_entries(e.broker_id == broker_id, e.business_date <= as_of),
+            relational,
+            account_prefix=prefix,
+            having_positive=True,
+        )
+        return [
+            (str(a), str(s), -int(q))
+            for a, s, q in zip(
+                positive.column("account").to_pylist(),
+                positive.column("asset").to_pylist(),
+                positive.column("quantity").to_pylist(),
+                strict=True,
             )
-            .group_by(p.account, p.asset)
-            .having(total > 0)
-            .order_by(p.account, p.asset)
-        ).all()
-        return [(str(a), str(s), -int(q)) for a, s, q in rows]
+        ]
 
     def entry_keys(self, *, broker_id: str, kind: str, before: date | None = None) -> list[str]:
         e = bo_entries.c
@@ -349,38 +378,51 @@ class SqlBooks:
         self, *, broker_id: str, business_date: date, kind: str, account_prefix: str
     ) -> pa.Table:
         p, e = bo_postings.c, bo_entries.c
-        entries = select(e.entry_pk).where(
-            e.broker_id == broker_id, e.business_date == business_date, e.kind == kind
-        )
+        entry_conditions = [
+            e.broker_id == broker_id,
+            e.business_date == business_date,
+            e.kind == kind,
+        ]
         # Postings carry the broker and date, so the account index drives the scan and the
         # entries only filter by kind.
-        rows = self._c.execute(
-            select(p.account, p.asset, func.sum(p.quantity))
-            .where(
-                p.broker_id == broker_id,
-                p.business_date == business_date,
-                self._prefix(account_prefix),
-                p.entry_pk.in_(entries),
-            )
-            .group_by(p.account, p.asset)
-            .order_by(p.account, p.asset)
-        ).all()
-        return _balance_table(rows)
+        relational = self._relational_sums(
+            p.broker_id == broker_id,
+            p.business_date == business_date,
+            self._prefix(account_prefix),
+            p.entry_pk.in_(select(e.entry_pk).where(*entry_conditions)),
+        )
+        return self._bulk.sums(
+            self._bulk_entries(*entry_conditions), relational, account_prefix=account_prefix
+        )
 
     def books_digest(self, *, broker_id: str) -> str:
         """Entries in key order with their postings summed per account and asset."""
         p, e = bo_postings.c, bo_entries.c
-        digest = hashlib.sha256()
         rows = self._c.execute(
             select(e.idempotency_key, e.business_date, p.account, p.asset, func.sum(p.quantity))
             .join_from(bo_postings, bo_entries, p.entry_pk == e.entry_pk)
             .where(e.broker_id == broker_id)
             .group_by(e.idempotency_key, e.business_date, p.account, p.asset)
-            .order_by(e.idempotency_key, p.account, p.asset)
+        ).all()
+        bulk = self._bulk.per_entry_sums(self._bulk_entries(e.broker_id == broker_id))
+        every = [tuple(r) for r in rows] + list(
+            zip(*(bulk.column(i).to_pylist() for i in range(bulk.num_columns)), strict=True)
         )
-        for row in rows:
+        digest = hashlib.sha256()
+        for row in sorted(every, key=lambda r: (r[0], r[2], r[3])):
             digest.update(repr(tuple(str(v) for v in row)).encode("utf-8"))
         return digest.hexdigest()
+
+
+def _posting_row(entry_pk: int, entry: JournalEntry, posting: Posting) -> dict[str, Any]:
+    return {
+        "entry_pk": entry_pk,
+        "broker_id": entry.broker_id,
+        "business_date": entry.business_date,
+        "account": posting.account,
+        "asset": posting.asset,
+        "quantity": posting.quantity,
+    }
 
 
 def _entry_row(entry: JournalEntry, recorded_at: datetime) -> dict[str, Any]:

@@ -82,6 +82,10 @@ bo_entries = Table(
     Column("reverses_key", String(255)),
     Column("memo", Text, nullable=False),
     Column("recorded_at", String(40), nullable=False),
+    # A bulk entry's postings are one Parquet object in the columnar store, not rows of
+    # bo_postings: its sha256 and row count (NULL for an entry with relational postings).
+    Column("postings_digest", String(64)),
+    Column("postings_rows", BigInteger),
     Index("ix_bo_entries_broker_date", "broker_id", "business_date"),
 )
 

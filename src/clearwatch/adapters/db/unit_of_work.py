@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.adapters.db.access_repository import SqlAccessRepository
 from clearwatch.adapters.db.audit_repository import SqlAuditLog
 from clearwatch.adapters.db.books_repository import SqlBatches, SqlBooks, SqlEodLog
@@ -24,9 +25,15 @@ class SqlUnitOfWork:
     """Opens a transaction on enter; rolls back on exit unless `commit()` was called."""
 
     def __init__(
-        self, engine: Engine, *, audit_algorithm: HashAlgorithm, read_only: bool = False
+        self,
+        engine: Engine,
+        *,
+        audit_algorithm: HashAlgorithm,
+        columnar: ParquetStore,
+        read_only: bool = False,
     ) -> None:
         self._engine = engine
+        self._columnar = columnar  # where the books keep bulk entries' postings
         self._audit_algorithm = audit_algorithm
         self._read_only = read_only
         self._connection: Connection | None = None
@@ -50,7 +57,7 @@ class SqlUnitOfWork:
 
     def _bind_repositories(self, connection: Connection) -> None:
         """Each area binds its repositories to this transaction's connection here."""
-        self.books = SqlBooks(connection)
+        self.books = SqlBooks(connection, self._columnar)
         self.batches = SqlBatches(connection)
         self.eod = SqlEodLog(connection)
         self.access = SqlAccessRepository(connection)
@@ -70,6 +77,7 @@ class SqlUnitOfWork:
             if self._transaction is not None and self._transaction.is_active:
                 self._transaction.rollback()
         finally:
+            self.books.close()
             if self._connection is not None:
                 self._connection.close()
             self._connection = None

@@ -1,0 +1,175 @@
+"""Bulk entries keep their postings in the columnar store; every read answers as if they
+were relational rows, and a tampered object is detected."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import text
+
+from clearwatch.adapters.columnar import ColumnarIntegrityError
+from clearwatch.bootstrap import Application
+from clearwatch.domain.ledger import accounts as acc
+from clearwatch.domain.ledger.journal import (
+    EntryKind,
+    EntryNotBalanced,
+    JournalEntry,
+    Posting,
+    Source,
+)
+
+DAY_0, DAY_1 = date(2026, 11, 19), date(2026, 11, 20)
+BULK, ROWS = "BULK", "ROWS"  # the same postings, as a bulk entry and as relational rows
+
+# Opening on D-1, trades on D: client cash and holdings credit-normal (a client's gain is
+# negative); one client overdrawn and one short a share, so the invariant reads find them.
+OPENING = [
+    ("client:F001", acc.CASH, -1_000_000),
+    ("client:F002", acc.CASH, -500_000),
+    ("client:F002", "SH.600000", -300),
+    ("special:S1", acc.CASH, 1_500_000),
+    ("custody:SH", "SH.600000", 300),
+]
+TRADES = [
+    ("client:F001", acc.CASH, 1_200_000),  # spends more than it has: negative cash
+    ("client:F001", "SH.600000", -100),
+    ("client:F002", "SH.600000", 400),  # sells more than it holds: negative holding
+    ("client:F002", acc.CASH, -700_000),
+    ("transit:SH", acc.CASH, -500_000),
+    ("custody:SH", "SH.600000", -300),
+]
+
+
+def _entry(
+    broker: str, kind: EntryKind, day: date, postings: tuple[Posting, ...] = ()
+) -> JournalEntry:
+    return JournalEntry(
+        broker_id=broker,
+        business_date=day,
+        kind=kind,
+        idempotency_key=f"{kind.value}:{broker}:{day}",
+        source=Source(batch_ref=f"{broker}:B{day.day}", file_sha256="0" * 64),
+        postings=postings,
+        memo="test",
+    )
+
+
+def _table(rows: list[tuple[str, str, int]]) -> pa.Table:
+    # Deliberately not in (account, asset) order: the store sorts.
+    rows = list(reversed(rows))
+    return pa.table(
+        {
+            "account": pa.array([r[0] for r in rows], pa.string()),
+            "asset": pa.array([r[1] for r in rows], pa.string()),
+            "quantity": pa.array([r[2] for r in rows], pa.int64()),
+        }
+    )
+
+
+def _post_both_ways(app: Application) -> None:
+    at = app.clock.now()
+    transfer = (Posting("client:F001", acc.CASH, -50_000), Posting("special:S1", acc.CASH, 50_000))
+    with app.uow() as uow:
+        for day, kind, rows in (
+            (DAY_0, EntryKind.OPENING, OPENING),
+            (DAY_1, EntryKind.TRADE_SETTLEMENT, TRADES),
+        ):
+            uow.books.post_bulk(_entry(BULK, kind, day), _table(rows), recorded_at=at)
+            postings = tuple(Posting(a, s, q) for a, s, q in rows)
+            uow.books.post(_entry(ROWS, kind, day, postings), recorded_at=at)
+        for broker in (BULK, ROWS):  # an ordinary entry beside them
+            uow.books.post(_entry(broker, EntryKind.BANK_TRANSFER, DAY_1, transfer), recorded_at=at)
+        uow.commit()
+
+
+def test_a_bulk_entry_keeps_its_postings_in_the_columnar_store(app: Application) -> None:
+    _post_both_ways(app)
+    with app.uow() as uow:
+        rows = uow.connection.execute(
+            text(
+                "SELECT e.postings_digest, e.postings_rows, count(p.entry_pk) "
+                "FROM bo_entries e LEFT JOIN bo_postings p ON p.entry_pk = e.entry_pk "
+                "WHERE e.broker_id = :b AND e.kind <> 'bank_transfer' "
+                "GROUP BY e.entry_pk, e.postings_digest, e.postings_rows ORDER BY e.entry_pk"
+            ),
+            {"b": BULK},
+        ).all()
+        trades = uow.books.entry(f"trade_settlement:{BULK}:{DAY_1}")
+    assert [(rows_, postings) for _, rows_, postings in rows] == [(5, 0), (6, 0)]
+    assert all(app.columnar.exists(digest) for digest, _, _ in rows)
+    stored = app.columnar.read_table(rows[1][0])
+    assert stored.column("account").to_pylist() == sorted(a for a, _, _ in TRADES)
+    assert trades is not None
+    assert set(trades.postings) == {Posting(a, s, q) for a, s, q in TRADES}
+
+
+def test_every_read_of_bulk_postings_equals_the_relational_answer(app: Application) -> None:
+    _post_both_ways(app)
+
+    def answers(broker: str) -> list[object]:
+        with app.uow() as uow:
+            books = uow.books
+            return [
+                books.balances(broker_id=broker, as_of=DAY_0).to_pylist(),
+                books.balances(broker_id=broker, as_of=DAY_1).to_pylist(),
+                books.balances(
+                    broker_id=broker, as_of=DAY_1, account_prefix="client:", asset=acc.CASH
+                ).to_pylist(),
+                books.balances(
+                    broker_id=broker, as_of=DAY_1, account_prefix="client:", exclude_trades_on=DAY_1
+                ).to_pylist(),
+                books.cash_sums_by_class(broker_id=broker, as_of=DAY_1),
+                books.negative_client_balances(broker_id=broker, as_of=DAY_1),
+                books.negative_client_balances(broker_id=broker, as_of=DAY_0),
+                books.unbalanced_entries(broker_id=broker),
+                books.movements(
+                    broker_id=broker,
+                    business_date=DAY_1,
+                    kind=EntryKind.TRADE_SETTLEMENT.value,
+                    account_prefix="transit:",
+                ).to_pylist(),
+                books.movements(
+                    broker_id=broker,
+                    business_date=DAY_1,
+                    kind=EntryKind.BANK_TRANSFER.value,
+                    account_prefix="special:",
+                ).to_pylist(),
+            ]
+
+    bulk, relational = answers(BULK), answers(ROWS)
+    assert bulk == relational
+    assert bulk[5] == [("client:F001", acc.CASH, -150_000), ("client:F002", "SH.600000", -100)]
+
+
+def test_a_tampered_postings_object_is_detected(app: Application) -> None:
+    _post_both_ways(app)
+    with app.uow() as uow:
+        digest = uow.connection.execute(
+            text("SELECT postings_digest FROM bo_entries WHERE idempotency_key = :k"),
+            {"k": f"opening:{BULK}:{DAY_0}"},
+        ).scalar_one()
+    stored = Path(app.columnar.uri(digest))
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
+        uow.books.balances(broker_id=BULK, as_of=DAY_1)
+    with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
+        uow.books.entry(f"opening:{BULK}:{DAY_0}")
+    with app.uow() as uow:  # the relational books are untouched
+        assert uow.books.negative_client_balances(broker_id=ROWS, as_of=DAY_0) == []
+
+
+def test_an_unbalanced_bulk_entry_is_refused_and_nothing_is_posted(app: Application) -> None:
+    off_by_one = [*OPENING[:-1], ("custody:SH", "SH.600000", 299)]
+    with app.uow() as uow:
+        with pytest.raises(EntryNotBalanced, match=r"SH\.600000"):
+            uow.books.post_bulk(
+                _entry(BULK, EntryKind.OPENING, DAY_0),
+                _table(off_by_one),
+                recorded_at=app.clock.now(),
+            )
+        assert not uow.books.has_entry(f"opening:{BULK}:{DAY_0}")
