@@ -96,7 +96,10 @@ def f1_items(t: SourceTables, request: EngineRequest) -> ir.Table:
     banks = sorted(request.submitted_bank_ids) or ["\x00"]
     brokers = sorted(request.submitted_broker_ids) or ["\x00"]
     cf = t.client_funds.filter(t.client_funds.bank_id.isin(banks))
-    dep = t.depository.filter(t.depository.broker_id.isin(brokers))
+    # Depository rows of brokers that did not submit are dropped after the aggregation, where a
+    # few mismatched accounts remain, rather than tested row by row before it: an account is
+    # keyed by its broker, so its sum is the same either way.
+    dep = t.depository
     zero = ibis.literal(0).cast("int64")
     broker_side = cf.select(
         broker_id=cf.broker_id,
@@ -112,7 +115,9 @@ def f1_items(t: SourceTables, request: EngineRequest) -> ir.Table:
         left=both.left.sum(), right=both.right.sum()
     )
     compared = compared.mutate(diff=compared.left - compared.right)
-    mismatched = compared.filter(compared["diff"].abs() > request.tolerance_fen)
+    mismatched = compared.filter(
+        (compared["diff"].abs() > request.tolerance_fen) & compared.broker_id.isin(brokers)
+    )
     return _item(
         mismatched,
         institution=mismatched.broker_id,
@@ -140,11 +145,20 @@ def f2_items(t: SourceTables) -> ir.Table:
     )
 
 
-def f3_items(t: SourceTables) -> ir.Table:
-    """F3: per account kind, Σ max(balance, 0) beyond the banks' balances (plus CSDC reserve)."""
+def client_fund_liabilities(t: SourceTables) -> ir.Table:
+    """Σ max(balance, 0) per (broker, bank, account kind): the one scan of the client funds
+    that both F3 (per kind) and the broker's client fund balance and banks (per bank) need."""
     cf = t.client_funds
-    liabilities = cf.group_by(broker_id=cf.broker_id, kind=cf.account_kind).agg(
+    return cf.group_by(broker_id=cf.broker_id, bank_id=cf.bank_id, kind=cf.account_kind).agg(
         liability=ibis.greatest(cf.balance, 0).sum()
+    )
+
+
+def f3_items(t: SourceTables, liabilities_by_bank: ir.Table) -> ir.Table:
+    """F3: per account kind, Σ max(balance, 0) beyond the banks' balances (plus CSDC reserve)."""
+    by_bank = liabilities_by_bank
+    liabilities = by_bank.group_by(broker_id=by_bank.broker_id, kind=by_bank.kind).agg(
+        liability=by_bank.liability.sum()
     )
     sab = t.bank_balances
     held = sab.group_by(broker_id=sab.broker_id, kind=sab.purpose.substitute(KIND_OF_PURPOSE)).agg(
@@ -336,12 +350,12 @@ def f9_items(t: SourceTables, request: EngineRequest) -> ir.Table:
     )
 
 
-def finding_items(t: SourceTables, request: EngineRequest) -> ir.Table:
+def finding_items(t: SourceTables, request: EngineRequest, liabilities: ir.Table) -> ir.Table:
     """Every item behind every finding, in one table of one shape."""
     parts = [
         f1_items(t, request),
         f2_items(t),
-        f3_items(t),
+        f3_items(t, liabilities),
         f4_items(t),
         f5_items(t),
         f6_items(t, request),
@@ -364,7 +378,9 @@ class EngineQueries:
     special_account_banks: ir.Table
 
 
-def engine_queries(items: ir.Table, t: SourceTables, evidence_rows_max: int) -> EngineQueries:
+def engine_queries(
+    items: ir.Table, t: SourceTables, liabilities: ir.Table, evidence_rows_max: int
+) -> EngineQueries:
     keys = ["institution_id", "region", "code"]
     sums = items.group_by([*keys, "subkind"]).agg(
         amount_fen=items.amount_fen.sum(), items_count=items.count()
@@ -377,12 +393,11 @@ def engine_queries(items: ir.Table, t: SourceTables, evidence_rows_max: int) -> 
     concerned = items.filter(items.code.isin(["F1", "F2", "F8"]) & items.client_ref.notnull())
     concerned = concerned.select("institution_id", "region", "client_ref").distinct()
     affected = concerned.group_by(["institution_id", "region"]).agg(accounts=concerned.count())
-    cf = t.client_funds
-    # One scan gives both the client fund balance (summed per broker in Python) and the banks
-    # the broker's clients use.
-    balances = cf.group_by(broker_id=cf.broker_id, bank_id=cf.bank_id).agg(
-        liability=ibis.greatest(cf.balance, 0).sum()
-    )
+    # The client fund balance (summed per broker in Python) and the banks the broker's clients
+    # use, from the liabilities already summed for F3.
+    balances = liabilities.group_by(
+        broker_id=liabilities.broker_id, bank_id=liabilities.bank_id
+    ).agg(liability=liabilities.liability.sum())
     fees = t.fee_income.group_by(broker_id=t.fee_income.broker_id).agg(
         fee=t.fee_income.amount.sum()
     )
@@ -400,10 +415,14 @@ def run_queries(
     """Execute every query on the tables' backend; rows come back as plain Python values.
 
     The items are read three times, so `materialize` keeps them once (a temporary table, a
-    cached DataFrame) and the heavy joins run in one pass.
+    cached DataFrame) and the heavy work runs in one pass; the client fund liabilities per
+    (broker, bank, kind) are kept too, for F3 and for the per-broker balances.
     """
-    with materialize(finding_items(t, request)) as items:
-        queries = engine_queries(items, t, request.evidence_rows_max)
+    with (
+        materialize(client_fund_liabilities(t)) as liabilities,
+        materialize(finding_items(t, request, liabilities)) as items,
+    ):
+        queries = engine_queries(items, t, liabilities, request.evidence_rows_max)
         return {
             name: getattr(queries, name).to_pyarrow().to_pylist()
             for name in (
