@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from clearwatch.adapters.columnar import ColumnarIntegrityError
+from clearwatch.adapters.db import bulk_postings
 from clearwatch.bootstrap import Application
 from clearwatch.domain.ledger import accounts as acc
 from clearwatch.domain.ledger.journal import (
@@ -173,3 +174,39 @@ def test_an_unbalanced_bulk_entry_is_refused_and_nothing_is_posted(app: Applicat
                 recorded_at=app.clock.now(),
             )
         assert not uow.books.has_entry(f"opening:{BULK}:{DAY_0}")
+
+
+def test_the_negative_balance_search_is_reused_only_for_the_same_content(
+    app: Application,
+) -> None:
+    """The check step asks what the batch's check just asked: the answer is kept by the
+    objects' digests and the relational sums, so a new posting is never answered stale, and
+    a tampered object is still caught."""
+    _post_both_ways(app)
+    with app.uow() as uow:
+        first = uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1)
+    kept = dict(bulk_postings._positive_searches)
+    with app.uow() as uow:
+        assert uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1) == first
+    # Answered from what was kept: a new search would have stored a new table under its key.
+    assert kept and all(bulk_postings._positive_searches[k] is v for k, v in kept.items())
+    top_up = (Posting("client:F001", acc.CASH, -150_000), Posting("special:S1", acc.CASH, 150_000))
+    with app.uow() as uow:
+        entry = _entry(BULK, EntryKind.CASH_ADJUSTMENT, DAY_1, top_up)
+        uow.books.post(entry, recorded_at=app.clock.now())
+        uow.commit()
+    with app.uow() as uow:
+        assert uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1) == [
+            ("client:F002", "SH.600000", -100)
+        ]
+    with app.uow() as uow:
+        stored = uow.connection.execute(
+            text("SELECT postings_digest FROM bo_entries WHERE idempotency_key = :k"),
+            {"k": f"trade_settlement:{BULK}:{DAY_1}"},
+        ).scalar_one()
+    path = Path(app.columnar.uri(stored))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
+        uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1)

@@ -9,6 +9,7 @@ DuckDB, after checking the object's hash as the store's own reads do.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.domain.ledger.journal import EntryNotBalanced
@@ -24,6 +26,16 @@ POSTINGS_SCHEMA = pa.schema(
     [("account", pa.string()), ("asset", pa.string()), ("quantity", pa.int64())]
 )
 SUMS_KEPT = 6  # e.g. client sums before and after a batch's posting, a few small classes
+SEARCHES_KEPT = 16
+
+# Answers of the positive-sum search (negative client balances: normally none), kept for the
+# process by what they are a function of: the bulk objects' digests (content that never
+# changes), the filter, and the relational sums' own digest. The check step of an end of day
+# asks exactly what the batch's check asked a moment before, in another unit of work; the
+# objects are still hash-checked on every ask, only the aggregation is not repeated.
+_positive_searches: OrderedDict[tuple[tuple[str, ...], str, str | None, str], pa.Table] = (
+    OrderedDict()
+)
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,18 @@ class BulkPostings:
         a search for the positive sums (a breach, normally none) scans without keeping."""
         duck = self._connection()
         relational = relational.cast(POSTINGS_SCHEMA)
+        search_key = None
+        if having_positive and entries:
+            search_key = (
+                tuple(e.digest for e in entries),
+                account_prefix,
+                asset,
+                _table_digest(relational),
+            )
+            if search_key in _positive_searches:
+                self._paths([e.digest for e in entries])  # hash-checked as on any read
+                _positive_searches.move_to_end(search_key)
+                return _positive_searches[search_key]
         params: dict[str, object] = {}
         sources = []
         kept = None
@@ -199,9 +223,14 @@ class BulkPostings:
         try:
             result = duck.sql(query + " ORDER BY account, asset", params=params)
             assert result is not None
-            return result.to_arrow_table().cast(POSTINGS_SCHEMA)
+            answer = result.to_arrow_table().cast(POSTINGS_SCHEMA)
         finally:
             duck.unregister("relational_sums")
+        if search_key is not None:
+            _positive_searches[search_key] = answer
+            while len(_positive_searches) > SEARCHES_KEPT:
+                _positive_searches.popitem(last=False)
+        return answer
 
     def cash_sums_by_class(self, entries: Sequence[BulkEntry], cash: str) -> dict[str, int]:
         """Σ of the entries' `cash` postings per account class (text before the first `:`):
@@ -266,6 +295,14 @@ class BulkPostings:
     def postings(self, digest: str) -> pa.Table:
         """One entry's postings, as stored (the store checks the hash)."""
         return self._store.read_table(digest)
+
+
+def _table_digest(table: pa.Table) -> str:
+    """sha256 of the table's Arrow IPC bytes: equal tables (schema, rows, order) hash equal."""
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
 def _per_entry_table(rows: Sequence[tuple[str, date, str, str, int]]) -> pa.Table:
