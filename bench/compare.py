@@ -192,11 +192,15 @@ def load_request(described: Path) -> EngineRequest:
 # The baseline: what one would write by hand for the same work, with the same algorithm as the
 # engine (both sides stacked and summed per account, one hash table over the accounts). The
 # broker side is a view: DuckDB reads the Parquet where it needs it rather than copying it.
-BASELINE_SQL = """
-CREATE TEMP VIEW cf AS
+BROKER_SIDE_SQL = """
   SELECT o.institution_id AS broker_id, p.* EXCLUDE (filename)
   FROM read_parquet({cf_files}, filename = true) p JOIN cf_owners o ON p.filename = o.uri
   WHERE p.bank_id IN ({banks});
+"""
+BASELINE_SQL = (
+    "CREATE TEMP VIEW cf AS"
+    + BROKER_SIDE_SQL
+    + """
 CREATE TEMP TABLE items AS
   WITH both_sides AS (
     SELECT broker_id, fund_account, GREATEST(balance, 0) AS l, 0::BIGINT AS r FROM cf
@@ -210,13 +214,13 @@ CREATE TEMP TABLE items AS
   UNION ALL
   SELECT broker_id, 'F2', fund_account, -balance FROM cf WHERE balance < 0;
 """
+)
 # The first baseline (kept as a reference, `--join`): aggregate the bank side, then a full
 # outer join to the broker side, as the comparison is usually described.
-JOIN_SQL = """
-CREATE TEMP TABLE cf AS
-  SELECT o.institution_id AS broker_id, p.* EXCLUDE (filename)
-  FROM read_parquet({cf_files}, filename = true) p JOIN cf_owners o ON p.filename = o.uri
-  WHERE p.bank_id IN ({banks});
+JOIN_SQL = (
+    "CREATE TEMP TABLE cf AS"
+    + BROKER_SIDE_SQL
+    + """
 CREATE TEMP TABLE items AS
   WITH dep AS (
     SELECT p.broker_id, p.fund_account, SUM(p.balance) AS balance
@@ -232,6 +236,7 @@ CREATE TEMP TABLE items AS
   UNION ALL
   SELECT broker_id, 'F2', fund_account, -balance FROM cf WHERE balance < 0;
 """
+)
 BASELINE_RESULTS = (
     "SELECT broker_id, code, SUM(amount), COUNT(*) FROM items GROUP BY ALL",
     "SELECT * FROM items QUALIFY row_number() OVER "

@@ -86,6 +86,19 @@ def _post_both_ways(app: Application) -> None:
         uow.commit()
 
 
+def _tamper_postings_of(app: Application, entry_key: str) -> None:
+    """Flip one byte in the middle of the entry's stored postings object."""
+    with app.uow() as uow:
+        digest = uow.connection.execute(
+            text("SELECT postings_digest FROM bo_entries WHERE idempotency_key = :k"),
+            {"k": entry_key},
+        ).scalar_one()
+    stored = Path(app.columnar.uri(digest))
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+
+
 def test_a_bulk_entry_keeps_its_postings_in_the_columnar_store(app: Application) -> None:
     _post_both_ways(app)
     with app.uow() as uow:
@@ -147,15 +160,7 @@ def test_every_read_of_bulk_postings_equals_the_relational_answer(app: Applicati
 
 def test_a_tampered_postings_object_is_detected(app: Application) -> None:
     _post_both_ways(app)
-    with app.uow() as uow:
-        digest = uow.connection.execute(
-            text("SELECT postings_digest FROM bo_entries WHERE idempotency_key = :k"),
-            {"k": f"opening:{BULK}:{DAY_0}"},
-        ).scalar_one()
-    stored = Path(app.columnar.uri(digest))
-    data = bytearray(stored.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    stored.write_bytes(bytes(data))
+    _tamper_postings_of(app, f"opening:{BULK}:{DAY_0}")
     with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
         uow.books.balances(broker_id=BULK, as_of=DAY_1)
     with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
@@ -199,14 +204,6 @@ def test_the_negative_balance_search_is_reused_only_for_the_same_content(
         assert uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1) == [
             ("client:F002", "SH.600000", -100)
         ]
-    with app.uow() as uow:
-        stored = uow.connection.execute(
-            text("SELECT postings_digest FROM bo_entries WHERE idempotency_key = :k"),
-            {"k": f"trade_settlement:{BULK}:{DAY_1}"},
-        ).scalar_one()
-    path = Path(app.columnar.uri(stored))
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    _tamper_postings_of(app, f"trade_settlement:{BULK}:{DAY_1}")
     with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
         uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1)
