@@ -199,12 +199,14 @@ class SqlBooks:
             self._c.execute(insert(bo_applied_records), rows)
 
     def _relational_sums(self, *conditions: Any) -> pa.Table:
-        """Σ quantity per (account, asset) of the relational postings matching `conditions`."""
+        """Σ quantity per (account, asset) of the relational postings matching `conditions`,
+        in a fixed order, so that equal sums make an equal table (and an equal search key)."""
         p = bo_postings.c
         rows = self._c.execute(
             select(p.account, p.asset, func.sum(p.quantity))
             .where(and_(*conditions))
             .group_by(p.account, p.asset)
+            .order_by(p.account, p.asset)
         ).all()
         return _balance_table(rows)
 

@@ -107,11 +107,15 @@ class BulkPostings:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _paths(self, digests: Sequence[str]) -> str:
-        """A DuckDB list of the objects' paths, each hash-checked just before DuckDB reads
-        it, as the store's own `read_table` does: a tampered object stops the read."""
+    def _verify(self, digests: Sequence[str]) -> None:
+        """Hash-check each object, as the store's own `read_table` does: a tampered object
+        stops the read."""
         for digest in dict.fromkeys(digests):
             self._store.verify(digest)
+
+    def _paths(self, digests: Sequence[str]) -> str:
+        """A DuckDB list of the objects' paths, each hash-checked just before DuckDB reads it."""
+        self._verify(digests)
         return "[" + ", ".join(_literal(self._store.uri(d)) for d in digests) + "]"
 
     def _scans(self, entries: Sequence[BulkEntry]) -> str:
@@ -189,7 +193,7 @@ class BulkPostings:
                 _table_digest(relational),
             )
             if search_key in _positive_searches:
-                self._paths([e.digest for e in entries])  # hash-checked as on any read
+                self._verify([e.digest for e in entries])  # as on any read
                 _positive_searches.move_to_end(search_key)
                 return _positive_searches[search_key]
         params: dict[str, object] = {}
