@@ -10,6 +10,8 @@ Builds stored data (content-addressed Parquet, as `monitor submit` leaves it) fo
   files, with the engine's algorithm (both sides stacked and summed per account);
 - **join** (optional, `--join`): the same in the shape first written, the bank side aggregated
   and then full-outer-joined to the broker side;
+- **passes** (optional, `--passes`): the baseline with the engine's F1 passes (a group of brokers
+  at a time, past `accounts_per_pass_default` client rows), by hand;
 - **spark** (optional, `--spark`): the engine on Spark `local[2]`, as a reference;
 - **datacompy** (optional, `--datacompy`, if installed): its pandas comparison of the two sides.
 
@@ -268,6 +270,67 @@ def run_baseline(request: EngineRequest, sql: str = BASELINE_SQL) -> dict[str, A
     return {"result_rows": sizes}
 
 
+# The baseline by hand with the engine's passes: F1 per group of brokers (the engine's groups),
+# each pass reading its brokers' client funds and the bank rows in their range of broker ids.
+PASS_SQL = """
+INSERT INTO items
+  WITH cfp AS (
+    SELECT o.institution_id AS broker_id, p.fund_account, p.balance
+    FROM read_parquet({cf_files}, filename = true) p JOIN cf_owners o ON p.filename = o.uri
+    WHERE p.bank_id IN ({banks})),
+  both_sides AS (
+    SELECT broker_id, fund_account, GREATEST(balance, 0) AS l, 0::BIGINT AS r FROM cfp
+    UNION ALL
+    SELECT broker_id, fund_account, 0::BIGINT, balance FROM read_parquet({dep_files})
+    WHERE broker_id BETWEEN '{low}' AND '{high}'),
+  f1 AS (
+    SELECT broker_id, fund_account, SUM(l) - SUM(r) AS diff
+    FROM both_sides GROUP BY broker_id, fund_account)
+  SELECT broker_id, 'F1', fund_account, ABS(diff) FROM f1 WHERE ABS(diff) > 0;
+"""
+
+
+def run_baseline_in_passes(request: EngineRequest) -> dict[str, Any]:
+    import duckdb
+
+    from clearwatch.adapters.engine.backends import accounts_per_pass_default, broker_passes
+
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT} if MEMORY_LIMIT else {})
+    cf = request.sources[source_key("broker_daily", "client_funds.csv")]
+    dep = request.sources[source_key("bank_daily", "client_depository.csv")]
+    con.execute("CREATE TEMP TABLE cf_owners (uri VARCHAR, institution_id VARCHAR)")
+    con.executemany("INSERT INTO cf_owners VALUES (?, ?)", [(s.uri, s.institution_id) for s in cf])
+    banks = ", ".join(f"'{b}'" for b in sorted(request.submitted_bank_ids))
+    counted = con.execute(
+        "SELECT file_name, num_rows FROM parquet_file_metadata(?)", [[s.uri for s in cf]]
+    ).fetchall()
+    rows_of_file = dict(counted)
+    rows_of_broker = {s.institution_id: rows_of_file[s.uri] for s in cf}
+    groups = broker_passes(rows_of_broker, accounts_per_pass_default) or [sorted(rows_of_broker)]
+    con.execute(
+        "CREATE TEMP TABLE items (broker_id VARCHAR, code VARCHAR, ref VARCHAR, amount BIGINT)"
+    )
+    for group in groups:
+        con.execute(
+            PASS_SQL.format(
+                cf_files=_sql_list([s.uri for s in cf if s.institution_id in group]),
+                dep_files=_sql_list(sorted({s.uri for s in dep})),
+                banks=banks,
+                low=group[0],
+                high=group[-1],
+            )
+        )
+    con.execute(
+        "CREATE TEMP VIEW cf AS"
+        + BROKER_SIDE_SQL.format(cf_files=_sql_list([s.uri for s in cf]), banks=banks)
+    )
+    con.execute(
+        "INSERT INTO items SELECT broker_id, 'F2', fund_account, -balance FROM cf WHERE balance < 0"
+    )
+    sizes = [len(con.execute(query).fetchall()) for query in BASELINE_RESULTS]
+    return {"result_rows": sizes, "passes": len(groups)}
+
+
 def run_child(stage: str, described: Path) -> dict[str, Any]:
     request = load_request(described)
     # Loaded before the clock starts, as in a running monitor: the stage, not Python's imports
@@ -290,6 +353,8 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
         detail = run_baseline(request)
     elif stage == "join":
         detail = run_baseline(request, JOIN_SQL)
+    elif stage == "passes":
+        detail = run_baseline_in_passes(request)
     elif stage == "spark":
         from clearwatch.adapters.engine.backends import SparkFindingsEngine, spark_session
 
@@ -343,9 +408,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT)
     parser.add_argument("--spark", action="store_true")
     parser.add_argument("--join", action="store_true", help="also the join-shaped SQL, once")
+    parser.add_argument("--passes", action="store_true", help="also the SQL in F1 passes, once")
     parser.add_argument("--datacompy", action="store_true")
     parser.add_argument("--repeat", type=int, default=2, help="runs of engine and baseline")
-    parser.add_argument("--only", choices=["spark", "datacompy", "join"], help="just this stage")
+    parser.add_argument(
+        "--only", choices=["spark", "datacompy", "join", "passes"], help="just this stage"
+    )
     parser.add_argument("--child", nargs=2, metavar=("STAGE", "REQUEST"))
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -364,6 +432,7 @@ def main() -> None:
     print(f"data for {args.rows:,} rows per side ready in {time.perf_counter() - started:.1f} s")
     stages = ["engine", "baseline"] * args.repeat if args.only is None else [args.only]
     stages += ["join"] if args.join and args.only is None else []
+    stages += ["passes"] if args.passes and args.only is None else []
     stages += ["spark"] if args.spark and args.only is None else []
     stages += ["datacompy"] if args.datacompy and args.only is None else []
     best: dict[str, dict[str, Any]] = {}

@@ -14,14 +14,16 @@ import pytest
 
 from clearwatch.adapters.engine.backends import (
     DuckDBFindingsEngine,
+    EngineConfigurationError,
     PostgresFindingsEngine,
     SparkFindingsEngine,
+    broker_passes,
     make_findings_engine,
 )
 from clearwatch.config import Settings
 from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, FindingCode
 from tests.conftest import postgres_url
-from tests.integration.engine.fixtures import eventful_day
+from tests.integration.engine.fixtures import cf, dep, eventful_day, write_day
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"]
 
@@ -126,3 +128,61 @@ def test_duckdb_under_a_memory_ceiling_gives_the_same_result(
     engine = make_findings_engine("duckdb", memory_limit=settings.engine_memory_limit)
     assert engine.compute(requests["eventful"]) == _result("duckdb", "eventful", requests, results)
     assert Settings.from_environment({}).engine_memory_limit is None
+
+
+def three_brokers_one_silent(directory: Path) -> EngineRequest:
+    """B001 and B003 submit, B002 does not; the bank reports accounts of all three.
+
+    B002's depository rows lie between the two others' ids, where a pass over a range of
+    brokers could pick them up; they must not become findings in any pass."""
+    day = {
+        "B001": {"client_funds": [cf("A1", 100_00), cf("A2", 50_00)]},
+        "B003": {"client_funds": [cf("A1", 300_00), cf("C3", 20_00)]},
+        "K001": {
+            "depository": [
+                dep("B001", "A1", 90_00),  # F1 10.00 at B001, + A2's 50.00 (not at the bank)
+                dep("B002", "A1", 999_00),  # B002 did not submit: not compared
+                dep("B002", "Q7", 1_00),
+                dep("B003", "A1", 300_00),
+                dep("B003", "D4", 7_00),  # only at the bank: F1 7.00 + C3's 20.00 at B003
+            ]
+        },
+    }
+    empty: dict[str, list[dict[str, object]]] = {
+        "broker_special": [],
+        "broker_reserve": [],
+        "fee_income": [],
+    }
+    for broker in ("B001", "B003"):
+        day[broker] = {**empty, **day[broker]}
+    return write_day(directory, day, filings=[])
+
+
+@pytest.mark.parametrize("day", ["eventful", "partial", "three_brokers"])
+def test_duckdb_comparing_a_broker_per_pass_gives_the_same_result(
+    day: str,
+    tmp_path: Path,
+    requests: dict[str, EngineRequest],
+    results: dict[tuple[str, str], EngineResult],
+) -> None:
+    """Past `accounts_per_pass` client rows the market is compared a group of brokers at a
+    time; with a budget of one row every broker is its own pass, and nothing changes."""
+    request = three_brokers_one_silent(tmp_path) if day == "three_brokers" else requests[day]
+    at_once = DuckDBFindingsEngine().compute(request)
+    broker_by_broker = DuckDBFindingsEngine(accounts_per_pass=1).compute(request)
+    assert broker_by_broker == at_once
+    if day == "three_brokers":
+        f1 = {b: a.findings[FindingCode.F1].amount_fen for b, a in at_once.brokers.items()}
+        assert f1 == {"B001": 60_00, "B003": 27_00}
+        assert at_once.brokers["B003"].affected_accounts == 2
+
+
+def test_brokers_are_cut_into_even_passes_in_id_order() -> None:
+    rows = {"B03": 4, "B01": 3, "B02": 3, "B04": 2}  # 12 rows
+    assert broker_passes(rows, 12) == []  # fits in one pass: compared at once
+    assert broker_passes(rows, 6) == [["B01", "B02"], ["B03", "B04"]]
+    assert broker_passes(rows, 5) == [["B01"], ["B02"], ["B03"], ["B04"]]  # 3 passes of 4 fail
+    # One broker above the budget has a pass of its own; small ones share theirs.
+    assert broker_passes({"B01": 1, "BIG": 50, "B99": 1}, 10) == [["B01", "B99"], ["BIG"]]
+    with pytest.raises(EngineConfigurationError):
+        DuckDBFindingsEngine(accounts_per_pass=0)

@@ -11,7 +11,7 @@ integer sums in Python by `clearwatch.domain.monitoring`'s callers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -85,7 +85,22 @@ def _client_ref(broker: ir.StringValue, account: ir.StringValue) -> ir.StringVal
     return broker.concat("/", account)
 
 
-def f1_items(t: SourceTables, request: EngineRequest) -> ir.Table:
+@dataclass(frozen=True)
+class AccountGroup:
+    """Brokers whose client fund accounts are compared (F1) in one pass, with their client funds.
+
+    F1 is per (broker, fund account), so the market can be compared a group of brokers at a
+    time and the items stacked: each pass's hash table holds only its brokers' accounts. A
+    backend that compares the whole market at once has one group of every submitted broker.
+    """
+
+    broker_ids: frozenset[str]
+    client_funds: ir.Table
+
+
+def f1_items(
+    t: SourceTables, request: EngineRequest, group: AccountGroup | None = None
+) -> ir.Table:
     """F1: per fund account, max(broker balance, 0) − bank depository balance, beyond tol.
 
     Both sides are stacked and summed per (broker, fund account) in one aggregation, instead of
@@ -93,13 +108,16 @@ def f1_items(t: SourceTables, request: EngineRequest) -> ir.Table:
     accounts instead of two, which is most of what the comparison costs at 100 million accounts
     per side. An account missing on one side has nothing to add there (the outer join's zero).
     """
+    if group is None:
+        group = AccountGroup(request.submitted_broker_ids, t.client_funds)
     banks = sorted(request.submitted_bank_ids) or ["\x00"]
-    brokers = sorted(request.submitted_broker_ids) or ["\x00"]
-    cf = t.client_funds.filter(t.client_funds.bank_id.isin(banks))
-    # Depository rows of brokers that did not submit are dropped after the aggregation, where a
-    # few mismatched accounts remain, rather than tested row by row before it: an account is
-    # keyed by its broker, so its sum is the same either way.
-    dep = t.depository
+    brokers = sorted(group.broker_ids & request.submitted_broker_ids) or ["\x00"]
+    cf = group.client_funds.filter(group.client_funds.bank_id.isin(banks))
+    # The bank side is cut to the group's range of broker ids, a filter the scan applies as
+    # it reads; depository rows of brokers that did not submit are dropped after the
+    # aggregation, where a few mismatched accounts remain, rather than tested row by row before
+    # it: an account is keyed by its broker, so its sum is the same either way.
+    dep = t.depository.filter(t.depository.broker_id.between(brokers[0], brokers[-1]))
     zero = ibis.literal(0).cast("int64")
     broker_side = cf.select(
         broker_id=cf.broker_id,
@@ -350,10 +368,12 @@ def f9_items(t: SourceTables, request: EngineRequest) -> ir.Table:
     )
 
 
-def finding_items(t: SourceTables, request: EngineRequest, liabilities: ir.Table) -> ir.Table:
-    """Every item behind every finding, in one table of one shape."""
+def finding_items(
+    t: SourceTables, request: EngineRequest, liabilities: ir.Table, compared_accounts: ir.Table
+) -> ir.Table:
+    """Every item behind every finding, in one table of one shape (F1's already compared)."""
     parts = [
-        f1_items(t, request),
+        compared_accounts,
         f2_items(t),
         f3_items(t, liabilities),
         f4_items(t),
@@ -406,21 +426,30 @@ def engine_queries(
     return EngineQueries(sums, evidence, affected, balances, fees, special_account_banks)
 
 
-Materialize = Callable[[ir.Table], AbstractContextManager[ir.Table]]
+# Keeps the rows of one or more expressions of one shape as one table: a temporary table
+# filled part by part, a cached DataFrame.
+Materialize = Callable[[Sequence[ir.Table]], AbstractContextManager[ir.Table]]
 
 
 def run_queries(
-    t: SourceTables, request: EngineRequest, *, materialize: Materialize
+    t: SourceTables,
+    request: EngineRequest,
+    *,
+    materialize: Materialize,
+    account_groups: Sequence[AccountGroup] = (),
 ) -> dict[str, list[dict[str, Any]]]:
     """Execute every query on the tables' backend; rows come back as plain Python values.
 
-    The items are read three times, so `materialize` keeps them once (a temporary table, a
-    cached DataFrame) and the heavy work runs in one pass; the client fund liabilities per
-    (broker, bank, kind) are kept too, for F3 and for the per-broker balances.
+    F1 runs once per group of brokers (`account_groups`; none: the whole market at once) and
+    its items are kept. The items are read three times, so `materialize` keeps them once (a
+    temporary table, a cached DataFrame) and the heavy work runs in one pass; the client fund
+    liabilities per (broker, bank, kind) are kept too, for F3 and for the per-broker balances.
     """
+    passes = [f1_items(t, request, group) for group in account_groups] or [f1_items(t, request)]
     with (
-        materialize(client_fund_liabilities(t)) as liabilities,
-        materialize(finding_items(t, request, liabilities)) as items,
+        materialize(passes) as compared_accounts,
+        materialize([client_fund_liabilities(t)]) as liabilities,
+        materialize([finding_items(t, request, liabilities, compared_accounts)]) as items,
     ):
         queries = engine_queries(items, t, liabilities, request.evidence_rows_max)
         return {
