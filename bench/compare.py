@@ -38,7 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from clearwatch.adapters.columnar import ParquetStore  # noqa: E402
-from clearwatch.adapters.engine.sources import SOURCE_FILES, source_key, stored_schema  # noqa: E402
+from clearwatch.adapters.engine.sources import (  # noqa: E402
+    SOURCE_FILES,
+    file_spec,
+    source_key,
+    stored_schema,
+)
 from clearwatch.domain.monitoring.findings import (  # noqa: E402
     EngineRequest,
     FilingRow,
@@ -148,7 +153,9 @@ def build(data: Path, rows: int) -> Path:
 
     def put(attribute: str, institution: str, table: pa.Table) -> None:
         kind, name = where[attribute]
-        uri = store.uri(store.put_table(table))
+        # Encoded as `monitor submit` stores it: few-valued columns as dictionaries.
+        few_valued = file_spec(kind, name).few_valued_columns
+        uri = store.uri(store.put_table(table, dictionary_columns=few_valued))
         sources.setdefault(source_key(kind, name), []).append(
             {"institution_id": institution, "uri": uri}
         )

@@ -6,9 +6,11 @@ import hashlib
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from clearwatch.adapters.columnar import ColumnarIntegrityError, ParquetStore
+from clearwatch.domain.ingest.schema import PACKAGE_SPECS
 
 
 def sample(rows: int) -> pa.Table:
@@ -62,3 +64,23 @@ def test_a_tampered_object_fails_its_hash_check(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(ColumnarIntegrityError, match=digest):
         store.read_table(digest)
+
+
+def test_only_the_named_few_valued_columns_are_dictionary_encoded(tmp_path: Path) -> None:
+    store = ParquetStore(str(tmp_path / "col"))
+    table = sample(1000).append_column("bank_id", pa.array(["K001", "K002"] * 500))
+    digest = store.put_table(table, dictionary_columns=["bank_id"])
+    row_group = pq.ParquetFile(store.uri(digest)).metadata.row_group(0)
+    encodings = {
+        row_group.column(i).path_in_schema: row_group.column(i).encodings
+        for i in range(row_group.num_columns)
+    }
+    assert "RLE_DICTIONARY" in encodings["bank_id"]
+    assert "RLE_DICTIONARY" not in encodings["fund_account"]
+    assert store.read_table(digest).equals(table)
+
+
+def test_a_submitted_client_funds_file_names_its_few_valued_columns() -> None:
+    spec = PACKAGE_SPECS["broker_daily"].file("client_funds.csv")
+    assert spec is not None
+    assert spec.few_valued_columns == ("account_kind", "bank_id")

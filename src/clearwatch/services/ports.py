@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
@@ -43,9 +43,14 @@ class ColumnarWriter(Protocol):
 class ColumnarStore(Protocol):
     """Large immutable content as Parquet, addressed by sha256, written once."""
 
-    def writer(self, schema: pa.Schema) -> AbstractContextManager[ColumnarWriter]: ...
+    def writer(
+        self, schema: pa.Schema, *, dictionary_columns: Sequence[str] = ()
+    ) -> AbstractContextManager[ColumnarWriter]:
+        """`dictionary_columns`: columns of few distinct values (codes, institution ids),
+        dictionary-encoded; every other column is stored plain."""
+        ...
 
-    def put_table(self, table: pa.Table) -> str: ...
+    def put_table(self, table: pa.Table, *, dictionary_columns: Sequence[str] = ()) -> str: ...
 
     def read_table(self, digest: str) -> pa.Table: ...
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from clearwatch.adapters.clock import FixedClock
@@ -54,6 +55,14 @@ def test_a_good_package_is_accepted_with_rows_stored_as_parquet_in_fen(
     table = registered_sqlite.columnar.read_table(stored.parquet_digests[FUNDS])
     assert table.schema.field("balance").type == pa.int64()
     assert table.column("balance").to_pylist() == [10000, -310]
+    stored_file = pq.ParquetFile(registered_sqlite.columnar.uri(stored.parquet_digests[FUNDS]))
+    chunks = stored_file.metadata.row_group(0)
+    dictionary_encoded = {
+        chunks.column(i).path_in_schema
+        for i in range(chunks.num_columns)
+        if "RLE_DICTIONARY" in chunks.column(i).encodings
+    }
+    assert dictionary_encoded == {"account_kind", "bank_id"}  # the few-valued columns only
     assert set(stored.parquet_digests) == {
         "client_funds.csv",
         "special_accounts.csv",

@@ -90,7 +90,11 @@ class CsvPackageSource:
                         spec = manifest.spec.file(name)
                         if spec is None:
                             continue
-                        writer = stack.enter_context(columnar.writer(arrow_schema(spec)))
+                        writer = stack.enter_context(
+                            columnar.writer(
+                                arrow_schema(spec), dictionary_columns=spec.few_valued_columns
+                            )
+                        )
                         writers[name] = writer
                         reader = _FileReader(Path(directory) / name, spec, manifest.encoding)
                         staged.row_counts[name] = reader.run(errors, writer)

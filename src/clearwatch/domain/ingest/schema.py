@@ -26,6 +26,9 @@ class ValueType(StrEnum):
     ENUM = "enum"  # one of `choices`, stored as string
 
 
+INSTITUTION_ID_COLUMNS = ("broker_id", "bank_id")
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
@@ -42,6 +45,16 @@ class FileSpec:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
+
+    @property
+    def few_valued_columns(self) -> tuple[str, ...]:
+        """Columns with a handful of distinct values in any file: codes and the ids of the
+        institutions a row refers to (a hundred brokers, a few dozen banks)."""
+        return tuple(
+            column.name
+            for column in self.columns
+            if column.value_type is ValueType.ENUM or column.name in INSTITUTION_ID_COLUMNS
+        )
 
 
 @dataclass(frozen=True)
