@@ -20,6 +20,9 @@ class Settings:
     # DuckDB's memory ceiling (e.g. "6GB"); past it, joins and aggregations spill to disk.
     # Unset: DuckDB's own default, 80 % of the machine's memory.
     engine_memory_limit: str | None = None
+    # Client fund rows DuckDB compares in one pass (F1); past it, the market is compared a group
+    # of brokers at a time. Unset: 10,000,000 (about 3 GiB). Checked by the engine factory.
+    engine_accounts_per_pass: str | None = None
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -34,4 +37,5 @@ class Settings:
             audit_algorithm=env.get("CLEARWATCH_AUDIT_HASH", "sha256"),
             engine_backend=env.get("CLEARWATCH_ENGINE", "duckdb"),
             engine_memory_limit=env.get("CLEARWATCH_ENGINE_MEMORY_LIMIT") or None,
+            engine_accounts_per_pass=env.get("CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS") or None,
         )

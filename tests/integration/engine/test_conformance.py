@@ -17,6 +17,7 @@ from clearwatch.adapters.engine.backends import (
     EngineConfigurationError,
     PostgresFindingsEngine,
     SparkFindingsEngine,
+    accounts_per_pass_default,
     broker_passes,
     make_findings_engine,
 )
@@ -186,3 +187,16 @@ def test_brokers_are_cut_into_even_passes_in_id_order() -> None:
     assert broker_passes({"B01": 1, "BIG": 50, "B99": 1}, 10) == [["B01", "B99"], ["BIG"]]
     with pytest.raises(EngineConfigurationError):
         DuckDBFindingsEngine(accounts_per_pass=0)
+
+
+def test_the_pass_size_comes_from_the_environment_and_bad_values_are_named() -> None:
+    environment = {"CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS": "2_000_000"}
+    settings = Settings.from_environment(environment)
+    engine = make_findings_engine("duckdb", accounts_per_pass=settings.engine_accounts_per_pass)
+    assert isinstance(engine, DuckDBFindingsEngine) and engine.accounts_per_pass == 2_000_000
+    default = make_findings_engine("duckdb", accounts_per_pass=None)
+    assert isinstance(default, DuckDBFindingsEngine)
+    assert default.accounts_per_pass == accounts_per_pass_default
+    for bad in ("many", "0", "-5"):
+        with pytest.raises(EngineConfigurationError, match="CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS"):
+            make_findings_engine("duckdb", accounts_per_pass=bad)

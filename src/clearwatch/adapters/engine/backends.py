@@ -72,8 +72,10 @@ class DuckDBFindingsEngine:
             if value is not None
         }
         if accounts_per_pass < 1:
-            raise EngineConfigurationError("accounts_per_pass must be at least 1")
-        self._accounts_per_pass = accounts_per_pass
+            raise EngineConfigurationError(
+                f"CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS must be at least 1, not {accounts_per_pass}"
+            )
+        self.accounts_per_pass = accounts_per_pass
 
     def compute(self, request: EngineRequest) -> EngineResult:
         con = ibis.duckdb.connect(**self._config)
@@ -85,7 +87,7 @@ class DuckDBFindingsEngine:
                 ),
                 ibis.memtable(filings_table(request.filings)),
             )
-            groups = _account_groups(con, request, self._accounts_per_pass)
+            groups = _account_groups(con, request, self.accounts_per_pass)
             rows = run_queries(
                 tables, request, materialize=_temporary_table(con), account_groups=groups
             )
@@ -141,16 +143,23 @@ FindingsEngineImpl = DuckDBFindingsEngine | SparkFindingsEngine | PostgresFindin
 
 
 def make_findings_engine(
-    backend: str, *, postgres_url: str | None = None, memory_limit: str | None = None
+    backend: str,
+    *,
+    postgres_url: str | None = None,
+    memory_limit: str | None = None,
+    accounts_per_pass: str | None = None,
 ) -> FindingsEngineImpl:
-    """The engine named by configuration (`CLEARWATCH_ENGINE`)."""
+    """The engine named by configuration (`CLEARWATCH_ENGINE`, and for DuckDB
+    `CLEARWATCH_ENGINE_MEMORY_LIMIT` and `CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS`)."""
     try:
         chosen = EngineBackend(backend)
     except ValueError as error:
         choices = ", ".join(b.value for b in EngineBackend)
         raise EngineConfigurationError(f"CLEARWATCH_ENGINE must be one of {choices}") from error
     if chosen is EngineBackend.DUCKDB:
-        return DuckDBFindingsEngine(memory_limit=memory_limit)
+        return DuckDBFindingsEngine(
+            memory_limit=memory_limit, accounts_per_pass=_accounts_per_pass(accounts_per_pass)
+        )
     if chosen is EngineBackend.SPARK:
         return SparkFindingsEngine()
     if not postgres_url or not postgres_url.startswith("postgresql"):
@@ -158,6 +167,17 @@ def make_findings_engine(
             "the postgres engine needs CLEARWATCH_ENGINE_URL or a PostgreSQL database URL"
         )
     return PostgresFindingsEngine(url=postgres_url)
+
+
+def _accounts_per_pass(text: str | None) -> int:
+    if text is None:
+        return accounts_per_pass_default
+    try:
+        return int(text.replace("_", "").replace(",", ""))
+    except ValueError as error:
+        raise EngineConfigurationError(
+            f"CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS must be a whole number of rows, not {text!r}"
+        ) from error
 
 
 def _parquet_sources(

@@ -236,6 +236,7 @@ def run_monitor_day(wired: Application, clock: FixedClock, market: Path, day: st
             wired.settings.engine_backend,
             postgres_url=wired.settings.database_url,
             memory_limit=wired.settings.engine_memory_limit,
+            accounts_per_pass=wired.settings.engine_accounts_per_pass,
         ),
         rules=load_monitoring_rules(),
     )

@@ -40,6 +40,7 @@ def _context(wired: Application, progress: Progress) -> RunDayContext:
             wired.settings.engine_backend,
             postgres_url=os.environ.get(ENGINE_URL_VARIABLE) or wired.settings.database_url,
             memory_limit=wired.settings.engine_memory_limit,
+            accounts_per_pass=wired.settings.engine_accounts_per_pass,
         )
     except EngineConfigurationError as error:
         raise fail(str(error)) from error
