@@ -345,14 +345,17 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
     import duckdb  # noqa: F401
     import ibis
 
-    from clearwatch.adapters.engine.backends import DuckDBFindingsEngine
+    from clearwatch.adapters.engine.backends import make_findings_engine
 
     ibis.duckdb.connect().disconnect()
 
     started = time.perf_counter()
     detail: dict[str, Any] = {}
     if stage == "engine":
-        result = DuckDBFindingsEngine(memory_limit=MEMORY_LIMIT).compute(request)
+        # CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS applies here as it does to `run-day`.
+        passes = os.environ.get("CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS")
+        engine = make_findings_engine("duckdb", memory_limit=MEMORY_LIMIT, accounts_per_pass=passes)
+        result = engine.compute(request)
         f1 = sum(b.findings[k].amount_fen for b in result.brokers.values() for k in b.findings
                  if k.value == "F1")  # fmt: skip
         detail = {"brokers": len(result.brokers), "f1_fen": f1}

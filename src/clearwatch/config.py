@@ -21,7 +21,7 @@ class Settings:
     # Unset: DuckDB's own default, 80 % of the machine's memory.
     engine_memory_limit: str | None = None
     # Client fund rows DuckDB compares in one pass (F1); past it, the market is compared a group
-    # of brokers at a time. Unset: 10,000,000 (about 3 GiB). Checked by the engine factory.
+    # of brokers at a time. Unset: 4,000,000. Checked by the engine factory.
     engine_accounts_per_pass: str | None = None
 
     @classmethod

@@ -183,6 +183,8 @@ def test_brokers_are_cut_into_even_passes_in_id_order() -> None:
     assert broker_passes(rows, 12) == []  # fits in one pass: compared at once
     assert broker_passes(rows, 6) == [["B01", "B02"], ["B03", "B04"]]
     assert broker_passes(rows, 5) == [["B01"], ["B02"], ["B03"], ["B04"]]  # 3 passes of 4 fail
+    even = broker_passes({f"B{n:03d}": 100 for n in range(100)}, 4_000)  # 10,000 rows
+    assert [len(brokers) for brokers in even] == [33, 34, 33]
     # One broker above the budget has a pass of its own; small ones share theirs.
     assert broker_passes({"B01": 1, "BIG": 50, "B99": 1}, 10) == [["B01", "B99"], ["BIG"]]
     with pytest.raises(EngineConfigurationError):

@@ -39,8 +39,10 @@ from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, P
 
 spark_master_default = "local[2]"
 spark_shuffle_partitions = 2  # small local runs; the default 200 is for clusters
-# Client fund rows compared (F1) in one DuckDB pass: about 3 GiB of hash table, held in memory.
-accounts_per_pass_default = 10_000_000
+# Client fund rows compared (F1) in one DuckDB pass. A pass's hash table stays in memory at any
+# size up to tens of millions (10 M: about 3 GiB); a few million per pass also keeps it closer
+# to the CPU's caches: at 10 M per side, passes of 3–4 M ran 15–25 % faster than one pass.
+accounts_per_pass_default = 4_000_000
 
 
 class EngineBackend(StrEnum):
@@ -230,9 +232,10 @@ def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) ->
 
     Past a few tens of millions of accounts F1's aggregation outgrows memory and DuckDB spills
     it to disk. Compared a group at a time, each pass stays in memory: at 100 million accounts
-    per side, ten passes took 43–51 s and 3.1 GiB where one took 57–64 s and 7.5 GiB. Every
-    pass reads the bank side again, but only its group's range of broker ids leaves the scan
-    (cheaply: `broker_id` is stored as a dictionary, see `FileSpec.few_valued_columns`).
+    per side, ten passes took 43–51 s and 3.1 GiB where one took 57–64 s and 7.5 GiB; smaller
+    passes also keep the hash table nearer the CPU's caches. Every pass reads the bank side
+    again, but only its group's range of broker ids leaves the scan (cheaply: `broker_id` is
+    stored as a dictionary, see `FileSpec.few_valued_columns`).
     """
     key = source_key("broker_daily", "client_funds.csv")
     sources = [
@@ -268,20 +271,25 @@ def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) ->
 def broker_passes(rows_of_broker: Mapping[str, int], accounts_per_pass: int) -> list[list[str]]:
     """Brokers in id order cut into passes of about equal rows, none above `accounts_per_pass`
     unless one broker alone is; no passes (compare at once) when the whole market fits in one.
+
+    A pass ends where the running total's next even share is reached (judged at a broker's
+    middle row), so 100 equal brokers in three passes are 33, 34 and 33, not 33, 33, 33 and 1.
     """
     total = sum(rows_of_broker.values())
     if total <= accounts_per_pass:
         return []
-    target = total / math.ceil(total / accounts_per_pass)  # even passes, not full ones and a tail
+    share = total / math.ceil(total / accounts_per_pass)
     passes: list[list[str]] = [[]]
-    filled = 0
+    filled = before = 0
     for broker_id in sorted(rows_of_broker):
         rows = rows_of_broker[broker_id]
-        if passes[-1] and filled + rows > target:
+        past_share = before + rows / 2 > len(passes) * share
+        if passes[-1] and (filled + rows > accounts_per_pass or past_share):
             passes.append([])
             filled = 0
         passes[-1].append(broker_id)
         filled += rows
+        before += rows
     return passes
 
 
