@@ -8,9 +8,14 @@ unset); Spark runs `local[2]` in one session for the module, since starting it t
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
 
 from clearwatch.adapters.engine.backends import (
     DuckDBFindingsEngine,
@@ -159,7 +164,7 @@ def three_brokers_one_silent(directory: Path) -> EngineRequest:
     return write_day(directory, day, filings=[])
 
 
-@pytest.mark.parametrize("day", ["eventful", "partial", "three_brokers"])
+@pytest.mark.parametrize("day", ["eventful", "partial", "three_brokers", "mixed_case"])
 def test_duckdb_comparing_a_broker_per_pass_gives_the_same_result(
     day: str,
     tmp_path: Path,
@@ -168,7 +173,8 @@ def test_duckdb_comparing_a_broker_per_pass_gives_the_same_result(
 ) -> None:
     """Past `accounts_per_pass` client rows the market is compared a group of brokers at a
     time; with a budget of one row every broker is its own pass, and nothing changes."""
-    request = three_brokers_one_silent(tmp_path) if day == "three_brokers" else requests[day]
+    own_days = {"three_brokers": three_brokers_one_silent, "mixed_case": mixed_case_day}
+    request = own_days[day](tmp_path) if day in own_days else requests[day]
     at_once = DuckDBFindingsEngine().compute(request)
     broker_by_broker = DuckDBFindingsEngine(accounts_per_pass=1).compute(request)
     assert broker_by_broker == at_once
@@ -202,3 +208,57 @@ def test_the_pass_size_comes_from_the_environment_and_bad_values_are_named() -> 
     for bad in ("many", "0", "-5"):
         with pytest.raises(EngineConfigurationError, match="CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS"):
             make_findings_engine("duckdb", accounts_per_pass=bad)
+
+
+def mixed_case_day(directory: Path) -> EngineRequest:
+    """Broker ids that a language collation orders unlike bytes: 'BZ01' < 'Ba02' in Python and
+    DuckDB, 'Ba02' < 'BZ01' in en-US. Each broker has one account differing at the bank."""
+    empty: dict[str, list[dict[str, object]]] = {
+        "broker_special": [],
+        "broker_reserve": [],
+        "fee_income": [],
+    }
+    day = {
+        "BZ01": {**empty, "client_funds": [cf("A1", 100_00), cf("A2", 5_00)]},
+        "Ba02": {**empty, "client_funds": [cf("A1", 200_00)]},
+        "K001": {
+            "depository": [
+                dep("BZ01", "A1", 100_00),
+                dep("BZ01", "A2", 4_00),
+                dep("Ba02", "A1", 150_00),
+            ]
+        },
+    }
+    return write_day(directory, day, filings=[])
+
+
+@contextmanager
+def language_collated_database(url: str) -> Iterator[str]:
+    """A scratch database whose text sorts by ICU's en-US rules, as many production servers do."""
+    server = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"cw_icu_{uuid.uuid4().hex[:10]}"
+    with server.connect() as connection:
+        connection.exec_driver_sql(
+            f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
+            "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_under_a_language_collation_gives_duckdbs_result(tmp_path: Path) -> None:
+    """Nothing in the comparison may depend on how the database orders text."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("CLEARWATCH_TEST_POSTGRES_URL is not set")
+    request = mixed_case_day(tmp_path)
+    expected = DuckDBFindingsEngine().compute(request)
+    f1 = {b: a.findings[FindingCode.F1].amount_fen for b, a in expected.brokers.items()}
+    assert f1 == {"BZ01": 1_00, "Ba02": 50_00}
+    with language_collated_database(url) as collated:
+        assert PostgresFindingsEngine(url=collated).compute(request) == expected

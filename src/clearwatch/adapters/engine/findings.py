@@ -108,16 +108,21 @@ def f1_items(
     accounts instead of two, which is most of what the comparison costs at 100 million accounts
     per side. An account missing on one side has nothing to add there (the outer join's zero).
     """
+    in_a_pass = group is not None
     if group is None:
         group = AccountGroup(request.submitted_broker_ids, t.client_funds)
     banks = sorted(request.submitted_bank_ids) or ["\x00"]
     brokers = sorted(group.broker_ids & request.submitted_broker_ids) or ["\x00"]
     cf = group.client_funds.filter(group.client_funds.bank_id.isin(banks))
-    # The bank side is cut to the group's range of broker ids, a filter the scan applies as
-    # it reads; depository rows of brokers that did not submit are dropped after the
-    # aggregation, where a few mismatched accounts remain, rather than tested row by row before
-    # it: an account is keyed by its broker, so its sum is the same either way.
-    dep = t.depository.filter(t.depository.broker_id.between(brokers[0], brokers[-1]))
+    # Depository rows of brokers that did not submit are dropped after the aggregation, where a
+    # few mismatched accounts remain, rather than tested row by row before it: an account is
+    # keyed by its broker, so its sum is the same either way.
+    dep = t.depository
+    if in_a_pass:
+        # A pass takes the bank rows in its range of broker ids, a filter the scan applies as
+        # it reads. Only DuckDB makes passes, and it orders text by its bytes, as Python's
+        # sort does; a database's language collation may not (PostgreSQL compares at once).
+        dep = dep.filter(dep.broker_id.between(brokers[0], brokers[-1]))
     zero = ibis.literal(0).cast("int64")
     broker_side = cf.select(
         broker_id=cf.broker_id,
