@@ -220,7 +220,13 @@ def mixed_case_day(directory: Path) -> EngineRequest:
     }
     day = {
         "BZ01": {**empty, "client_funds": [cf("A1", 100_00), cf("A2", 5_00)]},
-        "Ba02": {**empty, "client_funds": [cf("A1", 200_00)]},
+        "Ba02": {
+            **empty,
+            # Six overdrawn accounts of the same amount: the five kept as F2's evidence are
+            # the first by reference, whose order must not depend on the collation either.
+            "client_funds": [cf("A1", 200_00)]
+            + [cf(ref, -1_00) for ref in ("a1", "B1", "c1", "D1", "e1", "F1")],
+        },
         "K001": {
             "depository": [
                 dep("BZ01", "A1", 100_00),

@@ -135,7 +135,8 @@ class PostgresFindingsEngine:
         try:
             with _scratch_schema(con) as schema:
                 tables = _loaded_sources(con, schema, request)
-                rows = run_queries(tables, request, materialize=_temporary_table(con))
+                materialize = _temporary_table(con, bytewise_text=True)
+                rows = run_queries(tables, request, materialize=materialize)
                 return assemble_result(rows)
         finally:
             con.disconnect()
@@ -348,8 +349,13 @@ def _loaded_sources(con: Any, schema: str, request: EngineRequest) -> SourceTabl
     return build_sources(request, read, load("filings", filings_table(request.filings)))
 
 
-def _temporary_table(con: Any) -> Materialize:
-    """A temporary table of the session, dropped by plain SQL when the results are read."""
+def _temporary_table(con: Any, *, bytewise_text: bool = False) -> Materialize:
+    """A temporary table of the session, dropped by plain SQL when the results are read.
+
+    `bytewise_text` (PostgreSQL): its text columns compare and sort by their bytes, as on DuckDB
+    and Spark, whatever the database's collation. Under ICU's en-US 'Ba02' sorts before 'BZ01',
+    and the evidence kept among equal amounts (ordered by reference) would differ.
+    """
 
     @contextmanager
     def materialize(parts: Sequence[ir.Table]) -> Iterator[ir.Table]:
@@ -358,6 +364,10 @@ def _temporary_table(con: Any) -> Materialize:
         try:
             for part in parts[1:]:
                 con.insert(name, part)  # INSERT … SELECT: the rows never leave the engine
+            texts = [column for column, kind in table.schema().items() if kind.is_string()]
+            if bytewise_text and texts:
+                changes = ", ".join(f'ALTER COLUMN "{c}" TYPE text COLLATE "C"' for c in texts)
+                con.raw_sql(f'ALTER TABLE "{name}" {changes}').close()  # same types, same name
             yield table
         finally:
             con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
