@@ -59,11 +59,15 @@ def _engine(backend: str) -> DuckDBFindingsEngine | PostgresFindingsEngine | Spa
         return DuckDBFindingsEngine()
     if backend == "spark":
         return SparkFindingsEngine()
+    return PostgresFindingsEngine(url=_postgres_url())
+
+
+def _postgres_url() -> str:
     url = postgres_url()
     if url is None:
         # Only a machine without PostgreSQL configured skips; .ci/run always sets the URL.
         pytest.skip("CLEARWATCH_TEST_POSTGRES_URL is not set")
-    return PostgresFindingsEngine(url=url)
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +170,7 @@ def three_brokers_one_silent(directory: Path) -> EngineRequest:
 
 @pytest.mark.parametrize("day", ["eventful", "partial", "three_brokers", "mixed_case"])
 def test_duckdb_comparing_a_broker_per_pass_gives_the_same_result(
-    day: str,
-    tmp_path: Path,
-    requests: dict[str, EngineRequest],
-    results: dict[tuple[str, str], EngineResult],
+    day: str, tmp_path: Path, requests: dict[str, EngineRequest]
 ) -> None:
     """Past `accounts_per_pass` client rows the market is compared a group of brokers at a
     time; with a budget of one row every broker is its own pass, and nothing changes."""
@@ -259,9 +260,7 @@ def language_collated_database(url: str) -> Iterator[str]:
 @pytest.mark.postgres
 def test_postgres_under_a_language_collation_gives_duckdbs_result(tmp_path: Path) -> None:
     """Nothing in the comparison may depend on how the database orders text."""
-    url = postgres_url()
-    if url is None:
-        pytest.skip("CLEARWATCH_TEST_POSTGRES_URL is not set")
+    url = _postgres_url()
     request = mixed_case_day(tmp_path)
     expected = DuckDBFindingsEngine().compute(request)
     f1 = {b: a.findings[FindingCode.F1].amount_fen for b, a in expected.brokers.items()}

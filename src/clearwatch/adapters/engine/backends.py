@@ -41,7 +41,7 @@ spark_master_default = "local[2]"
 spark_shuffle_partitions = 2  # small local runs; the default 200 is for clusters
 # Client fund rows compared (F1) in one DuckDB pass. A pass's hash table stays in memory at any
 # size up to tens of millions (10 M: about 3 GiB); a few million per pass also keeps it closer
-# to the CPU's caches: at 10 M per side, passes of 3–4 M ran 15–25 % faster than one pass.
+# to the CPU's caches: at 10 M per side, passes of 3–4 M ran 10–30 % faster than one pass.
 accounts_per_pass_default = 4_000_000
 
 
