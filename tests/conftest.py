@@ -25,6 +25,14 @@ def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_URL_VARIABLE) or None
 
 
+def postgres_url_or_skip() -> str:
+    url = postgres_url()
+    if url is None:
+        # Only a machine without PostgreSQL configured skips; .ci/run always sets the URL.
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    return url
+
+
 def _settings(home: Path, database_url: str) -> Settings:
     return Settings(
         home=home,
@@ -52,10 +60,7 @@ def sqlite_app(tmp_path: Path, clock: FixedClock) -> Application:
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = postgres_url()
-    if base is None:
-        # Only a machine without PostgreSQL configured skips; .ci/run always sets the URL.
-        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    base = postgres_url_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(make_url(base).set(drivername="postgresql+psycopg"))
     with admin.begin() as connection:

@@ -28,7 +28,7 @@ from clearwatch.adapters.engine.backends import (
 )
 from clearwatch.config import Settings
 from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, FindingCode
-from tests.conftest import postgres_url
+from tests.conftest import postgres_url_or_skip
 from tests.integration.engine.fixtures import cf, dep, eventful_day, write_day
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"]
@@ -59,15 +59,7 @@ def _engine(backend: str) -> DuckDBFindingsEngine | PostgresFindingsEngine | Spa
         return DuckDBFindingsEngine()
     if backend == "spark":
         return SparkFindingsEngine()
-    return PostgresFindingsEngine(url=_postgres_url())
-
-
-def _postgres_url() -> str:
-    url = postgres_url()
-    if url is None:
-        # Only a machine without PostgreSQL configured skips; .ci/run always sets the URL.
-        pytest.skip("CLEARWATCH_TEST_POSTGRES_URL is not set")
-    return url
+    return PostgresFindingsEngine(url=postgres_url_or_skip())
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +252,7 @@ def language_collated_database(url: str) -> Iterator[str]:
 @pytest.mark.postgres
 def test_postgres_under_a_language_collation_gives_duckdbs_result(tmp_path: Path) -> None:
     """Nothing in the comparison may depend on how the database orders text."""
-    url = _postgres_url()
+    url = postgres_url_or_skip()
     request = mixed_case_day(tmp_path)
     expected = DuckDBFindingsEngine().compute(request)
     f1 = {b: a.findings[FindingCode.F1].amount_fen for b, a in expected.brokers.items()}
