@@ -38,13 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from clearwatch.adapters.columnar import ParquetStore  # noqa: E402
-from clearwatch.adapters.engine.sources import (  # noqa: E402
+from clearwatch.adapters.engine.monitor.sources import (  # noqa: E402
     SOURCE_FILES,
     file_spec,
     source_key,
     stored_schema,
 )
-from clearwatch.domain.monitoring.findings import (  # noqa: E402
+from clearwatch.domain.monitor.findings import (  # noqa: E402
     EngineRequest,
     FilingRow,
     PackageSource,
@@ -300,7 +300,7 @@ INSERT INTO items
 def run_baseline_in_passes(request: EngineRequest) -> dict[str, Any]:
     import duckdb
 
-    from clearwatch.adapters.engine.backends import accounts_per_pass_default, broker_passes
+    from clearwatch.adapters.engine.monitor.backends import accounts_per_pass_default, broker_passes
 
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT} if MEMORY_LIMIT else {})
     cf = request.sources[source_key("broker_daily", "client_funds.csv")]
@@ -345,7 +345,7 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
     import duckdb  # noqa: F401
     import ibis
 
-    from clearwatch.adapters.engine.backends import make_findings_engine
+    from clearwatch.adapters.engine.monitor.backends import make_findings_engine
 
     ibis.duckdb.connect().disconnect()
 
@@ -366,7 +366,7 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
     elif stage == "passes":
         detail = run_baseline_in_passes(request)
     elif stage == "spark":
-        from clearwatch.adapters.engine.backends import SparkFindingsEngine, spark_session
+        from clearwatch.adapters.engine.monitor.backends import SparkFindingsEngine, spark_session
 
         spark_session()  # the JVM's start is not the comparison's time
         started = time.perf_counter()

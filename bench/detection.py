@@ -25,7 +25,7 @@ from typing import Any
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
-from clearwatch.domain.calendar import SHANGHAI
+from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.entrypoints.cli.demo import (
     DemoLog,
     load_market_registry,

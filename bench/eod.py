@@ -28,13 +28,13 @@ import duckdb
 from sqlalchemy import text
 
 from clearwatch.adapters.clock import SystemClock
-from clearwatch.adapters.db import books_repository
-from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.adapters.db.backoffice import repository as books_repository
+from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
-from clearwatch.services import run_eod as run_eod_module
-from clearwatch.services.backoffice_ports import BackOfficeTools
-from clearwatch.services.run_eod import EodRequest, run_eod
+from clearwatch.services.backoffice import run_eod as run_eod_module
+from clearwatch.services.backoffice.ports import BackOfficeTools
+from clearwatch.services.backoffice.run_eod import EodRequest, run_eod
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DEFAULT = ROOT / "bench" / "data" / "eod"

@@ -22,12 +22,12 @@ from pathlib import Path
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
-from clearwatch.domain.calendar import SHANGHAI
+from clearwatch.domain.backoffice.fees import default_fee_schedule
 from clearwatch.domain.intraday.book import JournalEntry, NodeBook, Order, Side
-from clearwatch.domain.intraday.fees import fee_rates
-from clearwatch.domain.trading.fees import default_fee_schedule
-from clearwatch.services.intraday import TradingNode
-from clearwatch.services.intraday_ports import CentralPosition, SnapshotCentralFunds
+from clearwatch.domain.intraday.fee_estimates import fee_rates
+from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.services.intraday.ports import CentralPosition, SnapshotCentralFunds
+from clearwatch.services.intraday.trading_node import TradingNode
 
 DAY = date(2026, 11, 20)
 RATES = fee_rates(default_fee_schedule())

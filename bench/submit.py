@@ -80,7 +80,7 @@ INSTITUTION = {"broker_daily": "B001", "bank_daily": "K001"}
 
 def generate(directory: Path, kind: str, rows: int, encoding: str) -> Path:
     """Write the package (the big file plus header-only others) and its manifest."""
-    from clearwatch.domain.ingest.schema import PACKAGE_SPECS
+    from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 
     directory.mkdir(parents=True, exist_ok=True)
     big = directory / BIG_FILE[kind]
@@ -143,9 +143,9 @@ def child_submit(package: Path, home: Path) -> dict[str, object]:
     from clearwatch.adapters.clock import FixedClock
     from clearwatch.bootstrap import build_application
     from clearwatch.config import Settings
-    from clearwatch.domain.calendar import SHANGHAI
+    from clearwatch.domain.shared.calendar import SHANGHAI
     from clearwatch.entrypoints.cli.monitor import submit_context
-    from clearwatch.services.submit_package import submit_package
+    from clearwatch.services.monitor.submit_package import submit_package
 
     sys.path.insert(0, str(ROOT))
     from tests.integration.monitor.conftest import load

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from clearwatch.domain.ingest.batch_schema import BATCH_KINDS
+from clearwatch.domain.backoffice.batch_files import BATCH_KINDS
 
 BROKER = "B001"
 BANK = "K001"

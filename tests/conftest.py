@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application, build_application
 from clearwatch.config import Settings
-from clearwatch.domain.calendar import SHANGHAI
+from clearwatch.domain.shared.calendar import SHANGHAI
 
 POSTGRES_URL_VARIABLE = "CLEARWATCH_TEST_POSTGRES_URL"
 DEFAULT_TEST_TIME = datetime(2026, 11, 20, 16, 0, tzinfo=SHANGHAI)

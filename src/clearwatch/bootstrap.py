@@ -14,8 +14,8 @@ from clearwatch.adapters.db.migrate import current_revisions, upgrade_schema
 from clearwatch.adapters.db.unit_of_work import SqlUnitOfWork
 from clearwatch.config import Settings
 from clearwatch.domain.audit.chain import HashAlgorithm, available_algorithms
-from clearwatch.services.audit import record_audit
-from clearwatch.services.ports import Clock
+from clearwatch.services.audit.audit_log import record_audit
+from clearwatch.services.shared.ports import Clock
 
 
 class ConfigurationError(RuntimeError):

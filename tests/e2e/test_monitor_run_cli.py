@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clearwatch.domain.ingest.schema import PACKAGE_SPECS
+from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, KIND_OF, clean_world
 from tests.support.packages import csv_text, write_package, write_registry
 

@@ -12,7 +12,7 @@ from typing import Any
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application, build_application
 from clearwatch.config import Settings
-from clearwatch.domain.calendar import SHANGHAI
+from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.entrypoints.cli.demo import (
     DemoLog,
     MonitorDay,

@@ -18,14 +18,14 @@ import pytest
 import sqlalchemy
 
 from clearwatch.adapters.clock import FixedClock
-from clearwatch.adapters.engine.backends import DuckDBFindingsEngine
+from clearwatch.adapters.engine.monitor.backends import DuckDBFindingsEngine
 from clearwatch.adapters.rules_file import load_monitoring_rules
 from clearwatch.bootstrap import Application
-from clearwatch.domain.calendar import SHANGHAI
-from clearwatch.domain.ingest.schema import PACKAGE_SPECS
-from clearwatch.domain.monitoring.reporting import ReportingCategory
-from clearwatch.services.run_day import RunDayContext, RunDayOutcome, run_day
-from clearwatch.services.submit_package import submit_package
+from clearwatch.domain.monitor.reporting import ReportingCategory
+from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
+from clearwatch.services.monitor.run_day import RunDayContext, RunDayOutcome, run_day
+from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context as submit_context
 from tests.integration.monitor.conftest import load
 from tests.support.packages import csv_text, write_package, write_registry

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from clearwatch.domain.ingest.schema import PACKAGE_SPECS
+from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 
 MANIFEST_FORMAT = "clearwatch.package/1"
 

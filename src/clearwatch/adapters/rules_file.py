@@ -7,7 +7,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from clearwatch.domain.monitoring.rules import Rules, rules_from_document
+from clearwatch.domain.monitor.thresholds import Rules, rules_from_document
 
 RULES_PACKAGE = "clearwatch.rules"
 MONITORING_RULES_FILE = "monitoring.toml"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clearwatch.domain.money import format_fen, parse_fen
+from clearwatch.domain.shared.money import format_fen, parse_fen
 from clearwatch.sim.market import (
     LENDING_DEDUCTION,
     Adjustments,

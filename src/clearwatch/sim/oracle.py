@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from clearwatch.domain.money import format_fen
+from clearwatch.domain.shared.money import format_fen
 from clearwatch.sim.views import DayViews
 
 MAJOR_RATIO_PERCENT = 25

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clearwatch.domain.calendar import SHANGHAI, BusinessCalendar
+from clearwatch.domain.shared.calendar import SHANGHAI, BusinessCalendar
 from clearwatch.sim.columns import write_json
 from clearwatch.sim.day import run_day, settle_previous_day
 from clearwatch.sim.faults import FaultHooks, FaultPlan

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clearwatch.domain.ingest.schema import ACCOUNT_KINDS, MARKETS, PURPOSES
+from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, MARKETS, PURPOSES
 from clearwatch.sim.columns import (
     clock_text,
     fen_text,

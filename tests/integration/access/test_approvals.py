@@ -12,9 +12,9 @@ from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection, ApprovalStatus
 from clearwatch.domain.access.roles import Role
-from clearwatch.services import approvals
-from clearwatch.services.audit import verify_audit
-from clearwatch.services.users import add_user, grant_role, list_users
+from clearwatch.services.access import approvals
+from clearwatch.services.access.users import add_user, grant_role, list_users
+from clearwatch.services.audit.audit_log import verify_audit
 
 
 def _users(app: Application) -> None:

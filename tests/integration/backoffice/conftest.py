@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
 from clearwatch.bootstrap import Application
-from clearwatch.services.backoffice_ports import BackOfficeTools
+from clearwatch.services.backoffice.ports import BackOfficeTools
 
 
 @pytest.fixture

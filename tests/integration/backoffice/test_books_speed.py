@@ -6,11 +6,11 @@ from datetime import date
 from pathlib import Path
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.ledger import accounts as acc
-from clearwatch.domain.ledger.invariants import cash_totals
-from clearwatch.domain.ledger.journal import EntryKind, JournalEntry, Posting, Source
-from clearwatch.services.backoffice_ports import BackOfficeTools
-from clearwatch.services.run_eod import EodRequest, run_eod
+from clearwatch.domain.backoffice import accounts as acc
+from clearwatch.domain.backoffice.invariants import cash_totals
+from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, Posting, Source
+from clearwatch.services.backoffice.ports import BackOfficeTools
+from clearwatch.services.backoffice.run_eod import EodRequest, run_eod
 from tests.backoffice_batches import BROKER
 from tests.integration.backoffice.eod_days import DAY_1, DAY_2, inbox_day_1, inbox_day_2
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from clearwatch.adapters.columnar import ColumnarIntegrityError
-from clearwatch.adapters.db import bulk_postings
+from clearwatch.adapters.db.backoffice import bulk_postings
 from clearwatch.bootstrap import Application
-from clearwatch.domain.ledger import accounts as acc
-from clearwatch.domain.ledger.journal import (
+from clearwatch.domain.backoffice import accounts as acc
+from clearwatch.domain.backoffice.journal import (
     EntryKind,
     EntryNotBalanced,
     JournalEntry,

@@ -10,11 +10,11 @@ import pytest
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.approvals import AccessRefused
 from clearwatch.domain.access.roles import Role
-from clearwatch.domain.batches.rules import BatchRejected, Rule
-from clearwatch.services.approvals import approve, request_approval
-from clearwatch.services.backoffice_ports import BackOfficeTools
-from clearwatch.services.import_batch import CORRECTION_KIND, ImportStatus, import_batch
-from clearwatch.services.users import add_user
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule
+from clearwatch.services.access.approvals import approve, request_approval
+from clearwatch.services.access.users import add_user
+from clearwatch.services.backoffice.import_batch import CORRECTION_KIND, ImportStatus, import_batch
+from clearwatch.services.backoffice.ports import BackOfficeTools
 from tests.backoffice_batches import BROKER, static_batch, write_batch
 
 DAY = date(2026, 11, 20)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
 from clearwatch.bootstrap import Application
-from clearwatch.services.backoffice_ports import BackOfficeTools
-from clearwatch.services.run_eod import (
+from clearwatch.services.backoffice.ports import BackOfficeTools
+from clearwatch.services.backoffice.run_eod import (
     EOD_STEPS,
     EodInterrupted,
     EodReport,

@@ -6,8 +6,8 @@ import pyarrow as pa
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from clearwatch.adapters.engine.backoffice import IbisBackOfficeEngine
-from clearwatch.domain.trading.fees import Side, default_fee_schedule, execution_fees
+from clearwatch.adapters.engine.backoffice.row_work import IbisBackOfficeEngine
+from clearwatch.domain.backoffice.fees import Side, default_fee_schedule, execution_fees
 
 SCHEDULE = default_fee_schedule()
 ENGINE = IbisBackOfficeEngine(threads=1)

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.batches.rules import BatchRejected, Rule
-from clearwatch.domain.ledger.journal import EntryKind, JournalEntry, Posting, Source
-from clearwatch.services.backoffice_ports import BackOfficeTools
-from clearwatch.services.books_check import central_available, check_books
-from clearwatch.services.import_batch import ImportStatus, import_batch
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule
+from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, Posting, Source
+from clearwatch.services.backoffice.books_check import central_available, check_books
+from clearwatch.services.backoffice.import_batch import ImportStatus, import_batch
+from clearwatch.services.backoffice.ports import BackOfficeTools
 from tests.backoffice_batches import BROKER, execution, static_batch, write_batch
 
 DAY = date(2026, 11, 20)

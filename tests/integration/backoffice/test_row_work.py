@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearwatch.adapters.engine.backoffice import IbisBackOfficeEngine
+from clearwatch.adapters.engine.backoffice.row_work import IbisBackOfficeEngine
 from clearwatch.adapters.files.batch_reader import DuckDBBatchFileReader
-from clearwatch.domain.batches.rules import BatchRejected, Rule
-from clearwatch.domain.ingest.batch_schema import EXECUTIONS
+from clearwatch.domain.backoffice.batch_files import EXECUTIONS
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule
 
 ENGINE = IbisBackOfficeEngine(threads=1)
 HEADER = "exec_id,market,security,side,quantity,price,fund_account,order_id,executed_at\n"

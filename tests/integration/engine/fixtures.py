@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clearwatch.adapters.engine.sources import SOURCE_FILES, source_key, stored_schema
-from clearwatch.domain.monitoring.findings import EngineRequest, FilingRow, PackageSource
+from clearwatch.adapters.engine.monitor.sources import SOURCE_FILES, source_key, stored_schema
+from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, PackageSource
 
 DAY = date(2026, 11, 20)
 

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from clearwatch.adapters.engine.backends import (
+from clearwatch.adapters.engine.monitor.backends import (
     DuckDBFindingsEngine,
     EngineConfigurationError,
     PostgresFindingsEngine,
@@ -27,7 +27,7 @@ from clearwatch.adapters.engine.backends import (
     make_findings_engine,
 )
 from clearwatch.config import Settings
-from clearwatch.domain.monitoring.findings import EngineRequest, EngineResult, FindingCode
+from clearwatch.domain.monitor.findings import EngineRequest, EngineResult, FindingCode
 from tests.conftest import postgres_url_or_skip
 from tests.integration.engine.fixtures import cf, dep, eventful_day, write_day
 

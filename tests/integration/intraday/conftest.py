@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.intraday.fees import fee_rates
-from clearwatch.domain.trading.fees import default_fee_schedule
-from clearwatch.services.intraday import TradingNode
-from clearwatch.services.intraday_ports import CentralPosition, SnapshotCentralFunds
+from clearwatch.domain.backoffice.fees import default_fee_schedule
+from clearwatch.domain.intraday.fee_estimates import fee_rates
+from clearwatch.services.intraday.ports import CentralPosition, SnapshotCentralFunds
+from clearwatch.services.intraday.trading_node import TradingNode
 
 BROKER = "B001"
 DAY = date(2026, 11, 20)

@@ -12,7 +12,7 @@ from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
 from clearwatch.domain.intraday.book import Order, Side
 from clearwatch.domain.intraday.lease import IntradayRefused
-from clearwatch.services.intraday import TradingNode
+from clearwatch.services.intraday.trading_node import TradingNode
 
 from .conftest import BROKER, DAY, RATES, central
 

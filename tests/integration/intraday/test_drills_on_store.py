@@ -6,13 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from clearwatch.adapters.db.raw_sql import RawSqlConsole
-from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
 from clearwatch.bootstrap import Application
-from clearwatch.services.drill_duplicate_import import run_duplicate_import_drill
-from clearwatch.services.drill_phantom_funds import run_phantom_funds_drill
-from clearwatch.services.drills import DrillStore, write_batch
-from clearwatch.services.import_batch import import_batch
-from clearwatch.services.intraday_central import BooksCentralFunds
+from clearwatch.services.backoffice.import_batch import import_batch
+from clearwatch.services.drills.duplicate_import import run_duplicate_import_drill
+from clearwatch.services.drills.harness import DrillStore, write_batch
+from clearwatch.services.drills.phantom_funds import run_phantom_funds_drill
+from clearwatch.services.intraday.central_funds import BooksCentralFunds
 
 from .conftest import BROKER, DAY
 

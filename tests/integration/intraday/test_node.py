@@ -19,7 +19,7 @@ from clearwatch.domain.intraday.book import (
     Side,
 )
 from clearwatch.domain.intraday.lease import IntradayRefused, IntradayRejection, LeaseMove
-from clearwatch.services.intraday import check_conservation
+from clearwatch.services.intraday.trading_node import check_conservation
 
 from .conftest import BROKER, DAY, central, node
 
@@ -180,8 +180,8 @@ def test_a_second_node_takes_only_what_other_nodes_have_not_claimed(app: Applica
 
 def test_a_forced_takeover_needs_an_approved_override_used_once(app: Application) -> None:
     from clearwatch.domain.access.roles import Role
-    from clearwatch.services import approvals
-    from clearwatch.services.users import add_user
+    from clearwatch.services.access import approvals
+    from clearwatch.services.access.users import add_user
 
     at = app.clock.now()
     add_user(

@@ -9,9 +9,9 @@ from itertools import pairwise
 from sqlalchemy import select
 
 from clearwatch.adapters.clock import SystemClock
-from clearwatch.adapters.db.tables_intraday import intraday_journal, intraday_lease_epochs
+from clearwatch.adapters.db.intraday.tables import intraday_journal, intraday_lease_epochs
 from clearwatch.bootstrap import Application
-from clearwatch.services.intraday import TradingNode
+from clearwatch.services.intraday.trading_node import TradingNode
 
 from . import race_worker
 from .conftest import BROKER, DAY, RATES

@@ -10,9 +10,9 @@ import pytest
 from clearwatch.adapters.files.csv_package_reader import CsvPackageSource
 from clearwatch.adapters.files.registry_reader import read_registry_files
 from clearwatch.bootstrap import Application
-from clearwatch.domain.ingest.receipt import Receipt
-from clearwatch.services.registry import RegistryLoadResult, load_registry
-from clearwatch.services.submit_package import SubmitContext, submit_package
+from clearwatch.domain.monitor.receipt import Receipt
+from clearwatch.services.monitor.registry import RegistryLoadResult, load_registry
+from clearwatch.services.monitor.submit_package import SubmitContext, submit_package
 from tests.support.packages import write_registry
 
 Submit = Callable[[Path], Receipt]

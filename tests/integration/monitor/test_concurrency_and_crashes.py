@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from clearwatch.adapters.faults import CRASH_VARIABLE
+from clearwatch.adapters.crash_points import CRASH_VARIABLE
 from clearwatch.bootstrap import Application, build_application
 from clearwatch.config import Settings
 from clearwatch.domain.audit.chain import verify_chain
-from clearwatch.domain.ingest.receipt import Receipt, ReceiptStatus
-from clearwatch.services.submit_package import submit_package
+from clearwatch.domain.monitor.receipt import Receipt, ReceiptStatus
+from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context, load
 from tests.support.packages import write_package, write_registry
 

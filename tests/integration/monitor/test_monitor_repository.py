@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.calendar import SHANGHAI
-from clearwatch.domain.ingest.receipt import ReceiptStatus
-from clearwatch.domain.monitoring.reporting import ReportingCategory
-from clearwatch.services.submit_package import submit_package
+from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.domain.monitor.reporting import ReportingCategory
+from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context, load
 from tests.support.packages import DEFAULT_INSTITUTIONS, write_package, write_registry
 
@@ -139,8 +139,8 @@ def test_an_occurrence_is_recorded_once_per_institution_date_kind_and_category(
 def test_a_second_insert_of_the_same_identity_is_a_conflict_not_a_second_row(
     app: Application, tmp_path: Path
 ) -> None:
-    from clearwatch.domain.ingest.manifest import Manifest, ManifestFile
-    from clearwatch.services.monitor_ports import NewPackage, PackageConflictError
+    from clearwatch.domain.monitor.manifest import Manifest, ManifestFile
+    from clearwatch.services.monitor.ports import NewPackage, PackageConflictError
 
     manifest = Manifest(
         "csdc_daily",

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.ingest.receipt import ReceiptStatus
-from clearwatch.services.submit_package import submit_package
+from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context
 from tests.support.packages import write_package
 

@@ -13,11 +13,11 @@ import pytest
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.adapters.files import csv_package_reader
 from clearwatch.bootstrap import Application
-from clearwatch.domain.calendar import SHANGHAI
-from clearwatch.domain.ingest import decisions
-from clearwatch.domain.ingest.receipt import Receipt, ReceiptStatus
-from clearwatch.domain.ingest.rejections import Rejection
-from clearwatch.domain.monitoring.reporting import ReportingCategory
+from clearwatch.domain.monitor import intake as decisions
+from clearwatch.domain.monitor.receipt import Receipt, ReceiptStatus
+from clearwatch.domain.monitor.rejections import Rejection
+from clearwatch.domain.monitor.reporting import ReportingCategory
+from clearwatch.domain.shared.calendar import SHANGHAI
 from tests.integration.monitor.conftest import Submit
 from tests.support.packages import write_package
 
@@ -139,7 +139,7 @@ def test_a_rejection_stores_only_the_rejection_and_a_batch_error_with_its_remind
 def test_a_package_after_nine_next_business_day_is_accepted_and_late(
     registered_sqlite: Application, tmp_path: Path
 ) -> None:
-    from clearwatch.services.submit_package import submit_package
+    from clearwatch.services.monitor.submit_package import submit_package
     from tests.integration.monitor.conftest import context
 
     assert isinstance(registered_sqlite.clock, FixedClock)
@@ -156,7 +156,7 @@ def test_a_package_after_nine_next_business_day_is_accepted_and_late(
 def test_a_package_at_nine_exactly_is_on_time(
     registered_sqlite: Application, tmp_path: Path
 ) -> None:
-    from clearwatch.services.submit_package import submit_package
+    from clearwatch.services.monitor.submit_package import submit_package
     from tests.integration.monitor.conftest import context
 
     assert isinstance(registered_sqlite.clock, FixedClock)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from clearwatch.domain.batches.rules import BatchRejected, Rule, parse_manifest
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule, parse_manifest
 
 GOOD = {
     "format": "clearwatch.batch/1",

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from clearwatch.domain.trading.fees import (
+from clearwatch.domain.backoffice.fees import (
     Side,
     default_fee_schedule,
     exact_ratio,

@@ -6,14 +6,14 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearwatch.domain.ledger import accounts as acc
-from clearwatch.domain.ledger.invariants import (
+from clearwatch.domain.backoffice import accounts as acc
+from clearwatch.domain.backoffice.invariants import (
     InvariantRule,
     balance_breaches,
     cash_totals,
     funds_breaches,
 )
-from clearwatch.domain.ledger.journal import (
+from clearwatch.domain.backoffice.journal import (
     EntryKind,
     EntryNotBalanced,
     JournalEntry,

@@ -7,6 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clearwatch.domain.backoffice.fees import Side as TradeSide
+from clearwatch.domain.backoffice.fees import default_fee_schedule, execution_fees
 from clearwatch.domain.intraday.book import (
     EntryKind,
     JournalEntry,
@@ -16,9 +18,7 @@ from clearwatch.domain.intraday.book import (
     Refusal,
     Side,
 )
-from clearwatch.domain.intraday.fees import fee_rates, order_amount_fen
-from clearwatch.domain.trading.fees import Side as TradeSide
-from clearwatch.domain.trading.fees import default_fee_schedule, execution_fees
+from clearwatch.domain.intraday.fee_estimates import fee_rates, order_amount_fen
 
 SCHEDULE = default_fee_schedule()
 RATES = fee_rates(SCHEDULE)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-from clearwatch.domain.money import parse_fen, round_half_up_fen, round_half_up_product_fen
+from clearwatch.domain.shared.money import parse_fen, round_half_up_fen, round_half_up_product_fen
 from clearwatch.sim.fees import (
     COMMISSION_MIN_FEN,
     HANDLING_FEE_RATE,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clearwatch.domain.money import parse_fen
+from clearwatch.domain.shared.money import parse_fen
 from clearwatch.sim.faults import CATALOGUE, KIND_OF, UnknownFaultError, plan_faults
 from tests.unit.sim.conftest import run_small
 

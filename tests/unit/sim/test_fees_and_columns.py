@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearwatch.domain.money import format_fen, round_half_up_fen, round_half_up_product_fen
+from clearwatch.domain.shared.money import format_fen, round_half_up_fen, round_half_up_product_fen
 from clearwatch.sim.columns import fen_text, price_text
 from clearwatch.sim.fees import (
     COMMISSION_MIN_FEN,

@@ -1,13 +1,10 @@
 """Every table module, imported so the shared MetaData knows the whole schema."""
 
-from clearwatch.adapters.db import (
-    tables_access,  # noqa: F401
-    tables_audit,  # noqa: F401
-    tables_books,  # noqa: F401
-    tables_intraday,  # noqa: F401
-    tables_monitor,  # noqa: F401
-    tables_monitor_runs,  # noqa: F401
-)
+from clearwatch.adapters.db.access import tables as access_tables  # noqa: F401
+from clearwatch.adapters.db.audit import tables as audit_tables  # noqa: F401
+from clearwatch.adapters.db.backoffice import tables as backoffice_tables  # noqa: F401
+from clearwatch.adapters.db.intraday import tables as intraday_tables  # noqa: F401
 from clearwatch.adapters.db.metadata import metadata
+from clearwatch.adapters.db.monitor import intake_tables, runs_tables  # noqa: F401
 
 __all__ = ["metadata"]

@@ -7,17 +7,17 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from clearwatch.adapters.columnar import ParquetStore
-from clearwatch.adapters.db.access_repository import SqlAccessRepository
-from clearwatch.adapters.db.audit_repository import SqlAuditLog
-from clearwatch.adapters.db.books_repository import SqlBatches, SqlBooks, SqlEodLog
+from clearwatch.adapters.db.access.repository import SqlAccessRepository
+from clearwatch.adapters.db.audit.repository import SqlAuditLog
+from clearwatch.adapters.db.backoffice.repository import SqlBatches, SqlBooks, SqlEodLog
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
-from clearwatch.adapters.db.intraday_repository import SqlIntradayRepository
-from clearwatch.adapters.db.monitor_repository import (
+from clearwatch.adapters.db.intraday.repository import SqlIntradayRepository
+from clearwatch.adapters.db.monitor.intake_repository import (
     SqlPackageRepository,
     SqlRegistryRepository,
     SqlReportingRepository,
 )
-from clearwatch.adapters.db.monitor_runs_repository import SqlMonitorRunRepository
+from clearwatch.adapters.db.monitor.runs_repository import SqlMonitorRunRepository
 from clearwatch.domain.audit.chain import HashAlgorithm
 
 

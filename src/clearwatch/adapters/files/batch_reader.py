@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from clearwatch.domain.batches.rules import BatchRejected, Rejection, Rule
-from clearwatch.domain.ingest.batch_schema import OPENING
-from clearwatch.domain.ingest.schema import ColumnSpec, FileSpec, ValueType
+from clearwatch.domain.backoffice.batch_files import OPENING
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rejection, Rule
+from clearwatch.domain.shared.file_schema import ColumnSpec, FileSpec, ValueType
 
 hash_block_bytes = 8 * 1024 * 1024
 csv_block_bytes = 16 * 1024 * 1024  # blocks parse in parallel; a 1 M-row file is ~5 blocks

@@ -24,14 +24,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from clearwatch.adapters.faults import crash_point
+from clearwatch.adapters.crash_points import crash_point
 from clearwatch.adapters.files.csv_values import arrow_schema, check_column, show_value
-from clearwatch.domain.ingest.decisions import file_rows_max
-from clearwatch.domain.ingest.manifest import MANIFEST_FILE_NAME, Manifest, manifest_bytes_max
-from clearwatch.domain.ingest.rejections import ErrorCollector, PackageError, Rejection
-from clearwatch.domain.ingest.schema import FileSpec
-from clearwatch.services.monitor_ports import StagedPackage
-from clearwatch.services.ports import ColumnarStore, ColumnarWriter
+from clearwatch.domain.monitor.intake import file_rows_max
+from clearwatch.domain.monitor.manifest import MANIFEST_FILE_NAME, Manifest, manifest_bytes_max
+from clearwatch.domain.monitor.rejections import ErrorCollector, PackageError, Rejection
+from clearwatch.domain.shared.file_schema import FileSpec
+from clearwatch.services.monitor.ports import StagedPackage
+from clearwatch.services.shared.ports import ColumnarStore, ColumnarWriter
 
 csv_block_bytes = 16 * 1024 * 1024  # pyarrow parses this much per batch
 hash_block_bytes = 8 * 1024 * 1024

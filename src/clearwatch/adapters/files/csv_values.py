@@ -14,8 +14,8 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clearwatch.domain.ingest.rejections import Rejection
-from clearwatch.domain.ingest.schema import ColumnSpec, FileSpec, ValueType
+from clearwatch.domain.monitor.rejections import Rejection
+from clearwatch.domain.shared.file_schema import ColumnSpec, FileSpec, ValueType
 
 amount_integer_digits_max = 16  # 10^16 yuan in fen still fits int64 with room for sums
 quantity_digits_max = 18

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clearwatch.domain.monitoring.registry_files import REGISTRY_FILES, registry_file_bytes_max
+from clearwatch.domain.monitor.registry_files import REGISTRY_FILES, registry_file_bytes_max
 
 
 def read_registry_files(directory: str) -> dict[str, bytes | None]:

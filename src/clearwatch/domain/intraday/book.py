@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from clearwatch.domain.intraday.fees import FeeRates, order_amount_fen
+from clearwatch.domain.intraday.fee_estimates import FeeRates, order_amount_fen
 
 
 class Side(StrEnum):

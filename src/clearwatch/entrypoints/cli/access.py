@@ -11,8 +11,8 @@ from rich.table import Table
 from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest, ApprovalStatus
 from clearwatch.domain.access.roles import Role, UnknownRoleError, parse_role
 from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
-from clearwatch.services import approvals
-from clearwatch.services.users import BOOTSTRAP_ACTOR, add_user, grant_role, list_users
+from clearwatch.services.access import approvals
+from clearwatch.services.access.users import BOOTSTRAP_ACTOR, add_user, grant_role, list_users
 
 user_app = typer.Typer(help="Users registered in the store and their roles.", no_args_is_help=True)
 approvals_app = typer.Typer(

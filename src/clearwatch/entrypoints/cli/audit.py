@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from clearwatch.entrypoints.cli.common import application, console, fail
-from clearwatch.services.audit import show_audit, verify_audit
+from clearwatch.services.audit.audit_log import show_audit, verify_audit
 
 audit_app = typer.Typer(help="The tamper-evident audit log (审计日志).", no_args_is_help=True)
 

@@ -11,14 +11,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
 from clearwatch.bootstrap import Application
-from clearwatch.domain.batches.rules import BatchRejected
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected
 from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
-from clearwatch.services.backoffice_ports import BackOfficeTools
-from clearwatch.services.books_check import BooksBreached, check_books_committed
-from clearwatch.services.import_batch import import_batch
-from clearwatch.services.run_eod import (
+from clearwatch.services.backoffice.books_check import BooksBreached, check_books_committed
+from clearwatch.services.backoffice.import_batch import import_batch
+from clearwatch.services.backoffice.ports import BackOfficeTools
+from clearwatch.services.backoffice.run_eod import (
     EodFailed,
     EodInterrupted,
     EodRequest,
@@ -136,7 +136,7 @@ def batches_command(
     broker: str | None = typer.Option(None, "--broker", help="Only this broker's batches."),
 ) -> None:
     """Batches received, with the status the importer gave them."""
-    from clearwatch.services.batches import list_batches
+    from clearwatch.services.backoffice.batches import list_batches
 
     records = list_batches(uow=application().read_uow(), broker_id=broker)
     table = Table(title="Batches 批次", expand=False)

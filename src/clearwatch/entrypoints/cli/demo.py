@@ -21,21 +21,21 @@ from rich.progress import (
 from rich.table import Table
 
 from clearwatch.adapters.clock import FixedClock
-from clearwatch.adapters.engine.backends import make_findings_engine
-from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
+from clearwatch.adapters.engine.monitor.backends import make_findings_engine
 from clearwatch.adapters.files.registry_reader import read_registry_files
 from clearwatch.adapters.reports.monitor_day_html import write_day_report
 from clearwatch.adapters.rules_file import load_monitoring_rules
 from clearwatch.bootstrap import Application, build_application
-from clearwatch.domain.calendar import SHANGHAI
-from clearwatch.domain.ingest.receipt import ReceiptStatus
+from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.entrypoints.cli.common import console, fail
 from clearwatch.entrypoints.cli.monitor import submit_context
-from clearwatch.services.books_check import BooksBreached
-from clearwatch.services.registry import load_registry
-from clearwatch.services.run_day import RunDayContext, run_day
-from clearwatch.services.run_eod import EodFailed, EodRequest, run_eod
-from clearwatch.services.submit_package import submit_package
+from clearwatch.services.backoffice.books_check import BooksBreached
+from clearwatch.services.backoffice.run_eod import EodFailed, EodRequest, run_eod
+from clearwatch.services.monitor.registry import load_registry
+from clearwatch.services.monitor.run_day import RunDayContext, run_day
+from clearwatch.services.monitor.submit_package import submit_package
 from clearwatch.sim.faults import UnknownFaultError, plan_faults
 from clearwatch.sim.simulate import DEFAULT_START, SimParameters, simulate
 

@@ -13,7 +13,7 @@ from clearwatch.adapters.db.raw_sql import RawSqlConsole
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
 from clearwatch.entrypoints.cli.common import EXIT_FAILED, console
-from clearwatch.services.drills import DrillReport, DrillStore
+from clearwatch.services.drills.harness import DrillReport, DrillStore
 
 drill_app = typer.Typer(
     help="Incident drills: replay what happened, show which control acted, PASS or FAIL.",
@@ -25,7 +25,7 @@ _HOME_HELP = "Store to run in (default: a fresh temporary CLEARWATCH_HOME, remov
 
 def _run(home: str | None, drill: Callable[..., DrillReport]) -> None:
     # Imported here: the engine stack (Ibis, DuckDB) is only worth loading for a drill.
-    from clearwatch.adapters.engine.backoffice import build_backoffice_tools
+    from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
 
     with tempfile.TemporaryDirectory(prefix="clearwatch-drill-") as scratch:
         root = Path(home) if home else Path(scratch) / "home"
@@ -62,7 +62,7 @@ def _print(report: DrillReport) -> None:
 @drill_app.command("phantom-funds")
 def phantom_funds(home: str | None = typer.Option(None, "--home", help=_HOME_HELP)) -> None:
     """Incident A: a switch with the old primary up and a re-sync; no phantom money."""
-    from clearwatch.services.drill_phantom_funds import run_phantom_funds_drill
+    from clearwatch.services.drills.phantom_funds import run_phantom_funds_drill
 
     _run(home, run_phantom_funds_drill)
 
@@ -70,6 +70,6 @@ def phantom_funds(home: str | None = typer.Option(None, "--home", help=_HOME_HEL
 @drill_app.command("duplicate-import")
 def duplicate_import(home: str | None = typer.Option(None, "--home", help=_HOME_HELP)) -> None:
     """Incident B: a 26-file return batch retried four times; each file applied once."""
-    from clearwatch.services.drill_duplicate_import import run_duplicate_import_drill
+    from clearwatch.services.drills.duplicate_import import run_duplicate_import_drill
 
     _run(home, run_duplicate_import_drill)

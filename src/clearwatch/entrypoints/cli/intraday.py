@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
-from clearwatch.services.drills import money
-from clearwatch.services.intraday import check_conservation
+from clearwatch.services.drills.harness import money
+from clearwatch.services.intraday.trading_node import check_conservation
 
 intraday_app = typer.Typer(
     help="Intraday fund control of the fast trading nodes (节点资金控制).", no_args_is_help=True
@@ -32,8 +32,8 @@ def check(
 ) -> None:
     """Σ available across nodes ≤ central available, per client; a breach halts the client."""
     # Imported here: the engine stack (Ibis, DuckDB) is only worth loading for this command.
-    from clearwatch.adapters.engine.backoffice import build_backoffice_tools
-    from clearwatch.services.intraday_central import BooksCentralFunds
+    from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
+    from clearwatch.services.intraday.central_funds import BooksCentralFunds
 
     wired = application(at)
     central = BooksCentralFunds(wired.read_uow, build_backoffice_tools(wired.columnar))

@@ -14,8 +14,8 @@ from rich.table import Table
 from clearwatch.adapters.files.csv_package_reader import CsvPackageSource
 from clearwatch.adapters.files.registry_reader import read_registry_files
 from clearwatch.bootstrap import Application
-from clearwatch.domain.calendar import SHANGHAI
-from clearwatch.domain.ingest.receipt import ReceiptStatus
+from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.entrypoints.cli.common import (
     EXIT_REJECTED,
     application,
@@ -23,9 +23,9 @@ from clearwatch.entrypoints.cli.common import (
     error_console,
     fail,
 )
-from clearwatch.services.monitor_ports import RegistryVersionInfo
-from clearwatch.services.registry import load_registry, show_registry
-from clearwatch.services.submit_package import SubmitContext, submit_package
+from clearwatch.services.monitor.ports import RegistryVersionInfo
+from clearwatch.services.monitor.registry import load_registry, show_registry
+from clearwatch.services.monitor.submit_package import SubmitContext, submit_package
 
 monitor_app = typer.Typer(
     help="The client-fund monitor (交易结算资金监控): registry, packages, daily run.",

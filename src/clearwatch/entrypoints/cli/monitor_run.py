@@ -12,15 +12,18 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clearwatch.adapters.engine.backends import EngineConfigurationError, make_findings_engine
+from clearwatch.adapters.engine.monitor.backends import (
+    EngineConfigurationError,
+    make_findings_engine,
+)
 from clearwatch.adapters.reports.monitor_day_html import write_day_report
 from clearwatch.adapters.rules_file import load_monitoring_rules
 from clearwatch.bootstrap import Application
-from clearwatch.domain.money import format_fen
+from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.cli.common import application, console, fail
 from clearwatch.entrypoints.cli.monitor import monitor_app
-from clearwatch.services.monitor_run_ports import StoredWarning
-from clearwatch.services.run_day import RunDayContext, RunDayError, RunDayOutcome, run_day
+from clearwatch.services.monitor.run_day import RunDayContext, RunDayError, RunDayOutcome, run_day
+from clearwatch.services.monitor.run_ports import StoredWarning
 
 CLI_ACTOR = "cli"
 ENGINE_URL_VARIABLE = "CLEARWATCH_ENGINE_URL"

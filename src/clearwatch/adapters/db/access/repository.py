@@ -1,0 +1,264 @@
+"""Users, roles, approval requests and emergency grants in the relational store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from clearwatch.adapters.db.access.tables import (
+    access_approval_requests,
+    access_emergency_grants,
+    access_user_roles,
+    access_users,
+)
+from clearwatch.domain.access.approvals import (
+    AccessRefused,
+    AccessRejection,
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalStatus,
+)
+from clearwatch.domain.access.grants import EmergencyGrant
+from clearwatch.domain.access.roles import Role
+from clearwatch.domain.access.users import User
+
+
+def _text(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class SqlAccessRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add_user(
+        self, *, user_id: str, institution: str | None, created_at: datetime, created_by: str
+    ) -> None:
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(access_users).values(
+                        user_id=user_id,
+                        institution=institution,
+                        created_at=_text(created_at),
+                        created_by=created_by,
+                    )
+                )
+        except IntegrityError as error:
+            raise AccessRefused(AccessRejection.USER_MUST_NOT_EXIST_ALREADY, user_id) from error
+
+    def user(self, user_id: str) -> User | None:
+        row = self._connection.execute(
+            select(access_users).where(access_users.c.user_id == user_id)
+        ).first()
+        if row is None:
+            return None
+        roles = self._connection.execute(
+            select(access_user_roles.c.role).where(access_user_roles.c.user_id == user_id)
+        ).scalars()
+        return _user(row, frozenset(Role(role) for role in roles))
+
+    def users(self) -> list[User]:
+        held: dict[str, set[Role]] = {}
+        for user_id, role in self._connection.execute(
+            select(access_user_roles.c.user_id, access_user_roles.c.role)
+        ):
+            held.setdefault(user_id, set()).add(Role(role))
+        rows = self._connection.execute(select(access_users).order_by(access_users.c.user_id))
+        return [_user(row, frozenset(held.get(row.user_id, ()))) for row in rows]
+
+    def add_role(self, *, user_id: str, role: Role, granted_at: datetime, granted_by: str) -> bool:
+        already = self._connection.execute(
+            select(
+                exists().where(
+                    access_user_roles.c.user_id == user_id, access_user_roles.c.role == role.value
+                )
+            )
+        ).scalar_one()
+        if already:
+            return False
+        self._connection.execute(
+            insert(access_user_roles).values(
+                user_id=user_id,
+                role=role.value,
+                granted_at=_text(granted_at),
+                granted_by=granted_by,
+            )
+        )
+        return True
+
+    def pending_exists(self, *, kind: ApprovalKind, subject_ref: str) -> bool:
+        table = access_approval_requests
+        return bool(
+            self._connection.execute(
+                select(
+                    exists().where(
+                        table.c.kind == kind.value,
+                        table.c.subject_ref == subject_ref,
+                        table.c.status == ApprovalStatus.PENDING.value,
+                    )
+                )
+            ).scalar_one()
+        )
+
+    def add_request(
+        self,
+        *,
+        kind: ApprovalKind,
+        subject_ref: str,
+        payload: Mapping[str, Any],
+        maker: str,
+        requested_at: datetime,
+    ) -> ApprovalRequest:
+        try:
+            with self._connection.begin_nested():
+                request_id = self._connection.execute(
+                    insert(access_approval_requests)
+                    .values(
+                        kind=kind.value,
+                        subject_ref=subject_ref,
+                        payload_json=json.dumps(payload, sort_keys=True, ensure_ascii=False),
+                        maker=maker,
+                        requested_at=_text(requested_at),
+                        status=ApprovalStatus.PENDING.value,
+                    )
+                    .returning(access_approval_requests.c.request_id)
+                ).scalar_one()
+        except IntegrityError as error:
+            raise AccessRefused(
+                AccessRejection.REQUEST_MUST_NOT_DUPLICATE_PENDING, f"{kind.value} {subject_ref}"
+            ) from error
+        return ApprovalRequest(
+            request_id=int(request_id),
+            kind=kind,
+            subject_ref=subject_ref,
+            payload=dict(payload),
+            maker=maker,
+            requested_at=requested_at,
+        )
+
+    def request(self, request_id: int) -> ApprovalRequest | None:
+        row = self._connection.execute(
+            select(access_approval_requests).where(
+                access_approval_requests.c.request_id == request_id
+            )
+        ).first()
+        return None if row is None else _request(row)
+
+    def record_decision(self, decided: ApprovalRequest) -> bool:
+        table = access_approval_requests
+        result = self._connection.execute(
+            update(table)
+            .where(
+                table.c.request_id == decided.request_id,
+                table.c.status == ApprovalStatus.PENDING.value,
+            )
+            .values(
+                status=decided.status.value,
+                checker=decided.checker,
+                decided_at=None if decided.decided_at is None else _text(decided.decided_at),
+                reason=decided.reason,
+            )
+        )
+        return result.rowcount == 1
+
+    def latest_approved(self, *, kind: ApprovalKind, subject_ref: str) -> ApprovalRequest | None:
+        table = access_approval_requests
+        row = self._connection.execute(
+            select(table)
+            .where(
+                table.c.kind == kind.value,
+                table.c.subject_ref == subject_ref,
+                table.c.status == ApprovalStatus.APPROVED.value,
+            )
+            .order_by(table.c.request_id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else _request(row)
+
+    def requests(self, *, status: ApprovalStatus | None = None) -> list[ApprovalRequest]:
+        table = access_approval_requests
+        query = select(table).order_by(table.c.request_id)
+        if status is not None:
+            query = query.where(table.c.status == status.value)
+        return [_request(row) for row in self._connection.execute(query)]
+
+    def add_grant(
+        self,
+        *,
+        user_id: str,
+        role: Role,
+        expires_at: datetime,
+        approval_request_id: int,
+        approved_at: datetime,
+    ) -> EmergencyGrant:
+        grant_id = self._connection.execute(
+            insert(access_emergency_grants)
+            .values(
+                user_id=user_id,
+                role=role.value,
+                expires_at=_text(expires_at),
+                approval_request_id=approval_request_id,
+                approved_at=_text(approved_at),
+            )
+            .returning(access_emergency_grants.c.grant_id)
+        ).scalar_one()
+        return EmergencyGrant(
+            grant_id=int(grant_id),
+            user_id=user_id,
+            role=role,
+            expires_at=expires_at,
+            approval_request_id=approval_request_id,
+            approved_at=approved_at,
+        )
+
+    def grants_of(self, user_id: str) -> list[EmergencyGrant]:
+        table = access_emergency_grants
+        rows = self._connection.execute(
+            select(table).where(table.c.user_id == user_id).order_by(table.c.grant_id)
+        )
+        return [
+            EmergencyGrant(
+                grant_id=int(row.grant_id),
+                user_id=row.user_id,
+                role=Role(row.role),
+                expires_at=datetime.fromisoformat(row.expires_at),
+                approval_request_id=int(row.approval_request_id),
+                approved_at=datetime.fromisoformat(row.approved_at),
+            )
+            for row in rows
+        ]
+
+
+def _user(row: Row[Any], roles: frozenset[Role]) -> User:
+    return User(
+        user_id=row.user_id,
+        institution=row.institution,
+        roles=roles,
+        created_at=datetime.fromisoformat(row.created_at),
+    )
+
+
+def _request(row: Row[Any]) -> ApprovalRequest:
+    decided_at = _moment(row.decided_at)
+    return ApprovalRequest(
+        request_id=int(row.request_id),
+        kind=ApprovalKind(row.kind),
+        subject_ref=row.subject_ref,
+        payload=json.loads(row.payload_json),
+        maker=row.maker,
+        requested_at=datetime.fromisoformat(row.requested_at),
+        status=ApprovalStatus(row.status),
+        checker=row.checker,
+        decided_at=decided_at,
+        reason=row.reason,
+    )

@@ -1,0 +1,1 @@
+"""The back office's books in the relational and columnar stores."""

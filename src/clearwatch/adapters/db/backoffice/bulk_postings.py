@@ -1,0 +1,321 @@
+"""The postings of bulk entries, kept as Parquet in the columnar store and read with DuckDB.
+
+A bulk entry (a day's trades netted per client, the opening balances) has millions of
+postings. Inserting them as relational rows cost most of an end of day, and so did scanning
+them back. Here each bulk entry's postings are one content-addressed Parquet object, sorted
+by (account, asset); the entry row in the database carries its digest. Readers sum them with
+DuckDB, after checking the object's hash as the store's own reads do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from clearwatch.adapters.columnar import ParquetStore
+from clearwatch.domain.backoffice.journal import EntryNotBalanced
+
+POSTINGS_SCHEMA = pa.schema(
+    [("account", pa.string()), ("asset", pa.string()), ("quantity", pa.int64())]
+)
+SUMS_KEPT = 6  # e.g. client sums before and after a batch's posting, a few small classes
+SEARCHES_KEPT = 16
+
+# Answers of the positive-sum search (negative client balances: normally none), kept for the
+# process by what they are a function of: the bulk objects' digests (content that never
+# changes), the filter, and the relational sums' own digest. The check step of an end of day
+# asks exactly what the batch's check asked a moment before, in another unit of work; the
+# objects are still hash-checked on every ask, only the aggregation is not repeated.
+_positive_searches: OrderedDict[tuple[tuple[str, ...], str, str | None, str], pa.Table] = (
+    OrderedDict()
+)
+
+
+@dataclass(frozen=True)
+class BulkEntry:
+    """An entry row whose postings live in the columnar store."""
+
+    entry_pk: int
+    idempotency_key: str
+    business_date: date
+    digest: str
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class BulkPostings:
+    """One DuckDB connection per unit of work. Sums per (account, asset) over a set of bulk
+    entries are computed once and kept for the unit of work: the sellable-shares and overdraft
+    checks of a batch read the same client sums, and so do the invariants after the batch."""
+
+    def __init__(self, store: ParquetStore) -> None:
+        self._store = store
+        self._duck: duckdb.DuckDBPyConnection | None = None
+        self._sums: OrderedDict[tuple[tuple[str, ...], str, str | None], str] = OrderedDict()
+        self._asset_sums: dict[str, list[tuple[str, int]]] = {}
+        self._tables = 0
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._duck is None:
+            self._duck = duckdb.connect()
+            self._duck.execute("SET enable_progress_bar = false")
+        return self._duck
+
+    def close(self) -> None:
+        """Free the sums kept for this unit of work."""
+        if self._duck is not None:
+            self._duck.close()
+        self._duck = None
+        self._sums.clear()
+        self._asset_sums.clear()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, postings: pa.Table) -> tuple[str, int]:
+        """Refuse postings that do not sum to zero per asset; store them sorted by
+        (account, asset); return the object's digest and its row count."""
+        table = postings.select(POSTINGS_SCHEMA.names).cast(POSTINGS_SCHEMA)
+        duck = self._connection()
+        duck.register("bulk_new", table)
+        try:
+            sums = duck.execute(
+                "SELECT asset, sum(quantity) FROM bulk_new GROUP BY asset ORDER BY asset"
+            ).fetchall()
+            off = {str(a): int(q) for a, q in sums if q != 0}
+            if off:
+                raise EntryNotBalanced(
+                    f"entry_must_balance_per_asset: {dict(list(off.items())[:5])}"
+                )
+            # Quantity last, so that the same postings in any order give the same bytes.
+            result = duck.sql("SELECT * FROM bulk_new ORDER BY account, asset, quantity")
+            assert result is not None
+            ordered = result.to_arrow_table().cast(POSTINGS_SCHEMA)
+        finally:
+            duck.unregister("bulk_new")
+        digest = self._store.put_table(ordered)
+        self._asset_sums[digest] = [(str(a), int(q)) for a, q in sums]
+        return digest, ordered.num_rows
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _verify(self, digests: Sequence[str]) -> None:
+        """Hash-check each object, as the store's own `read_table` does: a tampered object
+        stops the read."""
+        for digest in dict.fromkeys(digests):
+            self._store.verify(digest)
+
+    def _paths(self, digests: Sequence[str]) -> str:
+        """A DuckDB list of the objects' paths, each hash-checked just before DuckDB reads it."""
+        self._verify(digests)
+        return "[" + ", ".join(_literal(self._store.uri(d)) for d in digests) + "]"
+
+    def _scans(self, entries: Sequence[BulkEntry]) -> str:
+        """The entries' postings as one DuckDB relation (account, asset, quantity). An
+        object shared by two entries (identical postings) is read once for each."""
+        return " UNION ALL ".join(
+            f"SELECT account, asset, quantity FROM read_parquet({self._paths([e.digest])})"
+            for e in entries
+        )
+
+    def _kept_sums(
+        self, entries: Sequence[BulkEntry], account_prefix: str, asset: str | None
+    ) -> str | None:
+        """A DuckDB table kept by this unit of work holding Σ quantity per (account, asset)
+        over the same entries for a filter at least as wide as the one asked, if any."""
+        digests = tuple(sorted(e.digest for e in entries))
+        for kept, name in reversed(self._sums.items()):
+            kept_digests, kept_prefix, kept_asset = kept
+            if (
+                kept_digests == digests
+                and account_prefix.startswith(kept_prefix)
+                and kept_asset in (None, asset)
+            ):
+                self._sums.move_to_end(kept)
+                return name
+        return None
+
+    def _keep_sums(
+        self, entries: Sequence[BulkEntry], account_prefix: str, asset: str | None
+    ) -> str:
+        """Sum the entries' postings per (account, asset) for the accounts starting with
+        `account_prefix` (and only `asset`, if named) into a table kept for the unit of work."""
+        duck = self._connection()
+        self._tables += 1
+        name = f"bulk_sums_{self._tables}"
+        conditions = ["starts_with(account, $prefix)"]
+        params: dict[str, object] = {"prefix": account_prefix}
+        if asset is not None:
+            conditions.append("asset = $asset")
+            params["asset"] = asset
+        duck.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT account, asset, "
+            f"CAST(sum(quantity) AS BIGINT) AS quantity FROM ({self._scans(entries)}) "
+            f"WHERE {' AND '.join(conditions)} GROUP BY account, asset",
+            params,
+        )
+        self._sums[(tuple(sorted(e.digest for e in entries)), account_prefix, asset)] = name
+        while len(self._sums) > SUMS_KEPT:
+            _, dropped = self._sums.popitem(last=False)
+            duck.execute(f"DROP TABLE {dropped}")
+        return name
+
+    def sums(
+        self,
+        entries: Sequence[BulkEntry],
+        relational: pa.Table,
+        *,
+        account_prefix: str = "",
+        asset: str | None = None,
+        having_positive: bool = False,
+    ) -> pa.Table:
+        """Σ per (account, asset) of the entries' postings and the relational sums given
+        (account, asset, quantity), filtered, ordered by account and asset.
+
+        Balances keep the bulk sums for the unit of work (the next check reads them again);
+        a search for the positive sums (a breach, normally none) scans without keeping."""
+        duck = self._connection()
+        relational = relational.cast(POSTINGS_SCHEMA)
+        search_key = None
+        if having_positive and entries:
+            search_key = (
+                tuple(e.digest for e in entries),
+                account_prefix,
+                asset,
+                _table_digest(relational),
+            )
+            if search_key in _positive_searches:
+                self._verify([e.digest for e in entries])  # as on any read
+                _positive_searches.move_to_end(search_key)
+                return _positive_searches[search_key]
+        params: dict[str, object] = {}
+        sources = []
+        kept = None
+        if entries:
+            conditions = ["starts_with(account, $prefix)"]
+            params["prefix"] = account_prefix
+            if asset is not None:
+                conditions.append("asset = $asset")
+                params["asset"] = asset
+            kept = self._kept_sums(entries, account_prefix, asset)
+            if kept is None and not having_positive:
+                kept = self._keep_sums(entries, account_prefix, asset)
+            source = f"({self._scans(entries)})" if kept is None else kept
+            sources.append(
+                f"SELECT account, asset, quantity FROM {source} WHERE {' AND '.join(conditions)}"
+            )
+        if relational.num_rows or not entries:
+            sources.append("SELECT account, asset, quantity FROM relational_sums")
+        if len(sources) == 1 and kept is not None:
+            # The kept sums are one row per (account, asset) already.
+            query = sources[0] + (" AND quantity > 0" if having_positive else "")
+        else:
+            having = " HAVING sum(quantity) > 0" if having_positive else ""
+            query = (
+                "SELECT account, asset, CAST(sum(quantity) AS BIGINT) AS quantity "
+                f"FROM ({' UNION ALL '.join(sources)}) GROUP BY account, asset{having}"
+            )
+        duck.register("relational_sums", relational)
+        try:
+            result = duck.sql(query + " ORDER BY account, asset", params=params)
+            assert result is not None
+            answer = result.to_arrow_table().cast(POSTINGS_SCHEMA)
+        finally:
+            duck.unregister("relational_sums")
+        if search_key is not None:
+            _positive_searches[search_key] = answer
+            while len(_positive_searches) > SEARCHES_KEPT:
+                _positive_searches.popitem(last=False)
+        return answer
+
+    def cash_sums_by_class(self, entries: Sequence[BulkEntry], cash: str) -> dict[str, int]:
+        """Σ of the entries' `cash` postings per account class (text before the first `:`):
+        a few groups, so one scan and nothing kept."""
+        if not entries:
+            return {}
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT split_part(account, ':', 1), CAST(sum(quantity) AS BIGINT) "
+                f"FROM ({self._scans(entries)}) WHERE asset = $cash GROUP BY 1",
+                {"cash": cash},
+            )
+            .fetchall()
+        )
+        return {str(c): int(q) for c, q in rows}
+
+    def asset_sums(self, entries: Sequence[BulkEntry]) -> list[tuple[str, str, int]]:
+        """(entry key, asset, Σ) of each entry's postings per asset: zero when it balances."""
+        return [
+            (entry.idempotency_key, asset, total)
+            for entry in entries
+            for asset, total in self._sums_per_asset(entry.digest)
+        ]
+
+    def _sums_per_asset(self, digest: str) -> list[tuple[str, int]]:
+        """One object's Σ per asset; known without a read for an object this unit of work
+        wrote (it was checked then)."""
+        if digest not in self._asset_sums:
+            rows = (
+                self._connection()
+                .execute(
+                    # Not cast to BIGINT: a tampered sum out of its range is still named.
+                    f"SELECT asset, sum(quantity) FROM read_parquet({self._paths([digest])}) "
+                    "GROUP BY asset"
+                )
+                .fetchall()
+            )
+            self._asset_sums[digest] = [(str(a), int(q)) for a, q in rows]
+        return self._asset_sums[digest]
+
+    def per_entry_sums(self, entries: Sequence[BulkEntry]) -> pa.Table:
+        """(idempotency_key, business_date, account, asset, quantity) summed per entry."""
+        if not entries:
+            return _per_entry_table([])
+        duck = self._connection()
+        parts = []
+        for entry in entries:
+            parts.append(
+                f"SELECT {_literal(entry.idempotency_key)} AS idempotency_key, "
+                f"DATE {_literal(entry.business_date.isoformat())} AS business_date, "
+                f"account, asset, quantity FROM read_parquet({self._paths([entry.digest])})"
+            )
+        result = duck.sql(
+            "SELECT idempotency_key, business_date, account, asset, "
+            f"CAST(sum(quantity) AS BIGINT) AS quantity FROM ({' UNION ALL '.join(parts)}) "
+            "GROUP BY ALL"
+        )
+        assert result is not None
+        return result.to_arrow_table()
+
+    def postings(self, digest: str) -> pa.Table:
+        """One entry's postings, as stored (the store checks the hash)."""
+        return self._store.read_table(digest)
+
+
+def _table_digest(table: pa.Table) -> str:
+    """sha256 of the table's Arrow IPC bytes: equal tables (schema, rows, order) hash equal."""
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def _per_entry_table(rows: Sequence[tuple[str, date, str, str, int]]) -> pa.Table:
+    return pa.table(
+        {
+            "idempotency_key": pa.array([r[0] for r in rows], pa.string()),
+            "business_date": pa.array([r[1] for r in rows], pa.date32()),
+            "account": pa.array([r[2] for r in rows], pa.string()),
+            "asset": pa.array([r[3] for r in rows], pa.string()),
+            "quantity": pa.array([r[4] for r in rows], pa.int64()),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Intraday node state in the relational store."""

@@ -1,0 +1,1 @@
+"""The monitor's intake and daily runs in the relational store."""

@@ -1,0 +1,130 @@
+"""Daily run results in the relational store: append a version, read the latest, list warnings."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select
+
+from clearwatch.adapters.db.monitor.runs_tables import monitor_runs, monitor_warnings
+from clearwatch.services.monitor.run_ports import NewRun, StoredRun, StoredWarning
+
+
+class SqlMonitorRunRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def latest(self, business_date: date) -> StoredRun | None:
+        row = self._connection.execute(
+            select(monitor_runs)
+            .where(monitor_runs.c.business_date == business_date)
+            .order_by(monitor_runs.c.result_version.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else _run(row)
+
+    def add(self, run: NewRun) -> int:
+        run_id = self._connection.execute(
+            insert(monitor_runs)
+            .values(
+                business_date=run.business_date,
+                result_version=run.result_version,
+                input_key=run.input_key,
+                result_sha256=run.result_sha256,
+                rules_version=run.rules_version,
+                registry_version=run.registry_version,
+                package_ids_json=json.dumps(list(run.package_ids)),
+                engine=run.engine,
+                ran_at=run.ran_at.isoformat(),
+                ran_by=run.ran_by,
+                document_json=run.document_json,
+            )
+            .returning(monitor_runs.c.run_id)
+        ).scalar_one()
+        if run.warnings:
+            self._connection.execute(
+                insert(monitor_warnings),
+                [_warning_values(int(run_id), w) for w in run.warnings],
+            )
+        return int(run_id)
+
+    def warnings(
+        self,
+        *,
+        business_date: date | None = None,
+        level: str | None = None,
+        route_to: str | None = None,
+    ) -> list[StoredWarning]:
+        latest = (
+            select(
+                monitor_runs.c.business_date,
+                func.max(monitor_runs.c.result_version).label("result_version"),
+            )
+            .group_by(monitor_runs.c.business_date)
+            .subquery()
+        )
+        query = select(monitor_warnings).join(
+            latest,
+            (monitor_warnings.c.business_date == latest.c.business_date)
+            & (monitor_warnings.c.result_version == latest.c.result_version),
+        )
+        if business_date is not None:
+            query = query.where(monitor_warnings.c.business_date == business_date)
+        if level is not None:
+            query = query.where(monitor_warnings.c.level == level)
+        if route_to is not None:
+            query = query.where(monitor_warnings.c.route_to == route_to)
+        query = query.order_by(monitor_warnings.c.business_date, monitor_warnings.c.warning_id)
+        return [_warning(row) for row in self._connection.execute(query)]
+
+
+def _warning_values(run_id: int, warning: StoredWarning) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "business_date": warning.business_date,
+        "result_version": warning.result_version,
+        "institution_id": warning.institution_id,
+        "level": warning.level,
+        "criteria": ",".join(warning.criteria),
+        "route_to": warning.route_to,
+        "cc": warning.cc,
+        "special_report": warning.special_report,
+        "problem_amount_fen": warning.problem_amount_fen,
+        "rules_version": warning.rules_version,
+        "evidence_json": warning.evidence_json,
+    }
+
+
+def _warning(row: Row[Any]) -> StoredWarning:
+    m = row._mapping
+    return StoredWarning(
+        business_date=m["business_date"],
+        result_version=int(m["result_version"]),
+        institution_id=str(m["institution_id"]),
+        level=str(m["level"]),
+        criteria=tuple(str(m["criteria"]).split(",")),
+        route_to=str(m["route_to"]),
+        cc=str(m["cc"]),
+        special_report=bool(m["special_report"]),
+        problem_amount_fen=int(m["problem_amount_fen"]),
+        rules_version=str(m["rules_version"]),
+        evidence_json=str(m["evidence_json"]),
+    )
+
+
+def _run(row: Row[Any]) -> StoredRun:
+    m = row._mapping
+    return StoredRun(
+        run_id=int(m["run_id"]),
+        business_date=m["business_date"],
+        result_version=int(m["result_version"]),
+        input_key=str(m["input_key"]),
+        result_sha256=str(m["result_sha256"]),
+        rules_version=str(m["rules_version"]),
+        registry_version=int(m["registry_version"]),
+        engine=str(m["engine"]),
+        ran_at=str(m["ran_at"]),
+        document_json=str(m["document_json"]),
+    )

@@ -1,0 +1,1 @@
+"""The back office's row work as Ibis expressions on DuckDB."""

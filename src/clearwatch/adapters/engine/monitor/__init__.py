@@ -1,0 +1,1 @@
+"""The monitor's findings engine: Ibis expressions on DuckDB, PostgreSQL, Spark."""

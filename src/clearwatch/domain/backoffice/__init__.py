@@ -1,0 +1,1 @@
+"""The back office: the books (accounts, journal, invariants), batches and fees."""

@@ -1,1 +1,0 @@
-"""Batches of the back office: manifests, identities, named rejections."""

@@ -1,1 +1,0 @@
-"""Ingest: what institutions and systems deliver, described as data."""

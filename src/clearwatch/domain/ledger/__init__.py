@@ -1,1 +1,0 @@
-"""Double-entry books of the back office: accounts, entries, balances, invariants."""

@@ -1,0 +1,1 @@
+"""The monitor: packages, registry, findings, criteria, grading, routing."""

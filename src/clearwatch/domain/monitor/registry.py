@@ -1,0 +1,66 @@
+"""Reference data of the monitor: institutions, special-account filings (账户报备), holidays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from clearwatch.domain.shared.calendar import BusinessCalendar
+
+# The 31 mainland provincial bureaus, by their ISO 3166-2:CN codes.
+PROVINCIAL_REGIONS = tuple(
+    f"CN-{code}"
+    for code in (
+        "AH BJ CQ FJ GD GS GX GZ HA HB HE HI HL HN JL JS JX LN NM NX QH SC SD SH SN SX TJ XJ "
+        "XZ YN ZJ"
+    ).split()
+)
+CITY_REGIONS = ("CITY-SZ", "CITY-DL", "CITY-NB", "CITY-XM", "CITY-QD")
+REGIONS = PROVINCIAL_REGIONS + CITY_REGIONS  # the 36 bureaus
+
+
+class InstitutionKind(StrEnum):
+    BROKER = "broker"
+    BANK = "bank"
+    CSDC = "csdc"
+
+
+@dataclass(frozen=True)
+class Institution:
+    institution_id: str
+    kind: InstitutionKind
+    name: str
+    region: str
+
+
+@dataclass(frozen=True)
+class SpecialAccountFiling:
+    """A special account a broker filed (账户报备) with the monitor."""
+
+    account_no: str
+    bank_id: str
+    broker_id: str
+    purpose: str
+    branch_region: str
+    filed_on: date
+
+
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """One version of the registry, as loaded."""
+
+    version: int
+    institutions: tuple[Institution, ...]
+    special_accounts: tuple[SpecialAccountFiling, ...]
+    holidays: tuple[date, ...]
+
+    def institution(self, institution_id: str) -> Institution | None:
+        return next((i for i in self.institutions if i.institution_id == institution_id), None)
+
+    def of_kind(self, kind: InstitutionKind) -> tuple[Institution, ...]:
+        return tuple(i for i in self.institutions if i.kind is kind)
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.with_holidays(self.holidays)

@@ -1,1 +1,0 @@
-"""The monitor: registry, findings, criteria, grading, routing."""

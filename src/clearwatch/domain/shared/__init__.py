@@ -1,0 +1,1 @@
+"""Values every area shares: money, the calendar, kinds, the file schema."""

@@ -1,1 +1,0 @@
-"""Trading rules of the back office: fees and trade amounts."""

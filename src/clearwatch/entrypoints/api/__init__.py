@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): filled by the platform issue."""

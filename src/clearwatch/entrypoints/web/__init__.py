@@ -1,0 +1,1 @@
+"""The web pages (Jinja2): filled by the interaction platform issue."""

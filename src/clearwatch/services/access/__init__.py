@@ -1,0 +1,1 @@
+"""Use cases of access control: users, roles, maker-checker approvals, grants."""

@@ -1,0 +1,278 @@
+"""End-of-day outputs: statements (交割单), CSDC settlement, reconciliation, broker_daily package.
+
+Every output is derived from the books and the stored execution detail alone, so a re-run
+writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from clearwatch.domain.backoffice import accounts as acc
+from clearwatch.domain.backoffice.journal import EntryKind
+from clearwatch.domain.shared.calendar import BusinessCalendar
+from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, MARKETS
+from clearwatch.services.backoffice.books_reference import (
+    client_cash_balances,
+    current_clients,
+    current_special_accounts,
+    trade_details,
+)
+from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
+
+PACKAGE_FORMAT = "clearwatch.package/1"
+PACKAGE_KIND = "broker_daily"
+PACKAGE_SEQUENCE = 1
+
+
+def write_statements(
+    uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date, out: Path
+) -> dict[str, Any]:
+    with uow:
+        uris = trade_details(uow, tools, broker_id, day)
+        clients = current_clients(uow, tools, broker_id)
+    rows = tools.engine.write_statements(
+        detail_uris=uris, clients=clients, path=out / "statements" / "statements.csv"
+    )
+    return {"statement_lines": rows}
+
+
+def write_csdc_settlement(
+    uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date, out: Path
+) -> dict[str, Any]:
+    """Per market: what the day's trades leave due to (+) or from (−) CSDC, paid on D+1."""
+    with uow:
+        uris = trade_details(uow, tools, broker_id, day)
+    summary = tools.engine.settlement_summary(detail_uris=uris)
+    settles_on = BusinessCalendar().next_business_day(day).isoformat()
+    summary = summary.append_column(
+        "settles_on", pa.array([settles_on] * summary.num_rows, pa.string())
+    )
+    money = ["buy_fen", "sell_fen", "fees_fen", "net_due_fen"]
+    table = tools.engine.format_money_table(summary, money)
+    table = table.rename_columns([c.removesuffix("_fen") for c in table.column_names])
+    sha, rows = tools.engine.write_csv(table, out / "csdc_settlement.csv")
+    return {"markets": rows, "sha256": sha}
+
+
+def _by_bank(table: pa.Table, specials: pa.Table) -> dict[str, int]:
+    banks = dict(
+        zip(
+            specials.column("account_no").to_pylist(),
+            specials.column("bank_id").to_pylist(),
+            strict=True,
+        )
+    )
+    totals: dict[str, int] = {}
+    for account, quantity in zip(
+        table.column("account").to_pylist(), table.column("quantity").to_pylist(), strict=True
+    ):
+        bank = banks.get(account.removeprefix("special:"), "?")
+        totals[bank] = totals.get(bank, 0) + int(quantity)
+    return totals
+
+
+def write_reconciliation(
+    uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date, out: Path
+) -> dict[str, Any]:
+    """Books vs bank (transfers per bank) and books vs CSDC (net due per market)."""
+    with uow:
+        specials = current_special_accounts(uow, tools, broker_id)
+        moved = uow.books.movements(
+            broker_id=broker_id,
+            business_date=day,
+            kind=EntryKind.BANK_TRANSFER.value,
+            account_prefix="special:",
+        )
+        files = uow.batches.applied_files(broker_id, "bank_transfers.csv", business_date=day)
+        transfers = [tools.store.read_table(f.parquet_digest) for f in files]
+        trade_cash = pa.concat_tables(
+            [
+                uow.books.movements(
+                    broker_id=broker_id,
+                    business_date=day,
+                    kind=EntryKind.TRADE_SETTLEMENT.value,
+                    account_prefix=prefix,
+                )
+                for prefix in ("transit:", "payable:")
+            ]
+        )
+        uris = trade_details(uow, tools, broker_id, day)
+    bank_side: dict[str, int] = {}
+    for table in transfers:
+        for bank, direction, amount in zip(
+            table.column("bank_id").to_pylist(),
+            table.column("direction").to_pylist(),
+            table.column("amount").to_pylist(),
+            strict=True,
+        ):
+            bank_side[bank] = bank_side.get(bank, 0) + (amount if direction == "in" else -amount)
+    books_side = _by_bank(moved, specials)
+    rows: list[tuple[str, str, int, int]] = [
+        ("books_vs_bank", bank, books_side.get(bank, 0), bank_side.get(bank, 0))
+        for bank in sorted(set(books_side) | set(bank_side))
+    ]
+    rows += _csdc_rows(tools, trade_cash, uris)
+    table = pa.table(
+        {
+            "check": [r[0] for r in rows],
+            "subject": [r[1] for r in rows],
+            "books_fen": pa.array([r[2] for r in rows], pa.int64()),
+            "counterpart_fen": pa.array([r[3] for r in rows], pa.int64()),
+            "difference_fen": pa.array([r[2] - r[3] for r in rows], pa.int64()),
+        }
+    )
+    money = ["books_fen", "counterpart_fen", "difference_fen"]
+    formatted = tools.engine.format_money_table(table, money)
+    formatted = formatted.rename_columns([c.removesuffix("_fen") for c in formatted.column_names])
+    sha, count = tools.engine.write_csv(formatted, out / "reconciliation.csv")
+    differences = sum(1 for r in rows if r[2] != r[3])
+    return {"rows": count, "differences": differences, "sha256": sha}
+
+
+def _csdc_rows(
+    tools: BackOfficeTools, trade_cash: pa.Table, uris: list[str]
+) -> list[tuple[str, str, int, int]]:
+    """The books' transit and payables of the day's trades against the net recomputed from
+    every execution."""
+    due: dict[str, int] = {}
+    for account, asset, quantity in zip(
+        trade_cash.column("account").to_pylist(),
+        trade_cash.column("asset").to_pylist(),
+        trade_cash.column("quantity").to_pylist(),
+        strict=True,
+    ):
+        if asset == acc.CASH and account.startswith(("transit:", "payable:")):
+            market = account.rsplit(":", 1)[-1]
+            due[market] = due.get(market, 0) - int(quantity)
+    summary = tools.engine.settlement_summary(detail_uris=uris)
+    engine_due = dict(
+        zip(
+            summary.column("market").to_pylist(),
+            summary.column("net_due_fen").to_pylist(),
+            strict=True,
+        )
+    )
+    return [
+        ("books_vs_csdc", market, due.get(market, 0), int(engine_due.get(market, 0)))
+        for market in sorted(set(due) | set(engine_due))
+    ]
+
+
+def _natural(table: pa.Table, prefix: str) -> dict[str, int]:
+    return {
+        account.removeprefix(prefix): -int(q)
+        if acc.account_class(account) in acc.CREDIT_NORMAL
+        else int(q)
+        for account, q in zip(
+            table.column("account").to_pylist(), table.column("quantity").to_pylist(), strict=True
+        )
+    }
+
+
+def write_package(
+    uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date, out: Path
+) -> dict[str, Any]:
+    """The monitor's broker_daily package for D; fee income is what the books say."""
+    with uow:
+        clients = current_clients(uow, tools, broker_id)
+        cash = client_cash_balances(uow, broker_id, day)
+        specials = current_special_accounts(uow, tools, broker_id)
+        special_books = _natural(
+            uow.books.balances(broker_id=broker_id, as_of=day, account_prefix="special:"),
+            "special:",
+        )
+        reserve = _natural(
+            uow.books.balances(broker_id=broker_id, as_of=day, account_prefix="reserve:"),
+            "reserve:",
+        )
+        earned = _natural(
+            uow.books.balances(broker_id=broker_id, as_of=day, account_prefix="fee_income:"),
+            "fee_income:",
+        )
+        before = _natural(
+            uow.books.balances(
+                broker_id=broker_id, as_of=day - _ONE_DAY, account_prefix="fee_income:"
+            ),
+            "fee_income:",
+        )
+    package = out / "package"
+    client_funds = _client_funds(clients, cash)
+    numbers = specials.column("account_no").to_pylist()
+    tables = {
+        "client_funds.csv": (client_funds, ["balance"]),
+        "special_accounts.csv": (
+            specials.append_column(
+                "book_balance", pa.array([special_books.get(n, 0) for n in numbers], pa.int64())
+            ),
+            ["book_balance"],
+        ),
+        "settlement_reserve.csv": (
+            pa.table(
+                {
+                    "market": list(MARKETS),
+                    "balance": pa.array([reserve.get(m, 0) for m in MARKETS], pa.int64()),
+                }
+            ),
+            ["balance"],
+        ),
+        "fee_income.csv": (
+            pa.table(
+                {
+                    "account_kind": list(ACCOUNT_KINDS),
+                    "amount": pa.array(
+                        [earned.get(k, 0) - before.get(k, 0) for k in ACCOUNT_KINDS], pa.int64()
+                    ),
+                }
+            ),
+            ["amount"],
+        ),
+    }
+    entries = []
+    for name, (table, money) in tables.items():
+        sha, rows = tools.engine.write_csv(
+            tools.engine.format_money_table(table, money), package / name
+        )
+        entries.append({"name": name, "sha256": sha, "rows": rows})
+    manifest = {
+        "format": PACKAGE_FORMAT,
+        "kind": PACKAGE_KIND,
+        "institution_id": broker_id,
+        "business_date": day.isoformat(),
+        "sequence": PACKAGE_SEQUENCE,
+        "encoding": "utf-8",
+        "files": entries,
+    }
+    (package / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    return {"package": str(package), "files": entries}
+
+
+def _client_funds(clients: pa.Table, cash: pa.Table) -> pa.Table:
+    """Every client with its cash balance (0 when it has none), ordered by fund_account.
+
+    Each client finds its balance by a hash lookup, which keeps the clients' order: no join,
+    and no sort either, since the client list comes sorted (checked, and sorted if not).
+    """
+    found = pc.index_in(clients.column("fund_account"), value_set=cash.column("fund_account"))
+    table = pa.table(
+        {
+            "fund_account": clients.column("fund_account"),
+            "client_id": clients.column("client_id"),
+            "account_kind": clients.column("account_kind"),
+            "bank_id": clients.column("bank_id"),
+            "balance": pc.fill_null(cash.column("balance").take(found), 0),
+        }
+    )
+    keys = table.column("fund_account")
+    if len(keys) > 1 and not pc.all(pc.less(keys[:-1], keys[1:])).as_py():
+        table = table.sort_by("fund_account")
+    return table
+
+
+_ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)

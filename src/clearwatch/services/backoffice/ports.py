@@ -1,0 +1,287 @@
+"""Ports of the back office: the books, the batches, the EOD step log, the engine, file reading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from clearwatch.domain.backoffice.batch_manifest import BatchManifest
+from clearwatch.domain.backoffice.fees import FeeSchedule
+from clearwatch.domain.backoffice.journal import JournalEntry
+from clearwatch.domain.shared.file_schema import FileSpec
+from clearwatch.services.access.ports import AccessUnitOfWork
+from clearwatch.services.shared.ports import ColumnarStore
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    batch_pk: int
+    broker_id: str
+    batch_id: str
+    kind: str
+    business_date: date
+    content_sha256: str
+    corrects_batch_id: str | None
+    received_at: str
+    status: str  # the latest status event
+    files: int
+
+
+@dataclass(frozen=True)
+class AppliedFile:
+    role: str
+    business_date: date
+    parquet_digest: str
+    sha256: str
+    batch_ref: str
+
+
+class BooksRepository(Protocol):
+    """The journal: append entries, read balances; nothing is ever updated or deleted."""
+
+    def has_entry(self, idempotency_key: str) -> bool: ...
+
+    def post(self, entry: JournalEntry, *, recorded_at: datetime) -> int: ...
+
+    def post_bulk(self, entry: JournalEntry, postings: pa.Table, *, recorded_at: datetime) -> int:
+        """An entry whose many postings (account, asset, quantity) arrive as one Arrow table
+        (`entry.postings` is not read). Raises `EntryNotBalanced`, posting nothing, unless
+        they sum to zero per asset. Every read of the books answers as if they were posted
+        one by one."""
+        ...
+
+    def entry(self, idempotency_key: str) -> JournalEntry | None: ...
+
+    def applied_keys(self, broker_id: str, role: str, keys: Sequence[str]) -> set[str]: ...
+
+    def record_applied(
+        self, broker_id: str, role: str, keys: Iterable[str], entry_pk: int
+    ) -> None: ...
+
+    def post_records(
+        self,
+        entries: Sequence[JournalEntry],
+        *,
+        role: str,
+        keys: Sequence[str],
+        recorded_at: datetime,
+    ) -> None:
+        """Post one entry per record and mark each record key applied, in few statements:
+        the same rows as `post` then `record_applied` for each pair, in order."""
+        ...
+
+    def balances(
+        self,
+        *,
+        broker_id: str,
+        as_of: date,
+        account_prefix: str = "",
+        asset: str | None = None,
+        exclude_trades_on: date | None = None,
+    ) -> pa.Table:
+        """Σ postings per (account, asset) dated ≤ as_of: columns account, asset, quantity."""
+        ...
+
+    def cash_sums_by_class(self, *, broker_id: str, as_of: date) -> list[tuple[str, int]]:
+        """Σ CASH postings dated ≤ as_of per account class, as (`<class>:`, Σ) pairs: the
+        sums `balances(asset=CASH)` would give per account, added up per class in the
+        database (a class is the text before the first `:`, the whole name if none)."""
+        ...
+
+    def unbalanced_entries(
+        self,
+        *,
+        broker_id: str,
+        batch_ref: str | None = None,
+        business_date: date | None = None,
+    ) -> list[tuple[str, str, int]]:
+        """(entry key, asset, Σ) of entries that do not balance; only a batch's or a date's
+        entries when named."""
+        ...
+
+    def negative_client_balances(
+        self, *, broker_id: str, as_of: date
+    ) -> list[tuple[str, str, int]]: ...
+
+    def entry_keys(self, *, broker_id: str, kind: str, before: date | None = None) -> list[str]: ...
+
+    def entry_dates(self, *, broker_id: str, kind: str) -> list[date]: ...
+
+    def detail_digests(self, *, broker_id: str, kind: str, business_date: date) -> list[str]:
+        """Columnar objects behind the entries of a kind on a date, in posting order."""
+        ...
+
+    def movements(
+        self, *, broker_id: str, business_date: date, kind: str, account_prefix: str
+    ) -> pa.Table:
+        """Σ postings per (account, asset) of the entries of one kind on one date."""
+        ...
+
+    def books_digest(self, *, broker_id: str) -> str:
+        """A hash of every entry key and posting, for comparing two runs' books."""
+        ...
+
+
+class BatchRepository(Protocol):
+    def find(self, broker_id: str, batch_id: str) -> BatchRecord | None: ...
+
+    def of_kind_and_date(
+        self, broker_id: str, kind: str, business_date: date
+    ) -> list[BatchRecord]: ...
+
+    def add(
+        self,
+        manifest: BatchManifest,
+        *,
+        manifest_json: str,
+        received_at: datetime,
+        approval_ref: str | None,
+    ) -> int: ...
+
+    def add_status(
+        self, batch_pk: int, *, status: str, at: datetime, actor: str, detail: dict[str, Any]
+    ) -> None: ...
+
+    def add_file(
+        self,
+        batch_pk: int,
+        *,
+        broker_id: str,
+        role: str,
+        sha256: str,
+        rows: int,
+        parquet_digest: str | None,
+        duplicate_of: int | None,
+    ) -> int: ...
+
+    def applied_file_with(self, broker_id: str, role: str, sha256: str) -> int | None: ...
+
+    def applied_files(
+        self, broker_id: str, role: str, *, business_date: date | None = None
+    ) -> list[AppliedFile]: ...
+
+    def listing(self, broker_id: str | None = None) -> list[BatchRecord]: ...
+
+
+class EodLog(Protocol):
+    def completed_steps(self, broker_id: str, business_date: date) -> set[str]: ...
+
+    def record(
+        self,
+        broker_id: str,
+        business_date: date,
+        *,
+        step: str,
+        event: str,
+        at: datetime,
+        detail: dict[str, Any],
+    ) -> None: ...
+
+    def events(self, broker_id: str, business_date: date) -> list[tuple[str, str, str]]: ...
+
+
+class BackOfficeUnitOfWork(AccessUnitOfWork, Protocol):
+    """The back office's transaction; approvals (for corrections) live in the access area."""
+
+    @property
+    def books(self) -> BooksRepository: ...
+
+    @property
+    def batches(self) -> BatchRepository: ...
+
+    @property
+    def eod(self) -> EodLog: ...
+
+
+@dataclass(frozen=True)
+class TradeClearing:
+    """A trading batch's executions cleared: detail with fees, and the netted postings."""
+
+    detail: pa.Table  # one row per execution with amount and every fee (fen)
+    client_cash: pa.Table  # fund_account, cash_fen (signed), sell_proceeds_fen
+    holdings: pa.Table  # fund_account, asset, quantity (signed shares)
+    counters: pa.Table  # account, quantity: the broker-side cash postings (debit-positive)
+    custody: pa.Table  # market, asset, quantity: securities delivered by CSDC (debit-positive)
+    exec_id_first: str
+    exec_id_last: str
+
+
+class BatchFileReader(Protocol):
+    def read(self, path: Path, spec: FileSpec, *, encoding: str, rows: int) -> pa.Table:
+        """Typed rows of a batch file, or `BatchRejected` naming file, line and column."""
+        ...
+
+    def sha256(self, path: Path) -> str: ...
+
+    def count_rows(self, path: Path, *, encoding: str) -> int: ...
+
+
+class BackOfficeEngine(Protocol):
+    """The row work: one engine expression per step, never a Python loop per row."""
+
+    def clear_trades(
+        self, *, executions: pa.Table, clients: pa.Table, schedule: FeeSchedule
+    ) -> TradeClearing: ...
+
+    def oversold(self, *, executions: pa.Table, sellable: pa.Table) -> pa.Table:
+        """Rows (fund_account, asset, sold, sellable) where a sale exceeds sellable shares."""
+        ...
+
+    def current_clients(self, *, tables: Sequence[str], store: ColumnarStore) -> pa.Table: ...
+
+    def write_statements(
+        self, *, detail_uris: Sequence[str], clients: pa.Table, path: Path
+    ) -> int: ...
+
+    def first_unknown_account(self, *, rows: pa.Table, clients: pa.Table) -> int | None: ...
+
+    def overdrawn(self, *, changes: pa.Table, balances: pa.Table) -> pa.Table:
+        """(fund_account, change, balance) where balance + change < 0."""
+        ...
+
+    def plan_opening(
+        self, *, opening: pa.Table, clients: pa.Table, special_accounts: pa.Table
+    ) -> tuple[pa.Table, int | None, int]:
+        """(postings, first line with an unknown account, client cash − funds held)."""
+        ...
+
+    def first_rate_above(
+        self, *, clients: pa.Table, numerator_max: int, default_rate_text: str
+    ) -> int | None: ...
+
+    def new_executions(self, *, executions: pa.Table, previous_uris: Sequence[str]) -> pa.Table: ...
+
+    def format_money_table(self, table: pa.Table, money_columns: Sequence[str]) -> pa.Table: ...
+
+    def write_csv(self, table: pa.Table, path: Path) -> tuple[str, int]:
+        """Write the table as CSV (header, comma, UTF-8) at once; return (sha256, rows)."""
+        ...
+
+    def sold_shares(self, *, detail_uris: Sequence[str]) -> pa.Table:
+        """(fund_account, asset, sold) over cleared executions."""
+        ...
+
+    def sale_proceeds(self, *, detail_uris: Sequence[str]) -> pa.Table:
+        """(fund_account, proceeds_fen): net cash from sales over cleared executions."""
+        ...
+
+    def settlement_summary(self, *, detail_uris: Sequence[str]) -> pa.Table:
+        """Per market: buy_fen, sell_fen, fees_fen (non-commission), net_due_fen."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackOfficeTools:
+    """What the back-office use cases need besides the unit of work."""
+
+    store: ColumnarStore
+    reader: BatchFileReader
+    engine: BackOfficeEngine
+    schedule: FeeSchedule
+    # Transfers above this need a second person's approval (spec §5); 1,000,000.00 by default.
+    transfer_approval_threshold_fen: int = 100_000_000

@@ -1,0 +1,1 @@
+"""Drills that replay the two incidents on the real code paths."""

@@ -1,0 +1,1 @@
+"""Use cases of intraday fund control: trading nodes, leases, conservation."""

@@ -1,0 +1,185 @@
+"""Ports of intraday fund control: the node store, and the central books' available figures."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from clearwatch.domain.intraday.book import JournalEntry
+from clearwatch.domain.intraday.conservation import NodeClaim
+from clearwatch.domain.intraday.lease import Lease, LeaseMove
+from clearwatch.services.access.ports import AccessUnitOfWork
+
+
+@dataclass(frozen=True)
+class CentralPosition:
+    """What the central books hold available for one client on a business date."""
+
+    fund_account: str
+    cash_available_fen: int
+    shares_sellable: Mapping[str, int] = field(default_factory=dict)  # "SH.600000" → shares
+    commission_rate: Decimal | None = None
+
+
+class CentralFunds(Protocol):
+    """The central system's available cash and sellable shares per client (the books, §1)."""
+
+    def positions(
+        self, *, broker_id: str, business_date: date
+    ) -> Mapping[str, CentralPosition]: ...
+
+
+@dataclass(frozen=True)
+class SnapshotCentralFunds:
+    """A fixed snapshot: for drills, tests and the `--central-csv` option."""
+
+    by_broker: Mapping[str, Mapping[str, CentralPosition]]
+
+    def positions(self, *, broker_id: str, business_date: date) -> Mapping[str, CentralPosition]:
+        return self.by_broker.get(broker_id, {})
+
+
+@dataclass(frozen=True)
+class StartOfDayRecord:
+    node_id: str
+    business_date: date
+    broker_id: str
+    epoch: int
+    holder: str
+    clients: int
+    cash_allocated_fen: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class HaltRecord:
+    halt_id: int
+    business_date: date
+    broker_id: str
+    fund_account: str
+    raised_at: datetime
+    raised_by: str
+    evidence: Mapping[str, Any]
+
+
+class IntradayRepository(Protocol):
+    def lease(self, node_id: str, *, lock: bool) -> Lease | None:
+        """The current lease; `lock` holds the row until the transaction ends (fencing)."""
+        ...
+
+    def put_lease(
+        self,
+        lease: Lease,
+        *,
+        move: LeaseMove,
+        at: datetime,
+        approval_request_id: int | None = None,
+    ) -> None:
+        """Store the lease; a new epoch is also recorded in the append-only epoch history."""
+        ...
+
+    def start_of_day(self, node_id: str, business_date: date) -> StartOfDayRecord | None: ...
+
+    def add_start_of_day(self, record: StartOfDayRecord) -> None:
+        """Raises IntradayRefused(start_of_day_must_be_once_per_node_and_date) on a second one."""
+        ...
+
+    def last_seq(self, node_id: str) -> int: ...
+
+    def append(
+        self,
+        *,
+        node_id: str,
+        broker_id: str,
+        business_date: date,
+        epoch: int,
+        first_seq: int,
+        recorded_at_us: int,
+        entries: Sequence[JournalEntry],
+    ) -> None: ...
+
+    def journal(self, node_id: str, business_date: date) -> Iterator[JournalEntry]: ...
+
+    def journal_epochs(self, node_id: str) -> list[tuple[int, int, int]]:
+        """(seq, epoch, recorded_at_us) of every row, in seq order, for fencing checks."""
+        ...
+
+    def claims(
+        self,
+        *,
+        broker_id: str,
+        business_date: date,
+        fund_accounts: Collection[str] | None = None,
+        assets: Collection[str] | None = None,
+    ) -> list[NodeClaim]:
+        """Each node's claim per (client, asset) on the date, narrowed to the given ones.
+
+        Read from the claims projection kept with every append."""
+        ...
+
+    def journal_claims(
+        self,
+        *,
+        broker_id: str,
+        business_date: date,
+        fund_accounts: Collection[str] | None = None,
+    ) -> list[NodeClaim]:
+        """The same, summed from the journal itself (the truth the projection must equal)."""
+        ...
+
+    def put_central_figures(
+        self, *, broker_id: str, business_date: date, figures: Mapping[tuple[str, str], int]
+    ) -> None:
+        """Keep the central figures a start of day or takeover read (latest wins)."""
+        ...
+
+    def central_figures(
+        self, *, broker_id: str, business_date: date, fund_accounts: Collection[str]
+    ) -> dict[tuple[str, str], int]:
+        """The kept central figures of these clients, keyed by (client, asset)."""
+        ...
+
+    def breaching_clients(
+        self, *, broker_id: str, business_date: date, fund_accounts: Collection[str]
+    ) -> set[str]:
+        """Clients whose claims across nodes exceed the kept central figures (one query)."""
+        ...
+
+    def halted(self, *, broker_id: str, business_date: date) -> set[str]: ...
+
+    def add_halt(
+        self,
+        *,
+        broker_id: str,
+        business_date: date,
+        fund_account: str,
+        evidence: Mapping[str, Any],
+        raised_at: datetime,
+        raised_by: str,
+    ) -> bool:
+        """False when the client was already halted for the day."""
+        ...
+
+    def halts(self, *, business_date: date) -> list[HaltRecord]: ...
+
+    def nodes_started(self, *, broker_id: str, business_date: date) -> list[str]: ...
+
+
+class IntradayUnitOfWork(AccessUnitOfWork, Protocol):
+    @property
+    def intraday(self) -> IntradayRepository: ...
+
+
+def central_quantities(
+    positions: Iterable[CentralPosition],
+) -> dict[tuple[str, str], int]:
+    """Central figures keyed by (client, asset) as the conservation check compares them."""
+    figures: dict[tuple[str, str], int] = {}
+    for position in positions:
+        figures[(position.fund_account, "CASH")] = position.cash_available_fen
+        for security, quantity in position.shares_sellable.items():
+            figures[(position.fund_account, security)] = quantity
+    return figures

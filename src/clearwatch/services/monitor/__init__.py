@@ -1,0 +1,1 @@
+"""Use cases of the monitor: registry, package intake, the daily run."""

@@ -1,0 +1,297 @@
+"""Use case: the monitor's daily run — compare, grade, route, and record a result version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from clearwatch.domain.monitor.assessment import (
+    DayAssessment,
+    DayInputs,
+    MissingPackage,
+    assess_day,
+    missing_packages,
+)
+from clearwatch.domain.monitor.criteria import ReviewerDesignation
+from clearwatch.domain.monitor.findings import (
+    EngineRequest,
+    FilingRow,
+    Finding,
+    PackageSource,
+)
+from clearwatch.domain.monitor.registry import RegistrySnapshot
+from clearwatch.domain.monitor.report import day_document, finding_document
+from clearwatch.domain.monitor.reporting import ReportingCategory
+from clearwatch.domain.monitor.stored_package import StoredPackage
+from clearwatch.domain.monitor.thresholds import Rules
+from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
+from clearwatch.services.audit.audit_log import record_audit
+from clearwatch.services.monitor.run_ports import (
+    FindingsEngine,
+    MonitorRunUnitOfWork,
+    MonitorRunUnitOfWorkFactory,
+    NewRun,
+    StoredWarning,
+)
+from clearwatch.services.shared.ports import Clock, ColumnarStore
+
+LATE_DETAIL = "not accepted by 09:00 Asia/Shanghai of the next business day"
+
+
+class RunDayError(RuntimeError):
+    """The run could not start; the message says why."""
+
+
+@dataclass(frozen=True)
+class RunDayContext:
+    clock: Clock
+    uow_factory: MonitorRunUnitOfWorkFactory
+    columnar: ColumnarStore
+    engine: FindingsEngine
+    rules: Rules
+    # Review decisions (a later workflow) raise M3, M4, G7 and A7; none until it exists.
+    designations: Callable[[date], Sequence[ReviewerDesignation]] = field(default=lambda _day: ())
+    progress: Callable[[str], None] = field(default=lambda _step: None)
+
+
+@dataclass(frozen=True)
+class RunDayOutcome:
+    assessment: DayAssessment
+    document: dict[str, Any]
+    result_version: int
+    recorded: bool  # False when an identical result for the same inputs was already stored
+    late_recorded: int
+
+
+def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDayOutcome:
+    """Compare the day's accepted packages, grade and route; store a new version if it differs."""
+    at = context.clock.now()
+    context.progress("reading registry and packages")
+    with context.uow_factory() as uow:
+        registry = uow.registry.current()
+        packages = uow.packages.latest_accepted(business_date)
+    if registry is None:
+        raise RunDayError("registry_must_be_loaded: run `clearwatch monitor registry load` first")
+    submitted = frozenset((p.institution_id, p.kind) for p in packages)
+    context.progress(f"comparing {len(packages)} packages on {context.engine.backend}")
+    result = context.engine.compute(_engine_request(business_date, registry, packages, context))
+    designations = tuple(context.designations(business_date))
+    context.progress("grading and routing")
+    with context.uow_factory() as uow:
+        late = [m for m in missing_packages(registry, business_date, submitted, at) if m.late]
+        late_recorded = _record_late(uow, late, business_date, at)
+        occurrences = [
+            o for o in uow.reporting.occurrences() if o.business_date.year == business_date.year
+        ]
+        assessment = assess_day(
+            DayInputs(
+                business_date=business_date,
+                at=at,
+                registry=registry,
+                submitted=submitted,
+                engine=result,
+                rules=context.rules,
+                occurrences=occurrences,
+                designations=designations,
+            )
+        )
+        document = day_document(assessment, rows_max=context.rules.evidence_rows_max)
+        input_key = _input_key(packages, context.rules, registry, designations)
+        result_sha256 = _sha256(document)
+        latest = uow.monitor_runs.latest(business_date)
+        unchanged = (
+            latest is not None
+            and latest.input_key == input_key
+            and latest.result_sha256 == result_sha256
+        )
+        version = latest.result_version if latest is not None else 0
+        if not unchanged:
+            version += 1
+            run = _new_run(
+                business_date, version, input_key, result_sha256, registry, packages,
+                context, at, actor, document, assessment,
+            )  # fmt: skip
+            _record(uow, run, late_recorded=late_recorded, actor=actor, at=at)
+        elif late_recorded:
+            record_audit(
+                uow,
+                actor=actor,
+                action="monitor.late_recorded",
+                object_ref=f"monitor_day:{business_date.isoformat()}",
+                payload={"late": [[m.institution_id, m.kind] for m in late]},
+                recorded_at=at,
+            )
+        uow.commit()
+    return RunDayOutcome(
+        assessment=assessment,
+        document={**document, "result_version": version},
+        result_version=version,
+        recorded=not unchanged,
+        late_recorded=late_recorded,
+    )
+
+
+def _record_late(
+    uow: MonitorRunUnitOfWork, late: Sequence[MissingPackage], business_date: date, at: datetime
+) -> int:
+    """A LATE occurrence (and its reminder) per package missing past its deadline, once each."""
+    return sum(
+        uow.reporting.record_occurrence(
+            institution_id=m.institution_id,
+            category=ReportingCategory.LATE,
+            business_date=business_date,
+            package_kind=m.kind,
+            occurred_at=at,
+            detail=LATE_DETAIL,
+        )
+        for m in late
+    )
+
+
+def _engine_request(
+    business_date: date,
+    registry: RegistrySnapshot,
+    packages: Sequence[StoredPackage],
+    context: RunDayContext,
+) -> EngineRequest:
+    sources: dict[str, list[PackageSource]] = {}
+    for package in sorted(packages, key=lambda p: (p.kind, p.institution_id)):
+        for file_spec in PACKAGE_SPECS[package.kind].files:
+            digest = package.parquet_digests.get(file_spec.name)
+            if digest is None:
+                raise RunDayError(
+                    f"stored_package_must_have_every_file: package {package.package_id} "
+                    f"lacks {file_spec.name}"
+                )
+            sources.setdefault(f"{package.kind}/{file_spec.name}", []).append(
+                PackageSource(
+                    institution_id=package.institution_id, uri=context.columnar.uri(digest)
+                )
+            )
+    kinds = {(p.institution_id, p.kind) for p in packages}
+    return EngineRequest(
+        business_date=business_date,
+        sources={key: tuple(value) for key, value in sources.items()},
+        filings=tuple(
+            FilingRow(f.account_no, f.bank_id, f.broker_id, f.purpose, f.branch_region)
+            for f in registry.special_accounts
+        ),
+        submitted_broker_ids=frozenset(i for i, k in kinds if k == "broker_daily"),
+        submitted_bank_ids=frozenset(i for i, k in kinds if k == "bank_daily"),
+        csdc_submitted=any(k == "csdc_daily" for _, k in kinds),
+        tolerance_fen=context.rules.tolerance_fen,
+        evidence_rows_max=context.rules.evidence_rows_max,
+    )
+
+
+def _sha256(document: Any) -> str:
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _input_key(
+    packages: Sequence[StoredPackage],
+    rules: Rules,
+    registry: RegistrySnapshot,
+    designations: Sequence[ReviewerDesignation],
+) -> str:
+    """The identity of a run's inputs: package ids, rules version, registry version, decisions."""
+    return _sha256(
+        {
+            "packages": sorted(p.package_id for p in packages),
+            "rules": rules.version_ref,
+            "registry": registry.version,
+            "designations": sorted(
+                [d.institution_id, d.criterion.value, d.region or "", d.reference]
+                for d in designations
+            ),
+        }
+    )
+
+
+def _new_run(
+    business_date: date,
+    version: int,
+    input_key: str,
+    result_sha256: str,
+    registry: RegistrySnapshot,
+    packages: Sequence[StoredPackage],
+    context: RunDayContext,
+    at: datetime,
+    actor: str,
+    document: dict[str, Any],
+    assessment: DayAssessment,
+) -> NewRun:
+    return NewRun(
+        business_date=business_date,
+        result_version=version,
+        input_key=input_key,
+        result_sha256=result_sha256,
+        rules_version=context.rules.version_ref,
+        registry_version=registry.version,
+        package_ids=tuple(sorted(p.package_id for p in packages)),
+        engine=context.engine.backend,
+        ran_at=at,
+        ran_by=actor,
+        document_json=json.dumps({**document, "result_version": version}, ensure_ascii=False),
+        warnings=_stored_warnings(assessment, version, context.rules),
+    )
+
+
+def _stored_warnings(assessment: DayAssessment, version: int, rules: Rules) -> list[StoredWarning]:
+    """Each warning with its evidence: the findings behind it, largest items included."""
+    stored = []
+    for entry in assessment.institutions:
+        for warning in entry.warnings:
+            behind: list[Finding] = [
+                f for f in entry.findings if f.region in (None, warning.route_to)
+            ]
+            evidence = {
+                "findings": [finding_document(f, rows_max=rules.evidence_rows_max) for f in behind],
+                "problem_ratio": entry.problem_ratio,
+                "reporting_g6": [category.value for category in entry.reporting],
+            }
+            stored.append(
+                StoredWarning(
+                    business_date=assessment.business_date,
+                    result_version=version,
+                    institution_id=warning.institution_id,
+                    level=warning.level.value,
+                    criteria=tuple(c.value for c in warning.criteria),
+                    route_to=warning.route_to,
+                    cc=warning.cc,
+                    special_report=warning.special_report,
+                    problem_amount_fen=warning.problem_amount_fen,
+                    rules_version=rules.version_ref,
+                    evidence_json=json.dumps(evidence, ensure_ascii=False, sort_keys=True),
+                )
+            )
+    return stored
+
+
+def _record(
+    uow: MonitorRunUnitOfWork, run: NewRun, *, late_recorded: int, actor: str, at: datetime
+) -> None:
+    run_id = uow.monitor_runs.add(run)
+    record_audit(
+        uow,
+        actor=actor,
+        action="monitor.run_day",
+        object_ref=f"monitor_run:{run.business_date.isoformat()}:v{run.result_version}",
+        payload={
+            "run_id": run_id,
+            "input_key": run.input_key,
+            "result_sha256": run.result_sha256,
+            "rules_version": run.rules_version,
+            "registry_version": run.registry_version,
+            "packages": list(run.package_ids),
+            "engine": run.engine,
+            "warnings": len(run.warnings),
+            "late_recorded": late_recorded,
+        },
+        recorded_at=at,
+    )
