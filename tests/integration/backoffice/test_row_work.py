@@ -29,7 +29,10 @@ def _executions(tmp_path: Path, *rows: str) -> tuple[Path, int]:
 
 
 def _read(path: Path, rows: int) -> pa.Table:
-    return DuckDBBatchFileReader().read(path, EXECUTIONS, encoding="utf-8", rows=rows)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return DuckDBBatchFileReader().read(
+        path, EXECUTIONS, encoding="utf-8", rows=rows, sha256=sha256
+    )
 
 
 def test_executions_keep_the_file_order_and_exact_prices(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from clearwatch.adapters.files import csv_package_reader
 from clearwatch.bootstrap import Application
 from clearwatch.domain.monitor import intake as decisions
 from clearwatch.domain.monitor.receipt import Receipt, ReceiptStatus
-from clearwatch.domain.monitor.rejections import Rejection
+from clearwatch.domain.monitor.rejections import PackageRule
 from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.domain.shared.calendar import SHANGHAI
 from tests.integration.monitor.conftest import Submit
@@ -32,11 +32,11 @@ def broker(tmp_path: Path, funds: str = GOOD_FUNDS, name: str = "pkg", **kwargs:
     return write_package(tmp_path / name, "broker_daily", "B001", DAY, files, **kwargs)  # type: ignore[arg-type]
 
 
-def codes(receipt: Receipt) -> set[Rejection]:
+def codes(receipt: Receipt) -> set[PackageRule]:
     return {error.code for error in receipt.errors}
 
 
-def only_error(receipt: Receipt) -> tuple[Rejection, str | None, int | None, str | None]:
+def only_error(receipt: Receipt) -> tuple[PackageRule, str | None, int | None, str | None]:
     assert receipt.status is ReceiptStatus.REJECTED
     assert len(receipt.errors) == 1, receipt.errors
     error = receipt.errors[0]
@@ -109,7 +109,7 @@ def test_new_content_with_the_same_or_a_lower_sequence_is_rejected(
     submit(broker(tmp_path, sequence=2))
     changed = GOOD_FUNDS + "FA3,C3,option,K001,0.00\n"
     receipt = submit(broker(tmp_path, changed, name="p2", sequence=sequence))
-    assert only_error(receipt)[0] is Rejection.SEQUENCE_MUST_INCREASE_FOR_NEW_CONTENT
+    assert only_error(receipt)[0] is PackageRule.SEQUENCE_MUST_INCREASE_FOR_NEW_CONTENT
 
 
 def test_a_rejection_stores_only_the_rejection_and_a_batch_error_with_its_reminder(
@@ -170,7 +170,7 @@ def test_a_package_at_nine_exactly_is_on_time(
 
 def test_a_directory_without_manifest_is_rejected(submit: Submit, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    assert only_error(submit(tmp_path / "empty"))[0] is Rejection.MANIFEST_MUST_EXIST
+    assert only_error(submit(tmp_path / "empty"))[0] is PackageRule.MANIFEST_MUST_EXIST
 
 
 def test_a_manifest_with_bad_fields_is_rejected_with_each_named(
@@ -181,27 +181,27 @@ def test_a_manifest_with_bad_fields_is_rejected_with_each_named(
     document.update(sequence=0, encoding="big5", format="v0")
     (directory / "manifest.json").write_text(json.dumps(document))
     assert codes(submit(directory)) == {
-        Rejection.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER,
-        Rejection.MANIFEST_ENCODING_MUST_BE_SUPPORTED,
-        Rejection.MANIFEST_FORMAT_MUST_BE_KNOWN,
+        PackageRule.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER,
+        PackageRule.MANIFEST_ENCODING_MUST_BE_SUPPORTED,
+        PackageRule.MANIFEST_FORMAT_MUST_BE_KNOWN,
     }
 
 
 def test_an_unregistered_institution_is_rejected(submit: Submit, tmp_path: Path) -> None:
     directory = write_package(tmp_path / "p", "broker_daily", "B999", DAY, {FUNDS: GOOD_FUNDS})
-    assert only_error(submit(directory))[0] is Rejection.INSTITUTION_MUST_BE_REGISTERED
+    assert only_error(submit(directory))[0] is PackageRule.INSTITUTION_MUST_BE_REGISTERED
 
 
 def test_a_bank_sending_a_broker_package_is_rejected(submit: Submit, tmp_path: Path) -> None:
     directory = write_package(tmp_path / "p", "broker_daily", "K001", DAY, {FUNDS: GOOD_FUNDS})
-    assert only_error(submit(directory))[0] is Rejection.INSTITUTION_KIND_MUST_MATCH
+    assert only_error(submit(directory))[0] is PackageRule.INSTITUTION_KIND_MUST_MATCH
 
 
 def test_a_saturday_package_is_rejected(submit: Submit, tmp_path: Path) -> None:
     directory = write_package(
         tmp_path / "p", "broker_daily", "B001", date(2026, 11, 21), {FUNDS: GOOD_FUNDS}
     )
-    assert only_error(submit(directory))[0] is Rejection.BUSINESS_DATE_MUST_BE_BUSINESS_DAY
+    assert only_error(submit(directory))[0] is PackageRule.BUSINESS_DATE_MUST_BE_BUSINESS_DAY
 
 
 def test_missing_unknown_unlisted_and_stray_files_are_each_named(
@@ -215,11 +215,11 @@ def test_missing_unknown_unlisted_and_stray_files_are_each_named(
     (directory / "manifest.json").write_text(json.dumps(document))
     found = {(error.code, error.file) for error in submit(directory).errors}
     assert found == {
-        (Rejection.FILE_MUST_BE_KNOWN, "notes.csv"),
-        (Rejection.FILE_MUST_EXIST, "special_accounts.csv"),
-        (Rejection.FILE_MUST_BE_LISTED, "fee_income.csv"),
-        (Rejection.FILE_MUST_BE_IN_MANIFEST, "fee_income.csv"),
-        (Rejection.FILE_MUST_BE_IN_MANIFEST, "stray.csv"),
+        (PackageRule.FILE_MUST_BE_KNOWN, "notes.csv"),
+        (PackageRule.FILE_MUST_EXIST, "special_accounts.csv"),
+        (PackageRule.FILE_MUST_BE_LISTED, "fee_income.csv"),
+        (PackageRule.FILE_MUST_BE_IN_MANIFEST, "fee_income.csv"),
+        (PackageRule.FILE_MUST_BE_IN_MANIFEST, "stray.csv"),
     }
 
 
@@ -228,7 +228,7 @@ def test_a_file_over_the_size_limit_is_rejected_by_name(
 ) -> None:
     monkeypatch.setattr(decisions, "file_bytes_max", 40)
     receipt = submit(broker(tmp_path))
-    assert (Rejection.FILE_MUST_NOT_EXCEED_SIZE, FUNDS) in {
+    assert (PackageRule.FILE_MUST_NOT_EXCEED_SIZE, FUNDS) in {
         (e.code, e.file) for e in receipt.errors
     }
 
@@ -237,13 +237,13 @@ def test_a_file_over_the_row_limit_is_rejected(
     submit: Submit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(csv_package_reader, "file_rows_max", 1)
-    assert Rejection.FILE_ROWS_MUST_NOT_EXCEED_MAX in codes(submit(broker(tmp_path)))
+    assert PackageRule.FILE_ROWS_MUST_NOT_EXCEED_MAX in codes(submit(broker(tmp_path)))
 
 
 def test_a_hash_that_does_not_match_is_rejected(submit: Submit, tmp_path: Path) -> None:
     directory = broker(tmp_path)
     (directory / FUNDS).write_text(GOOD_FUNDS.replace("100.00", "900.00"))
-    assert only_error(submit(directory))[:2] == (Rejection.MANIFEST_HASH_MUST_MATCH, FUNDS)
+    assert only_error(submit(directory))[:2] == (PackageRule.MANIFEST_HASH_MUST_MATCH, FUNDS)
 
 
 def test_a_row_count_that_does_not_match_is_rejected(submit: Submit, tmp_path: Path) -> None:
@@ -251,14 +251,14 @@ def test_a_row_count_that_does_not_match_is_rejected(submit: Submit, tmp_path: P
     document = json.loads((directory / "manifest.json").read_text())
     document["files"][0]["rows"] = 3
     (directory / "manifest.json").write_text(json.dumps(document))
-    assert only_error(submit(directory))[:2] == (Rejection.MANIFEST_ROWS_MUST_MATCH, FUNDS)
+    assert only_error(submit(directory))[:2] == (PackageRule.MANIFEST_ROWS_MUST_MATCH, FUNDS)
 
 
 def test_invalid_utf8_is_located_by_line_and_column(submit: Submit, tmp_path: Path) -> None:
     directory = broker(tmp_path)
     data = (GOOD_FUNDS + "FA3,C3,normal,K001,1.00\n").encode().replace(b"C3", b"C\xff")
     rewrite(directory, FUNDS, data)
-    assert only_error(submit(directory)) == (Rejection.FILE_MUST_DECODE, FUNDS, 4, "client_id")
+    assert only_error(submit(directory)) == (PackageRule.FILE_MUST_DECODE, FUNDS, 4, "client_id")
 
 
 def test_bytes_that_are_not_gb18030_are_located(submit: Submit, tmp_path: Path) -> None:
@@ -266,7 +266,7 @@ def test_bytes_that_are_not_gb18030_are_located(submit: Submit, tmp_path: Path) 
     data = (GOOD_FUNDS + "FA3,客户,normal,K001,1.00\n").encode("gb18030") + b"FA4,\x80\xff,x\n"
     rewrite(directory, FUNDS, data)
     code, file, line, _ = only_error(submit(directory))
-    assert (code, file, line) == (Rejection.FILE_MUST_DECODE, FUNDS, 5)
+    assert (code, file, line) == (PackageRule.FILE_MUST_DECODE, FUNDS, 5)
 
 
 def rewrite(directory: Path, name: str, data: bytes) -> None:
@@ -284,7 +284,7 @@ def rewrite(directory: Path, name: str, data: bytes) -> None:
 
 def test_an_empty_file_has_no_header(submit: Submit, tmp_path: Path) -> None:
     directory = broker(tmp_path, files={FUNDS: GOOD_FUNDS, "fee_income.csv": ""})
-    assert only_error(submit(directory))[:3] == (Rejection.HEADER_MUST_EXIST, "fee_income.csv", 1)
+    assert only_error(submit(directory))[:3] == (PackageRule.HEADER_MUST_EXIST, "fee_income.csv", 1)
 
 
 def test_missing_unknown_and_repeated_header_columns_are_named(
@@ -294,9 +294,9 @@ def test_missing_unknown_and_repeated_header_columns_are_named(
     receipt = submit(broker(tmp_path, f"{header}\nFA1,C1,normal,K001,K001,red\n"))
     found = {(error.code, error.column) for error in receipt.errors}
     assert found == {
-        (Rejection.HEADER_COLUMN_MUST_BE_PRESENT, "balance"),
-        (Rejection.HEADER_COLUMN_MUST_BE_UNIQUE, "bank_id"),
-        (Rejection.HEADER_COLUMN_MUST_BE_KNOWN, "colour"),
+        (PackageRule.HEADER_COLUMN_MUST_BE_PRESENT, "balance"),
+        (PackageRule.HEADER_COLUMN_MUST_BE_UNIQUE, "bank_id"),
+        (PackageRule.HEADER_COLUMN_MUST_BE_KNOWN, "colour"),
     }
 
 
@@ -307,8 +307,8 @@ def test_rows_of_the_wrong_width_are_named_by_line(submit: Submit, tmp_path: Pat
     )
     receipt = submit(broker(tmp_path, text))
     assert [(e.code, e.line) for e in receipt.errors] == [
-        (Rejection.ROW_MUST_HAVE_HEADER_WIDTH, 3),
-        (Rejection.ROW_MUST_HAVE_HEADER_WIDTH, 5),
+        (PackageRule.ROW_MUST_HAVE_HEADER_WIDTH, 3),
+        (PackageRule.ROW_MUST_HAVE_HEADER_WIDTH, 5),
     ]
 
 
@@ -316,25 +316,25 @@ def test_an_unterminated_quote_is_not_well_formed(submit: Submit, tmp_path: Path
     receipt = submit(broker(tmp_path, f'{FUNDS_HEADER}\nFA1,"C1,normal,K001,1.00\n'))
     assert receipt.status is ReceiptStatus.REJECTED
     assert codes(receipt) & {
-        Rejection.CSV_MUST_BE_WELL_FORMED,
-        Rejection.ROW_MUST_HAVE_HEADER_WIDTH,
+        PackageRule.CSV_MUST_BE_WELL_FORMED,
+        PackageRule.ROW_MUST_HAVE_HEADER_WIDTH,
     }
 
 
 @pytest.mark.parametrize(
     ("row", "code", "column"),
     [
-        ("FA9,,normal,K001,1.00", Rejection.TEXT_MUST_NOT_BE_EMPTY, "client_id"),
-        ("FA9,C9,savings,K001,1.00", Rejection.VALUE_MUST_BE_ONE_OF_CHOICES, "account_kind"),
-        ("FA9,C9,normal,K001,1.5", Rejection.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, "balance"),
-        ("FA9,C9,normal,K001,1e3", Rejection.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, "balance"),
-        ("FA9,C9,normal,K001,12345678901234567.00", Rejection.AMOUNT_MUST_NOT_BE_TOO_LONG,
+        ("FA9,,normal,K001,1.00", PackageRule.TEXT_MUST_NOT_BE_EMPTY, "client_id"),
+        ("FA9,C9,savings,K001,1.00", PackageRule.VALUE_MUST_BE_ONE_OF_CHOICES, "account_kind"),
+        ("FA9,C9,normal,K001,1.5", PackageRule.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, "balance"),
+        ("FA9,C9,normal,K001,1e3", PackageRule.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, "balance"),
+        ("FA9,C9,normal,K001,12345678901234567.00", PackageRule.AMOUNT_MUST_NOT_BE_TOO_LONG,
          "balance"),
-        ("FA1,C9,normal,K001,1.00", Rejection.KEY_MUST_BE_UNIQUE, "fund_account"),
+        ("FA1,C9,normal,K001,1.00", PackageRule.KEY_MUST_BE_UNIQUE, "fund_account"),
     ],
 )  # fmt: skip
 def test_a_bad_value_is_named_with_line_and_column(
-    submit: Submit, tmp_path: Path, row: str, code: Rejection, column: str
+    submit: Submit, tmp_path: Path, row: str, code: PackageRule, column: str
 ) -> None:
     receipt = submit(broker(tmp_path, GOOD_FUNDS + row + "\n"))
     assert only_error(receipt) == (code, FUNDS, 4, column)
@@ -356,9 +356,9 @@ def test_bank_amounts_must_be_positive_and_times_need_an_offset(
     )
     receipt = submit(directory)
     assert [(e.code, e.line, e.column) for e in receipt.errors] == [
-        (Rejection.AMOUNT_MUST_BE_POSITIVE, 4, "amount"),
-        (Rejection.TIMESTAMP_MUST_BE_ISO_WITH_OFFSET, 3, "booked_at"),
-        (Rejection.TIMESTAMP_MUST_BE_ISO_WITH_OFFSET, 5, "booked_at"),
+        (PackageRule.AMOUNT_MUST_BE_POSITIVE, 4, "amount"),
+        (PackageRule.TIMESTAMP_MUST_BE_ISO_WITH_OFFSET, 3, "booked_at"),
+        (PackageRule.TIMESTAMP_MUST_BE_ISO_WITH_OFFSET, 5, "booked_at"),
     ]
 
 
@@ -371,13 +371,18 @@ def test_a_composite_key_repeated_is_named_with_both_lines(submit: Submit, tmp_p
         tmp_path / "bank", "bank_daily", "K001", DAY, {"client_depository.csv": text}
     )
     code, _, line, _ = only_error(submit(directory))
-    assert (code, line) == (Rejection.KEY_MUST_BE_UNIQUE, 4)
+    assert (code, line) == (PackageRule.KEY_MUST_BE_UNIQUE, 4)
     assert "line 2" in submit(directory).errors[0].message
 
 
 def test_quoted_newlines_shift_the_reported_line(submit: Submit, tmp_path: Path) -> None:
     text = f'{FUNDS_HEADER}\r\nFA1,"C1\r\nsecond line",normal,K001,1.00\r\nFA2,C2,normal,K001,x\r\n'
-    assert only_error(submit(broker(tmp_path, text)))[2] == 4
+    receipt = submit(broker(tmp_path, text))
+    # A line break inside an identifier is refused too (item 3 of issue 12), on its first line.
+    assert {(error.code, error.line, error.column) for error in receipt.errors} == {
+        (PackageRule.IDENTIFIER_MUST_NOT_CONTAIN_CONTROL_CHARACTERS, 2, "client_id"),
+        (PackageRule.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, 4, "balance"),
+    }
 
 
 def test_errors_are_collected_up_to_the_cap_and_marked_truncated(
@@ -408,7 +413,12 @@ def test_gb18030_with_chinese_text_is_accepted_and_stored_as_text(
 def test_gb18030_errors_name_the_line(submit: Submit, tmp_path: Path) -> None:
     text = f"{FUNDS_HEADER}\nFA1,客户甲,normal,K001,1.00\nFA2,客户乙,普通,K001,2.00\n"
     receipt = submit(broker(tmp_path, text, encoding="gb18030"))
-    assert only_error(receipt) == (Rejection.VALUE_MUST_BE_ONE_OF_CHOICES, FUNDS, 3, "account_kind")
+    assert only_error(receipt) == (
+        PackageRule.VALUE_MUST_BE_ONE_OF_CHOICES,
+        FUNDS,
+        3,
+        "account_kind",
+    )
     assert "普通" in receipt.errors[0].message
 
 
@@ -416,13 +426,12 @@ def test_a_utf8_bom_crlf_and_quoted_fields_are_accepted(
     submit: Submit, registered_sqlite: Application, tmp_path: Path
 ) -> None:
     text = (
-        f'{FUNDS_HEADER}\r\n"FA1","C ""one""",normal,K001,"1.00"\r\n'
-        'FA2,"x\r\ny",option,K001,0.01\r\n'
+        f'{FUNDS_HEADER}\r\n"FA1","C ""one""",normal,K001,"1.00"\r\nFA2,"x, y",option,K001,0.01\r\n'
     )
     receipt = submit(broker(tmp_path, text, bom=True))
     assert receipt.status is ReceiptStatus.ACCEPTED, receipt.errors
     with registered_sqlite.read_uow() as uow:
         [stored] = uow.packages.latest_accepted(DAY)
     table = registered_sqlite.columnar.read_table(stored.parquet_digests[FUNDS])
-    assert table.column("client_id").to_pylist() == ['C "one"', "x\r\ny"]
+    assert table.column("client_id").to_pylist() == ['C "one"', "x, y"]
     assert table.column("balance").to_pylist() == [100, 1]

@@ -17,7 +17,7 @@ from clearwatch.domain.monitor.registry import Institution, InstitutionKind, Reg
 from clearwatch.domain.monitor.rejections import (
     ErrorCollector,
     PackageError,
-    Rejection,
+    PackageRule,
 )
 
 SHA = "a" * 64
@@ -43,7 +43,7 @@ def csdc(institution_id: str = "C001", day: date = date(2026, 11, 20)) -> Manife
     )
 
 
-def codes(errors: tuple[PackageError, ...]) -> list[Rejection]:
+def codes(errors: tuple[PackageError, ...]) -> list[PackageRule]:
     return [error.code for error in errors]
 
 
@@ -53,21 +53,23 @@ def test_a_registered_institution_of_the_right_kind_on_a_business_day_passes() -
 
 def test_an_unregistered_institution_is_rejected_even_without_a_registry() -> None:
     assert codes(check_against_registry(csdc("X9"), REGISTRY)) == [
-        Rejection.INSTITUTION_MUST_BE_REGISTERED
+        PackageRule.INSTITUTION_MUST_BE_REGISTERED
     ]
-    assert codes(check_against_registry(csdc(), None)) == [Rejection.INSTITUTION_MUST_BE_REGISTERED]
+    assert codes(check_against_registry(csdc(), None)) == [
+        PackageRule.INSTITUTION_MUST_BE_REGISTERED
+    ]
 
 
 def test_a_broker_cannot_send_the_csdc_package() -> None:
     assert codes(check_against_registry(csdc("B001"), REGISTRY)) == [
-        Rejection.INSTITUTION_KIND_MUST_MATCH
+        PackageRule.INSTITUTION_KIND_MUST_MATCH
     ]
 
 
 def test_weekends_and_registered_holidays_are_not_business_days() -> None:
     for day in (date(2026, 11, 21), date(2026, 10, 1)):
         assert codes(check_against_registry(csdc(day=day), REGISTRY)) == [
-            Rejection.BUSINESS_DATE_MUST_BE_BUSINESS_DAY
+            PackageRule.BUSINESS_DATE_MUST_BE_BUSINESS_DAY
         ]
 
 
@@ -93,11 +95,11 @@ def test_file_listing_names_unknown_unlisted_missing_stray_and_oversized_files()
     }
     found = {(error.code, error.file) for error in check_file_listing(manifest, present)}
     assert found == {
-        (Rejection.FILE_MUST_BE_KNOWN, "notes.csv"),
-        (Rejection.FILE_MUST_NOT_EXCEED_SIZE, "client_funds.csv"),
-        (Rejection.FILE_MUST_EXIST, "special_accounts.csv"),
-        (Rejection.FILE_MUST_BE_LISTED, "fee_income.csv"),
-        (Rejection.FILE_MUST_BE_IN_MANIFEST, "stray.txt"),
+        (PackageRule.FILE_MUST_BE_KNOWN, "notes.csv"),
+        (PackageRule.FILE_MUST_NOT_EXCEED_SIZE, "client_funds.csv"),
+        (PackageRule.FILE_MUST_EXIST, "special_accounts.csv"),
+        (PackageRule.FILE_MUST_BE_LISTED, "fee_income.csv"),
+        (PackageRule.FILE_MUST_BE_IN_MANIFEST, "stray.txt"),
     }
 
 
@@ -122,24 +124,24 @@ def test_the_same_or_a_lower_sequence_with_new_content_is_rejected() -> None:
         decision = decide_submission(sequence=sequence, content_sha256="z", accepted=accepted)
         assert decision.outcome is Outcome.REJECT
         assert decision.error is not None
-        assert decision.error.code is Rejection.SEQUENCE_MUST_INCREASE_FOR_NEW_CONTENT
+        assert decision.error.code is PackageRule.SEQUENCE_MUST_INCREASE_FOR_NEW_CONTENT
 
 
 def test_the_error_collector_keeps_at_most_its_cap_and_says_it_dropped_some() -> None:
     collector = ErrorCollector(cap=2)
     for line in range(5):
-        collector.add(PackageError(Rejection.TEXT_MUST_NOT_BE_EMPTY, "x", "a.csv", line))
+        collector.add(PackageError(PackageRule.TEXT_MUST_NOT_BE_EMPTY, "x", "a.csv", line))
     assert len(collector) == 2
     assert collector.truncated
 
 
 def test_errors_sort_by_precedence_then_place() -> None:
     collector = ErrorCollector()
-    collector.add(PackageError(Rejection.KEY_MUST_BE_UNIQUE, "k", "a.csv", 9))
-    collector.add(PackageError(Rejection.TEXT_MUST_NOT_BE_EMPTY, "t", "a.csv", 5))
-    collector.add(PackageError(Rejection.TEXT_MUST_NOT_BE_EMPTY, "t", "a.csv", 2))
+    collector.add(PackageError(PackageRule.KEY_MUST_BE_UNIQUE, "k", "a.csv", 9))
+    collector.add(PackageError(PackageRule.TEXT_MUST_NOT_BE_EMPTY, "t", "a.csv", 5))
+    collector.add(PackageError(PackageRule.TEXT_MUST_NOT_BE_EMPTY, "t", "a.csv", 2))
     assert [(e.code, e.line) for e in collector.sorted()] == [
-        (Rejection.TEXT_MUST_NOT_BE_EMPTY, 2),
-        (Rejection.TEXT_MUST_NOT_BE_EMPTY, 5),
-        (Rejection.KEY_MUST_BE_UNIQUE, 9),
+        (PackageRule.TEXT_MUST_NOT_BE_EMPTY, 2),
+        (PackageRule.TEXT_MUST_NOT_BE_EMPTY, 5),
+        (PackageRule.KEY_MUST_BE_UNIQUE, 9),
     ]

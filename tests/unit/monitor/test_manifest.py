@@ -10,11 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clearwatch.domain.monitor.manifest import (
-    manifest_bytes_max,
-    parse_manifest,
-)
-from clearwatch.domain.monitor.rejections import Rejection
+from clearwatch.domain.monitor.manifest import parse_manifest
+from clearwatch.domain.monitor.rejections import PackageRule
+from clearwatch.domain.shared.file_format import manifest_bytes_max
 
 SHA = "a" * 64
 
@@ -33,7 +31,7 @@ def manifest(**overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in document.items() if value is not ...}
 
 
-def codes(document: Any) -> set[Rejection]:
+def codes(document: Any) -> set[PackageRule]:
     data = document if isinstance(document, bytes) else json.dumps(document).encode()
     return {error.code for error in parse_manifest(data).errors}
 
@@ -66,14 +64,14 @@ def test_content_hash_ignores_file_order_but_not_file_hashes() -> None:
 @pytest.mark.parametrize(
     ("data", "code"),
     [
-        (None, Rejection.MANIFEST_MUST_EXIST),
-        (b" " * (manifest_bytes_max + 1), Rejection.MANIFEST_MUST_NOT_EXCEED_SIZE),
-        (b"{not json", Rejection.MANIFEST_MUST_BE_JSON_OBJECT),
-        (b"[1, 2]", Rejection.MANIFEST_MUST_BE_JSON_OBJECT),
-        (b"\xff\xfe{}", Rejection.MANIFEST_MUST_BE_JSON_OBJECT),
+        (None, PackageRule.MANIFEST_MUST_EXIST),
+        (b" " * (manifest_bytes_max + 1), PackageRule.MANIFEST_MUST_NOT_EXCEED_SIZE),
+        (b"{not json", PackageRule.MANIFEST_MUST_BE_JSON_OBJECT),
+        (b"[1, 2]", PackageRule.MANIFEST_MUST_BE_JSON_OBJECT),
+        (b"\xff\xfe{}", PackageRule.MANIFEST_MUST_BE_JSON_OBJECT),
     ],
 )
-def test_an_unreadable_manifest_is_named(data: bytes | None, code: Rejection) -> None:
+def test_an_unreadable_manifest_is_named(data: bytes | None, code: PackageRule) -> None:
     outcome = parse_manifest(data)
     assert outcome.manifest is None
     assert [error.code for error in outcome.errors] == [code]
@@ -82,35 +80,37 @@ def test_an_unreadable_manifest_is_named(data: bytes | None, code: Rejection) ->
 @pytest.mark.parametrize(
     ("overrides", "code"),
     [
-        ({"format": "other/2"}, Rejection.MANIFEST_FORMAT_MUST_BE_KNOWN),
-        ({"sequence": ...}, Rejection.MANIFEST_FIELD_MUST_BE_PRESENT),
-        ({"extra": 1}, Rejection.MANIFEST_FIELD_MUST_BE_KNOWN),
-        ({"kind": "weekly"}, Rejection.MANIFEST_KIND_MUST_BE_KNOWN),
-        ({"institution_id": ""}, Rejection.MANIFEST_INSTITUTION_MUST_BE_TEXT),
-        ({"institution_id": 7}, Rejection.MANIFEST_INSTITUTION_MUST_BE_TEXT),
-        ({"business_date": "2026-02-30"}, Rejection.MANIFEST_BUSINESS_DATE_MUST_BE_ISO_DATE),
-        ({"business_date": "20261120"}, Rejection.MANIFEST_BUSINESS_DATE_MUST_BE_ISO_DATE),
-        ({"sequence": 0}, Rejection.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER),
-        ({"sequence": True}, Rejection.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER),
-        ({"sequence": "2"}, Rejection.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER),
-        ({"encoding": "latin-1"}, Rejection.MANIFEST_ENCODING_MUST_BE_SUPPORTED),
-        ({"files": {"a": 1}}, Rejection.MANIFEST_FILES_MUST_BE_A_LIST),
-        ({"files": [{"name": "a.csv"}]}, Rejection.MANIFEST_FILE_ENTRY_MUST_BE_VALID),
+        ({"format": "other/2"}, PackageRule.MANIFEST_FORMAT_MUST_BE_KNOWN),
+        ({"sequence": ...}, PackageRule.MANIFEST_FIELD_MUST_BE_PRESENT),
+        ({"extra": 1}, PackageRule.MANIFEST_FIELD_MUST_BE_KNOWN),
+        ({"kind": "weekly"}, PackageRule.MANIFEST_KIND_MUST_BE_KNOWN),
+        ({"institution_id": ""}, PackageRule.MANIFEST_INSTITUTION_MUST_BE_TEXT),
+        ({"institution_id": 7}, PackageRule.MANIFEST_INSTITUTION_MUST_BE_TEXT),
+        ({"business_date": "2026-02-30"}, PackageRule.MANIFEST_BUSINESS_DATE_MUST_BE_ISO_DATE),
+        ({"business_date": "20261120"}, PackageRule.MANIFEST_BUSINESS_DATE_MUST_BE_ISO_DATE),
+        ({"sequence": 0}, PackageRule.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER),
+        ({"sequence": True}, PackageRule.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER),
+        ({"sequence": "2"}, PackageRule.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER),
+        ({"encoding": "latin-1"}, PackageRule.MANIFEST_ENCODING_MUST_BE_SUPPORTED),
+        ({"files": {"a": 1}}, PackageRule.MANIFEST_FILES_MUST_BE_A_LIST),
+        ({"files": [{"name": "a.csv"}]}, PackageRule.MANIFEST_FILE_ENTRY_MUST_BE_VALID),
         (
             {"files": [{"name": "a.csv", "sha256": "ABC", "rows": 1}]},
-            Rejection.MANIFEST_FILE_ENTRY_MUST_BE_VALID,
+            PackageRule.MANIFEST_FILE_ENTRY_MUST_BE_VALID,
         ),
         (
             {"files": [{"name": "a.csv", "sha256": SHA, "rows": -1}]},
-            Rejection.MANIFEST_FILE_ENTRY_MUST_BE_VALID,
+            PackageRule.MANIFEST_FILE_ENTRY_MUST_BE_VALID,
         ),
         (
             {"files": [{"name": "a.csv", "sha256": SHA, "rows": 1}] * 2},
-            Rejection.MANIFEST_FILE_NAME_MUST_BE_UNIQUE,
+            PackageRule.MANIFEST_FILE_NAME_MUST_BE_UNIQUE,
         ),
     ],
 )
-def test_each_broken_field_is_a_named_rejection(overrides: dict[str, Any], code: Rejection) -> None:
+def test_each_broken_field_is_a_named_rejection(
+    overrides: dict[str, Any], code: PackageRule
+) -> None:
     assert code in codes(manifest(**overrides))
 
 
@@ -119,15 +119,15 @@ def test_each_broken_field_is_a_named_rejection(overrides: dict[str, Any], code:
 )
 def test_file_names_must_be_plain(name: str) -> None:
     files = [{"name": name, "sha256": SHA, "rows": 1}]
-    assert Rejection.MANIFEST_FILE_NAME_MUST_BE_PLAIN in codes(manifest(files=files))
+    assert PackageRule.MANIFEST_FILE_NAME_MUST_BE_PLAIN in codes(manifest(files=files))
 
 
 def test_all_field_errors_are_collected_not_only_the_first() -> None:
     found = codes(manifest(kind="x", sequence=-1, encoding="ascii"))
     assert {
-        Rejection.MANIFEST_KIND_MUST_BE_KNOWN,
-        Rejection.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER,
-        Rejection.MANIFEST_ENCODING_MUST_BE_SUPPORTED,
+        PackageRule.MANIFEST_KIND_MUST_BE_KNOWN,
+        PackageRule.MANIFEST_SEQUENCE_MUST_BE_POSITIVE_INTEGER,
+        PackageRule.MANIFEST_ENCODING_MUST_BE_SUPPORTED,
     } <= found
 
 

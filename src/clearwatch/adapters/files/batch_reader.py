@@ -1,8 +1,12 @@
-"""Batch files read into typed Arrow tables, validated by one DuckDB pass per file.
+"""Batch files read into typed Arrow tables, validated by DuckDB queries built from the grammar.
 
-Every value is read as text, then one query finds the first bad line of every column; a clean
-file is converted in one more query (money to int64 fen, prices to int64 thousandths, times to
-UTC). Bad input becomes a `BatchRejected` naming the file, line and column.
+Each file is opened once, without following links, and read once into memory: those bytes are
+hashed against the manifest and those same bytes are parsed, so a file swapped during an import
+is either the one hashed or refused. Every value is read as text; one query finds whether any
+column holds a bad value, and only then do further queries list the bad lines (up to the cap),
+each named by its rule. A clean file is converted in one more query (money to int64 fen, prices
+to int64 thousandths, times to UTC). Bad input becomes a `BatchRejected` naming the file, line
+and column of every error found.
 """
 
 from __future__ import annotations
@@ -15,36 +19,43 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from clearwatch.adapters.files.once_read import NotRegularFile, OpenedFile
 from clearwatch.domain.backoffice.batch_files import OPENING
-from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rejection, Rule
+from clearwatch.domain.backoffice.batch_manifest import BatchError, BatchErrors, BatchRejected, Rule
 from clearwatch.domain.shared.file_schema import ColumnSpec, FileSpec, ValueType
+from clearwatch.domain.shared.money import AMOUNT_PATTERN
+from clearwatch.domain.shared.value_grammar import (
+    IDENTIFIER_PATTERN,
+    PATTERNS,
+    ValueRule,
+    explain,
+    quantity_digits_max,
+    show_value,
+)
 
-hash_block_bytes = 8 * 1024 * 1024
 csv_block_bytes = 16 * 1024 * 1024  # blocks parse in parallel; a 1 M-row file is ~5 blocks
 HEADER_LINES = 1
-
-_MONEY = r"-?[0-9]{1,15}\.[0-9]{2}"
-_PATTERNS: dict[ValueType, str] = {
-    ValueType.MONEY: _MONEY,
-    ValueType.POSITIVE_MONEY: r"[0-9]{1,15}\.[0-9]{2}",
-    ValueType.DATE: r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
-    ValueType.QUANTITY: r"[1-9][0-9]{0,14}",
-    ValueType.SIGNED_QUANTITY: r"-?[0-9]{1,15}",
-    ValueType.PRICE: r"[0-9]{1,9}(\.[0-9]{1,3})?",
-    ValueType.RATE: r"(0(\.[0-9]{1,8})?)?",  # empty means the default rate
-    ValueType.TIMESTAMP: (
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-        r"(Z|[+-][0-9]{2}:[0-9]{2})"
+_ARROW_ENCODING = {"utf-8": "utf8", "gb18030": "gb18030"}
+# opening.csv: the asset names the type of its line's quantity (yuan for CASH, else shares).
+_ASSET = "CASH|(SH|SZ|BJ)[.][0-9A-Za-z]{1,12}"
+_SHARES = f"[0-9]{{1,{quantity_digits_max}}}"
+_OPENING_CHECKS = (
+    ("account", f"regexp_full_match(account, '{IDENTIFIER_PATTERN}')"),
+    ("asset", f"regexp_full_match(asset, '{_ASSET}')"),
+    (
+        "quantity",
+        f"CASE WHEN asset = 'CASH' THEN regexp_full_match(quantity, '{AMOUNT_PATTERN}') "
+        f"ELSE regexp_full_match(quantity, '{_SHARES}') END",
+    ),
+)
+_IDENTIFIER_RULES = {
+    ValueRule.IDENTIFIER_MUST_NOT_CONTAIN_CONTROL_CHARACTERS: (
+        Rule.IDENTIFIER_MUST_NOT_CONTAIN_CONTROL_CHARACTERS
+    ),
+    ValueRule.IDENTIFIER_MUST_NOT_HAVE_SURROUNDING_WHITESPACE: (
+        Rule.IDENTIFIER_MUST_NOT_HAVE_SURROUNDING_WHITESPACE
     ),
 }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(hash_block_bytes):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _quote(name: str) -> str:
@@ -56,28 +67,23 @@ def _literal(text: str) -> str:
 
 
 def _valid(column: ColumnSpec) -> str:
-    """A DuckDB predicate that holds for a good value of the column."""
+    """A DuckDB predicate that holds for a good value of the column (the grammar's pattern)."""
     c = _quote(column.name)
     match column.value_type:
-        case ValueType.TEXT:
-            return f"length(trim({c})) > 0 AND {c} = trim({c})"
         case ValueType.OPTIONAL_TEXT:
             return "true"
         case ValueType.ENUM:
             return f"{c} IN ({', '.join(_literal(choice) for choice in column.choices)})"
-        case ValueType.POSITIVE_MONEY:
-            pattern = _literal(_PATTERNS[column.value_type])
-            return f"regexp_full_match({c}, {pattern}) AND {c} <> '0.00'"
-        case ValueType.PRICE:
-            pattern = _literal(_PATTERNS[column.value_type])
-            # A well-formed price is above zero exactly when it has a digit other than 0.
+        case ValueType.POSITIVE_MONEY | ValueType.PRICE:
+            pattern = _literal(PATTERNS[column.value_type])
+            # A well-formed amount or price is above zero exactly when it has a digit but 0.
             return f"regexp_full_match({c}, {pattern}) AND regexp_matches({c}, '[1-9]')"
         case ValueType.DATE | ValueType.TIMESTAMP:
-            pattern = _literal(_PATTERNS[column.value_type])
+            pattern = _literal(PATTERNS[column.value_type])
             target = "DATE" if column.value_type is ValueType.DATE else "TIMESTAMPTZ"
             return f"regexp_full_match({c}, {pattern}) AND TRY_CAST({c} AS {target}) IS NOT NULL"
         case _:
-            return f"regexp_full_match({c}, {_literal(_PATTERNS[column.value_type])})"
+            return f"regexp_full_match({c}, {_literal(PATTERNS[column.value_type])})"
 
 
 def _price_milli(c: str) -> str:
@@ -102,128 +108,172 @@ def _converted(column: ColumnSpec) -> str:
             return c
 
 
+def _read_once(path: Path, sha256: str) -> pa.Buffer:
+    """The file's bytes, read once; refused unless a regular file whose bytes hash to `sha256`."""
+    try:
+        with OpenedFile(path) as opened:
+            data = opened.stream().readall()
+    except NotRegularFile as problem:
+        raise _rejected(Rule.FILE_MUST_BE_REGULAR, path.name, None, "", str(problem)) from problem
+    except FileNotFoundError as problem:
+        raise _rejected(Rule.FILE_MUST_EXIST, path.name, None, "", path.name) from problem
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise _rejected(Rule.FILE_HASH_MUST_MATCH, path.name, None, "", f"sha256 {actual}")
+    return pa.py_buffer(data)
+
+
 class DuckDBBatchFileReader:
     """Reads and checks one batch file at a time; DuckDB does the per-row work."""
 
-    def sha256(self, path: Path) -> str:
-        return file_sha256(path)
-
-    def count_rows(self, path: Path, *, encoding: str) -> int:
+    def count_rows(self, path: Path, *, encoding: str, sha256: str) -> int:
         """Data rows of a file the back office keeps but does not apply."""
-        options = pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding)
+        data = _read_once(path, sha256)
+        options = pacsv.ReadOptions(encoding=_ARROW_ENCODING[encoding])
         convert = pacsv.ConvertOptions(strings_can_be_null=False)
         try:
-            return int(pacsv.read_csv(path, read_options=options, convert_options=convert).num_rows)
+            table = pacsv.read_csv(
+                pa.BufferReader(data), read_options=options, convert_options=convert
+            )
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             raise _rejected(Rule.FILE_MUST_DECODE, path.name, None, "", str(error)[:200]) from error
+        return int(table.num_rows)
 
-    def read(self, path: Path, spec: FileSpec, *, encoding: str, rows: int) -> pa.Table:
-        raw = self._raw(path, spec, encoding)
+    def read(
+        self, path: Path, spec: FileSpec, *, encoding: str, rows: int, sha256: str
+    ) -> pa.Table:
+        """The file's rows, typed, with their line; `BatchRejected` with every error found."""
+        raw, header = _raw(_read_once(path, sha256), spec, encoding)
+        errors = BatchErrors()
         if raw.num_rows != rows:
-            raise _rejected(
-                Rule.ROW_COUNT_MUST_MATCH, spec.name, None, "", f"{raw.num_rows} != {rows}"
-            )
+            detail = f"the file holds {raw.num_rows} rows, the manifest says {rows}"
+            errors.add(BatchError(Rule.ROW_COUNT_MUST_MATCH, spec.name, detail=detail))
         lines = pa.array(np.arange(HEADER_LINES + 1, raw.num_rows + HEADER_LINES + 1))
         raw = raw.append_column("line", lines)
         con = duckdb.connect(config={"preserve_insertion_order": True})  # rows stay in file order
         try:
             con.register("raw", raw)
-            self._check_values(con, spec)
-            self._check_keys(con, spec)
-            select = ", ".join([*(_converted(c) for c in spec.columns), "line"])
-            if spec.name == OPENING.name:
-                select = (
-                    "account, asset, CASE WHEN asset = 'CASH' THEN "
-                    "CAST(replace(quantity, '.', '') AS BIGINT) ELSE CAST(quantity AS BIGINT) "
-                    "END AS quantity, line"
-                )
-            # A projection keeps the file's order (DuckDB preserves insertion order): no sort.
-            return con.sql(f"SELECT {select} FROM raw").to_arrow_table()
+            _check_values(con, spec, header, errors)
+            _check_keys(con, spec, header, errors)
+            errors.refuse()
+            return con.sql(f"SELECT {_selected(spec)} FROM raw").to_arrow_table()
         finally:
             con.close()
 
-    def _raw(self, path: Path, spec: FileSpec, encoding: str) -> pa.Table:
-        if not path.is_file():
-            raise _rejected(Rule.FILE_MUST_EXIST, spec.name, None, "", str(path.name))
-        options = pacsv.ReadOptions(
-            encoding="utf8" if encoding == "utf-8" else encoding, block_size=csv_block_bytes
-        )
-        try:
-            header = pacsv.open_csv(path, read_options=options).schema.names
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise _rejected(Rule.FILE_MUST_DECODE, spec.name, 1, "", str(error)[:200]) from error
-        header = [name.lstrip("\ufeff") for name in header]
-        for column in spec.column_names:
-            if column not in header:
-                raise _rejected(Rule.COLUMN_MUST_BE_PRESENT, spec.name, 1, column, "missing")
-        read_names = [f"c{i}" for i in range(len(header))]
-        options = pacsv.ReadOptions(
-            encoding=options.encoding,
-            block_size=csv_block_bytes,
-            skip_rows=1,
-            column_names=read_names,
-        )
-        convert = pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in read_names},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            include_columns=[read_names[header.index(c)] for c in spec.column_names],
-        )
-        try:
-            table = pacsv.read_csv(path, read_options=options, convert_options=convert)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise _rejected(Rule.FILE_MUST_DECODE, spec.name, None, "", str(error)[:200]) from error
-        return table.rename_columns(list(spec.column_names))
 
-    def _check_values(self, con: duckdb.DuckDBPyConnection, spec: FileSpec) -> None:
-        checks = [(c.name, _valid(c)) for c in spec.columns]
-        if spec.name == OPENING.name:
-            checks = [
-                ("account", "length(trim(account)) > 0"),
-                ("asset", "regexp_full_match(asset, 'CASH|(SH|SZ|BJ)\\.[0-9A-Za-z]{1,12}')"),
-                (
-                    "quantity",
-                    f"CASE WHEN asset = 'CASH' THEN regexp_full_match(quantity, '{_MONEY}') "
-                    "ELSE regexp_full_match(quantity, '[0-9]{1,15}') END",
-                ),
-            ]
-        firsts = ", ".join(
-            f"min(line) FILTER (WHERE NOT coalesce({check}, false))" for _, check in checks
+def _selected(spec: FileSpec) -> str:
+    """The converting projection; it keeps the file's order (DuckDB preserves insertion
+    order), so no sort is needed."""
+    if spec.name == OPENING.name:
+        return (
+            "account, asset, CASE WHEN asset = 'CASH' THEN "
+            "CAST(replace(quantity, '.', '') AS BIGINT) ELSE CAST(quantity AS BIGINT) "
+            "END AS quantity, line"
         )
-        found = con.execute(f"SELECT {firsts} FROM raw").fetchall()[0]
-        bad = [(line, i) for i, line in enumerate(found) if line is not None]
-        if bad:
-            line, index = min(bad)
-            column = checks[index][0]
-            values = con.execute(
-                f"SELECT {_quote(column)} FROM raw WHERE line = ?", [line]
-            ).fetchall()
-            shown = str(values[0][0])[:40] if values else ""
-            raise _rejected(Rule.VALUE_MUST_MATCH_TYPE, spec.name, int(line), column, repr(shown))
+    return ", ".join([*(_converted(c) for c in spec.columns), "line"])
 
-    def _check_keys(self, con: duckdb.DuckDBPyConnection, spec: FileSpec) -> None:
-        """A repeated key names the line of its second occurrence.
 
-        The common case (no repeats) costs one hash aggregate over a 64-bit hash of the key,
-        half the cost of grouping the key's text. Equal hashes are only a suspicion (two keys
-        may share one): the exact query over the key itself decides and finds the line.
-        """
-        key = ", ".join(_quote(k) for k in spec.key)
-        suspects = con.execute(
-            f"SELECT count(*) FROM (SELECT hash({key}) AS h FROM raw GROUP BY h "
-            "HAVING count(*) > 1)"
-        ).fetchall()[0][0]
-        if not suspects:
-            return
-        found = con.execute(
-            f"SELECT min(line) FROM (SELECT line, row_number() OVER (PARTITION BY {key} "
-            "ORDER BY line) AS n FROM raw) WHERE n > 1"
-        ).fetchall()[0][0]
-        if found is not None:
-            raise _rejected(
-                Rule.KEY_MUST_BE_UNIQUE, spec.name, int(found), spec.key[0], ",".join(spec.key)
+def _raw(data: pa.Buffer, spec: FileSpec, encoding: str) -> tuple[pa.Table, list[str]]:
+    """Every column of the spec as text, and the header; missing columns are all named."""
+    options = pacsv.ReadOptions(encoding=_ARROW_ENCODING[encoding], block_size=csv_block_bytes)
+    try:
+        header = pacsv.open_csv(pa.BufferReader(data), read_options=options).schema.names
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise _rejected(Rule.FILE_MUST_DECODE, spec.name, 1, "", str(error)[:200]) from error
+    header = [name.lstrip("\ufeff") for name in header]
+    missing = [column for column in spec.column_names if column not in header]
+    if missing:
+        raise BatchRejected(
+            tuple(
+                BatchError(Rule.COLUMN_MUST_BE_PRESENT, spec.name, 1, c, "missing") for c in missing
             )
+        )
+    read_names = [f"c{i}" for i in range(len(header))]
+    options = pacsv.ReadOptions(
+        encoding=options.encoding, block_size=csv_block_bytes, skip_rows=1, column_names=read_names
+    )
+    convert = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in read_names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        include_columns=[read_names[header.index(c)] for c in spec.column_names],
+    )
+    try:
+        table = pacsv.read_csv(pa.BufferReader(data), read_options=options, convert_options=convert)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise _rejected(Rule.FILE_MUST_DECODE, spec.name, None, "", str(error)[:200]) from error
+    return table.rename_columns(list(spec.column_names)), header
+
+
+def _check_values(
+    con: duckdb.DuckDBPyConnection, spec: FileSpec, header: list[str], errors: BatchErrors
+) -> None:
+    """One query says which columns hold a bad value; only those are listed, line by line."""
+    checks = [(c.name, _valid(c)) for c in spec.columns]
+    if spec.name == OPENING.name:
+        checks = list(_OPENING_CHECKS)
+    firsts = ", ".join(
+        f"min(line) FILTER (WHERE NOT coalesce({check}, false))" for _, check in checks
+    )
+    found = con.execute(f"SELECT {firsts} FROM raw").fetchall()[0]
+    for (column, check), first_line in zip(checks, found, strict=True):
+        if first_line is None or errors.full:
+            continue
+        bad = con.execute(
+            f"SELECT line, {_quote(column)} FROM raw WHERE NOT coalesce({check}, false) "
+            f"ORDER BY line LIMIT {errors.room + 1}"
+        ).fetchall()
+        for line, value in bad:
+            errors.add(_value_error(spec, header, column, int(line), str(value)))
+
+
+def _value_error(
+    spec: FileSpec, header: list[str], column: str, line: int, text: str
+) -> BatchError:
+    """Name the rule one bad value broke: an identifier's own rule, else the type mismatch."""
+    column_spec = next(c for c in spec.columns if c.name == column)
+    rule, message = explain(column_spec, text)
+    return BatchError(
+        _IDENTIFIER_RULES.get(rule, Rule.VALUE_MUST_MATCH_TYPE),
+        spec.name,
+        line,
+        column,
+        f"{rule.value}: {message}" if rule in _IDENTIFIER_RULES else show_value(text),
+        header.index(column) + 1,
+    )
+
+
+def _check_keys(
+    con: duckdb.DuckDBPyConnection, spec: FileSpec, header: list[str], errors: BatchErrors
+) -> None:
+    """A repeated key names the line of each later occurrence.
+
+    The common case (no repeats) costs one hash aggregate over a 64-bit hash of the key,
+    half the cost of grouping the key's text. Equal hashes are only a suspicion (two keys
+    may share one): the exact query over the key itself decides and finds the lines.
+    """
+    key = ", ".join(_quote(k) for k in spec.key)
+    suspects = con.execute(
+        f"SELECT count(*) FROM (SELECT hash({key}) AS h FROM raw GROUP BY h HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    if not suspects or errors.full:
+        return
+    repeated = con.execute(
+        f"SELECT line FROM (SELECT line, row_number() OVER (PARTITION BY {key} "
+        f"ORDER BY line) AS n FROM raw) WHERE n > 1 ORDER BY line LIMIT {errors.room + 1}"
+    ).fetchall()
+    for (line,) in repeated:
+        errors.add(
+            BatchError(
+                Rule.KEY_MUST_BE_UNIQUE,
+                spec.name,
+                int(line),
+                spec.key[0],
+                ",".join(spec.key),
+                header.index(spec.key[0]) + 1,
+            )
+        )
 
 
 def _rejected(rule: Rule, file: str, line: int | None, column: str, detail: str) -> BatchRejected:
-    return BatchRejected((Rejection(rule, file, line, column, detail),))
+    return BatchRejected((BatchError(rule, file, line, column, detail),))

@@ -1,13 +1,16 @@
 """Package files on disk: stream each CSV with pyarrow, check it vectorised, stage it as Parquet.
 
-Nothing here builds a Python object per row. Line numbers of bad values are found on the error
-path only, by a second scan that follows quoted fields across line breaks.
+Nothing here builds a Python object per row. Each file is opened once and read once for the
+hash, the header check and the parse alike (`once_read.py`), so what is stored is what was
+hashed. Line numbers of bad values are found on the error path only, by a second pass over the
+same descriptor that follows quoted fields across line breaks.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import hashlib
+import io
 import os
 import threading
 from collections import deque
@@ -26,15 +29,17 @@ import pyarrow.csv as pacsv
 
 from clearwatch.adapters.crash_points import crash_point
 from clearwatch.adapters.files.csv_values import arrow_schema, check_column, show_value
+from clearwatch.adapters.files.once_read import HashedStream, NotRegularFile, OpenedFile
 from clearwatch.domain.monitor.intake import file_rows_max
-from clearwatch.domain.monitor.manifest import MANIFEST_FILE_NAME, Manifest, manifest_bytes_max
-from clearwatch.domain.monitor.rejections import ErrorCollector, PackageError, Rejection
+from clearwatch.domain.monitor.manifest import MANIFEST_FILE_NAME, Manifest
+from clearwatch.domain.monitor.rejections import ErrorCollector, PackageError, PackageRule
+from clearwatch.domain.shared.file_format import manifest_bytes_max
 from clearwatch.domain.shared.file_schema import FileSpec
 from clearwatch.services.monitor.ports import StagedPackage
 from clearwatch.services.shared.ports import ColumnarStore, ColumnarWriter
 
 csv_block_bytes = 16 * 1024 * 1024  # pyarrow parses this much per batch
-hash_block_bytes = 8 * 1024 * 1024
+header_bytes_max = 1024 * 1024  # the header row is read from this first part of the file
 batches_ahead_max = 2  # parsed batches waiting to be checked; bounds memory
 writes_in_flight_max = 2  # converted batches waiting for the Parquet thread; bounds memory
 _ARROW_ENCODING = {"utf-8": "utf8", "gb18030": "gb18030"}
@@ -49,11 +54,11 @@ class CsvPackageSource:
     """The package directory on a local filesystem."""
 
     def manifest_bytes(self, directory: str) -> bytes | None:
-        path = Path(directory) / MANIFEST_FILE_NAME
-        if not path.is_file() or path.is_symlink():
+        try:
+            with OpenedFile(Path(directory) / MANIFEST_FILE_NAME) as opened:
+                return opened.stream().prefix(manifest_bytes_max + 1)
+        except OSError:  # absent, a symbolic link or not a file: no manifest
             return None
-        with path.open("rb") as handle:
-            return handle.read(manifest_bytes_max + 1)
 
     def file_sizes(self, directory: str) -> dict[str, int]:
         # Symbolic links are not files of the package: they could point anywhere.
@@ -66,6 +71,13 @@ class CsvPackageSource:
             for entry in entries
             if entry.is_file(follow_symlinks=False)
         }
+
+    def not_regular(self, directory: str) -> set[str]:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return set()
+        return {entry.name for entry in entries if not entry.is_file(follow_symlinks=False)}
 
     def file_sha256(self, directory: str, names: Sequence[str]) -> dict[str, str]:
         return {name: _sha256(Path(directory) / name) for name in names}
@@ -81,40 +93,62 @@ class CsvPackageSource:
     ) -> StagedPackage:
         staged = StagedPackage()
         writers: dict[str, ColumnarWriter] = {}
-        with ThreadPoolExecutor(max_workers=1) as hasher:
-            # Hashing runs beside parsing; hashlib releases the GIL on large blocks.
-            hashes = hasher.submit(self.file_sha256, directory, names)
-            try:
-                with ExitStack() as stack:
-                    for name in names:
-                        spec = manifest.spec.file(name)
-                        if spec is None:
-                            continue
-                        writer = stack.enter_context(
-                            columnar.writer(
-                                arrow_schema(spec), dictionary_columns=spec.few_valued_columns
-                            )
+        try:
+            with ExitStack() as stack:
+                for name in names:
+                    spec = manifest.spec.file(name)
+                    if spec is None:
+                        continue
+                    writer = stack.enter_context(
+                        columnar.writer(
+                            arrow_schema(spec), dictionary_columns=spec.few_valued_columns
                         )
-                        writers[name] = writer
-                        reader = _FileReader(Path(directory) / name, spec, manifest.encoding)
-                        staged.row_counts[name] = reader.run(errors, writer)
-                    staged.file_sha256 = hashes.result()
-                    _check_claims(manifest, staged, errors)
-                    if errors:
-                        raise _Abandoned
-            except _Abandoned:
-                return staged
+                    )
+                    writers[name] = writer
+                    _stage_file(
+                        Path(directory) / name, spec, manifest.encoding, errors, writer, staged
+                    )
+                _check_claims(manifest, staged, errors)
+                if errors:
+                    raise _Abandoned
+        except _Abandoned:
+            return staged
         staged.parquet_digests = {name: writer.digest for name, writer in writers.items()}
         crash_point("after_publish")
         return staged
 
 
+def _stage_file(
+    path: Path,
+    spec: FileSpec,
+    encoding: str,
+    errors: ErrorCollector,
+    writer: ColumnarWriter,
+    staged: StagedPackage,
+) -> None:
+    """Read one file once: its rows checked and written, its sha256 from the same bytes."""
+    try:
+        opened = OpenedFile(path)
+    except OSError as problem:
+        # Listed as a regular file a moment ago: it was replaced during the submit.
+        rule = PackageRule.FILE_MUST_BE_REGULAR
+        if not isinstance(problem, NotRegularFile):
+            rule = PackageRule.FILE_MUST_EXIST
+        errors.add(PackageError(rule, f"{spec.name!r} changed during the submit", spec.name))
+        return
+    with opened:
+        reader = _FileReader(opened, spec, encoding)
+        staged.row_counts[spec.name] = reader.run(errors, writer)
+        staged.file_sha256[spec.name] = reader.sha256
+
+
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(hash_block_bytes):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256, or "" when it is no longer a regular file (matches no manifest)."""
+    try:
+        with OpenedFile(path) as opened:
+            return opened.stream().hexdigest()
+    except OSError:
+        return ""
 
 
 def _check_claims(manifest: Manifest, staged: StagedPackage, errors: ErrorCollector) -> None:
@@ -124,7 +158,7 @@ def _check_claims(manifest: Manifest, staged: StagedPackage, errors: ErrorCollec
         if entry is not None and entry.sha256 != actual:
             errors.add(
                 PackageError(
-                    Rejection.MANIFEST_HASH_MUST_MATCH,
+                    PackageRule.MANIFEST_HASH_MUST_MATCH,
                     f"manifest says sha256 {entry.sha256}, the file hashes to {actual}",
                     file=name,
                 )
@@ -134,7 +168,7 @@ def _check_claims(manifest: Manifest, staged: StagedPackage, errors: ErrorCollec
         if entry is not None and rows >= 0 and entry.rows != rows:
             errors.add(
                 PackageError(
-                    Rejection.MANIFEST_ROWS_MUST_MATCH,
+                    PackageRule.MANIFEST_ROWS_MUST_MATCH,
                     f"manifest says {entry.rows} rows, the file holds {rows}",
                     file=name,
                 )
@@ -146,7 +180,7 @@ class _Pending:
     """A bad value found in a batch, located by record number until lines are known."""
 
     record: int  # 1 is the header
-    code: Rejection
+    code: PackageRule
     message: str
     column: str
     column_number: int
@@ -154,9 +188,10 @@ class _Pending:
 
 @dataclass
 class _FileReader:
-    path: Path
+    file: OpenedFile
     spec: FileSpec
     encoding: str
+    sha256: str = ""  # of the bytes the parse read, known once `run` returns
     header: list[str] = field(default_factory=list)
     pending: list[_Pending] = field(default_factory=list)
     invalid_rows: int = 0
@@ -169,20 +204,24 @@ class _FileReader:
 
     def run(self, errors: ErrorCollector, writer: ColumnarWriter) -> int:
         """Check the file, writing converted batches while it is clean; return its rows (-1
-        when it could not be counted)."""
-        if not self._check_header(errors):
+        when it could not be counted). One pass reads every byte: the header, the parse and
+        the hash in `sha256` all see the same bytes."""
+        stream = self.file.stream()
+        if not self._check_header(stream, errors):
+            self.sha256 = stream.hexdigest()
             return -1
         # Parquet encoding runs in its own thread (pyarrow releases the GIL), overlapping the
         # parsing and checking of the next batch; at most `writes_in_flight_max` batches wait.
         with ThreadPoolExecutor(max_workers=1) as pipeline:
             in_flight: deque[Future[None]] = deque()
             try:
-                rows = self._stream(errors, writer, pipeline, in_flight)
+                rows = self._stream(stream, errors, writer, pipeline, in_flight)
             finally:
                 for pending in in_flight:
                     pending.result()
                 if self._duckdb is not None:
                     self._duckdb.close()
+        self.sha256 = stream.hexdigest()  # also hashes what a stopped parse left unread
         if rows < 0:
             return rows
         self._locate(errors)
@@ -192,6 +231,7 @@ class _FileReader:
 
     def _stream(
         self,
+        stream: HashedStream,
         errors: ErrorCollector,
         writer: ColumnarWriter,
         pipeline: ThreadPoolExecutor,
@@ -199,12 +239,12 @@ class _FileReader:
     ) -> int:
         rows = 0
         try:
-            for batch in _prefetched(self._open()):
+            for batch in _prefetched(self._open(stream)):
                 converted = self._check_batch(batch, rows, errors)
                 rows += batch.num_rows
                 if rows > file_rows_max:
                     message = f"more than {file_rows_max} rows"
-                    errors.add(self._error(Rejection.FILE_ROWS_MUST_NOT_EXCEED_MAX, message))
+                    errors.add(self._error(PackageRule.FILE_ROWS_MUST_NOT_EXCEED_MAX, message))
                     return -1
                 if converted is not None:
                     if len(in_flight) >= writes_in_flight_max:
@@ -218,9 +258,9 @@ class _FileReader:
             return -1
         return rows
 
-    def _open(self) -> pacsv.CSVStreamingReader:
+    def _open(self, stream: HashedStream) -> pacsv.CSVStreamingReader:
         return pacsv.open_csv(
-            self.path,
+            stream,
             read_options=pacsv.ReadOptions(
                 encoding=_ARROW_ENCODING[self.encoding], block_size=csv_block_bytes
             ),
@@ -242,44 +282,46 @@ class _FileReader:
         self.invalid_rows += 1
         return "skip"  # found again, with its line, by the error-path scan
 
-    def _check_header(self, errors: ErrorCollector) -> bool:
+    def _check_header(self, stream: HashedStream, errors: ErrorCollector) -> bool:
+        prefix = stream.prefix(header_bytes_max)
         try:
-            with self.path.open(encoding=_PYTHON_ENCODING[self.encoding], newline="") as handle:
-                header = next(csv.reader(handle, strict=True), None)
+            decoder = codecs.getincrementaldecoder(_PYTHON_ENCODING[self.encoding])()
+            text = decoder.decode(prefix, final=stream.at_end)
+            header = next(csv.reader(io.StringIO(text, newline=""), strict=True), None)
         except UnicodeDecodeError:
             errors.add(self._decode_error())
             return False
         except csv.Error as problem:
-            errors.add(self._error(Rejection.CSV_MUST_BE_WELL_FORMED, str(problem), 1))
+            errors.add(self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, str(problem), 1))
             return False
         if not header:
-            errors.add(self._error(Rejection.HEADER_MUST_EXIST, "the file has no header row", 1))
+            errors.add(self._error(PackageRule.HEADER_MUST_EXIST, "the file has no header row", 1))
             return False
         self.header = [name.lstrip("\ufeff") for name in header]
         before = len(errors)
         for column in self.spec.column_names:
             if column not in self.header:
                 errors.add(
-                    self._error(Rejection.HEADER_COLUMN_MUST_BE_PRESENT, "missing", 1, column)
+                    self._error(PackageRule.HEADER_COLUMN_MUST_BE_PRESENT, "missing", 1, column)
                 )
         for position, column in enumerate(self.header, start=1):
             if column not in self.spec.column_names:
                 errors.add(
                     self._error(
-                        Rejection.HEADER_COLUMN_MUST_BE_KNOWN, "unknown", 1, column, position
+                        PackageRule.HEADER_COLUMN_MUST_BE_KNOWN, "unknown", 1, column, position
                     )
                 )
             elif self.header.index(column) != position - 1:
                 errors.add(
                     self._error(
-                        Rejection.HEADER_COLUMN_MUST_BE_UNIQUE, "twice", 1, column, position
+                        PackageRule.HEADER_COLUMN_MUST_BE_UNIQUE, "twice", 1, column, position
                     )
                 )
         return len(errors) == before and not errors.truncated
 
     def _error(
         self,
-        code: Rejection,
+        code: PackageRule,
         message: str,
         line: int | None = None,
         column: str | None = None,
@@ -303,7 +345,11 @@ class _FileReader:
             for bad in checked.bad:
                 self.pending.append(
                     _Pending(
-                        row_base + bad.row + 2, bad.code, bad.message, column_spec.name, position
+                        row_base + bad.row + 2,
+                        PackageRule(bad.code.value),  # the value grammar's rule, by its name
+                        bad.message,
+                        column_spec.name,
+                        position,
                     )
                 )
         if batch.num_rows:
@@ -317,14 +363,14 @@ class _FileReader:
         if not self.pending and not self.invalid_rows:
             return
         wanted = {pending.record for pending in self.pending}
-        scan = _scan(self.path, self.encoding, len(self.header), wanted, errors.room + 1)
+        scan = _scan(self.file, self.encoding, len(self.header), wanted, errors.room + 1)
         if self.invalid_rows:
             # Skipped rows shift record numbers, so values are not located in such a file.
             for line, width in scan.width_problems:
                 message = f"{width} fields where the header has {len(self.header)}"
-                errors.add(self._error(Rejection.ROW_MUST_HAVE_HEADER_WIDTH, message, line))
+                errors.add(self._error(PackageRule.ROW_MUST_HAVE_HEADER_WIDTH, message, line))
             if not scan.width_problems:
-                errors.add(self._error(Rejection.CSV_MUST_BE_WELL_FORMED, "malformed rows"))
+                errors.add(self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, "malformed rows"))
             return
         for pending in self.pending:
             errors.add(
@@ -338,8 +384,9 @@ class _FileReader:
                 )
             )
 
-    def _read_keys(self) -> pa.Table:
-        """The key columns again from the file (error path only)."""
+    def _read_keys(self) -> pa.Table | None:
+        """The key columns again from the file (error path only); None when this second pass
+        hashes differently from the parse, so the file was rewritten in place meanwhile."""
         options = pacsv.ConvertOptions(
             column_types={name: pa.string() for name in self.header},
             include_columns=list(self.spec.key),
@@ -347,12 +394,14 @@ class _FileReader:
             quoted_strings_can_be_null=False,
             null_values=[],
         )
-        return pacsv.read_csv(
-            self.path,
+        stream = self.file.stream()
+        table = pacsv.read_csv(
+            stream,
             read_options=pacsv.ReadOptions(encoding=_ARROW_ENCODING[self.encoding]),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=options,
         )
+        return table if stream.hexdigest() == self.sha256 else None
 
     def _hash_keys(self, batch: pa.RecordBatch) -> np.ndarray[Any, Any]:
         """64-bit hashes of each row's key (DuckDB's vectorised hash); 8 bytes a row to keep."""
@@ -373,18 +422,21 @@ class _FileReader:
         if hashes is None or rows == 0 or errors.full or not (hashes[1:] == hashes[:-1]).any():
             return
         key_names = list(self.spec.key)
-        table = self._read_keys().append_column(
-            "record_no", pa.array(range(2, rows + 2), pa.int64())
-        )
+        keys = self._read_keys()
+        if keys is None:
+            message = "the file was rewritten while it was read; send it again"
+            errors.add(self._error(PackageRule.FILE_MUST_NOT_CHANGE_WHILE_READ, message))
+            return
+        table = keys.append_column("record_no", pa.array(range(2, rows + 2), pa.int64()))
         duplicates = _duplicate_records(table, key_names, errors.room)
         wanted = set(duplicates) | {first for _, first in duplicates.values()}
-        scan = _scan(self.path, self.encoding, len(self.header), wanted, 0)
+        scan = _scan(self.file, self.encoding, len(self.header), wanted, 0)
         label = ",".join(key_names)
         for record, (key_text, first_record) in duplicates.items():
             first_line = scan.lines.get(first_record)
             errors.add(
                 self._error(
-                    Rejection.KEY_MUST_BE_UNIQUE,
+                    PackageRule.KEY_MUST_BE_UNIQUE,
                     f"key ({label}) = {key_text} already appears on line {first_line}",
                     scan.lines.get(record),
                     key_names[0],
@@ -392,14 +444,14 @@ class _FileReader:
             )
 
     def _decode_error(self) -> PackageError:
-        line, column_number = _locate_decode_error(self.path, self.encoding)
+        line, column_number = _locate_decode_error(self.file, self.encoding)
         if not self.header:
-            self.header = _lenient_header(self.path, self.encoding)
+            self.header = _lenient_header(self.file, self.encoding)
         column = None
         if column_number is not None and 0 < column_number <= len(self.header):
             column = self.header[column_number - 1]
         return PackageError(
-            Rejection.FILE_MUST_DECODE,
+            PackageRule.FILE_MUST_DECODE,
             f"bytes that are not valid {self.encoding}",
             self.name,
             line,
@@ -410,28 +462,15 @@ class _FileReader:
     def _arrow_error(self, problem: pa.ArrowInvalid) -> PackageError:
         if "UTF8" in str(problem) or "utf8" in str(problem).lower():
             return self._decode_error()
-        scan = _scan(self.path, self.encoding, len(self.header), set(), 0)
+        scan = _scan(self.file, self.encoding, len(self.header), set(), 0)
         return self._error(
-            Rejection.CSV_MUST_BE_WELL_FORMED, scan.problem or str(problem), scan.problem_line
+            PackageRule.CSV_MUST_BE_WELL_FORMED, scan.problem or str(problem), scan.problem_line
         )
 
 
 def _quoted(names: list[str], table: str = "") -> str:
     prefix = f"{table}." if table else ""
     return ", ".join(f'{prefix}"{name}"' for name in names)
-
-
-def _has_duplicates(table: pa.Table, key_names: list[str]) -> bool:
-    """One parallel DuckDB aggregation over the key columns: is any key repeated?"""
-    with duckdb.connect() as connection:
-        relation = connection.from_arrow(table)
-        found = _rows(
-            relation.query(
-                "keys",
-                f"SELECT 1 FROM keys GROUP BY {_quoted(key_names)} HAVING count(*) > 1 LIMIT 1",
-            )
-        )
-    return bool(found)
 
 
 def _rows(relation: duckdb.DuckDBPyRelation | None) -> list[tuple[Any, ...]]:
@@ -511,11 +550,11 @@ class _Scan:
     problem_line: int | None = None
 
 
-def _scan(path: Path, encoding: str, width: int, wanted: set[int], width_max: int) -> _Scan:
+def _scan(file: OpenedFile, encoding: str, width: int, wanted: set[int], width_max: int) -> _Scan:
     """Walk the records with Python's csv module (error path only): lines and malformed rows."""
     scan = _Scan()
     last_wanted = max(wanted, default=0)
-    with path.open(encoding=_PYTHON_ENCODING[encoding], newline="", errors="replace") as handle:
+    with file.text(_PYTHON_ENCODING[encoding], errors="replace") as handle:
         reader = csv.reader(handle, strict=True)
         previous_line = 0
         try:
@@ -533,9 +572,9 @@ def _scan(path: Path, encoding: str, width: int, wanted: set[int], width_max: in
     return scan
 
 
-def _lenient_header(path: Path, encoding: str) -> list[str]:
+def _lenient_header(file: OpenedFile, encoding: str) -> list[str]:
     """The header names with undecodable bytes replaced, to name a column on the error path."""
-    with path.open(encoding=_PYTHON_ENCODING[encoding], errors="replace", newline="") as handle:
+    with file.text(_PYTHON_ENCODING[encoding], errors="replace") as handle:
         try:
             return next(csv.reader(handle), [])
         except csv.Error:
@@ -550,10 +589,10 @@ def _field_count(prefix: str) -> int:
         return prefix.count(",") + 1
 
 
-def _locate_decode_error(path: Path, encoding: str) -> tuple[int | None, int | None]:
+def _locate_decode_error(file: OpenedFile, encoding: str) -> tuple[int | None, int | None]:
     """The first line holding bytes the encoding rejects, and the field they are in."""
     codec = _PYTHON_ENCODING[encoding]
-    with path.open("rb") as handle:
+    with file.binary() as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode(codec if number == 1 else codec.removesuffix("-sig"))

@@ -24,9 +24,6 @@ ADJUSTMENT_REASONS = (
     "manual",
 )
 CLIENT_STATUSES = ("active", "frozen", "closed")
-RESERVE_ACCOUNTS = tuple(f"RESERVE.{market}" for market in MARKETS)
-CASH_ASSET = "CASH"
-
 T, OT, M, PM = ValueType.TEXT, ValueType.OPTIONAL_TEXT, ValueType.MONEY, ValueType.POSITIVE_MONEY
 
 

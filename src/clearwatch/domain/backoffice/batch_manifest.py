@@ -1,23 +1,52 @@
-"""Batch manifests (`clearwatch.batch/1`) and the named rejections of bad input."""
+"""Batch manifests (`clearwatch.batch/1`) and the named rejections of bad input.
+
+The manifest's limit and grammar are the package's (`domain/shared/file_format.py`); errors
+are collected up to the cap, each with file, line and column, and refused together.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from clearwatch.domain.backoffice.batch_files import BATCH_FORMAT, BATCH_KINDS
+from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.shared.file_format import (
+    ENCODINGS,
+    MANIFEST_FILE_NAME,
+    ErrorCollector,
+    Fault,
+    ManifestFault,
+    ManifestFile,
+    encoding_name,
+    file_entries,
+    iso_date,
+    load_manifest,
+    manifest_identifier,
+    show,
+)
+from clearwatch.domain.shared.value_grammar import ValueRule
 
-ENCODINGS = ("utf-8", "gb18030")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-manifest_bytes_max = 1_000_000
-files_per_batch_max = 64
-MANIFEST_NAME = "manifest.json"
+__all__ = [
+    "ENCODINGS",
+    "MANIFEST_NAME",
+    "BatchError",
+    "BatchManifest",
+    "BatchRejected",
+    "ManifestFile",
+    "Rule",
+    "parse_manifest",
+]
+
+# Broker and batch ids also name batch references and output folders: a plain alphabet.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+MANIFEST_NAME = MANIFEST_FILE_NAME
 
 
 class Rule(StrEnum):
@@ -31,10 +60,17 @@ class Rule(StrEnum):
     FILE_MUST_BE_OF_THE_KIND = "file_must_be_of_the_kind"
     FILE_MUST_BE_LISTED_ONCE = "file_must_be_listed_once"
     FILE_MUST_EXIST = "file_must_exist"
+    FILE_MUST_BE_REGULAR = "file_must_be_a_regular_file"
     FILE_HASH_MUST_MATCH = "file_hash_must_match"
     FILE_MUST_DECODE = "file_must_decode"
     COLUMN_MUST_BE_PRESENT = "column_must_be_present"
     ROW_COUNT_MUST_MATCH = "row_count_must_match"
+    IDENTIFIER_MUST_NOT_CONTAIN_CONTROL_CHARACTERS = (
+        "identifier_must_not_contain_control_characters"
+    )
+    IDENTIFIER_MUST_NOT_HAVE_SURROUNDING_WHITESPACE = (
+        "identifier_must_not_have_surrounding_whitespace"
+    )
     VALUE_MUST_MATCH_TYPE = "value_must_match_type"
     KEY_MUST_BE_UNIQUE = "key_must_be_unique"
     OPENING_ONLY_ON_FIRST_DAY = "opening_must_come_before_any_entry"
@@ -49,16 +85,24 @@ class Rule(StrEnum):
     LARGE_TRANSFER_MUST_BE_APPROVED = "transfer_above_threshold_must_be_approved"
     BATCH_ID_MUST_KEEP_ITS_CONTENT = "batch_id_must_keep_its_content"
     ONE_BATCH_PER_KIND_AND_DATE = "one_batch_per_kind_and_date_unless_approved_correction"
-    BROKER_MUST_MATCH = "broker_must_match"
+
+
+_PRECEDENCE = {rule: rank for rank, rule in enumerate(Rule)}
 
 
 @dataclass(frozen=True)
-class Rejection:
+class BatchError:
+    """One broken rule, located: file ("" for the batch), line, column name and number."""
+
     rule: Rule
     file: str = ""
     line: int | None = None
     column: str = ""
     detail: str = ""
+    column_number: int | None = None  # 1-based position in the header, when known
+
+    def sort_key(self) -> tuple[int, str, int, int]:
+        return (_PRECEDENCE[self.rule], self.file, self.line or 0, self.column_number or 0)
 
     def describe(self) -> str:
         where = self.file
@@ -74,23 +118,20 @@ class Rejection:
             "file": self.file,
             "line": self.line,
             "column": self.column,
+            "column_number": self.column_number,
             "detail": self.detail,
         }
 
 
-class BatchRejected(Exception):
+class BatchRejected(Refused):
     """Bad input: the batch is refused whole and nothing of it is applied."""
 
-    def __init__(self, rejections: tuple[Rejection, ...]) -> None:
-        super().__init__("; ".join(r.describe() for r in rejections))
+    def __init__(self, rejections: tuple[BatchError, ...]) -> None:
+        # The first rejection names the rule; the message keeps every one, in order.
+        first = rejections[0]
+        super().__init__(first.rule.value, "; ".join(r.describe() for r in rejections))
+        self.args = ("; ".join(r.describe() for r in rejections),)
         self.rejections = rejections
-
-
-@dataclass(frozen=True)
-class ManifestFile:
-    name: str
-    sha256: str
-    rows: int
 
 
 @dataclass(frozen=True)
@@ -127,75 +168,94 @@ class BatchManifest:
         return f"batch:{self.broker_id}:{self.kind}:{self.business_date}:{self.batch_id}"
 
 
-def _reject(detail: str, rule: Rule = Rule.MANIFEST_FIELD_MUST_BE_VALID) -> BatchRejected:
-    return BatchRejected((Rejection(rule, "manifest.json", detail=detail),))
+class BatchErrors(ErrorCollector[BatchError]):
+    """A batch's errors, up to the cap; `refuse` raises them together, in precedence order."""
+
+    def refuse(self) -> None:
+        if self:
+            raise BatchRejected(self.sorted())
 
 
-def _text(data: dict[str, Any], name: str, pattern: re.Pattern[str] = _IDENTIFIER) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise _reject(f"{name}: {value!r}")
-    return value
+_FAULT_RULES = {
+    ManifestFault.TOO_LARGE: Rule.MANIFEST_MUST_BE_JSON_OBJECT,
+    ManifestFault.NOT_JSON_OBJECT: Rule.MANIFEST_MUST_BE_JSON_OBJECT,
+    ManifestFault.FILES_NOT_A_LIST: Rule.MANIFEST_FIELD_MUST_BE_VALID,
+    ManifestFault.ENTRY_NOT_VALID: Rule.MANIFEST_FIELD_MUST_BE_VALID,
+    ManifestFault.NAME_NOT_PLAIN: Rule.MANIFEST_FIELD_MUST_BE_VALID,
+    ManifestFault.NAME_REPEATED: Rule.FILE_MUST_BE_LISTED_ONCE,
+}
+
+
+def _error(rule: Rule, detail: str, column: str = "", file: str = MANIFEST_NAME) -> BatchError:
+    return BatchError(rule, file, column=column, detail=detail)
 
 
 def parse_manifest(raw: bytes) -> BatchManifest:
-    """A manifest from its bytes, or `BatchRejected` naming the first broken rule."""
-    if len(raw) > manifest_bytes_max:
-        raise _reject("manifest too large", Rule.MANIFEST_MUST_BE_JSON_OBJECT)
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _reject(str(error), Rule.MANIFEST_MUST_BE_JSON_OBJECT) from error
-    if not isinstance(data, dict):
-        raise _reject("not an object", Rule.MANIFEST_MUST_BE_JSON_OBJECT)
-    if data.get("format") != BATCH_FORMAT:
-        raise _reject(f"format: {data.get('format')!r}", Rule.MANIFEST_FORMAT_MUST_BE_BATCH_1)
-    kind = data.get("kind")
+    """A manifest from its bytes, or `BatchRejected` naming every broken rule (up to the cap)."""
+    document = load_manifest(raw)
+    if isinstance(document, Fault):
+        raise BatchRejected((_error(_FAULT_RULES[document.fault], document.message),))
+    errors = BatchErrors()
+    if document.get("format") != BATCH_FORMAT:
+        detail = f"format: {show(document.get('format'))}"
+        errors.add(_error(Rule.MANIFEST_FORMAT_MUST_BE_BATCH_1, detail, "format"))
+    kind = document.get("kind")
     if kind not in BATCH_KINDS:
-        raise _reject(f"kind: {kind!r}", Rule.KIND_MUST_BE_KNOWN)
-    try:
-        business_date = date.fromisoformat(_text(data, "business_date"))
-    except ValueError as error:
-        raise _reject(f"business_date: {data.get('business_date')!r}") from error
-    encoding = data.get("encoding", "utf-8")
-    if encoding not in ENCODINGS:
-        raise _reject(f"encoding: {encoding!r}")
-    corrects = data.get("corrects_batch_id")
-    if corrects is not None:
-        corrects = _text(data, "corrects_batch_id")
+        errors.add(_error(Rule.KIND_MUST_BE_KNOWN, f"kind: {show(kind)}", "kind"))
+    business_date = iso_date(document.get("business_date"))
+    if business_date is None:
+        detail = f"business_date: {show(document.get('business_date'))}"
+        errors.add(_error(Rule.MANIFEST_FIELD_MUST_BE_VALID, detail, "business_date"))
+    # A batch without `encoding` is UTF-8 (the first batches had no such field).
+    encoding = encoding_name(document.get("encoding", "utf-8"))
+    if encoding is None:
+        detail = f"encoding: {show(document.get('encoding'))}"
+        errors.add(_error(Rule.MANIFEST_FIELD_MUST_BE_VALID, detail, "encoding"))
+    broker_id = _identifier(document, "broker_id", errors)
+    batch_id = _identifier(document, "batch_id", errors)
+    corrects = None
+    if document.get("corrects_batch_id") is not None:
+        corrects = _identifier(document, "corrects_batch_id", errors)
+    files = _files(document.get("files"), str(kind), errors)
+    errors.refuse()
+    if business_date is None or encoding is None or broker_id is None or batch_id is None:
+        raise AssertionError("a manifest without errors has every field")  # pragma: no cover
     return BatchManifest(
         kind=str(kind),
-        broker_id=_text(data, "broker_id"),
+        broker_id=broker_id,
         business_date=business_date,
-        batch_id=_text(data, "batch_id"),
-        encoding=str(encoding),
-        files=_files(data.get("files"), str(kind)),
+        batch_id=batch_id,
+        encoding=encoding,
+        files=files,
         corrects_batch_id=corrects,
     )
 
 
-def _files(value: Any, kind: str) -> tuple[ManifestFile, ...]:
-    if not isinstance(value, list) or len(value) > files_per_batch_max:
-        raise _reject(f"files: a list of at most {files_per_batch_max}")
-    files: list[ManifestFile] = []
-    for item in value:
-        if not isinstance(item, dict):
-            raise _reject(f"files: {item!r}")
-        name, sha, rows = item.get("name"), item.get("sha256"), item.get("rows")
-        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
-            raise _reject(f"files.name: {name!r}")
-        if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
-            raise _reject(f"files.sha256 of {name}: {sha!r}")
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            raise _reject(f"files.rows of {name}: {rows!r}")
+def _identifier(document: Mapping[str, Any], name: str, errors: BatchErrors) -> str | None:
+    value = document.get(name)
+    found = manifest_identifier(value)
+    if isinstance(found, ValueRule) and found is not ValueRule.TEXT_MUST_NOT_BE_EMPTY:
+        # The identifier rules are the same for a manifest field and a CSV value.
+        errors.add(_error(Rule(found.value), f"{name}: {show(value)}", name))
+        return None
+    if found is None or isinstance(found, ValueRule) or not _PLAIN_ID.fullmatch(found):
+        errors.add(_error(Rule.MANIFEST_FIELD_MUST_BE_VALID, f"{name}: {show(value)}", name))
+        return None
+    return found
+
+
+def _files(value: Any, kind: str, errors: BatchErrors) -> tuple[ManifestFile, ...]:
+    entries, faults = file_entries(value)
+    for fault in faults:
+        errors.add(
+            _error(_FAULT_RULES[fault.fault], fault.message, "files", fault.name or MANIFEST_NAME)
+        )
+    for entry in entries:
         # Only a trading batch may carry other files the trading system returns; they are kept.
-        if BATCH_KINDS[kind].file(name) is None and (
-            kind != "trading" or not name.endswith(".csv")
+        if (
+            kind in BATCH_KINDS
+            and BATCH_KINDS[kind].file(entry.name) is None
+            and (kind != "trading" or not entry.name.endswith(".csv"))
         ):
-            raise BatchRejected(
-                (Rejection(Rule.FILE_MUST_BE_OF_THE_KIND, name, detail=f"not a {kind} file"),)
-            )
-        if any(existing.name == name for existing in files):
-            raise BatchRejected((Rejection(Rule.FILE_MUST_BE_LISTED_ONCE, name),))
-        files.append(ManifestFile(name, sha, rows))
-    return tuple(files)
+            errors.add(_error(Rule.FILE_MUST_BE_OF_THE_KIND, f"not a {kind} file", file=entry.name))
+    return entries

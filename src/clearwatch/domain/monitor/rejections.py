@@ -1,16 +1,18 @@
-"""Named rejections of a submitted package, in precedence order, and the capped error list."""
+"""Named rules a submitted package can break, in precedence order, and its located errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-errors_per_submission_max = 100  # a receipt names at most this many errors; more is noise
+from clearwatch.domain.shared.file_format import ErrorCollector as _Collector
+from clearwatch.domain.shared.file_format import errors_per_submission_max
+
+__all__ = ["PRECEDENCE", "ErrorCollector", "PackageError", "PackageRule"]
 
 
-class Rejection(StrEnum):
+class PackageRule(StrEnum):
     """Each a rule the package broke; declaration order is precedence order."""
 
     MANIFEST_MUST_EXIST = "manifest_must_exist"
@@ -34,9 +36,11 @@ class Rejection(StrEnum):
     FILE_MUST_BE_KNOWN = "file_must_be_known"
     FILE_MUST_BE_LISTED = "file_must_be_listed"
     FILE_MUST_EXIST = "file_must_exist"
+    FILE_MUST_BE_REGULAR = "file_must_be_a_regular_file"
     FILE_MUST_BE_IN_MANIFEST = "file_must_be_in_manifest"
     FILE_MUST_NOT_EXCEED_SIZE = "file_must_not_exceed_size"
     MANIFEST_HASH_MUST_MATCH = "manifest_hash_must_match"
+    FILE_MUST_NOT_CHANGE_WHILE_READ = "file_must_not_change_while_read"
     FILE_MUST_DECODE = "file_must_decode"
     HEADER_MUST_EXIST = "header_must_exist"
     HEADER_COLUMN_MUST_BE_PRESENT = "header_column_must_be_present"
@@ -47,6 +51,12 @@ class Rejection(StrEnum):
     FILE_ROWS_MUST_NOT_EXCEED_MAX = "file_rows_must_not_exceed_max"
     MANIFEST_ROWS_MUST_MATCH = "manifest_rows_must_match"
     TEXT_MUST_NOT_BE_EMPTY = "text_must_not_be_empty"
+    IDENTIFIER_MUST_NOT_CONTAIN_CONTROL_CHARACTERS = (
+        "identifier_must_not_contain_control_characters"
+    )
+    IDENTIFIER_MUST_NOT_HAVE_SURROUNDING_WHITESPACE = (
+        "identifier_must_not_have_surrounding_whitespace"
+    )
     AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS = "amount_must_have_digits_dot_two_decimals"
     AMOUNT_MUST_NOT_BE_TOO_LONG = "amount_must_not_be_too_long"
     AMOUNT_MUST_BE_POSITIVE = "amount_must_be_positive"
@@ -60,14 +70,14 @@ class Rejection(StrEnum):
     SEQUENCE_MUST_INCREASE_FOR_NEW_CONTENT = "sequence_must_increase_for_new_content"
 
 
-PRECEDENCE = {rejection: rank for rank, rejection in enumerate(Rejection)}
+PRECEDENCE = {rule: rank for rank, rule in enumerate(PackageRule)}
 
 
 @dataclass(frozen=True)
 class PackageError:
     """One broken rule, located: file (None for the manifest as a whole), line, column."""
 
-    code: Rejection
+    code: PackageRule
     message: str
     file: str | None = None
     line: int | None = None
@@ -88,42 +98,8 @@ class PackageError:
         }
 
 
-@dataclass
-class ErrorCollector:
-    """Collects errors up to a cap; remembers that more were found than kept."""
+class ErrorCollector(_Collector[PackageError]):
+    """A package's errors, up to `errors_per_submission_max` (the shared collector)."""
 
-    cap: int = errors_per_submission_max
-    _errors: list[PackageError] = field(default_factory=list)
-    truncated: bool = False
-
-    def add(self, error: PackageError) -> None:
-        if len(self._errors) >= self.cap:
-            self.truncated = True
-            return
-        self._errors.append(error)
-
-    def extend(self, errors: Iterable[PackageError]) -> None:
-        for error in errors:
-            self.add(error)
-
-    @property
-    def room(self) -> int:
-        """How many more errors would still be kept."""
-        return max(0, self.cap - len(self._errors))
-
-    @property
-    def full(self) -> bool:
-        return self.room == 0
-
-    def __bool__(self) -> bool:
-        return bool(self._errors)
-
-    def __len__(self) -> int:
-        return len(self._errors)
-
-    def sorted(self) -> tuple[PackageError, ...]:
-        """The errors in precedence order, then by file, line and column."""
-        return tuple(sorted(self._errors, key=PackageError.sort_key))
-
-    def codes(self) -> set[Rejection]:
-        return {error.code for error in self._errors}
+    def __init__(self, cap: int = errors_per_submission_max) -> None:
+        super().__init__(cap=cap)

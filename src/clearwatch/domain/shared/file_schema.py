@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from clearwatch.domain.shared.kinds import Market, PackageKind
+
 
 class ValueType(StrEnum):
     TEXT = "text"  # non-empty identifier, stored as string
@@ -59,7 +61,7 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class PackageSpec:
-    kind: str
+    kind: PackageKind
     institution_kind: str  # the registry kind that may submit it
     files: tuple[FileSpec, ...]
 
@@ -70,7 +72,7 @@ class PackageSpec:
 ACCOUNT_KINDS = ("normal", "credit", "option")
 PURPOSES = ("client_settlement", "credit_guarantee", "option_margin")
 PURPOSE_OF_ACCOUNT_KIND = dict(zip(ACCOUNT_KINDS, PURPOSES, strict=True))
-MARKETS = ("SH", "SZ", "BJ")
+MARKETS: tuple[str, ...] = tuple(market.value for market in Market)
 DIRECTIONS = ("in", "out")
 COUNTERPARTY_KINDS = ("client_bank", "csdc", "same_broker_special", "broker_own", "other")
 FUND_ACTIONS = ("freeze", "deduct", "stop_payment")
@@ -88,7 +90,7 @@ def _enum(name: str, choices: tuple[str, ...]) -> ColumnSpec:
 
 
 BROKER_DAILY = PackageSpec(
-    kind="broker_daily",
+    kind=PackageKind.BROKER_DAILY,
     institution_kind="broker",
     files=(
         FileSpec(
@@ -126,7 +128,7 @@ BROKER_DAILY = PackageSpec(
 )
 
 BANK_DAILY = PackageSpec(
-    kind="bank_daily",
+    kind=PackageKind.BANK_DAILY,
     institution_kind="bank",
     files=(
         FileSpec(
@@ -176,7 +178,7 @@ BANK_DAILY = PackageSpec(
 )
 
 CSDC_DAILY = PackageSpec(
-    kind="csdc_daily",
+    kind=PackageKind.CSDC_DAILY,
     institution_kind="csdc",
     files=(
         FileSpec(

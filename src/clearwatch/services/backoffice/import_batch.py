@@ -8,7 +8,8 @@ skipped. A second, different batch for the same kind and date needs an approved 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -18,13 +19,16 @@ import pyarrow as pa
 from clearwatch.domain.backoffice.batch_files import BATCH_KINDS, FILE_APPLY_ORDER
 from clearwatch.domain.backoffice.batch_manifest import (
     MANIFEST_NAME,
+    BatchError,
+    BatchErrors,
     BatchManifest,
     BatchRejected,
     ManifestFile,
-    Rejection,
     Rule,
     parse_manifest,
 )
+from clearwatch.domain.shared.file_format import manifest_bytes_max
+from clearwatch.domain.shared.kinds import AuditAction, BatchStatus
 from clearwatch.services.access.approvals import approved_request_for
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.backoffice.books_apply import ApplyContext, apply_file
@@ -51,7 +55,6 @@ class ImportResult:
     files_kept: tuple[str, ...] = ()  # returned by the trading system, stored, not applied
     records_skipped: int = 0
     entries_posted: int = 0
-    notes: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,22 @@ class _ReadFile:
 
 
 def read_manifest(directory: Path) -> BatchManifest:
+    """The batch's manifest, read once; a symbolic link is refused (it could point anywhere)."""
     path = directory / MANIFEST_NAME
+    if path.is_symlink():
+        raise BatchRejected((BatchError(Rule.FILE_MUST_BE_REGULAR, MANIFEST_NAME),))
     if not path.is_file():
-        raise BatchRejected((Rejection(Rule.MANIFEST_MUST_EXIST, MANIFEST_NAME),))
-    return parse_manifest(path.read_bytes())
+        raise BatchRejected((BatchError(Rule.MANIFEST_MUST_EXIST, MANIFEST_NAME),))
+    try:
+        with open(path, "rb", opener=_no_follow) as handle:
+            # One byte over the limit is enough to refuse a manifest as too large.
+            return parse_manifest(handle.read(manifest_bytes_max + 1))
+    except OSError as problem:  # replaced by a link or removed since the check above
+        raise BatchRejected((BatchError(Rule.FILE_MUST_BE_REGULAR, MANIFEST_NAME),)) from problem
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
 
 
 def import_batch(
@@ -98,7 +113,7 @@ def import_batch(
 
 
 def _refused(rule: Rule, detail: str) -> BatchRejected:
-    return BatchRejected((Rejection(rule, MANIFEST_NAME, detail=detail),))
+    return BatchRejected((BatchError(rule, MANIFEST_NAME, detail=detail),))
 
 
 def _correction_approval(uow: BackOfficeUnitOfWork, manifest: BatchManifest) -> str | None:
@@ -125,29 +140,38 @@ def _correction_approval(uow: BackOfficeUnitOfWork, manifest: BatchManifest) -> 
 def _read_and_store(
     directory: Path, manifest: BatchManifest, tools: BackOfficeTools
 ) -> dict[str, _ReadFile]:
-    """Check every file against its manifest line, then put its rows in the columnar store."""
+    """Check every file against its manifest line, then put its rows in the columnar store.
+
+    The reader hashes and parses one read of each file. Errors of every file are collected
+    (up to the cap) and refused together; nothing is stored of a batch that is refused.
+    """
     kind = BATCH_KINDS[manifest.kind]
     read: dict[str, _ReadFile] = {}
+    tables: dict[str, pa.Table] = {}
+    errors = BatchErrors()
     for entry in manifest.files:
         path = directory / entry.name
-        if not path.is_file():
-            raise BatchRejected((Rejection(Rule.FILE_MUST_EXIST, entry.name),))
-        actual = tools.reader.sha256(path)
-        if actual != entry.sha256:
-            raise BatchRejected(
-                (Rejection(Rule.FILE_HASH_MUST_MATCH, entry.name, detail=f"sha256 {actual}"),)
-            )
         spec = kind.file(entry.name)
-        if spec is None:
-            rows = tools.reader.count_rows(path, encoding=manifest.encoding)
-            if rows != entry.rows:
-                raise BatchRejected(
-                    (Rejection(Rule.ROW_COUNT_MUST_MATCH, entry.name, detail=f"{rows}"),)
+        try:
+            if spec is None:
+                rows = tools.reader.count_rows(
+                    path, encoding=manifest.encoding, sha256=entry.sha256
                 )
-            read[entry.name] = _ReadFile(entry, None, None)
-            continue
-        table = tools.reader.read(path, spec, encoding=manifest.encoding, rows=entry.rows)
-        read[entry.name] = _ReadFile(entry, table, tools.store.put_table(table))
+                if rows != entry.rows:
+                    detail = f"the file holds {rows} rows, the manifest says {entry.rows}"
+                    errors.add(BatchError(Rule.ROW_COUNT_MUST_MATCH, entry.name, detail=detail))
+                read[entry.name] = _ReadFile(entry, None, None)
+                continue
+            tables[entry.name] = tools.reader.read(
+                path, spec, encoding=manifest.encoding, rows=entry.rows, sha256=entry.sha256
+            )
+        except BatchRejected as refused:
+            errors.extend(refused.rejections)
+    errors.refuse()
+    for entry in manifest.files:
+        if entry.name in tables:
+            table = tables[entry.name]
+            read[entry.name] = _ReadFile(entry, table, tools.store.put_table(table))
     return read
 
 
@@ -166,6 +190,51 @@ def _apply(
         manifest, manifest_json=manifest_json, received_at=at, approval_ref=approval_ref
     )
     context = ApplyContext(uow=uow, tools=tools, manifest=manifest, at=at)
+    applied, duplicates, kept = _apply_files(context, batch_pk, files)
+    _check_after_batch(uow, manifest)
+    status = BatchStatus.APPLIED
+    detail = {
+        "files_applied": applied,
+        "files_already_imported": duplicates,
+        "files_kept": kept,
+        "records_skipped": context.records_skipped,
+        "entries_posted": context.entries_posted,
+    }
+    uow.batches.add_status(batch_pk, status=status, at=at, actor=IMPORTER, detail=detail)
+    record_audit(
+        uow,
+        actor=actor,
+        action=AuditAction.BATCH_IMPORTED,
+        object_ref=f"batch:{manifest.batch_ref}",
+        payload={
+            "kind": manifest.kind,
+            "business_date": manifest.business_date.isoformat(),
+            "content_sha256": manifest.content_sha256,
+            # The fees charged by this batch's executions are the schedule of this version.
+            "fee_schedule": tools.schedule.version_ref,
+            **detail,
+        },
+        recorded_at=at,
+    )
+    return ImportResult(
+        manifest.batch_ref,
+        manifest.kind,
+        manifest.business_date.isoformat(),
+        ImportStatus.APPLIED,
+        tuple(applied),
+        tuple(duplicates),
+        tuple(kept),
+        context.records_skipped,
+        context.entries_posted,
+    )
+
+
+def _apply_files(
+    context: ApplyContext, batch_pk: int, files: dict[str, _ReadFile]
+) -> tuple[list[str], list[str], list[str]]:
+    """Record each file of the batch and apply those not applied before, reference data
+    first; returns the names applied, already imported and kept without applying."""
+    uow, manifest = context.uow, context.manifest
     applied: list[str] = []
     duplicates: list[str] = []
     kept: list[str] = []
@@ -188,40 +257,7 @@ def _apply(
         else:
             apply_file(context, name, item.table, item.entry.sha256, item.digest or "")
             applied.append(name)
-    _check_after_batch(uow, manifest)
-    status = "applied"
-    detail = {
-        "files_applied": applied,
-        "files_already_imported": duplicates,
-        "files_kept": kept,
-        "records_skipped": context.records_skipped,
-        "entries_posted": context.entries_posted,
-    }
-    uow.batches.add_status(batch_pk, status=status, at=at, actor=IMPORTER, detail=detail)
-    record_audit(
-        uow,
-        actor=actor,
-        action="batch.imported",
-        object_ref=f"batch:{manifest.batch_ref}",
-        payload={
-            "kind": manifest.kind,
-            "business_date": manifest.business_date.isoformat(),
-            "content_sha256": manifest.content_sha256,
-            **detail,
-        },
-        recorded_at=at,
-    )
-    return ImportResult(
-        manifest.batch_ref,
-        manifest.kind,
-        manifest.business_date.isoformat(),
-        ImportStatus.APPLIED,
-        tuple(applied),
-        tuple(duplicates),
-        tuple(kept),
-        context.records_skipped,
-        context.entries_posted,
-    )
+    return applied, duplicates, kept
 
 
 def _apply_rank(name: str) -> tuple[int, str]:

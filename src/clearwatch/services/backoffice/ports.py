@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -59,10 +59,6 @@ class BooksRepository(Protocol):
 
     def applied_keys(self, broker_id: str, role: str, keys: Sequence[str]) -> set[str]: ...
 
-    def record_applied(
-        self, broker_id: str, role: str, keys: Iterable[str], entry_pk: int
-    ) -> None: ...
-
     def post_records(
         self,
         entries: Sequence[JournalEntry],
@@ -72,7 +68,7 @@ class BooksRepository(Protocol):
         recorded_at: datetime,
     ) -> None:
         """Post one entry per record and mark each record key applied, in few statements:
-        the same rows as `post` then `record_applied` for each pair, in order."""
+        the same rows as posting each entry and recording its key applied, in order."""
         ...
 
     def balances(
@@ -107,10 +103,6 @@ class BooksRepository(Protocol):
     def negative_client_balances(
         self, *, broker_id: str, as_of: date
     ) -> list[tuple[str, str, int]]: ...
-
-    def entry_keys(self, *, broker_id: str, kind: str, before: date | None = None) -> list[str]: ...
-
-    def entry_dates(self, *, broker_id: str, kind: str) -> list[date]: ...
 
     def detail_digests(self, *, broker_id: str, kind: str, business_date: date) -> list[str]:
         """Columnar objects behind the entries of a kind on a date, in posting order."""
@@ -182,8 +174,6 @@ class EodLog(Protocol):
         detail: dict[str, Any],
     ) -> None: ...
 
-    def events(self, broker_id: str, business_date: date) -> list[tuple[str, str, str]]: ...
-
 
 class BackOfficeUnitOfWork(AccessUnitOfWork, Protocol):
     """The back office's transaction; approvals (for corrections) live in the access area."""
@@ -212,13 +202,17 @@ class TradeClearing:
 
 
 class BatchFileReader(Protocol):
-    def read(self, path: Path, spec: FileSpec, *, encoding: str, rows: int) -> pa.Table:
-        """Typed rows of a batch file, or `BatchRejected` naming file, line and column."""
+    """Batch files, each read once: the bytes hashed against the manifest are the bytes
+    parsed; a symbolic link, a missing file or another hash is `BatchRejected`."""
+
+    def read(
+        self, path: Path, spec: FileSpec, *, encoding: str, rows: int, sha256: str
+    ) -> pa.Table:
+        """Typed rows of a batch file, or `BatchRejected` naming file, line and column of
+        every error found (up to the cap)."""
         ...
 
-    def sha256(self, path: Path) -> str: ...
-
-    def count_rows(self, path: Path, *, encoding: str) -> int: ...
+    def count_rows(self, path: Path, *, encoding: str, sha256: str) -> int: ...
 
 
 class BackOfficeEngine(Protocol):
@@ -282,6 +276,4 @@ class BackOfficeTools:
     store: ColumnarStore
     reader: BatchFileReader
     engine: BackOfficeEngine
-    schedule: FeeSchedule
-    # Transfers above this need a second person's approval (spec §5); 1,000,000.00 by default.
-    transfer_approval_threshold_fen: int = 100_000_000
+    schedule: FeeSchedule  # fees and the transfer approval threshold, versioned by its hash

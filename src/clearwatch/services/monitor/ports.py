@@ -18,6 +18,7 @@ from clearwatch.domain.monitor.reporting import (
     VerbalReminder,
 )
 from clearwatch.domain.monitor.stored_package import StoredPackage
+from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.services.shared.ports import ColumnarStore, UnitOfWork
 
 
@@ -46,7 +47,7 @@ class RegistryRepository(Protocol):
     def history(self) -> list[RegistryVersionInfo]: ...
 
 
-class PackageConflictError(RuntimeError):
+class PackageConflictError(ClearwatchError):
     """A submission of the same identity committed first; decide again in a new transaction."""
 
 
@@ -175,6 +176,10 @@ class PackageSource(Protocol):
         """Every regular file in the directory, by name, with its size in bytes."""
         ...
 
+    def not_regular(self, directory: str) -> set[str]:
+        """Names in the directory that are not regular files: symbolic links, directories."""
+        ...
+
     def file_sha256(self, directory: str, names: Sequence[str]) -> dict[str, str]: ...
 
     def stage(
@@ -187,5 +192,6 @@ class PackageSource(Protocol):
         errors: ErrorCollector,
     ) -> StagedPackage:
         """Check hashes, rows and values of the named files, adding errors; when none were
-        found (also before), publish each file as Parquet and return the digests."""
+        found (also before), publish each file as Parquet and return the digests. Each file
+        is read once: the bytes hashed are the bytes parsed and stored."""
         ...

@@ -17,9 +17,10 @@ from clearwatch.domain.monitor.intake import (
 from clearwatch.domain.monitor.manifest import Manifest, ManifestHead, parse_manifest
 from clearwatch.domain.monitor.receipt import PackageIdentity, Receipt, ReceiptStatus
 from clearwatch.domain.monitor.registry import RegistrySnapshot
-from clearwatch.domain.monitor.rejections import ErrorCollector
+from clearwatch.domain.monitor.rejections import ErrorCollector, PackageError
 from clearwatch.domain.monitor.reporting import ReportingCategory, is_late
 from clearwatch.domain.shared.calendar import BusinessCalendar, package_deadline_at
+from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.monitor.ports import (
     MonitorUnitOfWork,
@@ -64,7 +65,9 @@ def submit_package(*, directory: str, context: SubmitContext) -> Receipt:
             business_date=manifest.business_date,
         )
     errors.extend(check_against_registry(manifest, registry))
-    listing = check_file_listing(manifest, context.source.file_sizes(directory))
+    listing = check_file_listing(
+        manifest, context.source.file_sizes(directory), context.source.not_regular(directory)
+    )
     errors.extend(listing)
     names = files_to_read(manifest, listing)
     head = _head(manifest)
@@ -134,7 +137,9 @@ def _store(
                 return receipt
         except PackageConflictError:
             continue  # a twin committed between our read and our insert; look again
-    raise RuntimeError("package identity kept conflicting; the store is contended")
+    raise PackageConflictError(
+        f"package identity kept conflicting {conflict_retries_max} times; the store is contended"
+    )
 
 
 def _store_once(
@@ -197,7 +202,7 @@ def _accept(
     record_audit(
         uow,
         actor=SUBMITTER,
-        action="monitor.package.accept",
+        action=AuditAction.MONITOR_PACKAGE_ACCEPT,
         object_ref=f"package:{package_id}",
         payload={
             "institution_id": manifest.institution_id,
@@ -260,6 +265,25 @@ def _record_rejection(
             errors_truncated=errors.truncated,
         )
     )
+    _record_batch_error(
+        uow, head, received_at, f"rejection {rejection_id}: {sorted_errors[0].code.value}"
+    )
+    _audit_rejection(uow, head, received_at, rejection_id, sorted_errors)
+    return Receipt(
+        status=ReceiptStatus.REJECTED,
+        identity=identity,
+        received_at=received_at,
+        rejection_id=rejection_id,
+        row_counts={} if staged is None else {k: v for k, v in staged.row_counts.items() if v >= 0},
+        errors=sorted_errors,
+        errors_truncated=errors.truncated,
+    )
+
+
+def _record_batch_error(
+    uow: MonitorUnitOfWork, head: ManifestHead, received_at: datetime, detail: str
+) -> None:
+    """A rejected submission of a registered institution counts as a BATCH_ERROR."""
     registry = uow.registry.current()
     registered = (
         registry is not None
@@ -273,12 +297,21 @@ def _record_rejection(
             business_date=head.business_date,
             package_kind=head.kind,
             occurred_at=received_at,
-            detail=f"rejection {rejection_id}: {sorted_errors[0].code.value}",
+            detail=detail,
         )
+
+
+def _audit_rejection(
+    uow: MonitorUnitOfWork,
+    head: ManifestHead,
+    received_at: datetime,
+    rejection_id: int,
+    sorted_errors: tuple[PackageError, ...],
+) -> None:
     record_audit(
         uow,
         actor=SUBMITTER,
-        action="monitor.package.reject",
+        action=AuditAction.MONITOR_PACKAGE_REJECT,
         object_ref=f"rejection:{rejection_id}",
         payload={
             "institution_id": head.institution_id,
@@ -288,13 +321,4 @@ def _record_rejection(
             "codes": sorted({error.code.value for error in sorted_errors}),
         },
         recorded_at=received_at,
-    )
-    return Receipt(
-        status=ReceiptStatus.REJECTED,
-        identity=identity,
-        received_at=received_at,
-        rejection_id=rejection_id,
-        row_counts={} if staged is None else {k: v for k, v in staged.row_counts.items() if v >= 0},
-        errors=sorted_errors,
-        errors_truncated=errors.truncated,
     )
