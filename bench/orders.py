@@ -20,17 +20,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from clearwatch.adapters.clock import FixedClock
+from clearwatch.adapters.fee_schedule_file import load_fee_schedule
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
-from clearwatch.domain.backoffice.fees import default_fee_schedule
-from clearwatch.domain.intraday.book import JournalEntry, NodeBook, Order, Side
+from clearwatch.domain.intraday.book import NodeBook, NodeEntry, Order
 from clearwatch.domain.intraday.fee_estimates import fee_rates
 from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.domain.shared.kinds import Side
 from clearwatch.services.intraday.ports import CentralPosition, SnapshotCentralFunds
 from clearwatch.services.intraday.trading_node import TradingNode
 
 DAY = date(2026, 11, 20)
-RATES = fee_rates(default_fee_schedule())
+RATES = fee_rates(load_fee_schedule())
 SECURITIES = ("SH.600000", "SH.601318", "SZ.000001", "SH.510300")
 
 
@@ -76,7 +77,7 @@ def in_process(orders: list[Order], clients: int) -> tuple[float, float, float, 
     started, cpu_started = time.perf_counter(), time.process_time()
     for order in orders:
         outcome = book.accept(order)
-        if isinstance(outcome, JournalEntry):
+        if isinstance(outcome, NodeEntry):
             book.apply(outcome)
             accepted += 1
     checked = len(orders) / (time.perf_counter() - started)
@@ -114,7 +115,7 @@ def journalled(orders: list[Order], clients: int, batch: int) -> tuple[float, in
         started = time.perf_counter()
         for first in range(0, len(orders), batch):
             outcomes = node.submit(orders[first : first + batch])
-            accepted += sum(isinstance(outcome, JournalEntry) for outcome in outcomes)
+            accepted += sum(isinstance(outcome, NodeEntry) for outcome in outcomes)
         rate = len(orders) / (time.perf_counter() - started)
         app.engine.dispose()
     return rate, accepted

@@ -7,9 +7,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from clearwatch.adapters.engine.backoffice.row_work import IbisBackOfficeEngine
-from clearwatch.domain.backoffice.fees import Side, default_fee_schedule, execution_fees
+from clearwatch.adapters.fee_schedule_file import load_fee_schedule
+from clearwatch.domain.backoffice.fees import execution_fees
+from clearwatch.domain.shared.kinds import Side
 
-SCHEDULE = default_fee_schedule()
+SCHEDULE = load_fee_schedule()
 ENGINE = IbisBackOfficeEngine(threads=1)
 
 executions = st.lists(

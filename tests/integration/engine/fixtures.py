@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from clearwatch.adapters.engine.monitor.sources import SOURCE_FILES, source_key, stored_schema
-from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, PackageSource
+from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, StoredPackageFile
 
 DAY = date(2026, 11, 20)
 
@@ -29,7 +29,7 @@ def write_day(
 ) -> EngineRequest:
     """Write each institution's files as Parquet and describe them as the engine's request."""
     directory.mkdir(parents=True, exist_ok=True)
-    sources: dict[str, list[PackageSource]] = {}
+    sources: dict[str, list[StoredPackageFile]] = {}
     kinds_of: dict[str, set[str]] = {}
     for institution, files in day.items():
         for attribute, kind, file_name, sender in SOURCE_FILES:
@@ -43,7 +43,7 @@ def write_day(
             path = directory / f"{institution}-{attribute}.parquet"
             pq.write_table(table, path)
             sources.setdefault(source_key(kind, file_name), []).append(
-                PackageSource(institution_id=institution, uri=str(path))
+                StoredPackageFile(institution_id=institution, uri=str(path))
             )
     return EngineRequest(
         business_date=DAY,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from clearwatch.adapters.fee_schedule_file import load_fee_schedule
 from clearwatch.bootstrap import Application
-from clearwatch.domain.backoffice.fees import default_fee_schedule
 from clearwatch.domain.intraday.fee_estimates import fee_rates
 from clearwatch.services.intraday.ports import CentralPosition, SnapshotCentralFunds
 from clearwatch.services.intraday.trading_node import TradingNode
 
 BROKER = "B001"
 DAY = date(2026, 11, 20)
-RATES = fee_rates(default_fee_schedule())
+RATES = fee_rates(load_fee_schedule())
 
 
 def central(cash_by_client: dict[str, int], shares: dict[str, dict[str, int]] | None = None):

@@ -10,8 +10,9 @@ from typing import Any
 from clearwatch.adapters.clock import SystemClock
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
-from clearwatch.domain.intraday.book import Order, Side
+from clearwatch.domain.intraday.book import Order
 from clearwatch.domain.intraday.lease import IntradayRefused
+from clearwatch.domain.shared.kinds import Side
 from clearwatch.services.intraday.trading_node import TradingNode
 
 from .conftest import BROKER, DAY, RATES, central

@@ -6,13 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from clearwatch.adapters.db.raw_sql import RawSqlConsole
-from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-from clearwatch.bootstrap import Application
+from clearwatch.bootstrap import Application, build_backoffice_tools
 from clearwatch.services.backoffice.import_batch import import_batch
 from clearwatch.services.drills.duplicate_import import run_duplicate_import_drill
 from clearwatch.services.drills.harness import DrillStore, write_batch
 from clearwatch.services.drills.phantom_funds import run_phantom_funds_drill
 from clearwatch.services.intraday.central_funds import BooksCentralFunds
+from tests.support.drills import DUPLICATE_IMPORT_CHECKS, PHANTOM_FUNDS_CHECKS
 
 from .conftest import BROKER, DAY
 
@@ -30,7 +30,7 @@ def _store(app: Application, tmp_path: Path) -> DrillStore:
 def test_the_phantom_funds_drill_passes_on_each_database(app: Application, tmp_path: Path) -> None:
     report = run_phantom_funds_drill(store=_store(app, tmp_path))
     assert report.passed, [check for check in report.checks if not check.passed]
-    assert len(report.checks) >= 8
+    assert [(check.name, check.detail) for check in report.checks] == list(PHANTOM_FUNDS_CHECKS)
 
 
 def test_the_duplicate_import_drill_passes_on_each_database(
@@ -38,6 +38,7 @@ def test_the_duplicate_import_drill_passes_on_each_database(
 ) -> None:
     report = run_duplicate_import_drill(store=_store(app, tmp_path))
     assert report.passed, [check for check in report.checks if not check.passed]
+    assert [(check.name, check.detail) for check in report.checks] == list(DUPLICATE_IMPORT_CHECKS)
 
 
 def test_the_books_give_nodes_cash_sellable_shares_and_each_clients_commission_rate(

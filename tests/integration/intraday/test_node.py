@@ -12,7 +12,7 @@ from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application
 from clearwatch.domain.intraday.book import (
     Execution,
-    JournalEntry,
+    NodeEntry,
     Order,
     OrderRejection,
     Refusal,
@@ -50,12 +50,12 @@ def test_orders_are_checked_against_available_cash_and_shares_and_fills_count_at
             Order("o4", "F1", Side.SELL, "SH.600000", 10_000, 10_000),
         ]
     )
-    assert isinstance(outcomes[0], JournalEntry)
+    assert isinstance(outcomes[0], NodeEntry)
     assert isinstance(outcomes[1], Refusal)
     assert outcomes[1].rejection is OrderRejection.CASH_MUST_COVER_AMOUNT_AND_FEES
     assert isinstance(outcomes[2], Refusal)
     assert outcomes[2].rejection is OrderRejection.SHARES_MUST_COVER_QUANTITY
-    assert isinstance(outcomes[3], JournalEntry)
+    assert isinstance(outcomes[3], NodeEntry)
     primary.fill([Execution("o1", 60_000, 9_000)])  # filled cheaper: the rest is released
     assert primary.book is not None
     view = primary.book.client("F1")
@@ -159,7 +159,7 @@ def test_a_conservation_breach_halts_the_client_and_raises_an_alert_with_evidenc
     outcome, ok = primary.submit([_buy("o1", "F2", 100, 10_000), _buy("o2", "F1", 100, 10_000)])
     assert isinstance(outcome, Refusal)
     assert outcome.rejection is OrderRejection.CLIENT_TRADING_MUST_NOT_BE_HALTED
-    assert isinstance(ok, JournalEntry)
+    assert isinstance(ok, NodeEntry)
     with app.uow() as uow:
         (halt,) = uow.intraday.halts(business_date=DAY)
         alerts = [r for r in uow.audit.latest(limit=50) if r.action.endswith("breach")]
@@ -246,7 +246,7 @@ def test_every_order_batch_checks_its_clients_across_nodes_first(app: Applicatio
     halted, other = primary.submit([_buy("o1", "F1", 100, 10_000), _buy("o2", "F2", 100, 10_000)])
     assert isinstance(halted, Refusal)
     assert halted.rejection is OrderRejection.CLIENT_TRADING_MUST_NOT_BE_HALTED
-    assert isinstance(other, JournalEntry)
+    assert isinstance(other, NodeEntry)
     with app.uow() as uow:
         (halt,) = uow.intraday.halts(business_date=DAY)
     assert halt.fund_account == "F1"

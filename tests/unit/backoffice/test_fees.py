@@ -2,14 +2,11 @@
 
 from decimal import Decimal
 
-from clearwatch.domain.backoffice.fees import (
-    Side,
-    default_fee_schedule,
-    exact_ratio,
-    execution_fees,
-)
+from clearwatch.adapters.fee_schedule_file import load_fee_schedule
+from clearwatch.domain.backoffice.fees import exact_ratio, execution_fees
+from clearwatch.domain.shared.kinds import Side
 
-SCHEDULE = default_fee_schedule()
+SCHEDULE = load_fee_schedule()
 
 
 def test_a_buy_of_1000_at_10_pays_the_minimum_commission_and_costs_10005_64() -> None:

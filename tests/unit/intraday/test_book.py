@@ -7,20 +7,20 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearwatch.domain.backoffice.fees import Side as TradeSide
-from clearwatch.domain.backoffice.fees import default_fee_schedule, execution_fees
+from clearwatch.adapters.fee_schedule_file import load_fee_schedule
+from clearwatch.domain.backoffice.fees import execution_fees
 from clearwatch.domain.intraday.book import (
-    EntryKind,
-    JournalEntry,
     NodeBook,
+    NodeEntry,
+    NodeEntryKind,
     Order,
     OrderRejection,
     Refusal,
-    Side,
 )
 from clearwatch.domain.intraday.fee_estimates import fee_rates, order_amount_fen
+from clearwatch.domain.shared.kinds import Side
 
-SCHEDULE = default_fee_schedule()
+SCHEDULE = load_fee_schedule()
 RATES = fee_rates(SCHEDULE)
 
 
@@ -30,8 +30,8 @@ def _book(cash_fen: int = 100_000_00, shares: int = 1_000) -> NodeBook:
     return book
 
 
-def _apply(book: NodeBook, outcome: JournalEntry | Refusal) -> JournalEntry | Refusal:
-    if isinstance(outcome, JournalEntry):
+def _apply(book: NodeBook, outcome: NodeEntry | Refusal) -> NodeEntry | Refusal:
+    if isinstance(outcome, NodeEntry):
         book.apply(outcome)
     return outcome
 
@@ -50,7 +50,7 @@ def test_the_integer_fee_estimate_equals_the_books_decimal_fees(
         schedule=SCHEDULE,
         market=market,
         security=code,
-        side=TradeSide.SELL if sell else TradeSide.BUY,
+        side=Side.SELL if sell else Side.BUY,
         quantity=quantity,
         price=Decimal(price_milli) / 1000,
     )
@@ -66,7 +66,7 @@ def test_a_buy_needs_amount_and_fees_within_available_cash() -> None:
     assert isinstance(refused, Refusal)
     assert refused.rejection is OrderRejection.CASH_MUST_COVER_AMOUNT_AND_FEES
     accepted = book.accept(Order("o2", "F1", Side.BUY, "SH.600000", 999, 10_000))
-    assert isinstance(accepted, JournalEntry)
+    assert isinstance(accepted, NodeEntry)
     assert accepted.cash_delta_fen == -(9_990_00 + 5_00 + 34 + 20 + 10)
 
 
@@ -147,7 +147,7 @@ def test_replaying_the_journal_rebuilds_exactly_the_live_book_and_cash_never_goe
                 outcome = live.cancel(order_id=open_ids[-1])
             case _:
                 continue
-        if isinstance(outcome, JournalEntry):
+        if isinstance(outcome, NodeEntry):
             live.apply(outcome)
             journal.append(outcome)
         view = live.client("F1")
@@ -157,4 +157,4 @@ def test_replaying_the_journal_rebuilds_exactly_the_live_book_and_cash_never_goe
     standby.replay(journal)
     assert standby.clients() == live.clients()
     assert standby.open_order_ids() == live.open_order_ids()
-    assert all(entry.kind in EntryKind for entry in journal)
+    assert all(entry.kind in NodeEntryKind for entry in journal)

@@ -45,7 +45,15 @@ YI = 100_000_000_00  # 100,000,000.00 in fen
 
 
 def criteria(amounts: dict[FindingCode, int], balance: int | None = 10**15, affected: int = 0):
-    return broker_criteria(amounts, balance_fen=balance, affected_accounts=affected, rules=RULES)
+    """`amounts` as the findings' figures: fen, except F9's count of unreported accounts."""
+    fen = {code: figure for code, figure in amounts.items() if code is not F.F9}
+    return broker_criteria(
+        fen,
+        unreported_accounts=amounts.get(F.F9, 0),
+        balance_fen=balance,
+        affected_accounts=affected,
+        rules=RULES,
+    )
 
 
 def test_the_rules_file_carries_the_spec_thresholds_and_a_version() -> None:

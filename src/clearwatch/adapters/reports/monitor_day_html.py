@@ -14,6 +14,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from clearwatch.domain.monitor.criteria import Level
+from clearwatch.domain.monitor.report import DayResult, InstitutionResult, finding_figure_text
+from clearwatch.domain.shared.money import format_fen
+
 _STYLE = """
 body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 2rem; color: #1d2433; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
@@ -44,85 +48,94 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None =
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _warnings_section(document: dict[str, Any]) -> str:
+def _warnings_section(result: DayResult) -> str:
     by_level: dict[str, list[list[str]]] = defaultdict(list)
-    for inst in document["institutions"]:
-        for w in inst["warnings"]:
-            by_level[w["level"]].append(
+    for inst in result.institutions:
+        for w in inst.warnings:
+            level = w.level.value
+            by_level[level].append(
                 [
-                    _e(w["route_to"]),
-                    _e(inst["institution_id"]),
-                    f'<span class="{_e(w["level"])}">{_e(w["level"])}</span>',
-                    _e(" ".join(w["criteria"])),
-                    _e(w["problem_amount"]),
-                    _e(w["cc"]),
-                    "yes" if w["special_report"] else "",
+                    _e(w.route_to),
+                    _e(inst.institution_id),
+                    f'<span class="{_e(level)}">{_e(level)}</span>',
+                    _e(" ".join(c.value for c in w.criteria)),
+                    _e(format_fen(w.problem_amount_fen)),
+                    _e(w.cc),
+                    "yes" if w.special_report else "",
                 ]
             )
     parts = ["<h2>Warnings by level and bureau 预警</h2>"]
     if not by_level:
         parts.append("<p>No warning for this day.</p>")
-    for level in ("major", "general", "attention"):
-        rows = sorted(by_level.get(level, []))
+    for level in Level:
+        rows = sorted(by_level.get(level.value, []))
         if rows:
-            parts.append(f'<h3 class="{level}">{level} ({len(rows)})</h3>')
+            parts.append(f'<h3 class="{level.value}">{level.value} ({len(rows)})</h3>')
             headers = ["bureau", "institution", "level", "criteria", "problem amount", "cc",
                        "special report"]  # fmt: skip
             parts.append(_table(headers, rows, numeric={4}))
     return "".join(parts)
 
 
-def _institutions_section(document: dict[str, Any]) -> str:
+def _findings_rows(inst: InstitutionResult) -> list[list[str]]:
+    rows = []
+    for reported in inst.findings:
+        f = reported.finding
+        largest = "; ".join(
+            f"{item.ref} {'' if f.is_count else format_fen(item.amount_fen)}".strip()
+            for item in reported.largest
+        )
+        rows.append(
+            [_e(f.code.value), _e(f.finding_type.value), _e(f.region or ""),
+             _e(finding_figure_text(f)), _e(f.items_count), _e(largest)]
+        )  # fmt: skip
+    return rows
+
+
+def _institutions_section(result: DayResult) -> str:
     parts = ["<h2>Findings by institution 各机构发现</h2>"]
-    for inst in document["institutions"]:
+    for inst in result.institutions:
+        balance = inst.client_fund_balance_fen
         title = (
-            f"{inst['institution_id']} ({inst['kind']}) — client funds "
-            f"{inst['client_fund_balance'] or '–'}, problem {inst['problem_amount']}, "
-            f"ratio {inst['problem_ratio'] or '–'}"
+            f"{inst.institution_id} ({inst.kind.value}) — client funds "
+            f"{'–' if balance is None else format_fen(balance)}, "
+            f"problem {format_fen(inst.problem_amount_fen)}, ratio {inst.problem_ratio or '–'}"
         )
         parts.append(f"<h3>{_e(title)}</h3>")
-        rows = []
-        for f in inst["findings"]:
-            largest = "; ".join(
-                f"{item['ref']} {item.get('amount', '')}".strip()
-                for item in f["evidence"]["largest"]
-            )
-            rows.append(
-                [_e(f["code"]), _e(f["type"]), _e(f.get("region", "")), _e(f["amount"]),
-                 _e(f["evidence"]["items_count"]), _e(largest)]
-            )  # fmt: skip
+        rows = _findings_rows(inst)
         if rows:
             headers = ["code", "type", "region", "amount", "items", "largest items"]
             parts.append(_table(headers, rows, numeric={3, 4}))
         else:
             parts.append("<p>No finding.</p>")
-        for item in inst["incomplete"]:
-            missing = ", ".join(f"{m['institution_id']} {m['kind']}" for m in item["missing"])
+        for item in inst.incomplete:
+            missing = ", ".join(f"{i} {kind}" for i, kind in item.missing)
+            codes = " ".join(code.value for code in item.findings)
             parts.append(
-                f"<p>Incomplete ({_e(' '.join(item['findings']))}): {_e(item['reason'])}"
-                f" — missing {_e(missing)}</p>"
+                f"<p>Incomplete ({_e(codes)}): {_e(item.reason)} — missing {_e(missing)}</p>"
             )
     return "".join(parts)
 
 
-def _charts(document: dict[str, Any]) -> str:
+def _charts(result: DayResult) -> str:
     ratios = [
-        (inst["institution_id"], Decimal(inst["problem_ratio"]))
-        for inst in document["institutions"]
-        if inst["problem_ratio"] is not None
+        (inst.institution_id, Decimal(inst.problem_ratio))
+        for inst in result.institutions
+        if inst.problem_ratio is not None
     ]
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for inst in document["institutions"]:
-        for f in inst["findings"]:
-            if f["code"] != "F9":
-                totals[f"{f['code']} {f['type']}"] += Decimal(f["amount"])
+    totals_fen: dict[str, int] = defaultdict(int)
+    for inst in result.institutions:
+        for reported in inst.findings:
+            f = reported.finding
+            if not f.is_count:  # a count of accounts is not yuan
+                totals_fen[f"{f.code.value} {f.finding_type.value}"] += f.amount_fen
     # Chart values are display-only; exact figures are in the tables and the JSON.
     ratio_chart = go.Figure(
         go.Bar(x=[i for i, _ in ratios], y=[str(r * 100) for _, r in ratios]),
         layout={"title": "Problem ratio P / L per broker (%)", "yaxis": {"title": "%"}},
     )
     amount_chart = go.Figure(
-        go.Bar(x=list(totals), y=[str(v) for v in totals.values()]),
+        go.Bar(x=list(totals_fen), y=[format_fen(v) for v in totals_fen.values()]),
         layout={"title": "Amounts by finding type (yuan)"},
     )
     first: str = ratio_chart.to_html(include_plotlyjs=True, full_html=False)
@@ -130,23 +143,24 @@ def _charts(document: dict[str, Any]) -> str:
     return "<h2>Charts</h2>" + first + second
 
 
-def render_day_report(document: dict[str, Any]) -> str:
-    day = document["business_date"]
+def render_day_report(result: DayResult) -> str:
+    day = result.business_date.isoformat()
     return (
         f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>clearwatch monitor {_e(day)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>Client-fund monitor — {_e(day)}</h1>"
-        f"<p>Rules {_e(document['rules_version'])}, result version "
-        f"{_e(document.get('result_version'))}.</p>"
-        + _warnings_section(document)
-        + _charts(document)
-        + _institutions_section(document)
+        f"<p>Rules {_e(result.rules_version)}, result version "
+        f"{_e(result.result_version)}.</p>"
+        + _warnings_section(result)
+        + _charts(result)
+        + _institutions_section(result)
         + "</body></html>"
     )
 
 
-def write_day_report(document: dict[str, Any], directory: Path) -> Path:
+def write_day_report(result: DayResult, directory: Path) -> Path:
+    """The report of the day's result as `<directory>/<date>.html`."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{document['business_date']}.html"
-    path.write_text(render_day_report(document), encoding="utf-8")
+    path = directory / f"{result.business_date.isoformat()}.html"
+    path.write_text(render_day_report(result), encoding="utf-8")
     return path

@@ -1,32 +1,34 @@
-"""Trade fees (spec §3): rates from a config file, each fee rounded half-up to the fen.
+"""Trade fees (spec §3): the fee schedule as a value, each fee rounded half-up to the fen.
 
-The engine computes fees with integer arithmetic (prices in thousandths of a yuan, rates as
-exact integer ratios); `execution_fees` here is the plain `Decimal` reference it must equal.
+The schedule is data (`rules/fees.toml`), read and parsed by an adapter; the domain only gets
+the parsed document and the file's sha256, which versions it. The engine computes fees with
+integer arithmetic (prices in thousandths of a yuan, rates as exact integer ratios);
+`execution_fees` here is the plain `Decimal` reference it must equal.
 """
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
-from importlib import resources
+from typing import Any
 
+from clearwatch.domain.shared.errors import ConfigurationError
+from clearwatch.domain.shared.kinds import Side
 from clearwatch.domain.shared.money import parse_fen, parse_rate
 
-PRICE_MILLI_PER_YUAN = 1000
 FEN_PER_YUAN = 100
 
 
-class Side(StrEnum):
-    BUY = "B"
-    SELL = "S"
+class FeeScheduleError(ConfigurationError, ValueError):
+    """A fee schedule document that cannot be charged by: the configured file is wrong."""
 
 
 @dataclass(frozen=True)
 class FeeSchedule:
-    """The fee rates; every rate an exact Decimal."""
+    """The fee rates and the transfer approval threshold; every rate an exact Decimal."""
 
+    content_sha256: str  # of the file's bytes: the schedule's version
     commission_rate_default: Decimal
     commission_minimum_fen: int
     commission_rate_max: Decimal
@@ -35,9 +37,16 @@ class FeeSchedule:
     handling_fee_rate: Decimal
     regulatory_fee_rate: Decimal
     exempt_prefixes: tuple[tuple[str, tuple[str, ...]], ...]  # (market, code prefixes)
+    # Bank transfers strictly above this need a second person's approval (spec §5).
+    transfer_approval_threshold_fen: int
+
+    @property
+    def version_ref(self) -> str:
+        """The first hex digits of the file, recorded wherever fees are charged."""
+        return f"fees@{self.content_sha256[:12]}"
 
     def is_fund(self, market: str, security: str) -> bool:
-        """Funds and ETFs: SH codes starting with 5; SZ codes starting with 15, 16 or 18."""
+        """Funds and ETFs pay neither stamp duty nor transfer fee: codes with an exempt prefix."""
         code = security.split(".")[-1]
         return any(
             market == exempt_market and code.startswith(prefixes)
@@ -45,29 +54,27 @@ class FeeSchedule:
         )
 
 
-def parse_fee_schedule(text: str) -> FeeSchedule:
-    """A schedule from TOML text such as `clearwatch/rules/fees.toml`."""
-    data = tomllib.loads(text)
-    exempt = data.get("exempt_funds", {})
-    return FeeSchedule(
-        commission_rate_default=parse_rate(data["commission"]["default_rate"]),
-        commission_minimum_fen=parse_fen(data["commission"]["minimum"]),
-        commission_rate_max=parse_rate(data["commission"]["maximum_rate"]),
-        stamp_duty_rate=parse_rate(data["stamp_duty"]["rate"]),
-        transfer_fee_rate=parse_rate(data["transfer_fee"]["rate"]),
-        handling_fee_rate=parse_rate(data["handling_fee"]["rate"]),
-        regulatory_fee_rate=parse_rate(data["regulatory_fee"]["rate"]),
-        exempt_prefixes=tuple(
-            (market, tuple(str(prefix) for prefix in prefixes))
-            for market, prefixes in sorted(exempt.items())
-        ),
-    )
-
-
-def default_fee_schedule() -> FeeSchedule:
-    """The schedule shipped as package data."""
-    text = resources.files("clearwatch.rules").joinpath("fees.toml").read_text("utf-8")
-    return parse_fee_schedule(text)
+def fee_schedule_from_document(document: Mapping[str, Any], *, content_sha256: str) -> FeeSchedule:
+    """A schedule from a parsed document such as `rules/fees.toml` (parsed by the caller)."""
+    try:
+        exempt = document.get("exempt_funds", {})
+        return FeeSchedule(
+            content_sha256=content_sha256,
+            commission_rate_default=parse_rate(document["commission"]["default_rate"]),
+            commission_minimum_fen=parse_fen(document["commission"]["minimum"]),
+            commission_rate_max=parse_rate(document["commission"]["maximum_rate"]),
+            stamp_duty_rate=parse_rate(document["stamp_duty"]["rate"]),
+            transfer_fee_rate=parse_rate(document["transfer_fee"]["rate"]),
+            handling_fee_rate=parse_rate(document["handling_fee"]["rate"]),
+            regulatory_fee_rate=parse_rate(document["regulatory_fee"]["rate"]),
+            exempt_prefixes=tuple(
+                (market, tuple(str(prefix) for prefix in prefixes))
+                for market, prefixes in sorted(exempt.items())
+            ),
+            transfer_approval_threshold_fen=parse_fen(document["transfers"]["approval_threshold"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FeeScheduleError(f"fee_schedule_must_be_complete: {error!r}") from error
 
 
 @dataclass(frozen=True)

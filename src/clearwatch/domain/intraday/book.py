@@ -18,18 +18,13 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from clearwatch.domain.intraday.fee_estimates import FeeRates, order_amount_fen
-
-
-class Side(StrEnum):
-    BUY = "B"
-    SELL = "S"
-
+from clearwatch.domain.shared.kinds import Side
 
 # Journal entries carry the side as plain text, never the enum, so every store writes "B"/"S".
 _SIDE_TEXT = {Side.BUY: "B", Side.SELL: "S"}
 
 
-class EntryKind(StrEnum):
+class NodeEntryKind(StrEnum):
     ALLOCATE = "allocate"  # start of day: cash or shares handed to the node from the central books
     ACCEPT = "accept"
     FILL = "fill"
@@ -69,13 +64,13 @@ class Execution:
     price_milli: int
 
 
-class JournalEntry(NamedTuple):
+class NodeEntry(NamedTuple):
     """One step of a node's day; the deltas are what `apply` adds, so replay needs no rules.
 
     A named tuple rather than a frozen dataclass: just as immutable, and several times cheaper
     to build, which matters at tens of thousands of order checks a second."""
 
-    kind: EntryKind
+    kind: NodeEntryKind
     fund_account: str
     order_id: str = ""
     side: str = ""
@@ -105,15 +100,11 @@ class ClientView:
     cash_frozen_fen: int
     proceeds_today_fen: int
     shares_available: Mapping[str, int]
-    shares_frozen: Mapping[str, int]
 
     @property
     def cash_claim_fen(self) -> int:
         """Central money this node may still spend; today's sale proceeds are not central's."""
         return self.cash_available_fen + self.cash_frozen_fen - self.proceeds_today_fen
-
-    def shares_claim(self, security: str) -> int:
-        return self.shares_available.get(security, 0) + self.shares_frozen.get(security, 0)
 
 
 class _Client:
@@ -152,14 +143,14 @@ class NodeBook:
 
     # -- the one transition ------------------------------------------------------------------
 
-    def apply(self, entry: JournalEntry) -> None:
+    def apply(self, entry: NodeEntry) -> None:
         # Unpacked once: this is the hot path of every order, fill and replayed entry.
         (kind, account, order_id, side, security, quantity, _price, cash, frozen, proceeds,
          shares, frozen_shares, commission_rate) = entry  # fmt: skip
         client = self._clients.get(account)
         if client is None:
             # An invariant, not input: only an allocation may introduce a client.
-            assert kind == EntryKind.ALLOCATE, f"{kind} before allocation"
+            assert kind == NodeEntryKind.ALLOCATE, f"{kind} before allocation"
             client = self._clients[account] = _Client(self._rates)
         client.cash += cash
         client.frozen += frozen
@@ -169,23 +160,23 @@ class NodeBook:
         if frozen_shares:
             client.frozen_shares[security] = client.frozen_shares.get(security, 0) + frozen_shares
         match kind:
-            case EntryKind.ACCEPT:
+            case NodeEntryKind.ACCEPT:
                 self._order_ids.add(order_id)
                 self._orders[order_id] = _OpenOrder(account, side, security, quantity, frozen)
-            case EntryKind.FILL:
+            case NodeEntryKind.FILL:
                 order = self._orders[order_id]
                 order.remaining -= quantity
                 order.frozen += frozen
                 if order.remaining == 0:
                     del self._orders[order_id]
-            case EntryKind.CANCEL:
+            case NodeEntryKind.CANCEL:
                 del self._orders[order_id]
-            case EntryKind.ALLOCATE:
+            case NodeEntryKind.ALLOCATE:
                 if commission_rate:
                     client.rates = self._rates.with_commission(Decimal(commission_rate))
         self.entries_applied += 1
 
-    def replay(self, entries: Iterable[JournalEntry]) -> None:
+    def replay(self, entries: Iterable[NodeEntry]) -> None:
         for entry in entries:
             self.apply(entry)
 
@@ -198,21 +189,21 @@ class NodeBook:
         cash_fen: int,
         shares: Mapping[str, int],
         commission_rate: Decimal | None = None,
-    ) -> list[JournalEntry]:
+    ) -> list[NodeEntry]:
         rate = "" if commission_rate is None else str(commission_rate)
         entries = [
-            JournalEntry(
-                EntryKind.ALLOCATE, fund_account, cash_delta_fen=cash_fen, commission_rate=rate
+            NodeEntry(
+                NodeEntryKind.ALLOCATE, fund_account, cash_delta_fen=cash_fen, commission_rate=rate
             )
         ]
         entries.extend(
-            JournalEntry(EntryKind.ALLOCATE, fund_account, security=security, shares_delta=qty)
+            NodeEntry(NodeEntryKind.ALLOCATE, fund_account, security=security, shares_delta=qty)
             for security, qty in sorted(shares.items())
             if qty
         )
         return entries
 
-    def accept(self, order: Order) -> JournalEntry | Refusal:
+    def accept(self, order: Order) -> NodeEntry | Refusal:
         """Check an order against what the client still has on this node."""
         client = self._clients.get(order.fund_account)
         if client is None:
@@ -236,8 +227,8 @@ class NodeBook:
                     OrderRejection.CASH_MUST_COVER_AMOUNT_AND_FEES,
                     f"needs {need} fen, {client.cash} fen available",
                 )
-            return JournalEntry(
-                EntryKind.ACCEPT,
+            return NodeEntry(
+                NodeEntryKind.ACCEPT,
                 order.fund_account,
                 order.order_id,
                 _SIDE_TEXT[order.side],
@@ -254,8 +245,8 @@ class NodeBook:
                 OrderRejection.SHARES_MUST_COVER_QUANTITY,
                 f"needs {order.quantity}, {available} sellable",
             )
-        return JournalEntry(
-            EntryKind.ACCEPT,
+        return NodeEntry(
+            NodeEntryKind.ACCEPT,
             order.fund_account,
             order.order_id,
             _SIDE_TEXT[order.side],
@@ -266,7 +257,7 @@ class NodeBook:
             frozen_shares_delta=order.quantity,
         )
 
-    def fill(self, *, order_id: str, quantity: int, price_milli: int) -> JournalEntry | Refusal:
+    def fill(self, *, order_id: str, quantity: int, price_milli: int) -> NodeEntry | Refusal:
         """An execution reported by the exchange; it changes availability at once."""
         order = self._orders.get(order_id)
         if order is None:
@@ -279,8 +270,8 @@ class NodeBook:
         amount = order_amount_fen(quantity, price_milli)
         sell = order.side == Side.SELL.value
         fees = client.rates.fees_fen(sell=sell, security=order.security, amount_fen=amount)
-        base = JournalEntry(
-            EntryKind.FILL,
+        base = NodeEntry(
+            NodeEntryKind.FILL,
             order.fund_account,
             order_id,
             order.side,
@@ -301,12 +292,12 @@ class NodeBook:
             frozen -= release
         return _with(base, cash=cash, frozen=frozen)
 
-    def cancel(self, *, order_id: str) -> JournalEntry | Refusal:
+    def cancel(self, *, order_id: str) -> NodeEntry | Refusal:
         order = self._orders.get(order_id)
         if order is None:
             return Refusal(order_id, OrderRejection.ORDER_MUST_BE_OPEN)
-        base = JournalEntry(
-            EntryKind.CANCEL,
+        base = NodeEntry(
+            NodeEntryKind.CANCEL,
             order.fund_account,
             order_id,
             order.side,
@@ -329,7 +320,6 @@ class NodeBook:
             cash_frozen_fen=client.frozen,
             proceeds_today_fen=client.proceeds,
             shares_available=dict(client.shares),
-            shares_frozen=dict(client.frozen_shares),
         )
 
     def clients(self) -> list[ClientView]:
@@ -340,15 +330,15 @@ class NodeBook:
 
 
 def _with(
-    base: JournalEntry,
+    base: NodeEntry,
     *,
     cash: int = 0,
     frozen: int = 0,
     proceeds: int = 0,
     shares: int = 0,
     frozen_shares: int = 0,
-) -> JournalEntry:
-    return JournalEntry(
+) -> NodeEntry:
+    return NodeEntry(
         base.kind,
         base.fund_account,
         base.order_id,

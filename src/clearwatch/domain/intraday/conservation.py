@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-CASH = "CASH"
+from clearwatch.domain.shared.kinds import CASH
 
 
 @dataclass(frozen=True)

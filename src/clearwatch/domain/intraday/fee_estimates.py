@@ -1,11 +1,13 @@
 """Fee estimates for order checks, in integer arithmetic so a node checks orders fast.
 
-The rates are exact ratios taken from the back office's fee schedule (`domain.trading.fees`),
-so an estimate for a whole order equals the fees the books will charge for it in one execution.
+The rates and the fund exemptions are taken from the back office's fee schedule
+(`domain.backoffice.fees`), so an estimate for a whole order equals the fees the books will
+charge for it in one execution.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,14 +27,6 @@ def order_amount_fen(quantity: int, price_milli: int) -> int:
     return (quantity * price_milli + 5) // 10
 
 
-def is_fund(security: str) -> bool:
-    """Funds and ETFs: SH codes starting with 5; SZ codes starting with 15, 16 or 18."""
-    market, _, code = security.partition(".")
-    if market == "SH":
-        return code.startswith("5")
-    return market == "SZ" and code.startswith(("15", "16", "18"))
-
-
 @dataclass(frozen=True, slots=True)
 class FeeRates:
     commission: Ratio
@@ -41,6 +35,13 @@ class FeeRates:
     transfer_fee: Ratio
     handling_fee: Ratio
     regulatory_fee: Ratio
+    exempt_prefixes: Mapping[str, tuple[str, ...]]  # market → code prefixes of funds and ETFs
+    version_ref: str  # the schedule these rates came from
+
+    def is_fund(self, security: str) -> bool:
+        """Funds and ETFs (`SH.510300`) pay neither stamp duty nor transfer fee."""
+        market, _, code = security.partition(".")
+        return code.startswith(self.exempt_prefixes.get(market, ()))
 
     def with_commission(self, rate: Decimal | None) -> FeeRates:
         if rate is None:
@@ -52,6 +53,8 @@ class FeeRates:
             transfer_fee=self.transfer_fee,
             handling_fee=self.handling_fee,
             regulatory_fee=self.regulatory_fee,
+            exempt_prefixes=self.exempt_prefixes,
+            version_ref=self.version_ref,
         )
 
     def fees_fen(self, *, sell: bool, security: str, amount_fen: int) -> int:
@@ -65,7 +68,8 @@ class FeeRates:
         fees += (twice * n + d) // (2 * d)
         n, d = self.regulatory_fee
         fees += (twice * n + d) // (2 * d)
-        if not is_fund(security):
+        market, _, code = security.partition(".")  # `is_fund` inline, as `half_up` is
+        if not code.startswith(self.exempt_prefixes.get(market, ())):
             n, d = self.transfer_fee
             fees += (twice * n + d) // (2 * d)
             if sell:
@@ -75,6 +79,7 @@ class FeeRates:
 
 
 def fee_rates(schedule: FeeSchedule) -> FeeRates:
+    """The schedule's rates as exact ratios, its exemptions by market, for order checks."""
     return FeeRates(
         commission=exact_ratio(schedule.commission_rate_default),
         commission_minimum_fen=schedule.commission_minimum_fen,
@@ -82,4 +87,6 @@ def fee_rates(schedule: FeeSchedule) -> FeeRates:
         transfer_fee=exact_ratio(schedule.transfer_fee_rate),
         handling_fee=exact_ratio(schedule.handling_fee_rate),
         regulatory_fee=exact_ratio(schedule.regulatory_fee_rate),
+        exempt_prefixes=dict(schedule.exempt_prefixes),
+        version_ref=schedule.version_ref,
     )

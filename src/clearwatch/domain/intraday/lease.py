@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from clearwatch.domain.shared.errors import Refused
+
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -33,11 +35,11 @@ class IntradayRejection(StrEnum):
     NODE_MUST_HAVE_ITS_DAY_LOADED = "node_must_have_its_day_loaded"
 
 
-class IntradayRefused(Exception):
+class IntradayRefused(Refused):
     """An expected refusal with its named rule; nothing was written."""
 
     def __init__(self, rejection: IntradayRejection, detail: str = "") -> None:
-        super().__init__(f"{rejection.value}: {detail}" if detail else rejection.value)
+        super().__init__(rejection.value, detail)
         self.rejection = rejection
         self.detail = detail
 

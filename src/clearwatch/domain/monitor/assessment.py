@@ -6,7 +6,7 @@ not be compared is listed as incomplete, never turned into a finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -29,18 +29,19 @@ from clearwatch.domain.monitor.reporting import ReportingCategory, ReportingOccu
 from clearwatch.domain.monitor.routing import RoutedWarning, route_warning
 from clearwatch.domain.monitor.thresholds import Rules
 from clearwatch.domain.shared.calendar import package_deadline_at
+from clearwatch.domain.shared.kinds import PackageKind
 
 PACKAGE_KIND_OF = {
-    InstitutionKind.BROKER: "broker_daily",
-    InstitutionKind.BANK: "bank_daily",
-    InstitutionKind.CSDC: "csdc_daily",
+    InstitutionKind.BROKER: PackageKind.BROKER_DAILY,
+    InstitutionKind.BANK: PackageKind.BANK_DAILY,
+    InstitutionKind.CSDC: PackageKind.CSDC_DAILY,
 }
 
 
 @dataclass(frozen=True)
 class MissingPackage:
     institution_id: str
-    kind: str
+    kind: PackageKind
     deadline_at: datetime
     late: bool  # the deadline had passed at the run's moment
 
@@ -51,7 +52,7 @@ class IncompleteItem:
 
     findings: tuple[FindingCode, ...]
     reason: str
-    missing: tuple[tuple[str, str], ...]  # (institution_id, package kind)
+    missing: tuple[tuple[str, PackageKind], ...]  # (institution_id, package kind)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _designated(inputs: DayInputs, institution_id: str, region: str | None) -> s
 
 
 def _submitted_banks(inputs: DayInputs) -> set[str]:
-    return {i for i, kind in inputs.submitted if kind == "bank_daily"}
+    return {i for i, kind in inputs.submitted if kind == PackageKind.BANK_DAILY}
 
 
 def _broker_completeness(
@@ -196,7 +197,7 @@ def _broker_completeness(
     """Which findings can be reported for the broker, and what could not be compared."""
     banks = _submitted_banks(inputs)
     csdc = [i.institution_id for i in inputs.registry.of_kind(InstitutionKind.CSDC)]
-    csdc_in = any((c, "csdc_daily") in inputs.submitted for c in csdc) or not csdc
+    csdc_in = any((c, PackageKind.CSDC_DAILY) in inputs.submitted for c in csdc) or not csdc
     filed_banks = {f.bank_id for f in inputs.registry.special_accounts if f.broker_id == broker_id}
     special_banks = filed_banks | set(aggregates.special_account_banks if aggregates else ())
     client_banks = set(aggregates.client_fund_banks if aggregates else ())
@@ -204,7 +205,7 @@ def _broker_completeness(
     missing_client = sorted(client_banks - banks)
     usable = set(FindingCode)
     items: list[IncompleteItem] = []
-    if (broker_id, "broker_daily") not in inputs.submitted:
+    if (broker_id, PackageKind.BROKER_DAILY) not in inputs.submitted:
         codes = (
             FindingCode.F1,
             FindingCode.F2,
@@ -215,14 +216,18 @@ def _broker_completeness(
         )
         usable -= set(codes)
         items.append(
-            IncompleteItem(codes, "broker_daily not received", ((broker_id, "broker_daily"),))
+            IncompleteItem(
+                codes,
+                f"{PackageKind.BROKER_DAILY} not received",
+                ((broker_id, PackageKind.BROKER_DAILY),),
+            )
         )
     if missing_client:
         items.append(
             IncompleteItem(
                 (FindingCode.F1, FindingCode.F8),
                 "client fund accounts at banks that did not submit were not compared",
-                tuple((bank, "bank_daily") for bank in missing_client),
+                tuple((bank, PackageKind.BANK_DAILY) for bank in missing_client),
             )
         )
     if missing_special:
@@ -230,7 +235,7 @@ def _broker_completeness(
             IncompleteItem(
                 (FindingCode.F3, FindingCode.F4, FindingCode.F5, FindingCode.F6, FindingCode.F9),
                 "special accounts at banks that did not submit were not compared",
-                tuple((bank, "bank_daily") for bank in missing_special),
+                tuple((bank, PackageKind.BANK_DAILY) for bank in missing_special),
             )
         )
         usable -= {FindingCode.F3, FindingCode.F4}
@@ -239,7 +244,7 @@ def _broker_completeness(
             IncompleteItem(
                 (FindingCode.F3, FindingCode.F4, FindingCode.F7),
                 "CSDC's settlement reserve was not received",
-                tuple((c, "csdc_daily") for c in csdc),
+                tuple((c, PackageKind.CSDC_DAILY) for c in csdc),
             )
         )
         usable -= {FindingCode.F3, FindingCode.F4, FindingCode.F7}
@@ -255,10 +260,11 @@ def _assess_broker(
     findings = tuple(
         finding
         for code, finding in sorted((aggregates.findings if aggregates else {}).items())
-        if code in usable and finding.amount_fen > _tolerance(code, inputs.rules)
+        if code in usable and _reportable(finding, inputs.rules)
     )
-    amounts = {finding.code: finding.amount_fen for finding in findings}
-    submitted = (broker_id, "broker_daily") in inputs.submitted
+    amounts = {f.code: f.amount_fen for f in findings if not f.is_count}
+    unreported = sum(f.accounts_count for f in findings)
+    submitted = (broker_id, PackageKind.BROKER_DAILY) in inputs.submitted
     balance = (
         aggregates.client_fund_balance_fen
         if aggregates and submitted
@@ -267,7 +273,11 @@ def _assess_broker(
     problem = problem_amount_fen(amounts)
     affected = aggregates.affected_accounts if aggregates else 0
     criteria = broker_criteria(
-        amounts, balance_fen=balance, affected_accounts=affected, rules=inputs.rules
+        amounts,
+        unreported_accounts=unreported,
+        balance_fen=balance,
+        affected_accounts=affected,
+        rules=inputs.rules,
     )
     if reporting:
         criteria.add(Criterion.G6)
@@ -286,9 +296,13 @@ def _assess_broker(
     )
 
 
-def _tolerance(code: FindingCode, rules: Rules) -> int:
-    """F3 is reported only beyond the tolerance (F1's items were filtered by it already)."""
-    return rules.tolerance_fen if code is FindingCode.F3 else 0
+def _reportable(finding: Finding, rules: Rules) -> bool:
+    """F9 when it counts an account; F3 only beyond the tolerance (F1's items were filtered by
+    it already); any other finding when its amount is positive."""
+    if finding.is_count:
+        return finding.items_count > 0
+    tolerance = rules.tolerance_fen if finding.code is FindingCode.F3 else 0
+    return finding.amount_fen > tolerance
 
 
 def _assess_bank(
@@ -324,10 +338,12 @@ def _assess_bank(
         )
     )
     incomplete: tuple[IncompleteItem, ...] = ()
-    if (bank_id, "bank_daily") not in inputs.submitted:
+    if (bank_id, PackageKind.BANK_DAILY) not in inputs.submitted:
         incomplete = (
             IncompleteItem(
-                (FindingCode.F8,), "bank_daily not received", ((bank_id, "bank_daily"),)
+                (FindingCode.F8,),
+                f"{PackageKind.BANK_DAILY} not received",
+                ((bank_id, PackageKind.BANK_DAILY),),
             ),
         )
     return InstitutionAssessment(
@@ -368,10 +384,3 @@ def _assess_other(
         incomplete=incomplete,
         reporting=reporting,
     )
-
-
-def findings_by_code(findings: Iterable[Finding]) -> Mapping[FindingCode, int]:
-    totals: dict[FindingCode, int] = {}
-    for finding in findings:
-        totals[finding.code] = totals.get(finding.code, 0) + finding.amount_fen
-    return totals

@@ -43,10 +43,6 @@ class Criterion(StrEnum):
         return {"M": Level.MAJOR, "G": Level.GENERAL, "A": Level.ATTENTION}[self.value[0]]
 
 
-# The criteria a reviewer's decision raises (a later workflow records them; grading accepts them).
-REVIEWER_CRITERIA = frozenset({Criterion.M3, Criterion.M4, Criterion.G7, Criterion.A7})
-
-
 @dataclass(frozen=True)
 class ReviewerDesignation:
     """A reviewer's decision that raises a criterion for an institution on a business date.

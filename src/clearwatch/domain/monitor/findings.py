@@ -34,7 +34,7 @@ class FindingType(StrEnum):
 
 FINDING_TYPE: Mapping[FindingCode, FindingType] = dict(zip(FindingCode, FindingType, strict=True))
 
-# F9 counts accounts; every other finding is an amount of fen.
+# F9 counts accounts (its `items_count`, amount 0); every other finding is an amount of fen.
 COUNT_FINDINGS = frozenset({FindingCode.F9})
 
 
@@ -52,7 +52,7 @@ class Finding:
     """A finding for one institution (and, for a bank, one branch region)."""
 
     code: FindingCode
-    amount_fen: int  # for F9: the number of accounts
+    amount_fen: int  # fen; 0 for a count finding (F9), whose figure is `items_count`
     items_count: int  # how many accounts/transactions/actions make it up
     evidence: tuple[EvidenceItem, ...] = ()
     region: str | None = None  # a bank's F8 is per branch region
@@ -65,9 +65,14 @@ class Finding:
     def is_count(self) -> bool:
         return self.code in COUNT_FINDINGS
 
+    @property
+    def accounts_count(self) -> int:
+        """For a count finding (F9): how many accounts; 0 for an amount finding."""
+        return self.items_count if self.is_count else 0
+
 
 @dataclass(frozen=True)
-class PackageSource:
+class StoredPackageFile:
     """One stored file of one accepted package: whose it is and where the engine reads it."""
 
     institution_id: str
@@ -92,7 +97,7 @@ class EngineRequest:
     """
 
     business_date: date
-    sources: Mapping[str, tuple[PackageSource, ...]]
+    sources: Mapping[str, tuple[StoredPackageFile, ...]]
     filings: tuple[FilingRow, ...]
     submitted_broker_ids: frozenset[str]
     submitted_bank_ids: frozenset[str]

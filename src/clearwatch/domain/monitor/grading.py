@@ -56,11 +56,14 @@ def amount_criteria(problem_fen: int, affected_accounts: int, rules: Rules) -> s
 def broker_criteria(
     amounts: Mapping[FindingCode, int],
     *,
+    unreported_accounts: int = 0,
     balance_fen: int | None,
     affected_accounts: int,
     rules: Rules,
 ) -> set[Criterion]:
-    """Every criterion the broker's findings fire (reporting and reviewer criteria apart)."""
+    """Every criterion the broker's findings fire (reporting and reviewer criteria apart).
+
+    `amounts` are the fen of the amount findings; F9 is a count, `unreported_accounts`."""
     f = {code: amounts.get(code, 0) for code in FindingCode}
     problem = problem_amount_fen(f)
     fired = amount_criteria(problem, affected_accounts, rules)
@@ -75,7 +78,7 @@ def broker_criteria(
         Criterion.G7: misappropriated and not gap,
         Criterion.A1: f[FindingCode.F6] > 0,
         Criterion.A2: f[FindingCode.F7] > 0,
-        Criterion.A3: f[FindingCode.F9] > 0,
+        Criterion.A3: unreported_accounts > 0,
         Criterion.A4: f[FindingCode.F1] > 0,
     }
     return fired | {criterion for criterion, fires in checks.items() if fires}

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-NO_PACKAGE_KIND = ""  # occurrences that concern no package (careless verification) use this
-
 
 class ReportingCategory(StrEnum):
     LATE = "LATE"

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from clearwatch.domain.shared.errors import ConfigurationError
 from clearwatch.domain.shared.money import parse_fen, parse_rate
 
 
-class RulesError(ValueError):
-    """A rules document that cannot be graded by."""
+class RulesError(ConfigurationError, ValueError):
+    """A rules document that cannot be graded by: the configured rules file is wrong."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -21,14 +21,22 @@ from clearwatch.domain.monitor.findings import (
     EngineRequest,
     FilingRow,
     Finding,
-    PackageSource,
+    StoredPackageFile,
 )
 from clearwatch.domain.monitor.registry import RegistrySnapshot
-from clearwatch.domain.monitor.report import day_document, finding_document
+from clearwatch.domain.monitor.report import (
+    DayResult,
+    day_body_document,
+    day_document,
+    day_result,
+    finding_document,
+)
 from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.domain.monitor.stored_package import StoredPackage
 from clearwatch.domain.monitor.thresholds import Rules
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
+from clearwatch.domain.shared.kinds import AuditAction, PackageKind
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.monitor.run_ports import (
     FindingsEngine,
@@ -42,8 +50,8 @@ from clearwatch.services.shared.ports import Clock, ColumnarStore
 LATE_DETAIL = "not accepted by 09:00 Asia/Shanghai of the next business day"
 
 
-class RunDayError(RuntimeError):
-    """The run could not start; the message says why."""
+class RunDayError(Refused):
+    """The run could not start: the rule that stops it, and what to do or what is missing."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,30 @@ class RunDayContext:
 
 @dataclass(frozen=True)
 class RunDayOutcome:
-    assessment: DayAssessment
-    document: dict[str, Any]
-    result_version: int
+    result: DayResult  # the typed result the table, the JSON and the HTML report read
     recorded: bool  # False when an identical result for the same inputs was already stored
     late_recorded: int
+
+    @property
+    def result_version(self) -> int:
+        return self.result.result_version
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The day's JSON (spec section 7), rendered from the typed result."""
+        return day_document(self.result)
+
+
+@dataclass(frozen=True)
+class _RunFacts:
+    """What identifies and describes one run, besides its result."""
+
+    business_date: date
+    at: datetime
+    actor: str
+    registry: RegistrySnapshot
+    packages: tuple[StoredPackage, ...]
+    designations: tuple[ReviewerDesignation, ...]
 
 
 def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDayOutcome:
@@ -73,65 +100,74 @@ def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDa
     context.progress("reading registry and packages")
     with context.uow_factory() as uow:
         registry = uow.registry.current()
-        packages = uow.packages.latest_accepted(business_date)
+        packages = tuple(uow.packages.latest_accepted(business_date))
     if registry is None:
-        raise RunDayError("registry_must_be_loaded: run `clearwatch monitor registry load` first")
-    submitted = frozenset((p.institution_id, p.kind) for p in packages)
+        raise RunDayError("registry_must_be_loaded", "run `clearwatch monitor registry load` first")
     context.progress(f"comparing {len(packages)} packages on {context.engine.backend}")
-    result = context.engine.compute(_engine_request(business_date, registry, packages, context))
+    found = context.engine.compute(_engine_request(business_date, registry, packages, context))
     designations = tuple(context.designations(business_date))
+    facts = _RunFacts(business_date, at, actor, registry, packages, designations)
     context.progress("grading and routing")
+    submitted = frozenset((p.institution_id, p.kind) for p in packages)
     with context.uow_factory() as uow:
         late = [m for m in missing_packages(registry, business_date, submitted, at) if m.late]
         late_recorded = _record_late(uow, late, business_date, at)
-        occurrences = [
-            o for o in uow.reporting.occurrences() if o.business_date.year == business_date.year
-        ]
         assessment = assess_day(
             DayInputs(
                 business_date=business_date,
                 at=at,
                 registry=registry,
                 submitted=submitted,
-                engine=result,
+                engine=found,
                 rules=context.rules,
-                occurrences=occurrences,
+                occurrences=[
+                    o
+                    for o in uow.reporting.occurrences()
+                    if o.business_date.year == business_date.year
+                ],
                 designations=designations,
             )
         )
-        document = day_document(assessment, rows_max=context.rules.evidence_rows_max)
-        input_key = _input_key(packages, context.rules, registry, designations)
-        result_sha256 = _sha256(document)
-        latest = uow.monitor_runs.latest(business_date)
-        unchanged = (
-            latest is not None
-            and latest.input_key == input_key
-            and latest.result_sha256 == result_sha256
-        )
-        version = latest.result_version if latest is not None else 0
-        if not unchanged:
-            version += 1
-            run = _new_run(
-                business_date, version, input_key, result_sha256, registry, packages,
-                context, at, actor, document, assessment,
-            )  # fmt: skip
-            _record(uow, run, late_recorded=late_recorded, actor=actor, at=at)
-        elif late_recorded:
-            record_audit(
-                uow,
-                actor=actor,
-                action="monitor.late_recorded",
-                object_ref=f"monitor_day:{business_date.isoformat()}",
-                payload={"late": [[m.institution_id, m.kind] for m in late]},
-                recorded_at=at,
-            )
+        result, recorded = _store_version(uow, assessment, facts, context, late_recorded)
+        if not recorded and late_recorded:
+            _audit_late(uow, late, facts)
         uow.commit()
-    return RunDayOutcome(
-        assessment=assessment,
-        document={**document, "result_version": version},
-        result_version=version,
-        recorded=not unchanged,
-        late_recorded=late_recorded,
+    return RunDayOutcome(result=result, recorded=recorded, late_recorded=late_recorded)
+
+
+def _store_version(
+    uow: MonitorRunUnitOfWork,
+    assessment: DayAssessment,
+    facts: _RunFacts,
+    context: RunDayContext,
+    late_recorded: int,
+) -> tuple[DayResult, bool]:
+    """The result in its version: the latest one if inputs and result are unchanged, else a
+    new version, stored and audited. True when a version was recorded."""
+    result = day_result(assessment, rows_max=context.rules.evidence_rows_max)
+    input_key = _input_key(facts.packages, context.rules, facts.registry, facts.designations)
+    result_sha256 = _sha256(day_body_document(result))
+    key = (input_key, result_sha256)
+    latest = uow.monitor_runs.latest(facts.business_date)
+    if latest is not None and (latest.input_key, latest.result_sha256) == key:
+        return replace(result, result_version=latest.result_version), False
+    result = replace(result, result_version=(latest.result_version if latest else 0) + 1)
+    run = _new_run(result, assessment, facts, context, input_key, result_sha256)
+    _record(uow, run, late_recorded=late_recorded, actor=facts.actor, at=facts.at)
+    return result, True
+
+
+def _audit_late(
+    uow: MonitorRunUnitOfWork, late: Sequence[MissingPackage], facts: _RunFacts
+) -> None:
+    """Late packages newly recorded on a rerun that changed nothing else are audited alone."""
+    record_audit(
+        uow,
+        actor=facts.actor,
+        action=AuditAction.MONITOR_LATE_RECORDED,
+        object_ref=f"monitor_day:{facts.business_date.isoformat()}",
+        payload={"late": [[m.institution_id, m.kind] for m in late]},
+        recorded_at=facts.at,
     )
 
 
@@ -158,17 +194,17 @@ def _engine_request(
     packages: Sequence[StoredPackage],
     context: RunDayContext,
 ) -> EngineRequest:
-    sources: dict[str, list[PackageSource]] = {}
+    sources: dict[str, list[StoredPackageFile]] = {}
     for package in sorted(packages, key=lambda p: (p.kind, p.institution_id)):
         for file_spec in PACKAGE_SPECS[package.kind].files:
             digest = package.parquet_digests.get(file_spec.name)
             if digest is None:
                 raise RunDayError(
-                    f"stored_package_must_have_every_file: package {package.package_id} "
-                    f"lacks {file_spec.name}"
+                    "stored_package_must_have_every_file",
+                    f"package {package.package_id} lacks {file_spec.name}",
                 )
             sources.setdefault(f"{package.kind}/{file_spec.name}", []).append(
-                PackageSource(
+                StoredPackageFile(
                     institution_id=package.institution_id, uri=context.columnar.uri(digest)
                 )
             )
@@ -180,9 +216,9 @@ def _engine_request(
             FilingRow(f.account_no, f.bank_id, f.broker_id, f.purpose, f.branch_region)
             for f in registry.special_accounts
         ),
-        submitted_broker_ids=frozenset(i for i, k in kinds if k == "broker_daily"),
-        submitted_bank_ids=frozenset(i for i, k in kinds if k == "bank_daily"),
-        csdc_submitted=any(k == "csdc_daily" for _, k in kinds),
+        submitted_broker_ids=frozenset(i for i, k in kinds if k == PackageKind.BROKER_DAILY),
+        submitted_bank_ids=frozenset(i for i, k in kinds if k == PackageKind.BANK_DAILY),
+        csdc_submitted=any(k == PackageKind.CSDC_DAILY for _, k in kinds),
         tolerance_fen=context.rules.tolerance_fen,
         evidence_rows_max=context.rules.evidence_rows_max,
     )
@@ -214,31 +250,26 @@ def _input_key(
 
 
 def _new_run(
-    business_date: date,
-    version: int,
+    result: DayResult,
+    assessment: DayAssessment,
+    facts: _RunFacts,
+    context: RunDayContext,
     input_key: str,
     result_sha256: str,
-    registry: RegistrySnapshot,
-    packages: Sequence[StoredPackage],
-    context: RunDayContext,
-    at: datetime,
-    actor: str,
-    document: dict[str, Any],
-    assessment: DayAssessment,
 ) -> NewRun:
     return NewRun(
-        business_date=business_date,
-        result_version=version,
+        business_date=facts.business_date,
+        result_version=result.result_version,
         input_key=input_key,
         result_sha256=result_sha256,
         rules_version=context.rules.version_ref,
-        registry_version=registry.version,
-        package_ids=tuple(sorted(p.package_id for p in packages)),
+        registry_version=facts.registry.version,
+        package_ids=tuple(sorted(p.package_id for p in facts.packages)),
         engine=context.engine.backend,
-        ran_at=at,
-        ran_by=actor,
-        document_json=json.dumps({**document, "result_version": version}, ensure_ascii=False),
-        warnings=_stored_warnings(assessment, version, context.rules),
+        ran_at=facts.at,
+        ran_by=facts.actor,
+        document_json=json.dumps(day_document(result), ensure_ascii=False),
+        warnings=_stored_warnings(assessment, result.result_version, context.rules),
     )
 
 
@@ -280,7 +311,7 @@ def _record(
     record_audit(
         uow,
         actor=actor,
-        action="monitor.run_day",
+        action=AuditAction.MONITOR_RUN_DAY,
         object_ref=f"monitor_run:{run.business_date.isoformat()}:v{run.result_version}",
         payload={
             "run_id": run_id,

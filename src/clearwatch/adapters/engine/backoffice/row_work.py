@@ -22,7 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from clearwatch.domain.backoffice.fees import FeeSchedule, exact_ratio
-from clearwatch.services.backoffice.ports import BackOfficeTools, TradeClearing
+from clearwatch.domain.shared.kinds import CASH, Side
+from clearwatch.services.backoffice.ports import TradeClearing
 from clearwatch.services.shared.ports import ColumnarStore
 
 COMMISSION_RATE_DENOMINATOR = 10**8  # commission rates carry at most eight decimals
@@ -105,6 +106,7 @@ def half_up(
 
 
 def _is_fund(ex: ir.Table, schedule: FeeSchedule) -> ir.BooleanValue:
+    """The schedule's exemptions as one condition: the prefixes the books and the nodes use."""
     condition: ir.BooleanValue = ibis.literal(False)
     for market, prefixes in schedule.exempt_prefixes:
         for prefix in prefixes:
@@ -125,7 +127,7 @@ def fee_expression(ex: ir.Table, schedule: FeeSchedule) -> ir.Table:
     `ex` needs market, security, side, quantity, price_milli and commission_numerator.
     """
     amount = integer_divide(ex.quantity * ex.price_milli + 5, 10).name("amount_fen")
-    sell = ex.side == "S"
+    sell = ex.side == Side.SELL.value
     fund = _is_fund(ex, schedule)
     zero = ibis.literal(0, type="int64")
     commission = ibis.greatest(
@@ -604,7 +606,7 @@ class OpeningPlanner:
                 ),
             )
             joined = o.left_join(known, "account")
-            cash = joined.asset == "CASH"
+            cash = joined.asset == CASH
             # Only clients hold securities; special accounts and reserves hold cash.
             bad = joined.filter(joined.cls.isnull() | (~cash & (joined.cls != "client")))
             bad_line = bad.line.min().to_pyarrow().as_py()
@@ -660,18 +662,3 @@ def new_executions(con: Any, executions: pa.Table, previous_uris: Sequence[str])
         return ex.anti_join(earlier, ["market", "exec_id"]).order_by("line").to_pyarrow()
     finally:
         _release(con)
-
-
-def build_backoffice_tools(
-    store: ColumnarStore, *, schedule: FeeSchedule | None = None, threads: int | None = None
-) -> BackOfficeTools:
-    """The back office's reader, engine and fee schedule, wired over a columnar store."""
-    from clearwatch.adapters.files.batch_reader import DuckDBBatchFileReader
-    from clearwatch.domain.backoffice.fees import default_fee_schedule
-
-    return BackOfficeTools(
-        store=store,
-        reader=DuckDBBatchFileReader(),
-        engine=IbisBackOfficeEngine(threads=threads),
-        schedule=schedule or default_fee_schedule(),
-    )

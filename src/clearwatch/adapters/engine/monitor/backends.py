@@ -12,7 +12,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import Any
 
 import ibis
@@ -33,9 +32,11 @@ from clearwatch.adapters.engine.monitor.sources import (
     source_key,
     stored_schema,
     tagged_arrow,
-    union_of_parquet,
 )
-from clearwatch.domain.monitor.findings import EngineRequest, EngineResult, PackageSource
+from clearwatch.config import EngineBackend
+from clearwatch.domain.monitor.findings import EngineRequest, EngineResult, StoredPackageFile
+from clearwatch.domain.shared.errors import ConfigurationError
+from clearwatch.domain.shared.kinds import PackageKind
 
 spark_master_default = "local[2]"
 spark_shuffle_partitions = 2  # small local runs; the default 200 is for clusters
@@ -45,13 +46,7 @@ spark_shuffle_partitions = 2  # small local runs; the default 200 is for cluster
 accounts_per_pass_default = 4_000_000
 
 
-class EngineBackend(StrEnum):
-    DUCKDB = "duckdb"
-    POSTGRES = "postgres"
-    SPARK = "spark"
-
-
-class EngineConfigurationError(RuntimeError):
+class EngineConfigurationError(ConfigurationError):
     """The configured engine cannot be used."""
 
 
@@ -112,7 +107,7 @@ class SparkFindingsEngine:
         small_table = _spark_small_table(con, session)
 
         def read(
-            attribute: str, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+            attribute: str, sender: str, schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
         ) -> ir.Table:
             if not sources:
                 return small_table(schema.empty_table())
@@ -150,10 +145,12 @@ def make_findings_engine(
     *,
     postgres_url: str | None = None,
     memory_limit: str | None = None,
-    accounts_per_pass: str | None = None,
+    accounts_per_pass: int | str | None = None,
+    spark_master: str = spark_master_default,
 ) -> FindingsEngineImpl:
-    """The engine named by configuration (`CLEARWATCH_ENGINE`, and for DuckDB
-    `CLEARWATCH_ENGINE_MEMORY_LIMIT` and `CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS`)."""
+    """The engine named by configuration (`CLEARWATCH_ENGINE`; for DuckDB
+    `CLEARWATCH_ENGINE_MEMORY_LIMIT` and `CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS`, for Spark
+    `CLEARWATCH_SPARK_MASTER`)."""
     try:
         chosen = EngineBackend(backend)
     except ValueError as error:
@@ -164,7 +161,7 @@ def make_findings_engine(
             memory_limit=memory_limit, accounts_per_pass=_accounts_per_pass(accounts_per_pass)
         )
     if chosen is EngineBackend.SPARK:
-        return SparkFindingsEngine()
+        return SparkFindingsEngine(master=spark_master)
     if not postgres_url or not postgres_url.startswith("postgresql"):
         raise EngineConfigurationError(
             "the postgres engine needs CLEARWATCH_ENGINE_URL or a PostgreSQL database URL"
@@ -172,9 +169,11 @@ def make_findings_engine(
     return PostgresFindingsEngine(url=postgres_url)
 
 
-def _accounts_per_pass(text: str | None) -> int:
+def _accounts_per_pass(text: int | str | None) -> int:
     if text is None:
         return accounts_per_pass_default
+    if isinstance(text, int):
+        return text
     try:
         return int(text.replace("_", "").replace(",", ""))
     except ValueError as error:
@@ -183,21 +182,8 @@ def _accounts_per_pass(text: str | None) -> int:
         ) from error
 
 
-def _parquet_sources(
-    con: ibis.BaseBackend,
-    request: EngineRequest,
-    small_table: Callable[[pa.Table], ir.Table] = ibis.memtable,
-) -> SourceTables:
-    def read(
-        attribute: str, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
-    ) -> ir.Table:
-        return union_of_parquet(con, sender, schema, sources, small_table=small_table)
-
-    return build_sources(request, read, small_table(filings_table(request.filings)))
-
-
 def _duckdb_scan(
-    con: Any, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+    con: Any, sender: str, schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
 ) -> ir.Table:
     """All files of one kind in one DuckDB scan, tagged by a join on the file's path.
 
@@ -238,7 +224,7 @@ def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) ->
     again, but only its group's range of broker ids leaves the scan (cheaply: `broker_id` is
     stored as a dictionary, see `FileSpec.few_valued_columns`).
     """
-    key = source_key("broker_daily", "client_funds.csv")
+    key = source_key(PackageKind.BROKER_DAILY, "client_funds.csv")
     sources = [
         s for s in request.sources.get(key, ()) if s.institution_id in request.submitted_broker_ids
     ]
@@ -250,11 +236,11 @@ def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) ->
     ).fetchall()
     rows_of_file = {name: int(rows) for name, rows in counted}
     rows_of_broker: dict[str, int] = defaultdict(int)
-    sources_of_broker: dict[str, list[PackageSource]] = defaultdict(list)
+    sources_of_broker: dict[str, list[StoredPackageFile]] = defaultdict(list)
     for source in sources:
         rows_of_broker[source.institution_id] += rows_of_file.get(source.uri, 0)
         sources_of_broker[source.institution_id].append(source)
-    schema = stored_schema("broker_daily", "client_funds.csv", "broker_id")
+    schema = stored_schema(PackageKind.BROKER_DAILY, "client_funds.csv", "broker_id")
     return [
         AccountGroup(
             broker_ids=frozenset(brokers),
@@ -295,7 +281,7 @@ def broker_passes(rows_of_broker: Mapping[str, int], accounts_per_pass: int) -> 
 
 
 def _spark_scan(
-    con: Any, session: Any, sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]
+    con: Any, session: Any, sender: str, schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
 ) -> ir.Table:
     """All files of one kind in one Spark scan, tagged by a join on the file name.
 
@@ -342,7 +328,7 @@ def _loaded_sources(con: Any, schema: str, request: EngineRequest) -> SourceTabl
         return con.table(name, database=schema)
 
     def read(
-        attribute: str, sender: str, arrow_schema: pa.Schema, sources: tuple[PackageSource, ...]
+        attribute: str, sender: str, arrow_schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
     ) -> ir.Table:
         return load(attribute, tagged_arrow(sender, arrow_schema, sources))
 

@@ -36,8 +36,6 @@ KIND_OF_PURPOSE = {
     "credit_guarantee": "credit",
     "option_margin": "option",
 }
-PURPOSE_OF_KIND = {kind: purpose for purpose, kind in KIND_OF_PURPOSE.items()}
-
 _ITEM_COLUMNS: dict[str, str] = {
     "institution_id": "string",
     "region": "string",
@@ -557,7 +555,7 @@ def _finding(
         to_broker = parts.get("broker_own", (0, 0))[0]
         amount = to_other + max(0, to_broker - fee_fen)
     elif code is FindingCode.F9:
-        amount = count
+        amount = 0  # F9 counts accounts: its figure is `items_count`, never fen
     else:
         amount = sum(total for total, _ in parts.values())
     return Finding(code=code, amount_fen=amount, items_count=count, evidence=tuple(evidence))

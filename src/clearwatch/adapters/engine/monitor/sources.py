@@ -10,27 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from clearwatch.adapters.files.csv_values import ARROW_TYPES
-from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, PackageSource
+from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, StoredPackageFile
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS, FileSpec
+from clearwatch.domain.shared.kinds import PackageKind
 
 # (attribute, package kind, file name, column naming the sender); `csdc_reserve` already names
 # the broker each row is about, so CSDC's own id is kept apart as `csdc_id`.
-SOURCE_FILES: tuple[tuple[str, str, str, str], ...] = (
-    ("client_funds", "broker_daily", "client_funds.csv", "broker_id"),
-    ("broker_special", "broker_daily", "special_accounts.csv", "broker_id"),
-    ("broker_reserve", "broker_daily", "settlement_reserve.csv", "broker_id"),
-    ("fee_income", "broker_daily", "fee_income.csv", "broker_id"),
-    ("bank_balances", "bank_daily", "special_account_balances.csv", "bank_id"),
-    ("bank_txns", "bank_daily", "special_account_transactions.csv", "bank_id"),
-    ("depository", "bank_daily", "client_depository.csv", "bank_id"),
-    ("actions", "bank_daily", "fund_actions.csv", "bank_id"),
-    ("csdc_reserve", "csdc_daily", "settlement_reserve.csv", "csdc_id"),
+SOURCE_FILES: tuple[tuple[str, PackageKind, str, str], ...] = (
+    ("client_funds", PackageKind.BROKER_DAILY, "client_funds.csv", "broker_id"),
+    ("broker_special", PackageKind.BROKER_DAILY, "special_accounts.csv", "broker_id"),
+    ("broker_reserve", PackageKind.BROKER_DAILY, "settlement_reserve.csv", "broker_id"),
+    ("fee_income", PackageKind.BROKER_DAILY, "fee_income.csv", "broker_id"),
+    ("bank_balances", PackageKind.BANK_DAILY, "special_account_balances.csv", "bank_id"),
+    ("bank_txns", PackageKind.BANK_DAILY, "special_account_transactions.csv", "bank_id"),
+    ("depository", PackageKind.BANK_DAILY, "client_depository.csv", "bank_id"),
+    ("actions", PackageKind.BANK_DAILY, "fund_actions.csv", "bank_id"),
+    ("csdc_reserve", PackageKind.CSDC_DAILY, "settlement_reserve.csv", "csdc_id"),
 )
 
 FILINGS_SCHEMA = pa.schema(
@@ -90,7 +90,7 @@ def filings_table(filings: Sequence[FilingRow]) -> pa.Table:
     )
 
 
-Reader = Callable[[str, str, pa.Schema, tuple[PackageSource, ...]], ir.Table]
+Reader = Callable[[str, str, pa.Schema, tuple[StoredPackageFile, ...]], ir.Table]
 
 
 def build_sources(request: EngineRequest, read: Reader, filings: ir.Table) -> SourceTables:
@@ -102,31 +102,9 @@ def build_sources(request: EngineRequest, read: Reader, filings: ir.Table) -> So
     return SourceTables(filings=filings, **tables)
 
 
-def union_of_parquet(
-    con: ibis.BaseBackend,
-    sender: str,
-    schema: pa.Schema,
-    sources: tuple[PackageSource, ...],
-    *,
-    small_table: Callable[[pa.Table], ir.Table] = ibis.memtable,
-) -> ir.Table:
-    """Read each file where it lies, tag it with its sender, and stack them (DuckDB, Spark)."""
-    if not sources:
-        return small_table(schema.empty_table())
-    columns = [name for name in schema.names if name != sender]
-    parts = []
-    for source in sources:
-        part = con.read_parquet(source.uri)
-        parts.append(
-            part.select(
-                ibis.literal(source.institution_id).cast("string").name(sender),
-                *[part[name] for name in columns],
-            )
-        )
-    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-
-
-def tagged_arrow(sender: str, schema: pa.Schema, sources: tuple[PackageSource, ...]) -> pa.Table:
+def tagged_arrow(
+    sender: str, schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
+) -> pa.Table:
     """All files of one kind as one Arrow table with the sender column (for loading)."""
     parts = []
     for source in sources:
