@@ -353,7 +353,9 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
     detail: dict[str, Any] = {}
     if stage == "engine":
         # CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS applies here as it does to `run-day`.
-        passes = os.environ.get("CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS")
+        from clearwatch.config import Settings
+
+        passes = Settings.from_environment().engine_accounts_per_pass
         engine = make_findings_engine("duckdb", memory_limit=MEMORY_LIMIT, accounts_per_pass=passes)
         result = engine.compute(request)
         f1 = sum(b.findings[k].amount_fen for b in result.brokers.values() for k in b.findings

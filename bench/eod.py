@@ -29,8 +29,7 @@ from sqlalchemy import text
 
 from clearwatch.adapters.clock import SystemClock
 from clearwatch.adapters.db.backoffice import repository as books_repository
-from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-from clearwatch.bootstrap import build_application
+from clearwatch.bootstrap import build_application, build_backoffice_tools
 from clearwatch.config import Settings
 from clearwatch.services.backoffice import run_eod as run_eod_module
 from clearwatch.services.backoffice.ports import BackOfficeTools

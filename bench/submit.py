@@ -144,7 +144,6 @@ def child_submit(package: Path, home: Path) -> dict[str, object]:
     from clearwatch.bootstrap import build_application
     from clearwatch.config import Settings
     from clearwatch.domain.shared.calendar import SHANGHAI
-    from clearwatch.entrypoints.cli.monitor import submit_context
     from clearwatch.services.monitor.submit_package import submit_package
 
     sys.path.insert(0, str(ROOT))
@@ -158,7 +157,7 @@ def child_submit(package: Path, home: Path) -> dict[str, object]:
     load(app, write_registry(home / "registry"))
     rss_before = _peak_rss_bytes()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
-    receipt = submit_package(directory=str(package), context=submit_context(app))
+    receipt = submit_package(directory=str(package), context=app.submit_context())
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     return {
         "status": receipt.status.value,

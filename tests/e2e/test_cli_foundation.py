@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from clearwatch import __version__
+from clearwatch.entrypoints.cli.main import LAZY_COMMANDS, load_command
 
 
 def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -53,7 +55,7 @@ def test_verify_names_the_record_edited_behind_the_systems_back(cli_env: dict[st
 def test_sm3_can_be_chosen_for_the_chain(cli_env: dict[str, str]) -> None:
     env = {**cli_env, "CLEARWATCH_AUDIT_HASH": "sm3"}
     assert clearwatch(env, "init").returncode == 0
-    shown = clearwatch(env, "audit", "show")
+    shown = clearwatch(env, "audit", "show", "--wide")  # the hash column is a wide one
     assert "sm3:" in shown.stdout
     assert clearwatch(env, "audit", "verify").returncode == 0
 
@@ -63,3 +65,48 @@ def test_an_unknown_hash_algorithm_is_a_clear_error(cli_env: dict[str, str]) -> 
     result = clearwatch(env, "init")
     assert result.returncode != 0
     assert "CLEARWATCH_AUDIT_HASH" in result.stderr
+
+
+# Fast start: a command imports only what it uses. Run in a fresh interpreter (this test
+# process has long imported everything), then read what `sys.modules` holds.
+ENGINES = ("ibis", "duckdb", "pyspark", "alembic", "pandas", "psycopg", "plotly")
+IMPORTS_CHECK = """
+import json, sys
+from clearwatch.entrypoints.cli.main import app
+try:
+    app(args=sys.argv[1:], prog_name="clearwatch")
+except SystemExit:
+    pass
+print("LOADED=" + json.dumps(sorted(set(m.split(".")[0] for m in sys.modules))))
+"""
+
+
+def loaded_by(env: dict[str, str], *args: str) -> set[str]:
+    command = [sys.executable, "-c", IMPORTS_CHECK, *args]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("LOADED=")]
+    return set(json.loads(line.removeprefix("LOADED=")))
+
+
+def test_version_and_help_load_no_engine_and_no_store(cli_env: dict[str, str]) -> None:
+    for args in (["--version"], ["--help"]):
+        loaded = loaded_by(cli_env, *args)
+        assert loaded.isdisjoint((*ENGINES, "sqlalchemy", "pyarrow")), (args, sorted(loaded))
+    # A group's help imports that group (and the services it names), still no engine.
+    assert loaded_by(cli_env, "monitor", "--help").isdisjoint(ENGINES)
+
+
+def test_a_command_on_the_store_loads_no_comparison_engine(cli_env: dict[str, str]) -> None:
+    assert clearwatch(cli_env, "init").returncode == 0
+    for args in (["audit", "verify"], ["monitor", "packages"], ["approvals", "list"]):
+        loaded = loaded_by(cli_env, *args)
+        assert "sqlalchemy" in loaded  # it did open the store
+        assert loaded.isdisjoint(ENGINES), (args, sorted(loaded & set(ENGINES)))
+
+
+def test_each_group_listed_by_help_is_the_group_that_runs() -> None:
+    """The help line `clearwatch --help` shows without importing a group is the group's own."""
+    for name, lazy in LAZY_COMMANDS.items():
+        command = load_command(name, lazy)
+        assert command.name == name
+        assert (command.help or "").startswith(lazy.help), name

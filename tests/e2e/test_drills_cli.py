@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.support.drills import DUPLICATE_IMPORT_CHECKS, PHANTOM_FUNDS_CHECKS
+
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -19,11 +21,18 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _passes(env: dict[str, str], drill: str, *options: str) -> str:
+def _passes(
+    env: dict[str, str], drill: str, checks: tuple[tuple[str, str], ...], *options: str
+) -> str:
+    """Run the drill; it must pass and print exactly these checks, each `ok name (figure)`."""
     done = _cli(env, "drill", drill, *options)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "PASS"
-    assert "FAIL" not in done.stdout
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "PASS"
+    printed = lines[lines.index("Checks:") + 1 : -1]
+    assert [line.split(maxsplit=1) for line in printed] == [
+        ["ok", f"{name} ({figure})"] for name, figure in checks
+    ]
     assert "[control:" in done.stdout
     return done.stdout
 
@@ -32,7 +41,7 @@ def test_the_phantom_funds_drill_passes_with_the_incident_figures(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     home = tmp_path / "drill-home"
-    out = _passes(cli_env, "phantom-funds", "--home", str(home))
+    out = _passes(cli_env, "phantom-funds", PHANTOM_FUNDS_CHECKS, "--home", str(home))
     assert "195,000,000.00" in out and "50,222,600.00" in out
     assert "start_of_day_must_be_once_per_node_and_date" in out
     assert "lease_epoch_must_be_current" in out
@@ -46,7 +55,7 @@ def test_the_phantom_funds_drill_passes_with_the_incident_figures(
 
 
 def test_the_duplicate_import_drill_charges_the_file_total_once(cli_env: dict[str, str]) -> None:
-    out = _passes(cli_env, "duplicate-import")
+    out = _passes(cli_env, "duplicate-import", DUPLICATE_IMPORT_CHECKS)
     assert "charged 272,500.00 in all" in out
     assert "append-only" in out
     assert "one_batch_per_kind_and_date_unless_approved_correction" in out

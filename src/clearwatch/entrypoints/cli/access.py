@@ -6,11 +6,19 @@ import json
 from datetime import timedelta
 
 import typer
-from rich.table import Table
 
 from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest, ApprovalStatus
 from clearwatch.domain.access.roles import Role, UnknownRoleError, parse_role
-from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
+from clearwatch.entrypoints.cli.common import application, console, refused
+from clearwatch.entrypoints.cli.output import (
+    Column,
+    json_option,
+    local_time,
+    print_listing,
+    say,
+    status_style,
+    wide_option,
+)
 from clearwatch.services.access import approvals
 from clearwatch.services.access.users import BOOTSTRAP_ACTOR, add_user, grant_role, list_users
 
@@ -32,7 +40,7 @@ def _role(text: str) -> Role:
 
 
 def _refused(error: AccessRefused) -> typer.Exit:
-    return fail(f"refused: {error}", EXIT_REJECTED)
+    return refused(error)
 
 
 @user_app.command("add")
@@ -56,7 +64,12 @@ def user_add(
         )
     except AccessRefused as error:
         raise _refused(error) from error
-    console.print(f"user [bold]{user.user_id}[/] added with roles {', '.join(sorted(user.roles))}")
+    say(
+        console,
+        "user ",
+        (user.user_id, "bold"),
+        f" added with roles {', '.join(sorted(user.roles))}",
+    )
 
 
 @user_app.command("grant")
@@ -74,7 +87,7 @@ def user_grant(
         )
     except AccessRefused as error:
         raise _refused(error) from error
-    console.print(f"{user_id} {'now holds' if added else 'already held'} {_role(role)}")
+    say(console, f"{user_id} {'now holds' if added else 'already held'} {_role(role)}")
 
 
 @user_app.command("emergency-grant")
@@ -101,55 +114,74 @@ def user_emergency_grant(
         )
     except AccessRefused as error:
         raise _refused(error) from error
-    console.print(f"emergency grant requested as approval #{request.request_id}")
+    say(console, f"emergency grant requested as approval #{request.request_id}")
+
+
+USER_COLUMNS = (
+    Column("user", "user_id"),
+    Column("institution", "institution"),
+    Column("roles", "roles", whole=False),
+    Column("emergency grants", "emergency_grants", whole=False),
+    Column("since", "created_at", wide=True, show=local_time),
+)
+APPROVAL_COLUMNS = (
+    Column("id", "request_id", justify="right"),
+    Column("kind", "kind"),
+    Column("subject", "subject_ref"),
+    Column("maker", "maker"),
+    Column("requested", "requested_at", wide=True, show=local_time),
+    Column("status", "status", style=status_style),
+    Column("checker", "checker"),
+)
 
 
 @user_app.command("list")
-def user_list() -> None:
+def user_list(wide: bool = wide_option, as_json: bool = json_option) -> None:
     """List users, their permanent roles and their emergency grants."""
     wired = application()
     now = wired.clock.now()
     grants = approvals.grants_by_user(uow=wired.read_uow())
-    table = Table(title="Users")
-    for column in ("user", "institution", "roles", "emergency grants", "since"):
-        table.add_column(column)
-    for user in list_users(uow=wired.read_uow()):
-        granted = [
-            f"{g.role} until {g.expires_at.isoformat()[:16]}"
-            + ("" if g.in_force(now) else " (lapsed)")
-            for g in grants.get(user.user_id, [])
-        ]
-        table.add_row(
-            user.user_id,
-            user.institution or "-",
-            ", ".join(sorted(user.roles)),
-            "; ".join(granted) or "-",
-            user.created_at.isoformat()[:19],
-        )
-    console.print(table)
+    rows = [
+        {
+            "user_id": user.user_id,
+            "institution": user.institution,
+            "roles": sorted(user.roles),
+            "emergency_grants": [
+                f"{g.role} until {g.expires_at.isoformat()[:16]}"
+                + ("" if g.in_force(now) else " (lapsed)")
+                for g in grants.get(user.user_id, [])
+            ],
+            "created_at": user.created_at,
+        }
+        for user in list_users(uow=wired.read_uow())
+    ]
+    print_listing(console, "Users", USER_COLUMNS, rows, wide=wide, as_json=as_json)
 
 
 @approvals_app.command("list")
 def approvals_list(
     show_all: bool = typer.Option(False, "--all", help="Also decided requests."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
 ) -> None:
     """List pending requests (or all with --all)."""
     status = None if show_all else ApprovalStatus.PENDING
     requests = approvals.list_requests(uow=application().read_uow(), status=status)
-    table = Table(title="Approval requests 双人复核")
-    for column in ("id", "kind", "subject", "maker", "requested", "status", "checker"):
-        table.add_column(column, overflow="fold")
-    for request in requests:
-        table.add_row(
-            str(request.request_id),
-            request.kind,
-            request.subject_ref,
-            request.maker,
-            request.requested_at.isoformat()[:19],
-            request.status,
-            request.checker or "-",
-        )
-    console.print(table)
+    rows = [
+        {
+            "request_id": request.request_id,
+            "kind": request.kind,
+            "subject_ref": request.subject_ref,
+            "payload": dict(request.payload),
+            "maker": request.maker,
+            "requested_at": request.requested_at,
+            "status": request.status,
+            "checker": request.checker,
+        }
+        for request in requests
+    ]
+    title = "Approval requests 双人复核"
+    print_listing(console, title, APPROVAL_COLUMNS, rows, wide=wide, as_json=as_json)
 
 
 @approvals_app.command("request")
@@ -177,13 +209,15 @@ def approvals_request(
         )
     except AccessRefused as error:
         raise _refused(error) from error
-    console.print(f"approval #{request.request_id} requested by {actor}")
+    say(console, f"approval #{request.request_id} requested by {actor}")
 
 
 def _decided(request: ApprovalRequest) -> None:
-    console.print(
-        f"approval #{request.request_id} ({request.kind} {request.subject_ref}) "
-        f"[bold]{request.status}[/] by {request.checker}"
+    say(
+        console,
+        f"approval #{request.request_id} ({request.kind} {request.subject_ref}) ",
+        (request.status, "bold"),
+        f" by {request.checker}",
     )
 
 

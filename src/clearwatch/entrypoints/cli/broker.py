@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import date
@@ -9,15 +10,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-from clearwatch.bootstrap import Application
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected
-from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
+from clearwatch.entrypoints.cli.common import application, console, fail, refused
+from clearwatch.entrypoints.cli.output import (
+    Column,
+    json_option,
+    local_time,
+    print_listing,
+    say,
+    status_style,
+    wide_option,
+)
 from clearwatch.services.backoffice.books_check import BooksBreached, check_books_committed
 from clearwatch.services.backoffice.import_batch import import_batch
-from clearwatch.services.backoffice.ports import BackOfficeTools
 from clearwatch.services.backoffice.run_eod import (
     EodFailed,
     EodInterrupted,
@@ -31,13 +37,8 @@ broker_app = typer.Typer(
     no_args_is_help=True,
 )
 
-STOP_AFTER_VARIABLE = "CLEARWATCH_EOD_STOP_AFTER"  # tests: end the process after this step
 EXIT_INTERRUPTED = 75
 EXIT_BREACHED = 4
-
-
-def _tools(wired: Application) -> BackOfficeTools:
-    return build_backoffice_tools(wired.columnar)
 
 
 def _parse_date(text: str) -> date:
@@ -49,7 +50,7 @@ def _parse_date(text: str) -> date:
 
 def _print_rejections(rejected: BatchRejected) -> None:
     for rejection in rejected.rejections:
-        console.print(json.dumps(rejection.as_json(), ensure_ascii=False))
+        typer.echo(json.dumps(rejection.as_json(), ensure_ascii=False))
 
 
 @broker_app.command("import")
@@ -61,12 +62,12 @@ def import_command(
     wired = application(at)
     try:
         result = import_batch(
-            directory=directory, uow=wired.uow(), tools=_tools(wired), at=wired.clock.now()
+            directory=directory, uow=wired.uow(), tools=wired.backoffice_tools, at=wired.clock.now()
         )
     except BatchRejected as rejected:
         _print_rejections(rejected)
-        raise fail(f"batch refused: {rejected}", EXIT_REJECTED) from rejected
-    console.print(
+        raise refused(rejected) from rejected
+    typer.echo(
         json.dumps(
             {
                 "batch": result.batch_ref,
@@ -91,10 +92,10 @@ def check_command(
         uow=wired.read_uow(), broker_id=broker, as_of=_parse_date(as_of)
     )
     for breach in breaches:
-        console.print(breach.describe())
+        say(console, breach.describe())
     if breaches:
         raise fail(f"{len(breaches)} breach(es) of the books' invariants", EXIT_BREACHED)
-    console.print(f"[green]books hold[/]: {broker} as of {as_of}")
+    say(console, ("books hold", "green"), f": {broker} as of {as_of}")
 
 
 @broker_app.command("eod")
@@ -113,10 +114,12 @@ def eod_command(
         out_root=wired.settings.home / "out",
         broker_id=broker,
         out_dir=out,
-        stop_after=os.environ.get(STOP_AFTER_VARIABLE) or None,
+        stop_after=wired.settings.eod_stop_after,  # tests: stop as a crash would
     )
     try:
-        report = run_eod(uow=wired.uow(), tools=_tools(wired), clock=wired.clock, request=request)
+        report = run_eod(
+            uow=wired.uow(), tools=wired.backoffice_tools, clock=wired.clock, request=request
+        )
     except EodInterrupted as stopped:
         # Ends the process at once, as a crash would: nothing after the step runs.
         error = f"eod interrupted: {stopped}"
@@ -124,33 +127,35 @@ def eod_command(
         os._exit(EXIT_INTERRUPTED)
     except EodFailed as failed:
         for rejection in failed.rejections:
-            console.print(json.dumps(rejection.as_json(), ensure_ascii=False))
-        raise fail(str(failed), EXIT_REJECTED) from failed
+            typer.echo(json.dumps(rejection.as_json(), ensure_ascii=False))
+        raise refused(failed) from failed
     except BooksBreached as breached:
         raise fail(f"books breached: {breached}", EXIT_BREACHED) from breached
-    console.print(report_json(report))
+    typer.echo(report_json(report))
+
+
+BATCH_COLUMNS = (
+    Column("broker", "broker_id"),
+    Column("batch", "batch_id"),
+    Column("kind", "kind"),
+    Column("date", "business_date"),
+    Column("status", "status", style=status_style),
+    Column("files", "files", justify="right"),
+    Column("received", "received_at", wide=True, show=local_time),
+    Column("corrects", "corrects_batch_id", wide=True),
+    Column("content", "content_sha256", wide=True, show=lambda digest: digest[:12]),
+)
 
 
 @broker_app.command("batches")
 def batches_command(
     broker: str | None = typer.Option(None, "--broker", help="Only this broker's batches."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
 ) -> None:
     """Batches received, with the status the importer gave them."""
     from clearwatch.services.backoffice.batches import list_batches
 
     records = list_batches(uow=application().read_uow(), broker_id=broker)
-    table = Table(title="Batches 批次", expand=False)
-    for column in ("broker", "batch", "kind", "date", "status", "files", "received", "content"):
-        table.add_column(column, overflow="fold")
-    for r in records:
-        table.add_row(
-            r.broker_id,
-            r.batch_id,
-            r.kind,
-            r.business_date.isoformat(),
-            r.status,
-            str(r.files),
-            r.received_at[:19],
-            r.content_sha256[:12],
-        )
-    console.print(table)
+    rows = [dataclasses.asdict(r) for r in records]
+    print_listing(console, "Batches 批次", BATCH_COLUMNS, rows, wide=wide, as_json=as_json)

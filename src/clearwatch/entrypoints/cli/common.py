@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer import _click  # Typer's own copy of click: what its groups are invoked with
+from typer.core import TyperGroup
 
-from clearwatch.adapters.clock import FixedClock
-from clearwatch.bootstrap import Application, build_application
+from clearwatch.bootstrap import Application, build_application, replay_clock
+from clearwatch.domain.shared.errors import ClearwatchError, ConfigurationError, Refused
 
 console = Console()
 error_console = Console(stderr=True)
 
+# Exit classes: a bug (or a failed check) 1, a usage or configuration error 2, a refusal 3.
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 EXIT_REJECTED = 3
 
 
@@ -21,7 +27,7 @@ def application(at: str | None = None) -> Application:
     """The application wired from the environment; `at` replaces the clock for replays."""
     if at is None:
         return build_application()
-    return build_application(clock=FixedClock(parse_timestamp(at)))
+    return build_application(clock=replay_clock(parse_timestamp(at)))
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -35,5 +41,34 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    error_console.print(f"[bold red]error:[/] {message}")
+    """Print `message` as one line on stderr (never read as markup); the exit to raise."""
+    one_line = " ".join(message.splitlines())
+    error_console.print(
+        Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True, highlight=False
+    )
     return typer.Exit(code)
+
+
+def refused(refusal: Refused) -> typer.Exit:
+    """A refusal as one line that starts with its rule's name; exit 3."""
+    return fail(f"refused: {refusal}", EXIT_REJECTED)
+
+
+class ClearwatchGroup(TyperGroup):
+    """The root command group: an expected condition ends as one line and its exit class.
+
+    A refusal exits 3, a configuration error 2, any other condition clearwatch raises on
+    purpose (a contended store, a breached invariant) 1, each as one line. An exception that
+    is not a `ClearwatchError` is a bug and keeps its traceback (exit 1), so that it can be
+    fixed.
+    """
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Refused as refusal:
+            raise refused(refusal) from refusal
+        except ConfigurationError as error:
+            raise fail(str(error), EXIT_USAGE) from error
+        except ClearwatchError as error:
+            raise fail(f"{type(error).__name__}: {error}", EXIT_FAILED) from error

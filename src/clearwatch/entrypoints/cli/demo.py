@@ -18,23 +18,20 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.text import Text
 
-from clearwatch.adapters.clock import FixedClock
-from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-from clearwatch.adapters.engine.monitor.backends import make_findings_engine
-from clearwatch.adapters.files.registry_reader import read_registry_files
-from clearwatch.adapters.reports.monitor_day_html import write_day_report
-from clearwatch.adapters.rules_file import load_monitoring_rules
-from clearwatch.bootstrap import Application, build_application
+from clearwatch.bootstrap import Application, FixedClock, build_application, replay_clock
 from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.domain.monitor.report import DayResult, day_document
 from clearwatch.domain.shared.calendar import SHANGHAI
-from clearwatch.entrypoints.cli.common import console, fail
-from clearwatch.entrypoints.cli.monitor import submit_context
+from clearwatch.domain.shared.kinds import PackageKind
+from clearwatch.domain.shared.money import format_fen
+from clearwatch.entrypoints.cli.common import EXIT_USAGE, console, fail
+from clearwatch.entrypoints.cli.output import Column, level_style, listing_table, say
 from clearwatch.services.backoffice.books_check import BooksBreached
 from clearwatch.services.backoffice.run_eod import EodFailed, EodRequest, run_eod
 from clearwatch.services.monitor.registry import load_registry
-from clearwatch.services.monitor.run_day import RunDayContext, run_day
+from clearwatch.services.monitor.run_day import run_day
 from clearwatch.services.monitor.submit_package import submit_package
 from clearwatch.sim.faults import UnknownFaultError, plan_faults
 from clearwatch.sim.simulate import DEFAULT_START, SimParameters, simulate
@@ -86,8 +83,8 @@ def demo(
     try:
         plans = plan_faults(faults, days=days, brokers=brokers, banks=banks)
     except UnknownFaultError as error:
-        raise fail(str(error)) from error
-    clock = FixedClock(datetime.combine(DEFAULT_START, time(8), tzinfo=SHANGHAI))
+        raise fail(str(error), EXIT_USAGE) from error
+    clock = replay_clock(datetime.combine(DEFAULT_START, time(8), tzinfo=SHANGHAI))
     wired = build_application(clock=clock)
     wired.init_schema(actor=DEMO_ACTOR)
     params = SimParameters(
@@ -143,7 +140,7 @@ def _fingerprint(params: SimParameters) -> str:
 
 def load_market_registry(wired: Application, market: Path) -> None:
     result = load_registry(
-        files=read_registry_files(str(market / "registry")),
+        files=wired.read_registry_files(market / "registry"),
         source=str(market / "registry"),
         actor=DEMO_ACTOR,
         uow=wired.uow(),
@@ -164,7 +161,7 @@ def run_back_offices(
     """Each broker's end of day over its inbox; a refused batch leaves the day unreported."""
     inboxes = sorted((market / day / "broker").iterdir())
     task = progress.add_task(f"end of day {day}", total=len(inboxes)) if progress else None
-    tools = build_backoffice_tools(wired.columnar)
+    tools = wired.backoffice_tools
     clock.at = _at(day, EOD_AT)
     for inbox in inboxes:
         request = EodRequest(
@@ -199,10 +196,10 @@ def submit_day(
     schedule = json.loads((market / day / "schedule.json").read_text(encoding="utf-8"))
     submissions = schedule["submissions"]
     task = progress.add_task(f"submitting {day}", total=len(submissions)) if progress else None
-    context = submit_context(wired)
+    context = wired.submit_context()
     for item in submissions:
         path = market / day / item["path"]
-        if item["kind"] == "broker_daily" and not expected_broker_packages:
+        if item["kind"] == PackageKind.BROKER_DAILY and not expected_broker_packages:
             path = wired.settings.home / "out" / item["institution_id"] / day / "package"
         if progress is not None and task is not None:
             progress.advance(task)
@@ -220,29 +217,24 @@ def submit_day(
 
 @dataclass(frozen=True)
 class MonitorDay:
-    document: dict[str, Any]  # the run-day JSON of monitoring.md §7
+    result: DayResult  # the day's result, as `monitor run-day` shows it
     report: Path  # the HTML report
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The run-day JSON of monitoring.md §7."""
+        return day_document(self.result)
 
 
 def run_monitor_day(wired: Application, clock: FixedClock, market: Path, day: str) -> MonitorDay:
     """The monitor's daily run at the schedule's time (after the deadline and the late package)."""
     schedule = json.loads((market / day / "schedule.json").read_text(encoding="utf-8"))
     clock.at = datetime.fromisoformat(schedule["run_day_at"])
-    context = RunDayContext(
-        clock=clock,
-        uow_factory=wired.uow,
-        columnar=wired.columnar,
-        engine=make_findings_engine(
-            wired.settings.engine_backend,
-            postgres_url=wired.settings.database_url,
-            memory_limit=wired.settings.engine_memory_limit,
-            accounts_per_pass=wired.settings.engine_accounts_per_pass,
-        ),
-        rules=load_monitoring_rules(),
-    )
+    # The same context as `monitor run-day`: engine, rules and stores from the settings.
+    context = wired.run_day_context()
     outcome = run_day(business_date=date.fromisoformat(day), actor=DEMO_ACTOR, context=context)
-    report = write_day_report(outcome.document, wired.settings.home / "reports" / "monitor")
-    return MonitorDay(outcome.document, report)
+    report = wired.write_day_report(outcome.result)
+    return MonitorDay(outcome.result, report)
 
 
 def _run_monitor_days(
@@ -256,85 +248,81 @@ def _run_monitor_days(
     return results
 
 
-LEVEL_STYLE = {"major": "bold red", "general": "yellow", "attention": "cyan"}
-
-
-def warning_rows(document: dict[str, Any]) -> list[tuple[str, str, str, str, bool, str]]:
+def warning_rows(result: DayResult) -> list[tuple[str, str, str, str, bool, str]]:
     """(institution, level, criteria, route, special report, problem amount) of each warning."""
     return [
         (
-            institution["institution_id"],
-            warning["level"],
-            ",".join(warning["criteria"]),
-            warning["route_to"],
-            bool(warning.get("special_report")),
-            str(institution.get("problem_amount", "")),
+            institution.institution_id,
+            warning.level.value,
+            ", ".join(c.value for c in warning.criteria),
+            warning.route_to,
+            warning.special_report,
+            format_fen(institution.problem_amount_fen),
         )
-        for institution in document["institutions"]
-        for warning in institution["warnings"]
+        for institution in result.institutions
+        for warning in institution.warnings
     ]
+
+
+DEMO_WARNING_COLUMNS = (
+    Column("date", "date"),
+    Column("institution", "institution_id"),
+    Column("level", "level", style=level_style),
+    Column("criteria", "criteria", whole=False),
+    Column("route to", "route_to"),
+    Column("special", "special"),
+    Column("problem amount", "problem", justify="right"),
+)
+DEMO_WARNING_KEYS = tuple(column.key for column in DEMO_WARNING_COLUMNS)
+FAULT_COLUMNS = (
+    Column("date", "date"),
+    Column("fault", "fault"),
+    Column("target", "target"),
+    Column("expected", "expected", whole=False),
+    Column("found", "found", whole=False),
+    Column("", "same"),
+)
 
 
 def _print_results(
     market: Path, dates: list[str], results: dict[str, MonitorDay], log: DemoLog
 ) -> None:
-    table = Table(title="Warnings 预警 (monitor run-day)")
-    for column in (
-        "date",
-        "institution",
-        "level",
-        "criteria",
-        "route to",
-        "special report",
-        "problem amount",
-    ):
-        table.add_column(column)
-    for day in dates:
-        for institution, level, criteria, route, special, problem in warning_rows(
-            results[day].document
-        ):
-            style = LEVEL_STYLE.get(level, "")
-            table.add_row(
-                day,
-                institution,
-                f"[{style}]{level}[/]",
-                criteria,
-                route,
-                "yes" if special else "",
-                problem,
-            )
-    console.print(table)
+    rows = [
+        dict(zip(DEMO_WARNING_KEYS, (day, *row), strict=True))
+        for day in dates
+        for row in warning_rows(results[day].result)
+    ]
+    console.print(listing_table("Warnings 预警 (monitor run-day)", DEMO_WARNING_COLUMNS, rows))
     _print_fault_check(market, dates, results)
-    reminders = [(d, r) for d in dates for r in results[d].document.get("reminders", [])]
+    reminders = [(d, r) for d in dates for r in results[d].result.reminders]
     for day, reminder in reminders:
-        console.print(
-            f"reminder {day}: {reminder['institution_id']} {reminder['category']} "
-            f"({reminder['count_this_year']} this year)"
+        say(
+            console,
+            f"reminder {day}: {reminder.institution_id} {reminder.category.value} "
+            f"({reminder.count_this_year} this year)",
         )
     for refused in log.eod_refused:
-        console.print(f"[yellow]end of day refused[/]: {refused}")
+        say(console, ("end of day refused", "yellow"), f": {refused}")
     for unexpected in log.unexpected_receipts:
-        console.print(f"[red]unexpected receipt[/]: {unexpected}")
-    console.print(f"receipts: {log.receipts}")
+        say(console, ("unexpected receipt", "red"), f": {unexpected}")
+    say(console, f"receipts: {log.receipts}")
     for day in dates:
-        console.print(f"HTML report {day}: {results[day].report}")
-    console.print(f"market files: {market}")
+        say(console, f"HTML report {day}: {results[day].report}", whole=True)
+    say(console, f"market files: {market}", whole=True)
 
 
-def _found(document: dict[str, Any], institution_id: str) -> list[tuple[str, str, str]]:
+def _found(result: DayResult, institution_id: str) -> list[tuple[str, str, str]]:
     return [
-        (w["level"], ",".join(w["criteria"]), w["route_to"])
-        for i in document["institutions"]
-        if i["institution_id"] == institution_id
-        for w in i["warnings"]
+        (w.level.value, ",".join(c.value for c in w.criteria), w.route_to)
+        for i in result.institutions
+        if i.institution_id == institution_id
+        for w in i.warnings
     ]
 
 
 def _print_fault_check(market: Path, dates: list[str], results: dict[str, MonitorDay]) -> None:
     """Each injected fault: what the spec's oracle expected against what the monitor found."""
-    table = Table(title="Injected faults: expected vs found")
-    for column in ("date", "fault", "target", "expected", "found", ""):
-        table.add_column(column)
+    rows = []
     for day in dates:
         faults = json.loads((market / day / "faults.json").read_text(encoding="utf-8"))
         for record in faults["faults"]:
@@ -344,17 +332,19 @@ def _print_fault_check(market: Path, dates: list[str], results: dict[str, Monito
                 for i in record["expected"]["institutions"]
                 for w in i["warnings"]
             ]
-            found = _found(results[day].document, target)
+            found = _found(results[day].result, target)
             same = sorted(expected) == sorted(found)
-            table.add_row(
-                day,
-                record["fault"],
-                target,
-                _describe(expected),
-                _describe(found),
-                "[green]✓[/]" if same else "[red]✗[/]",
+            rows.append(
+                {
+                    "date": day,
+                    "fault": record["fault"],
+                    "target": target,
+                    "expected": _describe(expected),
+                    "found": _describe(found),
+                    "same": Text("✓", "green") if same else Text("✗", "red"),
+                }
             )
-    console.print(table)
+    console.print(listing_table("Injected faults: expected vs found", FAULT_COLUMNS, rows))
 
 
 def _describe(warnings: list[tuple[str, str, str]]) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from clearwatch.adapters.db.raw_sql import RawSqlConsole
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
 from clearwatch.entrypoints.cli.common import EXIT_FAILED, console
@@ -24,9 +23,6 @@ _HOME_HELP = "Store to run in (default: a fresh temporary CLEARWATCH_HOME, remov
 
 
 def _run(home: str | None, drill: Callable[..., DrillReport]) -> None:
-    # Imported here: the engine stack (Ibis, DuckDB) is only worth loading for a drill.
-    from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-
     with tempfile.TemporaryDirectory(prefix="clearwatch-drill-") as scratch:
         root = Path(home) if home else Path(scratch) / "home"
         # A drill never touches the configured store: only the given or temporary home.
@@ -35,12 +31,12 @@ def _run(home: str | None, drill: Callable[..., DrillReport]) -> None:
         store = DrillStore(
             uow=wired.uow,
             read_uow=wired.read_uow,
-            tools=build_backoffice_tools(wired.columnar),
-            hand_edit=RawSqlConsole(wired.engine),
+            tools=wired.backoffice_tools,
+            hand_edit=wired.hand_edit,
             workdir=Path(scratch) / "inputs",
         )
         report = drill(store=store)
-        wired.engine.dispose()
+        wired.dispose()
     _print(report)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)

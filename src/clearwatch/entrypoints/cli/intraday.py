@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import typer
-from rich.table import Table
 
+from clearwatch.domain.shared.kinds import CASH
 from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
+from clearwatch.entrypoints.cli.output import (
+    Column,
+    json_option,
+    local_time,
+    print_listing,
+    say,
+    wide_option,
+)
 from clearwatch.services.drills.harness import money
 from clearwatch.services.intraday.trading_node import check_conservation
 
@@ -31,12 +40,10 @@ def check(
     at: str | None = typer.Option(None, "--at", help="Act at this time (ISO 8601 with offset)."),
 ) -> None:
     """Σ available across nodes ≤ central available, per client; a breach halts the client."""
-    # Imported here: the engine stack (Ibis, DuckDB) is only worth loading for this command.
-    from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
     from clearwatch.services.intraday.central_funds import BooksCentralFunds
 
     wired = application(at)
-    central = BooksCentralFunds(wired.read_uow, build_backoffice_tools(wired.columnar))
+    central = BooksCentralFunds(wired.read_uow, wired.backoffice_tools)
     report = check_conservation(
         uow=wired.uow(),
         clock=wired.clock,
@@ -46,10 +53,12 @@ def check(
         actor=actor,
     )
     for breach in report.breaches:
-        unit = money(breach.excess) if breach.asset == "CASH" else f"{breach.excess} shares"
-        console.print(
-            f"[red]breach[/] {breach.fund_account} {breach.asset}: nodes hold "
-            f"{breach.nodes_quantity}, central {breach.central_quantity} (excess {unit})"
+        unit = money(breach.excess) if breach.asset == CASH else f"{breach.excess} shares"
+        say(
+            console,
+            ("breach", "red"),
+            f" {breach.fund_account} {breach.asset}: nodes hold "
+            f"{breach.nodes_quantity}, central {breach.central_quantity} (excess {unit})",
         )
     if report.breaches:
         raise fail(
@@ -57,23 +66,46 @@ def check(
             f"{', '.join(report.halts_raised) or 'already halted'}",
             EXIT_REJECTED,
         )
-    console.print(f"[green]conservation holds[/] for {report.clients_checked} clients on {day}")
+    say(console, ("conservation holds", "green"), f" for {report.clients_checked} clients on {day}")
+
+
+HALT_COLUMNS = (
+    Column("broker", "broker_id"),
+    Column("client", "fund_account"),
+    Column("raised", "raised_at", show=lambda at: local_time(at, "%Y-%m-%d %H:%M:%S")),
+    Column("by", "raised_by"),
+    Column("evidence", "breaches", whole=False, show=lambda found: _describe(found)),
+)
+
+
+def _describe(breaches: list[dict[str, Any]]) -> str:
+    """Each breach of the evidence in a few words; `--json` has all of it."""
+    return "; ".join(
+        f"{b.get('asset')} excess {b.get('excess')} {b.get('unit')} "
+        f"(nodes {b.get('nodes_total')}, central {b.get('central')})"
+        for b in breaches
+    )
 
 
 @intraday_app.command("halts")
-def halts(day: str = typer.Option(..., "--date", help="Business date, YYYY-MM-DD.")) -> None:
+def halts(
+    day: str = typer.Option(..., "--date", help="Business date, YYYY-MM-DD."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
     """Clients whose trading is halted on a date, with the evidence."""
     with application().read_uow() as uow:
         records = uow.intraday.halts(business_date=_day(day))
-    table = Table(title=f"Halted clients {day}")
-    for column in ("broker", "client", "raised", "by", "evidence"):
-        table.add_column(column, overflow="fold")
-    for record in records:
-        table.add_row(
-            record.broker_id,
-            record.fund_account,
-            record.raised_at.isoformat()[:19],
-            record.raised_by,
-            str(record.evidence.get("breaches")),
-        )
-    console.print(table)
+    rows = [
+        {
+            "broker_id": record.broker_id,
+            "fund_account": record.fund_account,
+            "raised_at": record.raised_at,
+            "raised_by": record.raised_by,
+            "breaches": record.evidence.get("breaches"),
+            "evidence": dict(record.evidence),
+        }
+        for record in records
+    ]
+    title = f"Halted clients {day}"
+    print_listing(console, title, HALT_COLUMNS, rows, wide=wide, as_json=as_json)

@@ -1,45 +1,139 @@
-"""`clearwatch`: the command line of the back office and the monitor."""
+"""`clearwatch`: the command line of the back office and the monitor.
+
+Each command group lives in its own module, imported only when that group runs: `--help` and
+`--version` load none of them, and `clearwatch audit verify` never loads the simulator or the
+comparison engines.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
 import typer
+from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from clearwatch import __version__
-from clearwatch.bootstrap import ConfigurationError
-from clearwatch.entrypoints.cli.access import approvals_app, user_app
-from clearwatch.entrypoints.cli.audit import audit_app
-from clearwatch.entrypoints.cli.broker import broker_app
-from clearwatch.entrypoints.cli.common import application, console, fail
-from clearwatch.entrypoints.cli.demo import demo
-from clearwatch.entrypoints.cli.drill import drill_app
-from clearwatch.entrypoints.cli.intraday import intraday_app
-from clearwatch.entrypoints.cli.monitor import monitor_app
-from clearwatch.entrypoints.cli.monitor_run import run_day_command  # noqa: F401 (registers)
-from clearwatch.entrypoints.cli.sim import sim_app
+from clearwatch.entrypoints.cli.common import ClearwatchGroup, application, console
+
+_CLI = "clearwatch.entrypoints.cli"
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a command lives, and the line `clearwatch --help` shows without importing it."""
+
+    module: str
+    attribute: str  # a Typer group, or a function that is one command
+    help: str
+
+
+# `monitor_run` adds `run-day` and `warnings` to the monitor group of `monitor`, so it is the
+# module that holds the whole group. Each help line is its group's own (a test keeps them equal).
+LAZY_COMMANDS = {
+    "audit": LazyCommand(f"{_CLI}.audit", "audit_app", "The tamper-evident audit log (审计日志)."),
+    "broker": LazyCommand(
+        f"{_CLI}.broker",
+        "broker_app",
+        "The broker back office (证券结算后台): batches, books, end of day.",
+    ),
+    "monitor": LazyCommand(
+        f"{_CLI}.monitor_run",
+        "monitor_app",
+        "The client-fund monitor (交易结算资金监控): registry, packages, daily run.",
+    ),
+    "user": LazyCommand(
+        f"{_CLI}.access", "user_app", "Users registered in the store and their roles."
+    ),
+    "approvals": LazyCommand(
+        f"{_CLI}.access",
+        "approvals_app",
+        "Maker-checker requests (双人复核): list, request, approve, reject.",
+    ),
+    "drill": LazyCommand(
+        f"{_CLI}.drill",
+        "drill_app",
+        "Incident drills: replay what happened, show which control acted, PASS or FAIL.",
+    ),
+    "intraday": LazyCommand(
+        f"{_CLI}.intraday",
+        "intraday_app",
+        "Intraday fund control of the fast trading nodes (节点资金控制).",
+    ),
+    "sim": LazyCommand(
+        f"{_CLI}.sim",
+        "sim_app",
+        "Market-day simulator (模拟市场): batches, packages and injected faults.",
+    ),
+    "demo": LazyCommand(
+        f"{_CLI}.demo",
+        "demo",
+        "Simulate market days, run each broker's end of day, submit every package, "
+        "run the monitor.",
+    ),
+}
+
+
+def load_command(name: str, lazy: LazyCommand) -> Any:
+    """Import the command's module and build the command as `add_typer` would have."""
+    target = getattr(importlib.import_module(lazy.module), lazy.attribute)
+    holder = typer.Typer()
+    holder.callback()(_no_options)  # a callback keeps `holder` a group, whatever it holds
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+def _no_options() -> None:
+    """Nothing: only there so that `load_command`'s holder is a group."""
+
+
+class _NotLoaded(TyperCommand):
+    """Stands in for a command in listings (`--help`, suggestions) until it is invoked."""
+
+    def __init__(self, name: str, lazy: LazyCommand) -> None:
+        super().__init__(name=name, help=lazy.help)
+        self.lazy = lazy
+
+
+class LazyGroup(ClearwatchGroup):
+    """The root group: commands are listed from `LAZY_COMMANDS`, imported when resolved."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, lazy in LAZY_COMMANDS.items():
+            self.commands.setdefault(name, _NotLoaded(name, lazy))
+
+    # `Any`: typer 0.29 vendors its own click, whose types older typers spell differently.
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        stand_in = self.commands.get(args[0]) if args else None
+        if isinstance(stand_in, _NotLoaded):
+            self.commands[args[0]] = load_command(args[0], stand_in.lazy)
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     help=(
         "clearwatch keeps client money in the securities market safe.\n\n"
-        "Start with `clearwatch init` to create the store under CLEARWATCH_HOME "
-        "(default ./clearwatch-data), then see each group's --help."
+        "The store under CLEARWATCH_HOME (default ./clearwatch-data) is created on first use; "
+        "`clearwatch init` creates or upgrades it explicitly (needed once on PostgreSQL). "
+        "See each group's --help."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
-app.add_typer(audit_app, name="audit")
-app.add_typer(broker_app, name="broker")
-app.add_typer(monitor_app, name="monitor")
-app.add_typer(user_app, name="user")
-app.add_typer(approvals_app, name="approvals")
-app.add_typer(drill_app, name="drill")
-app.add_typer(intraday_app, name="intraday")
-app.add_typer(sim_app, name="sim")
-app.command("demo")(demo)
 
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"clearwatch {__version__}")
+        typer.echo(f"clearwatch {__version__}")
         raise typer.Exit()
 
 
@@ -56,10 +150,11 @@ def main(
 def init() -> None:
     """Create the store, or upgrade it to this version's schema. Running it twice is harmless."""
     wired = application()
-    try:
-        revisions = wired.init_schema()
-    except ConfigurationError as error:
-        raise fail(str(error)) from error
+    revisions = wired.init_schema()
+    # The URL and the path in it are the user's text: printed as they are, never as markup.
     console.print(
-        f"[green]store ready[/] at {wired.settings.database_url} (schema {', '.join(revisions)})"
+        Text.assemble(
+            ("store ready", "green"),
+            f" at {wired.settings.shown_database_url} (schema {', '.join(revisions)})",
+        )
     )

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
-from clearwatch.adapters.files.csv_package_reader import CsvPackageSource
-from clearwatch.adapters.files.registry_reader import read_registry_files
-from clearwatch.bootstrap import Application
 from clearwatch.domain.monitor.receipt import ReceiptStatus
-from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.entrypoints.cli.common import (
     EXIT_REJECTED,
+    EXIT_USAGE,
     application,
     console,
     error_console,
     fail,
 )
+from clearwatch.entrypoints.cli.output import (
+    Column,
+    json_option,
+    listing_table,
+    local_time,
+    print_json,
+    print_listing,
+    say,
+    status_style,
+    wide_option,
+)
 from clearwatch.services.monitor.ports import RegistryVersionInfo
 from clearwatch.services.monitor.registry import load_registry, show_registry
-from clearwatch.services.monitor.submit_package import SubmitContext, submit_package
+from clearwatch.services.monitor.submit_package import submit_package
 
 monitor_app = typer.Typer(
     help="The client-fund monitor (交易结算资金监控): registry, packages, daily run.",
@@ -39,17 +46,6 @@ monitor_app.add_typer(registry_app, name="registry")
 CLI_ACTOR = "cli"
 
 
-def submit_context(wired: Application) -> SubmitContext:
-    """Wire the submit use case to this application's stores and the local package source."""
-    return SubmitContext(
-        clock=wired.clock,
-        uow_factory=wired.uow,
-        read_uow_factory=wired.read_uow,
-        columnar=wired.columnar,
-        source=CsvPackageSource(),
-    )
-
-
 @registry_app.command("load")
 def registry_load(
     directory: Annotated[
@@ -58,10 +54,10 @@ def registry_load(
 ) -> None:
     """Validate and load the registry; a changed registry becomes a new version."""
     if not directory.is_dir():
-        raise fail(f"{directory} is not a directory")
+        raise fail(f"{directory} is not a directory", EXIT_USAGE)
     wired = application()
     result = load_registry(
-        files=read_registry_files(str(directory)),
+        files=wired.read_registry_files(directory),
         source=str(directory),
         actor=CLI_ACTOR,
         uow=wired.uow(),
@@ -77,47 +73,70 @@ def registry_load(
     console.print(f"[green]registry loaded[/]: {state} {result.version}")
 
 
+INSTITUTION_COLUMNS = (
+    Column("institution", "institution_id"),
+    Column("kind", "kind"),
+    Column("region", "region"),
+    Column("name", "name", whole=False),
+)
+ACCOUNT_COLUMNS = (
+    Column("account_no", "account_no"),
+    Column("bank", "bank_id"),
+    Column("broker", "broker_id"),
+    Column("purpose", "purpose"),
+    Column("region", "branch_region"),
+    Column("filed on", "filed_on"),
+)
+HISTORY_COLUMNS = (
+    Column("version", "version", justify="right"),
+    Column("loaded at", "loaded_at", show=local_time),
+    Column("by", "loaded_by"),
+    Column("inst.", "institutions", justify="right"),
+    Column("accts", "special_accounts", justify="right"),
+    Column("holidays", "holidays", justify="right"),
+    Column("sha256", "content_sha256", show=lambda digest: digest[:12]),
+)
+
+
 @registry_app.command("show")
-def registry_show() -> None:
+def registry_show(
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
     """Show the current registry version and the history of versions."""
     snapshot, history = show_registry(uow=application().read_uow())
     if snapshot is None:
+        if as_json:
+            print_json(None)
+            return
         console.print("no registry loaded yet: `clearwatch monitor registry load DIR`")
         return
-    institutions = Table(title=f"Institutions 机构 (registry version {snapshot.version})")
-    for column in ("institution", "kind", "name", "region"):
-        institutions.add_column(column)
-    for i in snapshot.institutions:
-        institutions.add_row(i.institution_id, i.kind.value, i.name, i.region)
-    accounts = Table(title="Special-account filings 账户报备")
-    for column in ("account_no", "bank", "broker", "purpose", "branch region", "filed on"):
-        accounts.add_column(column)
-    for a in snapshot.special_accounts:
-        accounts.add_row(
-            a.account_no, a.bank_id, a.broker_id, a.purpose, a.branch_region, a.filed_on.isoformat()
-        )
-    console.print(institutions, accounts)
-    console.print("holidays: " + (", ".join(d.isoformat() for d in snapshot.holidays) or "none"))
-    console.print(_history_table(history))
+    institutions = [dataclasses.asdict(i) for i in snapshot.institutions]
+    accounts = [dataclasses.asdict(a) for a in snapshot.special_accounts]
+    versions = [_version_row(v) for v in history]
+    holidays = [d.isoformat() for d in snapshot.holidays]
+    if as_json:
+        document = {"version": snapshot.version, "institutions": institutions}
+        document |= {"special_accounts": accounts, "holidays": holidays, "history": versions}
+        print_json(document)
+        return
+    title = f"Institutions 机构 (registry version {snapshot.version})"
+    console.print(listing_table(title, INSTITUTION_COLUMNS, institutions, wide=wide))
+    console.print(listing_table("Special-account filings 账户报备", ACCOUNT_COLUMNS, accounts))
+    say(console, "holidays: " + (", ".join(holidays) or "none"))
+    console.print(listing_table("Registry versions", HISTORY_COLUMNS, versions, wide=wide))
 
 
-def _history_table(history: list[RegistryVersionInfo]) -> Table:
-    table = Table(
-        title="Registry versions", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
-    )
-    for column in ("version", "loaded at", "by", "institutions", "accounts", "holidays", "sha256"):
-        table.add_column(column)
-    for v in history:
-        table.add_row(
-            str(v.version),
-            v.loaded_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
-            v.loaded_by,
-            str(v.institutions),
-            str(v.special_accounts),
-            str(v.holidays),
-            v.content_sha256[:12],
-        )
-    return table
+def _version_row(v: RegistryVersionInfo) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "loaded_at": v.loaded_at,
+        "loaded_by": v.loaded_by,
+        "institutions": v.institutions,
+        "special_accounts": v.special_accounts,
+        "holidays": v.holidays,
+        "content_sha256": v.content_sha256,
+    }
 
 
 @monitor_app.command("submit")
@@ -127,16 +146,32 @@ def submit(
 ) -> None:
     """Check and store a package; print one JSON receipt. Exit 3 when it is rejected."""
     wired = application(at)
-    receipt = submit_package(directory=str(package_dir), context=submit_context(wired))
+    receipt = submit_package(directory=str(package_dir), context=wired.submit_context())
     typer.echo(json.dumps(receipt.to_json(), ensure_ascii=False))
     if receipt.status is ReceiptStatus.REJECTED:
         raise typer.Exit(EXIT_REJECTED)
+
+
+RECEIPT_COLUMNS = (
+    Column("ref", "reference"),
+    Column("status", "status", style=status_style),
+    Column("inst.", "institution_id"),
+    Column("kind", "kind", show=lambda kind: str(kind).removesuffix("_daily")),
+    Column("date", "business_date"),
+    Column("seq", "sequence", justify="right"),
+    Column("rows", "rows", wide=True, justify="right", show=lambda rows: f"{rows:,}"),
+    Column("received", "received_at", show=lambda at: local_time(at, "%m-%d %H:%M")),
+    Column("late", "late", show=lambda late: "late" if late else "on time"),
+    Column("first error", "first_error", whole=False, wide=True),
+)
 
 
 @monitor_app.command("packages")
 def packages(
     business_date: str | None = typer.Option(None, "--date", help="Business date YYYY-MM-DD."),
     institution: str | None = typer.Option(None, "--institution", help="Institution id."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
 ) -> None:
     """List receipts: accepted (or superseded) packages and rejections."""
     day = None
@@ -146,29 +181,12 @@ def packages(
         except ValueError as error:
             raise typer.BadParameter(f"{business_date!r} is not YYYY-MM-DD") from error
     with application().read_uow() as uow:
-        rows = uow.packages.receipts(business_date=day, institution_id=institution)
-    table = Table(
-        title="Package receipts 数据报送回执",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    for column in ("ref", "status", "inst.", "kind", "date", "seq", "rows", "received", "late"):
-        table.add_column(column, no_wrap=True)
-    styles = {"accepted": "green", "superseded": "dim", "rejected": "red"}
-    for r in rows:
-        table.add_row(
-            r.reference,
-            f"[{styles[r.status]}]{r.status}[/]",
-            r.institution_id or "?",
-            (r.kind or "?").removesuffix("_daily"),
-            "?" if r.business_date is None else r.business_date.isoformat(),
-            "?" if r.sequence is None else str(r.sequence),
-            "" if r.rows is None else f"{r.rows:,}",
-            r.received_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M"),
-            {True: "[yellow]late[/]", False: "on time", None: ""}[r.late],
-        )
-    console.print(table)
-    for r in rows:
+        found = uow.packages.receipts(business_date=day, institution_id=institution)
+    rows = [dataclasses.asdict(r) for r in found]
+    title = "Package receipts 数据报送回执"
+    print_listing(console, title, RECEIPT_COLUMNS, rows, wide=wide, as_json=as_json)
+    if as_json or wide:
+        return
+    for r in found:
         if r.first_error:
-            console.print(f"{r.reference}: {r.first_error}", highlight=False)
+            say(console, f"{r.reference}: {r.first_error}")

@@ -3,30 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
-from clearwatch.adapters.engine.monitor.backends import (
-    EngineConfigurationError,
-    make_findings_engine,
-)
-from clearwatch.adapters.reports.monitor_day_html import write_day_report
-from clearwatch.adapters.rules_file import load_monitoring_rules
 from clearwatch.bootstrap import Application
+from clearwatch.domain.monitor.report import DayResult, finding_figure_text
+from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.cli.common import application, console, fail
 from clearwatch.entrypoints.cli.monitor import monitor_app
-from clearwatch.services.monitor.run_day import RunDayContext, RunDayError, RunDayOutcome, run_day
+from clearwatch.entrypoints.cli.output import (
+    JSON_HELP,
+    WIDE_HELP,
+    Column,
+    level_style,
+    listing_table,
+    print_listing,
+    say,
+)
+from clearwatch.services.monitor.run_day import RunDayContext, RunDayOutcome, run_day
 from clearwatch.services.monitor.run_ports import StoredWarning
 
 CLI_ACTOR = "cli"
-ENGINE_URL_VARIABLE = "CLEARWATCH_ENGINE_URL"
 LEVEL_STYLE = {"major": "bold red", "general": "yellow", "attention": "cyan"}
 
 
@@ -38,24 +41,9 @@ def _parse_date(text: str) -> date:
 
 
 def _context(wired: Application, progress: Progress) -> RunDayContext:
-    try:
-        engine = make_findings_engine(
-            wired.settings.engine_backend,
-            postgres_url=os.environ.get(ENGINE_URL_VARIABLE) or wired.settings.database_url,
-            memory_limit=wired.settings.engine_memory_limit,
-            accounts_per_pass=wired.settings.engine_accounts_per_pass,
-        )
-    except EngineConfigurationError as error:
-        raise fail(str(error)) from error
+    """The application's run-day context (the demo's too), reporting steps on the spinner."""
     task = progress.add_task("starting", total=None)
-    return RunDayContext(
-        clock=wired.clock,
-        uow_factory=wired.uow,
-        columnar=wired.columnar,
-        engine=engine,
-        rules=load_monitoring_rules(os.environ.get("CLEARWATCH_MONITOR_RULES") or None),
-        progress=lambda step: progress.update(task, description=step),
-    )
+    return wired.run_day_context(progress=lambda step: progress.update(task, description=step))
 
 
 @monitor_app.command("run-day")
@@ -67,6 +55,7 @@ def run_day_command(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the day's result as JSON here.")
     ] = None,
+    wide: Annotated[bool, typer.Option("--wide", help=WIDE_HELP)] = False,
 ) -> None:
     """Compare the day's packages, grade and route warnings; print, write JSON and HTML."""
     day = _parse_date(business_date)
@@ -77,50 +66,77 @@ def run_day_command(
     ) as progress:  # fmt: skip
         try:
             outcome = run_day(business_date=day, actor=CLI_ACTOR, context=_context(wired, progress))
-        except RunDayError as error:
-            raise fail(str(error)) from error
+        except ClearwatchError:
+            raise  # a refusal or a configuration error: the root group prints its one line
         except Exception as error:  # an engine or store failure: say so, exit non-zero
             raise fail(f"run_day_could_not_run: {type(error).__name__}: {error}") from error
-    _print_outcome(outcome)
+    _print_outcome(outcome, wide=wide)
     if json_file is not None:
         json_file.write_text(json.dumps(outcome.document, ensure_ascii=False, indent=2) + "\n")
-        console.print(f"JSON written to {json_file}")
-    report = write_day_report(outcome.document, wired.settings.home / "reports" / "monitor")
-    console.print(f"HTML report: {report}")
+        say(console, f"JSON written to {json_file}", whole=True)
+    report = wired.write_day_report(outcome.result)
+    say(console, f"HTML report: {report}", whole=True)
 
 
-def _print_outcome(outcome: RunDayOutcome) -> None:
-    document = outcome.document
-    table = Table(title=f"Monitor run {document['business_date']} 监控日报", expand=False)
-    for column in ("institution", "kind", "client funds", "problem", "ratio", "findings",
-                   "warnings", "incomplete"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    for inst in document["institutions"]:
-        findings = " ".join(f"{f['code']}={f['amount']}" for f in inst["findings"])
-        warnings = "\n".join(
-            f"[{LEVEL_STYLE[w['level']]}]{w['level']}[/] "
-            f"{','.join(w['criteria'])} → {w['route_to']}"
-            for w in inst["warnings"]
-        )
-        incomplete = " ".join(
-            f"{m['institution_id']}:{m['kind']}" for i in inst["incomplete"] for m in i["missing"]
-        )
-        table.add_row(
-            inst["institution_id"], inst["kind"], inst["client_fund_balance"] or "–",
-            inst["problem_amount"], inst["problem_ratio"] or "–", findings or "–",
-            warnings or "–", incomplete or "",
-        )  # fmt: skip
-    console.print(table)
+RUN_DAY_COLUMNS = (
+    Column("institution", "institution_id"),
+    Column("kind", "kind"),
+    Column("client funds", "client_fund_balance", wide=True, justify="right"),
+    Column("problem", "problem_amount", justify="right"),
+    Column("ratio", "problem_ratio", justify="right"),
+    Column("findings", "findings", whole=False, wide=True),
+    Column("warnings", "warnings", whole=False),
+    Column("incomplete", "incomplete", whole=False),
+)
+
+
+def _outcome_rows(result: DayResult) -> list[dict[str, Any]]:
+    """One row per institution of the day's result; warnings as styled lines."""
+    return [
+        {
+            "institution_id": inst.institution_id,
+            "kind": inst.kind.value,
+            "client_fund_balance": None
+            if inst.client_fund_balance_fen is None
+            else format_fen(inst.client_fund_balance_fen),
+            "problem_amount": format_fen(inst.problem_amount_fen),
+            "problem_ratio": inst.problem_ratio,
+            "findings": " ".join(
+                f"{f.finding.code.value}={finding_figure_text(f.finding)}" for f in inst.findings
+            ),
+            "warnings": Text("\n").join(
+                Text.assemble(
+                    (w.level.value, level_style(w.level.value)),
+                    f" {', '.join(c.value for c in w.criteria)} → {w.route_to}",
+                )
+                for w in inst.warnings
+            ),
+            "incomplete": " ".join(
+                f"{institution_id}:{kind}"
+                for i in inst.incomplete
+                for institution_id, kind in i.missing
+            ),
+        }
+        for inst in result.institutions
+    ]
+
+
+def _print_outcome(outcome: RunDayOutcome, *, wide: bool = False) -> None:
+    result = outcome.result
+    title = f"Monitor run {result.business_date.isoformat()} 监控日报"
+    console.print(listing_table(title, RUN_DAY_COLUMNS, _outcome_rows(result), wide=wide))
     state = "recorded as" if outcome.recorded else "unchanged; still"
-    console.print(
+    say(
+        console,
         f"result {state} version {outcome.result_version} "
-        f"(rules {document['rules_version']}); {len(outcome.assessment.warnings)} warning(s); "
-        f"{outcome.late_recorded} late package(s) newly recorded"
+        f"(rules {result.rules_version}); {len(result.warnings)} warning(s); "
+        f"{outcome.late_recorded} late package(s) newly recorded",
     )
-    for reminder in document["reminders"]:
-        console.print(
-            f"reminder 口头提醒: {reminder['institution_id']} {reminder['category']} "
-            f"({reminder['count_this_year']} this year)"
+    for reminder in result.reminders:
+        say(
+            console,
+            f"reminder 口头提醒: {reminder.institution_id} {reminder.category.value} "
+            f"({reminder.count_this_year} this year)",
         )
 
 
@@ -131,6 +147,8 @@ def warnings_command(
         str | None, typer.Option("--level", help="major, general or attention.")
     ] = None,
     bureau: Annotated[str | None, typer.Option("--bureau", help="Region, e.g. CITY-SZ.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help=WIDE_HELP)] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List the warnings of each day's latest result version."""
     if level is not None and level not in LEVEL_STYLE:
@@ -138,20 +156,39 @@ def warnings_command(
     day = _parse_date(business_date) if business_date else None
     with application().read_uow() as uow:
         found = uow.monitor_runs.warnings(business_date=day, level=level, route_to=bureau)
-    _print_warnings(found)
+    _print_warnings(found, wide=wide, as_json=as_json)
 
 
-def _print_warnings(found: list[StoredWarning]) -> None:
-    table = Table(title="Warnings 预警", expand=False)
-    for column in ("date", "v", "institution", "level", "criteria", "bureau", "cc",
-                   "special report", "problem amount", "rules"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    for w in found:
-        table.add_row(
-            w.business_date.isoformat(), str(w.result_version), w.institution_id,
-            f"[{LEVEL_STYLE.get(w.level, '')}]{w.level}[/]", ",".join(w.criteria), w.route_to,
-            w.cc, "yes" if w.special_report else "", format_fen(w.problem_amount_fen),
-            w.rules_version,
-        )  # fmt: skip
-    console.print(table)
-    console.print(f"{len(found)} warning(s)")
+WARNING_COLUMNS = (
+    Column("date", "business_date"),
+    Column("v", "result_version", wide=True, justify="right"),
+    Column("institution", "institution_id"),
+    Column("level", "level", style=level_style),
+    Column("criteria", "criteria", whole=False),
+    Column("bureau", "route_to"),
+    Column("cc", "cc", wide=True),
+    Column("special", "special_report"),
+    Column("problem amount", "problem_amount", justify="right"),
+    Column("rules", "rules_version", wide=True),
+)
+
+
+def _print_warnings(found: list[StoredWarning], *, wide: bool, as_json: bool) -> None:
+    rows = [
+        {
+            "business_date": w.business_date.isoformat(),
+            "result_version": w.result_version,
+            "institution_id": w.institution_id,
+            "level": w.level,
+            "criteria": list(w.criteria),
+            "route_to": w.route_to,
+            "cc": w.cc,
+            "special_report": w.special_report,
+            "problem_amount": format_fen(w.problem_amount_fen),
+            "rules_version": w.rules_version,
+        }
+        for w in found
+    ]
+    print_listing(console, "Warnings 预警", WARNING_COLUMNS, rows, wide=wide, as_json=as_json)
+    if not as_json:
+        console.print(f"{len(found)} warning(s)")

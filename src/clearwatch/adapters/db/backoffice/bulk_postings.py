@@ -14,13 +14,16 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.domain.backoffice.journal import EntryNotBalanced
+
+if TYPE_CHECKING:
+    import duckdb
 
 POSTINGS_SCHEMA = pa.schema(
     [("account", pa.string()), ("asset", pa.string()), ("quantity", pa.int64())]
@@ -66,6 +69,9 @@ class BulkPostings:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._duck is None:
+            # Imported here: every unit of work holds this class, most never read postings.
+            import duckdb
+
             self._duck = duckdb.connect()
             self._duck.execute("SET enable_progress_bar = false")
         return self._duck
@@ -182,7 +188,6 @@ class BulkPostings:
 
         Balances keep the bulk sums for the unit of work (the next check reads them again);
         a search for the positive sums (a breach, normally none) scans without keeping."""
-        duck = self._connection()
         relational = relational.cast(POSTINGS_SCHEMA)
         search_key = None
         if having_positive and entries:
@@ -196,6 +201,38 @@ class BulkPostings:
                 self._verify([e.digest for e in entries])  # as on any read
                 _positive_searches.move_to_end(search_key)
                 return _positive_searches[search_key]
+        query, params = self._sums_query(
+            entries,
+            has_relational=relational.num_rows > 0,
+            account_prefix=account_prefix,
+            asset=asset,
+            having_positive=having_positive,
+        )
+        duck = self._connection()
+        duck.register("relational_sums", relational)
+        try:
+            result = duck.sql(query + " ORDER BY account, asset", params=params)
+            assert result is not None
+            answer = result.to_arrow_table().cast(POSTINGS_SCHEMA)
+        finally:
+            duck.unregister("relational_sums")
+        if search_key is not None:
+            _positive_searches[search_key] = answer
+            while len(_positive_searches) > SEARCHES_KEPT:
+                _positive_searches.popitem(last=False)
+        return answer
+
+    def _sums_query(
+        self,
+        entries: Sequence[BulkEntry],
+        *,
+        has_relational: bool,
+        account_prefix: str,
+        asset: str | None,
+        having_positive: bool,
+    ) -> tuple[str, dict[str, object]]:
+        """The query of `sums` over the bulk postings (kept sums when there are) and the
+        registered `relational_sums`, with its parameters."""
         params: dict[str, object] = {}
         sources = []
         kept = None
@@ -212,29 +249,17 @@ class BulkPostings:
             sources.append(
                 f"SELECT account, asset, quantity FROM {source} WHERE {' AND '.join(conditions)}"
             )
-        if relational.num_rows or not entries:
+        if has_relational or not entries:
             sources.append("SELECT account, asset, quantity FROM relational_sums")
         if len(sources) == 1 and kept is not None:
             # The kept sums are one row per (account, asset) already.
-            query = sources[0] + (" AND quantity > 0" if having_positive else "")
-        else:
-            having = " HAVING sum(quantity) > 0" if having_positive else ""
-            query = (
-                "SELECT account, asset, CAST(sum(quantity) AS BIGINT) AS quantity "
-                f"FROM ({' UNION ALL '.join(sources)}) GROUP BY account, asset{having}"
-            )
-        duck.register("relational_sums", relational)
-        try:
-            result = duck.sql(query + " ORDER BY account, asset", params=params)
-            assert result is not None
-            answer = result.to_arrow_table().cast(POSTINGS_SCHEMA)
-        finally:
-            duck.unregister("relational_sums")
-        if search_key is not None:
-            _positive_searches[search_key] = answer
-            while len(_positive_searches) > SEARCHES_KEPT:
-                _positive_searches.popitem(last=False)
-        return answer
+            return sources[0] + (" AND quantity > 0" if having_positive else ""), params
+        having = " HAVING sum(quantity) > 0" if having_positive else ""
+        query = (
+            "SELECT account, asset, CAST(sum(quantity) AS BIGINT) AS quantity "
+            f"FROM ({' UNION ALL '.join(sources)}) GROUP BY account, asset{having}"
+        )
+        return query, params
 
     def cash_sums_by_class(self, entries: Sequence[BulkEntry], cash: str) -> dict[str, int]:
         """Σ of the entries' `cash` postings per account class (text before the first `:`):
