@@ -19,12 +19,6 @@ from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 
 MANIFEST_FORMAT = "clearwatch.package/1"
 
-HEADERS = {
-    (spec.kind, file_spec.name): ",".join(file_spec.column_names)
-    for spec in PACKAGE_SPECS.values()
-    for file_spec in spec.files
-}
-
 
 def count_rows(text: str) -> int:
     """Data rows of CSV text (records after the header), as the monitor counts them."""

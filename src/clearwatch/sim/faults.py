@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clearwatch.domain.shared.errors import ClearwatchError
+from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.domain.shared.money import format_fen, parse_fen
 from clearwatch.sim.market import (
     LENDING_DEDUCTION,
@@ -206,7 +208,7 @@ FAULT_NAMES = tuple(kind.name for kind in CATALOGUE)
 KIND_OF = {kind.name: kind for kind in CATALOGUE}
 
 
-class UnknownFaultError(ValueError):
+class UnknownFaultError(ClearwatchError, ValueError):
     """A fault name the catalogue lacks, or a day outside the run."""
 
 
@@ -582,7 +584,7 @@ def _late(day: DayState, plan: FaultPlan) -> None:
     _record(
         day,
         plan,
-        package="bank_daily",
+        package=PackageKind.BANK_DAILY,
         submitted=f"{day.next_business_date.isoformat()}T10:30:00+08:00",
     )
 
@@ -592,7 +594,7 @@ def _broken(day: DayState, plan: FaultPlan) -> None:
     _record(
         day,
         plan,
-        package="bank_daily",
+        package=PackageKind.BANK_DAILY,
         broken_file="client_depository.csv",
         error="manifest sha256 does not match the file",
     )

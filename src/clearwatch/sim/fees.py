@@ -17,7 +17,6 @@ Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 RATE_SCALE = 100_000_000  # rates are held as integer multiples of 1e-8
-COMMISSION_RATE_DEFAULT = "0.00025"
 COMMISSION_MIN_FEN = 500
 STAMP_DUTY_RATE = "0.0005"
 TRANSFER_FEE_RATE = "0.00001"

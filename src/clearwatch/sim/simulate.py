@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from clearwatch.domain.shared.calendar import SHANGHAI, BusinessCalendar
+from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.sim.columns import write_json
 from clearwatch.sim.day import run_day, settle_previous_day
 from clearwatch.sim.faults import FaultHooks, FaultPlan
-from clearwatch.sim.market import DayState, ledger_gap_per_broker, opening_books
+from clearwatch.sim.market import Books, DayState, ledger_gap_per_broker, opening_books
 from clearwatch.sim.oracle import Registry, expected_day
-from clearwatch.sim.universe import CSDC_ID, HOLIDAYS, make_universe, registry_tables
+from clearwatch.sim.universe import CSDC_ID, HOLIDAYS, Universe, make_universe, registry_tables
 from clearwatch.sim.views import add_court_actions, build_views
 from clearwatch.sim.writer import (
     write_bank_batches,
@@ -35,7 +36,6 @@ BANK_SUBMIT = time(20, 0)
 RESUBMIT = time(21, 0)
 LATE_SUBMIT = time(10, 30)
 RUN_DAY_AT = time(11, 0)  # after the late package, so comparisons are complete
-FAULT_SEED_SALT = 7_919
 BANK_TARGETED = frozenset({"fault_deduction_bank", "late_package", "broken_package"})
 
 
@@ -102,19 +102,8 @@ def simulate(
     year_counts: Counter[tuple[str, str]] = Counter()
     cal = calendar()
     for index, business_date in enumerate(dates):
-        day = DayState(
-            index=index,
-            business_date=business_date,
-            next_business_date=cal.next_business_day(business_date),
-            universe=universe,
-            opening=settle_previous_day(books),
-            rng=np.random.default_rng([params.seed, index + 1]),
-        )
-        run_day(day, wanted_executions=params.executions, hooks=FaultHooks(params.faults, index))
-        add_court_actions(day)
+        day = _simulate_day(params, universe, books, index, business_date, cal)
         assert day.closing is not None and day.executions is not None
-        if ledger_gap_per_broker(universe, day.closing).any():  # an invariant, never input
-            raise AssertionError(f"simulated books do not balance on {day.day_text}")
         day_out = out / day.day_text
         if index == 0:
             write_static(day_out, day, books)
@@ -125,29 +114,56 @@ def simulate(
         summary.warnings.append(warnings)
         if progress is not None:
             progress(day.day_text)
-    write_json(
-        out / "sim.json",
-        {
-            "format": "clearwatch.sim/1",
-            "seed": params.seed,
-            "brokers": universe.broker_ids,
-            "banks": universe.bank_ids,
-            "csdc": CSDC_ID,
-            "clients": params.clients,
-            "executions_per_day": params.executions,
-            "business_dates": [d.isoformat() for d in dates],
-            "faults": [
-                {
-                    "fault": p.name,
-                    "day": dates[p.day].isoformat(),
-                    "broker_id": universe.broker_ids[p.broker],
-                    "bank_id": universe.bank_ids[p.bank],
-                }
-                for p in params.faults
-            ],
-        },
-    )
+    write_json(out / "sim.json", _description(params, universe, dates))
     return summary
+
+
+def _simulate_day(
+    params: SimParameters,
+    universe: Universe,
+    books: Books,
+    index: int,
+    business_date: date,
+    cal: BusinessCalendar,
+) -> DayState:
+    """One market day from the previous day's books, faults injected, books checked."""
+    day = DayState(
+        index=index,
+        business_date=business_date,
+        next_business_date=cal.next_business_day(business_date),
+        universe=universe,
+        opening=settle_previous_day(books),
+        rng=np.random.default_rng([params.seed, index + 1]),
+    )
+    run_day(day, wanted_executions=params.executions, hooks=FaultHooks(params.faults, index))
+    add_court_actions(day)
+    assert day.closing is not None
+    if ledger_gap_per_broker(universe, day.closing).any():  # an invariant, never input
+        raise AssertionError(f"simulated books do not balance on {day.day_text}")
+    return day
+
+
+def _description(params: SimParameters, universe: Universe, dates: list[date]) -> dict[str, object]:
+    """sim.json: what was simulated, so a reader finds the institutions, days and faults."""
+    return {
+        "format": "clearwatch.sim/1",
+        "seed": params.seed,
+        "brokers": universe.broker_ids,
+        "banks": universe.bank_ids,
+        "csdc": CSDC_ID,
+        "clients": params.clients,
+        "executions_per_day": params.executions,
+        "business_dates": [d.isoformat() for d in dates],
+        "faults": [
+            {
+                "fault": p.name,
+                "day": dates[p.day].isoformat(),
+                "broker_id": universe.broker_ids[p.broker],
+                "bank_id": universe.bank_ids[p.bank],
+            }
+            for p in params.faults
+        ],
+    }
 
 
 def _write_day(
@@ -197,7 +213,7 @@ def _schedule(day: DayState) -> tuple[dict[str, object], list[tuple[str, str]]]:
     submissions: list[dict[str, object]] = [
         {
             "institution_id": CSDC_ID,
-            "kind": "csdc_daily",
+            "kind": PackageKind.CSDC_DAILY,
             "path": f"packages/{CSDC_ID}",
             "submit_at": _at(today, CSDC_SUBMIT),
             "expect": "accepted",
@@ -206,7 +222,7 @@ def _schedule(day: DayState) -> tuple[dict[str, object], list[tuple[str, str]]]:
     submissions += [
         {
             "institution_id": b,
-            "kind": "broker_daily",
+            "kind": PackageKind.BROKER_DAILY,
             "inbox": f"broker/{b}",
             "path": f"expected/{b}",
             "submit_at": _at(today, BROKER_SUBMIT),
@@ -214,14 +230,31 @@ def _schedule(day: DayState) -> tuple[dict[str, object], list[tuple[str, str]]]:
         }
         for b in universe.broker_ids
     ]
+    banks, categories = _bank_submissions(day)
+    schedule: dict[str, object] = {
+        "business_date": day.day_text,
+        "package_deadline_at": _at(tomorrow, time(9, 0)),
+        "run_day_at": _at(tomorrow, RUN_DAY_AT),
+        "submissions": sorted(
+            submissions + banks, key=lambda s: (str(s["submit_at"]), str(s["institution_id"]))
+        ),
+    }
+    return schedule, categories
+
+
+def _bank_submissions(day: DayState) -> tuple[list[dict[str, object]], list[tuple[str, str]]]:
+    """The banks' submissions (a broken one first and its resubmission, or a late one) and the
+    reporting categories they earn."""
+    today, tomorrow = day.business_date, day.next_business_date
+    submissions: list[dict[str, object]] = []
     categories: list[tuple[str, str]] = []
-    for k, bank_id in enumerate(universe.bank_ids):
+    for k, bank_id in enumerate(day.universe.bank_ids):
         path = f"packages/{bank_id}"
         if k in day.broken_banks:
             submissions.append(
                 {
                     "institution_id": bank_id,
-                    "kind": "bank_daily",
+                    "kind": PackageKind.BANK_DAILY,
                     "path": f"{path}.broken",
                     "submit_at": _at(today, BROKEN_SUBMIT),
                     "expect": "rejected",
@@ -237,7 +270,7 @@ def _schedule(day: DayState) -> tuple[dict[str, object], list[tuple[str, str]]]:
         submissions.append(
             {
                 "institution_id": bank_id,
-                "kind": "bank_daily",
+                "kind": PackageKind.BANK_DAILY,
                 "path": path,
                 "submit_at": submit,
                 "expect": "accepted",
@@ -245,12 +278,4 @@ def _schedule(day: DayState) -> tuple[dict[str, object], list[tuple[str, str]]]:
         )
         if late:
             categories.append((bank_id, "LATE"))
-    schedule: dict[str, object] = {
-        "business_date": day.day_text,
-        "package_deadline_at": _at(tomorrow, time(9, 0)),
-        "run_day_at": _at(tomorrow, RUN_DAY_AT),
-        "submissions": sorted(
-            submissions, key=lambda s: (str(s["submit_at"]), str(s["institution_id"]))
-        ),
-    }
-    return schedule, categories
+    return submissions, categories

@@ -112,9 +112,6 @@ class Universe:
     accounts: SpecialAccounts
     securities: Securities
 
-    def broker_region(self, broker: int) -> str:
-        return self.broker_regions[broker]
-
 
 def _regions(order: tuple[str, ...], count: int) -> list[str]:
     rest = [region for region in REGIONS if region not in order]

@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 
 from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, MARKETS, PURPOSES
 from clearwatch.sim.columns import clock_text, prefixed, take_text
-from clearwatch.sim.market import BankTransaction, DayState, FundAction, Int64Array
+from clearwatch.sim.market import BankTransaction, Books, DayState, FundAction, Int64Array
+from clearwatch.sim.universe import Universe
 
 COURT_ACTIONS_PER_BANK = 1
 DEDUCTION_PAID_SECONDS = 15 * 3600 + 10 * 60
@@ -63,20 +64,11 @@ def add_court_actions(day: DayState) -> None:
 
 
 def build_views(day: DayState) -> DayViews:
+    """What every party reports of the closing books: broker, banks and CSDC."""
     universe, books = day.universe, day.closing
     assert books is not None and day.executions is not None
     clients, accounts = universe.clients, universe.accounts
     broker_ids, bank_ids = pa.array(universe.broker_ids), pa.array(universe.bank_ids)
-    bank_balance = books.account_book + books.account_offset
-    for account, delta in day.account_offset_today.items():
-        bank_balance[account] += delta
-    depository = np.maximum(books.cash, 0) + books.depository_offset
-    for client, delta in day.depository_offset_today.items():
-        depository[client] += delta
-    account_no = pa.array(accounts.account_no)
-    brokers = len(universe.broker_ids)
-    reserve_broker = np.repeat(np.arange(brokers), 3)
-    reserve_market = np.tile(np.arange(3), brokers)
     return DayViews(
         client_funds=pa.table(
             {
@@ -91,49 +83,67 @@ def build_views(day: DayState) -> DayViews:
         book_accounts=pa.table(
             {
                 "broker_id": broker_ids.take(accounts.broker),
-                "account_no": account_no,
+                "account_no": pa.array(accounts.account_no),
                 "bank_id": bank_ids.take(accounts.bank),
                 "purpose": take_text(PURPOSES, accounts.purpose),
                 "book_balance": books.account_book,
             }
         ),
-        book_reserve=pa.table(
-            {
-                "broker_id": broker_ids.take(reserve_broker),
-                "market": take_text(MARKETS, reserve_market),
-                "balance": books.reserve.reshape(-1),
-            }
-        ),
+        book_reserve=_reserve(universe, books.reserve),
         fee_income=_fee_income(day),
-        bank_accounts=pa.table(
-            {
-                "bank_id": bank_ids.take(accounts.bank),
-                "account_no": account_no,
-                "broker_id": broker_ids.take(accounts.broker),
-                "purpose": take_text(PURPOSES, accounts.purpose),
-                "branch_region": pa.array(accounts.branch_region),
-                "balance": bank_balance,
-                "filed": accounts.filed,
-            }
-        ),
+        bank_accounts=_bank_accounts(day, books),
         bank_transactions=_bank_transactions(day),
-        depository=pa.table(
-            {
-                "bank_id": bank_ids.take(clients.bank),
-                "broker_id": broker_ids.take(clients.broker),
-                "fund_account": clients.fund_account,
-                "client_id": clients.client_id,
-                "balance": depository,
-            }
-        ),
+        depository=_depository(day, books),
         fund_actions=_fund_actions(day),
-        csdc_reserve=pa.table(
-            {
-                "broker_id": broker_ids.take(reserve_broker),
-                "market": take_text(MARKETS, reserve_market),
-                "balance": (books.reserve + books.reserve_offset).reshape(-1),
-            }
-        ),
+        csdc_reserve=_reserve(universe, books.reserve + books.reserve_offset),
+    )
+
+
+def _reserve(universe: Universe, balance: Int64Array) -> pa.Table:
+    """Reserve balances (brokers × markets) as rows of broker, market and balance."""
+    brokers = len(universe.broker_ids)
+    return pa.table(
+        {
+            "broker_id": pa.array(universe.broker_ids).take(np.repeat(np.arange(brokers), 3)),
+            "market": take_text(MARKETS, np.tile(np.arange(3), brokers)),
+            "balance": balance.reshape(-1),
+        }
+    )
+
+
+def _bank_accounts(day: DayState, books: Books) -> pa.Table:
+    """The special accounts as the banks hold them: the books plus any injected difference."""
+    universe, accounts = day.universe, day.universe.accounts
+    balance = books.account_book + books.account_offset
+    for account, delta in day.account_offset_today.items():
+        balance[account] += delta
+    return pa.table(
+        {
+            "bank_id": pa.array(universe.bank_ids).take(accounts.bank),
+            "account_no": pa.array(accounts.account_no),
+            "broker_id": pa.array(universe.broker_ids).take(accounts.broker),
+            "purpose": take_text(PURPOSES, accounts.purpose),
+            "branch_region": pa.array(accounts.branch_region),
+            "balance": balance,
+            "filed": accounts.filed,
+        }
+    )
+
+
+def _depository(day: DayState, books: Books) -> pa.Table:
+    """Client cash as the depository banks hold it: never negative, plus any injected gap."""
+    universe, clients = day.universe, day.universe.clients
+    balance = np.maximum(books.cash, 0) + books.depository_offset
+    for client, delta in day.depository_offset_today.items():
+        balance[client] += delta
+    return pa.table(
+        {
+            "bank_id": pa.array(universe.bank_ids).take(clients.bank),
+            "broker_id": pa.array(universe.broker_ids).take(clients.broker),
+            "fund_account": clients.fund_account,
+            "client_id": clients.client_id,
+            "balance": balance,
+        }
     )
 
 

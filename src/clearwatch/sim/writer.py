@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, MARKETS, PURPOSES
+from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.sim.columns import (
     clock_text,
     fen_text,
@@ -22,8 +23,8 @@ from clearwatch.sim.columns import (
     write_csv,
     write_manifest,
 )
-from clearwatch.sim.market import REASONS, Books, DayState
-from clearwatch.sim.universe import CSDC_ID
+from clearwatch.sim.market import REASONS, Books, DayState, Int64Array
+from clearwatch.sim.universe import CSDC_ID, Universe
 from clearwatch.sim.views import DayViews
 
 BATCH_FORMAT = "clearwatch.batch/1"
@@ -80,70 +81,92 @@ def _ranges(keys: np.ndarray, count: int) -> list[tuple[int, int]]:
 def write_static(out: Path, day: DayState, opening: Books) -> None:
     """Day one: each broker's clients, special accounts and opening balances (balanced)."""
     universe = day.universe
-    clients, accounts, securities = universe.clients, universe.accounts, universe.securities
-    assets = pa.array(securities.asset)
     brokers = len(universe.broker_ids)
-    client_ranges = _ranges(clients.broker, brokers)
-    position_broker = clients.broker[opening.position_client]
+    client_ranges = _ranges(universe.clients.broker, brokers)
+    # The opening positions grouped by broker, so each broker takes one slice of them.
+    position_broker = universe.clients.broker[opening.position_client]
     order = np.argsort(position_broker, kind="stable")
     position_ranges = _ranges(position_broker[order], brokers)
     cash_text = fen_text(opening.cash)
     for b, broker_id in enumerate(universe.broker_ids):
         lo, hi = client_ranges[b]
-        mine = np.flatnonzero(accounts.broker == b)
+        mine = np.flatnonzero(universe.accounts.broker == b)
         p_lo, p_hi = position_ranges[b]
-        positions = order[p_lo:p_hi]
-        account_col = pa.concat_arrays(
-            [
-                clients.fund_account[lo:hi],
-                clients.fund_account.take(pa.array(opening.position_client[positions])),
-                pa.array([accounts.account_no[i] for i in mine], pa.string()),
-                pa.array([f"RESERVE.{m}" for m in MARKETS], pa.string()),
-            ]
-        )
-        asset_col = pa.concat_arrays(
-            [
-                pa.array(["CASH"] * (hi - lo), pa.string()),
-                assets.take(pa.array(opening.position_security[positions])),
-                pa.array(["CASH"] * (len(mine) + len(MARKETS)), pa.string()),
-            ]
-        )
-        quantity_col = pa.concat_arrays(
-            [
-                cash_text[lo:hi],
-                pa.array(opening.position_quantity[positions]).cast(pa.string()),
-                fen_text(opening.account_book[mine]),
-                fen_text(opening.reserve[b]),
-            ]
-        )
         _batch(
             out / "broker" / broker_id / "static",
             kind="static",
             broker_id=broker_id,
             day=day,
             files={
-                "clients.csv": {
-                    "fund_account": clients.fund_account[lo:hi],
-                    "client_id": clients.client_id[lo:hi],
-                    "account_kind": take_text(ACCOUNT_KINDS, clients.kind[lo:hi]),
-                    "bank_id": pa.array(universe.bank_ids).take(pa.array(clients.bank[lo:hi])),
-                    "commission_rate": clients.commission_rate[lo:hi],
-                    "status": pa.array(["active"] * (hi - lo), pa.string()),
-                },
-                "special_accounts.csv": {
-                    "account_no": pa.array([accounts.account_no[i] for i in mine], pa.string()),
-                    "bank_id": pa.array(
-                        [universe.bank_ids[accounts.bank[i]] for i in mine], pa.string()
-                    ),
-                    "purpose": pa.array([PURPOSES[accounts.purpose[i]] for i in mine], pa.string()),
-                },
-                "opening.csv": {
-                    "account": account_col,
-                    "asset": asset_col,
-                    "quantity": quantity_col,
-                },
+                **_static_registry(universe, lo, hi, mine),
+                "opening.csv": _opening(
+                    universe, opening, b, (lo, hi), mine, order[p_lo:p_hi], cash_text
+                ),
             },
         )
+
+
+def _static_registry(
+    universe: Universe, lo: int, hi: int, mine: Int64Array
+) -> dict[str, dict[str, pa.Array]]:
+    """One broker's clients (rows lo..hi) and special accounts (`mine`)."""
+    clients, accounts = universe.clients, universe.accounts
+    return {
+        "clients.csv": {
+            "fund_account": clients.fund_account[lo:hi],
+            "client_id": clients.client_id[lo:hi],
+            "account_kind": take_text(ACCOUNT_KINDS, clients.kind[lo:hi]),
+            "bank_id": pa.array(universe.bank_ids).take(pa.array(clients.bank[lo:hi])),
+            "commission_rate": clients.commission_rate[lo:hi],
+            "status": pa.array(["active"] * (hi - lo), pa.string()),
+        },
+        "special_accounts.csv": {
+            "account_no": pa.array([accounts.account_no[i] for i in mine], pa.string()),
+            "bank_id": pa.array([universe.bank_ids[accounts.bank[i]] for i in mine], pa.string()),
+            "purpose": pa.array([PURPOSES[accounts.purpose[i]] for i in mine], pa.string()),
+        },
+    }
+
+
+def _opening(
+    universe: Universe,
+    opening: Books,
+    b: int,
+    client_range: tuple[int, int],
+    mine: Int64Array,
+    positions: Int64Array,
+    cash_text: pa.Array,
+) -> dict[str, pa.Array]:
+    """One broker's opening balances: client cash, client securities, special accounts' and
+    reserves' cash, in that order."""
+    lo, hi = client_range
+    clients, accounts = universe.clients, universe.accounts
+    assets = pa.array(universe.securities.asset)
+    return {
+        "account": pa.concat_arrays(
+            [
+                clients.fund_account[lo:hi],
+                clients.fund_account.take(pa.array(opening.position_client[positions])),
+                pa.array([accounts.account_no[i] for i in mine], pa.string()),
+                pa.array([f"RESERVE.{m}" for m in MARKETS], pa.string()),
+            ]
+        ),
+        "asset": pa.concat_arrays(
+            [
+                pa.array(["CASH"] * (hi - lo), pa.string()),
+                assets.take(pa.array(opening.position_security[positions])),
+                pa.array(["CASH"] * (len(mine) + len(MARKETS)), pa.string()),
+            ]
+        ),
+        "quantity": pa.concat_arrays(
+            [
+                cash_text[lo:hi],
+                pa.array(opening.position_quantity[positions]).cast(pa.string()),
+                fen_text(opening.account_book[mine]),
+                fen_text(opening.reserve[b]),
+            ]
+        ),
+    }
 
 
 def write_trading(out: Path, day: DayState) -> None:
@@ -263,13 +286,15 @@ def write_packages(out: Path, day: DayState, views: DayViews) -> None:
             },
         }
         directory = out / "packages" / bank_id
-        _package(directory, kind="bank_daily", institution_id=bank_id, day=day, files=files)
+        _package(
+            directory, kind=PackageKind.BANK_DAILY, institution_id=bank_id, day=day, files=files
+        )
         if k in day.broken_banks:
             _write_broken(directory, directory.with_name(f"{bank_id}.broken"))
     reserve = views.csdc_reserve
     _package(
         out / "packages" / CSDC_ID,
-        kind="csdc_daily",
+        kind=PackageKind.CSDC_DAILY,
         institution_id=CSDC_ID,
         day=day,
         files={
@@ -303,7 +328,7 @@ def write_expected(out: Path, day: DayState, views: DayViews) -> None:
         income = _where(views.fee_income, "broker_id", broker_id)
         _package(
             out / "expected" / broker_id,
-            kind="broker_daily",
+            kind=PackageKind.BROKER_DAILY,
             institution_id=broker_id,
             day=day,
             files={

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-from clearwatch.bootstrap import Application
+from clearwatch.bootstrap import Application, build_backoffice_tools
 from clearwatch.services.backoffice.ports import BackOfficeTools
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clearwatch.adapters.engine.backoffice.row_work import build_backoffice_tools
-from clearwatch.bootstrap import Application
+from clearwatch.bootstrap import Application, build_backoffice_tools
 from clearwatch.services.backoffice.ports import BackOfficeTools
 from clearwatch.services.backoffice.run_eod import (
     EOD_STEPS,

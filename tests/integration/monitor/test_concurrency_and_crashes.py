@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clearwatch.adapters.crash_points import CRASH_VARIABLE
 from clearwatch.bootstrap import Application, build_application
+from clearwatch.config import CRASH_AT as CRASH_VARIABLE
 from clearwatch.config import Settings
 from clearwatch.domain.audit.chain import verify_chain
 from clearwatch.domain.monitor.receipt import Receipt, ReceiptStatus

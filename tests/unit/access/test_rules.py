@@ -9,14 +9,13 @@ import pytest
 from clearwatch.domain.access.approvals import (
     AccessRefused,
     AccessRejection,
+    ApprovalDecision,
     ApprovalKind,
     ApprovalRequest,
     ApprovalStatus,
     CheckerStanding,
-    Decision,
     check_request,
     decide,
-    transfer_needs_approval,
 )
 from clearwatch.domain.access.grants import EmergencyGrant, roles_expired, roles_in_force
 from clearwatch.domain.access.roles import Role, UnknownRoleError, parse_role
@@ -33,7 +32,7 @@ def _standing(
 
 def _rejection(**kw) -> AccessRejection:
     with pytest.raises(AccessRefused) as refused:
-        decide(REQUEST, decision=Decision.APPROVE, at=AT, **kw)
+        decide(REQUEST, decision=ApprovalDecision.APPROVE, at=AT, **kw)
     return refused.value.rejection
 
 
@@ -56,16 +55,21 @@ def test_each_segregation_rule_names_itself() -> None:
 
 def test_a_checker_approves_once_and_a_rejection_needs_a_reason() -> None:
     approved = decide(
-        REQUEST, decision=Decision.APPROVE, checker=_standing("chen", Role.CHECKER), at=AT
+        REQUEST, decision=ApprovalDecision.APPROVE, checker=_standing("chen", Role.CHECKER), at=AT
     )
     assert (approved.status, approved.checker) == (ApprovalStatus.APPROVED, "chen")
     with pytest.raises(AccessRefused) as again:
-        decide(approved, decision=Decision.APPROVE, checker=_standing("li", Role.CHECKER), at=AT)
+        decide(
+            approved,
+            decision=ApprovalDecision.APPROVE,
+            checker=_standing("li", Role.CHECKER),
+            at=AT,
+        )
     assert again.value.rejection is AccessRejection.REQUEST_MUST_BE_PENDING
     with pytest.raises(AccessRefused) as reasonless:
         decide(
             REQUEST,
-            decision=Decision.REJECT,
+            decision=ApprovalDecision.REJECT,
             checker=_standing("chen", Role.CHECKER),
             at=AT,
             reason=" ",
@@ -97,12 +101,6 @@ def test_grants_are_in_force_from_approval_until_expiry_only() -> None:
     assert roles_in_force([grant], AT + timedelta(hours=1)) == {Role.CHECKER}
     assert roles_in_force([grant], AT + timedelta(hours=2)) == frozenset()
     assert roles_expired([grant], AT + timedelta(hours=2)) == {Role.CHECKER}
-
-
-def test_transfers_strictly_above_the_threshold_need_a_second_person() -> None:
-    assert not transfer_needs_approval(1_000_000_00)
-    assert transfer_needs_approval(1_000_000_01)
-    assert transfer_needs_approval(-5_000_00, threshold_fen=1_000_00)
 
 
 def test_maker_is_an_alias_of_operator_and_unknown_roles_are_named() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from clearwatch.domain.shared.money import parse_fen, round_half_up_fen, round_half_up_product_fen
+from clearwatch.domain.shared.money import parse_fen
 from clearwatch.sim.fees import (
     COMMISSION_MIN_FEN,
     HANDLING_FEE_RATE,
@@ -20,6 +20,20 @@ from clearwatch.sim.fees import (
 from clearwatch.sim.simulate import SimSummary
 
 
+def _half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _trade_amount_fen(quantity: int, price: Decimal) -> int:
+    """quantity × price rounded half-up to the fen, in Decimal: independent of the simulator."""
+    return _half_up(Decimal(quantity) * price * 100)
+
+
+def _fee_fen(amount_fen: int, rate: Decimal) -> int:
+    """amount × rate rounded half-up to the fen, in Decimal: independent of the simulator."""
+    return _half_up(Decimal(amount_fen) * rate)
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -27,16 +41,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def _fees(row: dict[str, str], rate: str) -> tuple[int, int, int]:
     """(amount, commission, other fees) by the Decimal rules of backoffice.md §3."""
-    amount = round_half_up_product_fen(int(row["quantity"]), Decimal(row["price"]))
+    amount = _trade_amount_fen(int(row["quantity"]), Decimal(row["price"]))
     fund = is_fund_code(row["market"], row["security"])
-    commission = max(round_half_up_fen(amount, Decimal(rate)), COMMISSION_MIN_FEN)
-    other = round_half_up_fen(amount, Decimal(HANDLING_FEE_RATE)) + round_half_up_fen(
+    commission = max(_fee_fen(amount, Decimal(rate)), COMMISSION_MIN_FEN)
+    other = _fee_fen(amount, Decimal(HANDLING_FEE_RATE)) + _fee_fen(
         amount, Decimal(REGULATORY_FEE_RATE)
     )
     if not fund:
-        other += round_half_up_fen(amount, Decimal(TRANSFER_FEE_RATE))
+        other += _fee_fen(amount, Decimal(TRANSFER_FEE_RATE))
         if row["side"] == "S":
-            other += round_half_up_fen(amount, Decimal(STAMP_DUTY_RATE))
+            other += _fee_fen(amount, Decimal(STAMP_DUTY_RATE))
     return amount, commission, other
 
 

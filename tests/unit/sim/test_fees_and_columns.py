@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearwatch.domain.shared.money import format_fen, round_half_up_fen, round_half_up_product_fen
+from clearwatch.domain.shared.money import format_fen
 from clearwatch.sim.columns import fen_text, price_text
 from clearwatch.sim.fees import (
     COMMISSION_MIN_FEN,
@@ -35,13 +35,27 @@ executions = st.lists(
 )
 
 
+def _half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _trade_amount_fen(quantity: int, price: Decimal) -> int:
+    """quantity × price rounded half-up to the fen, in Decimal: independent of the simulator."""
+    return _half_up(Decimal(quantity) * price * 100)
+
+
+def _fee_fen(amount_fen: int, rate: Decimal) -> int:
+    """amount × rate rounded half-up to the fen, in Decimal: independent of the simulator."""
+    return _half_up(Decimal(amount_fen) * rate)
+
+
 def _reference(quantity: int, price_milli: int, sell: bool, fund: bool, rate: str) -> list[int]:
-    amount = round_half_up_product_fen(quantity, Decimal(price_milli) / 1000)
-    commission = max(round_half_up_fen(amount, Decimal(rate)), COMMISSION_MIN_FEN)
-    stamp = round_half_up_fen(amount, Decimal(STAMP_DUTY_RATE)) if sell and not fund else 0
-    transfer = 0 if fund else round_half_up_fen(amount, Decimal(TRANSFER_FEE_RATE))
-    handling = round_half_up_fen(amount, Decimal(HANDLING_FEE_RATE))
-    regulatory = round_half_up_fen(amount, Decimal(REGULATORY_FEE_RATE))
+    amount = _trade_amount_fen(quantity, Decimal(price_milli) / 1000)
+    commission = max(_fee_fen(amount, Decimal(rate)), COMMISSION_MIN_FEN)
+    stamp = _fee_fen(amount, Decimal(STAMP_DUTY_RATE)) if sell and not fund else 0
+    transfer = 0 if fund else _fee_fen(amount, Decimal(TRANSFER_FEE_RATE))
+    handling = _fee_fen(amount, Decimal(HANDLING_FEE_RATE))
+    regulatory = _fee_fen(amount, Decimal(REGULATORY_FEE_RATE))
     return [amount, commission, stamp, transfer, handling, regulatory]
 
 

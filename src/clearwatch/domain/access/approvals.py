@@ -9,9 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from clearwatch.domain.access.roles import MAKER_ROLES, Role
-
-# Transfers strictly above this amount need a second person (spec: default 1,000,000.00).
-TRANSFER_APPROVAL_THRESHOLD_FEN_DEFAULT = 1_000_000_00
+from clearwatch.domain.shared.errors import Refused
 
 
 class ApprovalKind(StrEnum):
@@ -30,7 +28,9 @@ class ApprovalStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class Decision(StrEnum):
+class ApprovalDecision(StrEnum):
+    """A checker's answer to a pending request (not the monitor's intake of a package)."""
+
     APPROVE = "approve"
     REJECT = "reject"
 
@@ -60,11 +60,11 @@ class AccessRejection(StrEnum):
     GRANT_MUST_NOT_EXCEED_HOURS_MAX = "grant_must_not_exceed_hours_max"
 
 
-class AccessRefused(Exception):
+class AccessRefused(Refused):
     """An expected refusal with its named rule; nothing was changed."""
 
     def __init__(self, rejection: AccessRejection, detail: str = "") -> None:
-        super().__init__(f"{rejection.value}: {detail}" if detail else rejection.value)
+        super().__init__(rejection.value, detail)
         self.rejection = rejection
         self.detail = detail
 
@@ -124,7 +124,7 @@ class CheckerStanding:
 def decide(
     request: ApprovalRequest | None,
     *,
-    decision: Decision,
+    decision: ApprovalDecision,
     checker: CheckerStanding,
     at: datetime,
     reason: str | None = None,
@@ -151,19 +151,12 @@ def decide(
             raise AccessRefused(AccessRejection.EMERGENCY_GRANT_MUST_NOT_BE_EXPIRED)
         raise AccessRefused(AccessRejection.CHECKER_MUST_HOLD_CHECKER_ROLE, checker.user_id)
     match decision:
-        case Decision.APPROVE:
+        case ApprovalDecision.APPROVE:
             status = ApprovalStatus.APPROVED
-        case Decision.REJECT:
+        case ApprovalDecision.REJECT:
             if not (reason or "").strip():
                 raise AccessRefused(AccessRejection.REJECTION_MUST_HAVE_REASON)
             status = ApprovalStatus.REJECTED
     return replace(
         request, status=status, checker=checker.user_id, decided_at=at, reason=reason or None
     )
-
-
-def transfer_needs_approval(
-    amount_fen: int, *, threshold_fen: int = TRANSFER_APPROVAL_THRESHOLD_FEN_DEFAULT
-) -> bool:
-    """A transfer strictly above the threshold, in either direction, needs a second person."""
-    return abs(amount_fen) > threshold_fen

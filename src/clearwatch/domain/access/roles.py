@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from clearwatch.domain.shared.errors import ClearwatchError
+
 
 class Role(StrEnum):
     """A role held by a user, permanently or through an approved emergency grant."""
@@ -22,7 +24,7 @@ ROLE_ALIASES = {"maker": Role.OPERATOR}
 MAKER_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
 
 
-class UnknownRoleError(ValueError):
+class UnknownRoleError(ClearwatchError, ValueError):
     """A role name that is neither a role nor an alias."""
 
     def __init__(self, text: str) -> None:

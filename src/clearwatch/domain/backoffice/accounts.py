@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-CASH = "CASH"
+# Re-exported: the books name money's asset as every area does (`accounts.CASH`).
+from clearwatch.domain.shared.kinds import CASH as CASH
 
 
 class AccountClass(StrEnum):
@@ -74,11 +75,3 @@ def account_class(account: str) -> AccountClass:
 def natural_balance(account: str, posted_sum: int) -> int:
     """The balance as the account's holder reads it (a client's cash is positive when owed)."""
     return -posted_sum if account_class(account) in CREDIT_NORMAL else posted_sum
-
-
-def security_asset(market: str, security: str) -> str:
-    return f"{market}.{security}"
-
-
-def market_of_asset(asset: str) -> str:
-    return asset.partition(".")[0]

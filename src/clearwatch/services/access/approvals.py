@@ -24,11 +24,11 @@ from typing import Any
 from clearwatch.domain.access.approvals import (
     AccessRefused,
     AccessRejection,
+    ApprovalDecision,
     ApprovalKind,
     ApprovalRequest,
     ApprovalStatus,
     CheckerStanding,
-    Decision,
     check_request,
     decide,
     parse_kind,
@@ -40,6 +40,7 @@ from clearwatch.domain.access.grants import (
     roles_in_force,
 )
 from clearwatch.domain.access.roles import Role
+from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.access.ports import AccessUnitOfWork
 from clearwatch.services.audit.audit_log import record_audit
 
@@ -78,7 +79,7 @@ def request_approval(
     record_audit(
         uow,
         actor=maker,
-        action="approval.requested",
+        action=AuditAction.APPROVAL_REQUESTED,
         object_ref=f"approval:{request.request_id}",
         payload={"kind": request_kind.value, "subject_ref": subject_ref, "payload": dict(payload)},
         recorded_at=at,
@@ -102,7 +103,7 @@ def _decide(
     *,
     uow: AccessUnitOfWork,
     request_id: int,
-    decision: Decision,
+    decision: ApprovalDecision,
     checker: str,
     at: datetime,
     reason: str | None,
@@ -134,7 +135,9 @@ def _decide(
     record_audit(
         uow,
         actor=checker,
-        action=f"approval.{decided.status.value}",
+        action=AuditAction.APPROVAL_APPROVED
+        if decided.status is ApprovalStatus.APPROVED
+        else AuditAction.APPROVAL_REJECTED,
         object_ref=f"approval:{request_id}",
         payload=audit_payload,
         recorded_at=at,
@@ -149,7 +152,7 @@ def approve(
     return _decide(
         uow=uow,
         request_id=request_id,
-        decision=Decision.APPROVE,
+        decision=ApprovalDecision.APPROVE,
         checker=checker,
         at=at,
         reason=None,
@@ -163,7 +166,7 @@ def reject(
     return _decide(
         uow=uow,
         request_id=request_id,
-        decision=Decision.REJECT,
+        decision=ApprovalDecision.REJECT,
         checker=checker,
         at=at,
         reason=reason,

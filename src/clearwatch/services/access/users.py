@@ -13,6 +13,7 @@ from datetime import datetime
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.access.users import User, check_user_id
+from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.access.ports import AccessUnitOfWork
 from clearwatch.services.audit.audit_log import record_audit
 
@@ -47,7 +48,7 @@ def add_user(
         record_audit(
             uow,
             actor=actor,
-            action="user.added",
+            action=AuditAction.USER_ADDED,
             object_ref=f"user:{user_id}",
             payload={"institution": institution, "roles": [role.value for role in granted]},
             recorded_at=at,
@@ -71,7 +72,7 @@ def grant_role(
             record_audit(
                 uow,
                 actor=actor,
-                action="user.role_granted",
+                action=AuditAction.USER_ROLE_GRANTED,
                 object_ref=f"user:{user_id}",
                 payload={"role": role.value},
                 recorded_at=at,

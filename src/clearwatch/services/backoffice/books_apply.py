@@ -10,9 +10,9 @@ import pyarrow as pa
 
 from clearwatch.domain.backoffice import accounts as acc
 from clearwatch.domain.backoffice.batch_manifest import (
+    BatchError,
     BatchManifest,
     BatchRejected,
-    Rejection,
     Rule,
 )
 from clearwatch.domain.backoffice.fees import exact_ratio
@@ -82,7 +82,7 @@ def apply_file(context: ApplyContext, name: str, table: pa.Table, sha: str, dige
 
 
 def _reject(rule: Rule, file: str, line: int | None, column: str, detail: str) -> BatchRejected:
-    return BatchRejected((Rejection(rule, file, line, column, detail),))
+    return BatchRejected((BatchError(rule, file, line, column, detail),))
 
 
 def _check_clients(context: ApplyContext, table: pa.Table) -> None:
@@ -409,7 +409,7 @@ def _apply_transfers(context: ApplyContext, table: pa.Table, sha: str) -> None:
                 "bank_id",
                 f"{row['bank_id']}/{kind}",
             )
-        if int(row["amount"]) > context.tools.transfer_approval_threshold_fen:
+        if int(row["amount"]) > context.tools.schedule.transfer_approval_threshold_fen:
             _require_approval(
                 context,
                 "transfer",

@@ -15,11 +15,12 @@ from clearwatch.domain.backoffice.invariants import (
     cash_totals,
     funds_breaches,
 )
+from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.services.backoffice.books_reference import client_cash_balances, sellable_shares
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
 
 
-class BooksBreached(RuntimeError):
+class BooksBreached(ClearwatchError):
     """An invariant of the books does not hold: a bug, which stops the process."""
 
     def __init__(self, breaches: tuple[Breach, ...]) -> None:

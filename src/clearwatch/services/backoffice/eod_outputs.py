@@ -7,6 +7,7 @@ writes the same bytes.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from clearwatch.domain.backoffice import accounts as acc
 from clearwatch.domain.backoffice.journal import EntryKind
 from clearwatch.domain.shared.calendar import BusinessCalendar
 from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, MARKETS
+from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.services.backoffice.books_reference import (
     client_cash_balances,
     current_clients,
@@ -27,7 +29,7 @@ from clearwatch.services.backoffice.books_reference import (
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
 
 PACKAGE_FORMAT = "clearwatch.package/1"
-PACKAGE_KIND = "broker_daily"
+PACKAGE_KIND = PackageKind.BROKER_DAILY
 PACKAGE_SEQUENCE = 1
 
 
@@ -180,62 +182,10 @@ def write_package(
     uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date, out: Path
 ) -> dict[str, Any]:
     """The monitor's broker_daily package for D; fee income is what the books say."""
-    with uow:
-        clients = current_clients(uow, tools, broker_id)
-        cash = client_cash_balances(uow, broker_id, day)
-        specials = current_special_accounts(uow, tools, broker_id)
-        special_books = _natural(
-            uow.books.balances(broker_id=broker_id, as_of=day, account_prefix="special:"),
-            "special:",
-        )
-        reserve = _natural(
-            uow.books.balances(broker_id=broker_id, as_of=day, account_prefix="reserve:"),
-            "reserve:",
-        )
-        earned = _natural(
-            uow.books.balances(broker_id=broker_id, as_of=day, account_prefix="fee_income:"),
-            "fee_income:",
-        )
-        before = _natural(
-            uow.books.balances(
-                broker_id=broker_id, as_of=day - _ONE_DAY, account_prefix="fee_income:"
-            ),
-            "fee_income:",
-        )
+    figures = _package_figures(uow, tools, broker_id, day)
     package = out / "package"
-    client_funds = _client_funds(clients, cash)
-    numbers = specials.column("account_no").to_pylist()
-    tables = {
-        "client_funds.csv": (client_funds, ["balance"]),
-        "special_accounts.csv": (
-            specials.append_column(
-                "book_balance", pa.array([special_books.get(n, 0) for n in numbers], pa.int64())
-            ),
-            ["book_balance"],
-        ),
-        "settlement_reserve.csv": (
-            pa.table(
-                {
-                    "market": list(MARKETS),
-                    "balance": pa.array([reserve.get(m, 0) for m in MARKETS], pa.int64()),
-                }
-            ),
-            ["balance"],
-        ),
-        "fee_income.csv": (
-            pa.table(
-                {
-                    "account_kind": list(ACCOUNT_KINDS),
-                    "amount": pa.array(
-                        [earned.get(k, 0) - before.get(k, 0) for k in ACCOUNT_KINDS], pa.int64()
-                    ),
-                }
-            ),
-            ["amount"],
-        ),
-    }
     entries = []
-    for name, (table, money) in tables.items():
+    for name, (table, money) in _package_tables(figures).items():
         sha, rows = tools.engine.write_csv(
             tools.engine.format_money_table(table, money), package / name
         )
@@ -251,6 +201,69 @@ def write_package(
     }
     (package / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     return {"package": str(package), "files": entries}
+
+
+@dataclass(frozen=True)
+class _PackageFigures:
+    """What the broker_daily package reports, read from the books in one unit of work."""
+
+    clients: pa.Table
+    cash: pa.Table
+    specials: pa.Table
+    special_books: dict[str, int]
+    reserve: dict[str, int]
+    fee_income_to_date: dict[str, int]
+    fee_income_before: dict[str, int]
+
+
+def _package_figures(
+    uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date
+) -> _PackageFigures:
+    def natural(prefix: str, as_of: date = day) -> dict[str, int]:
+        return _natural(
+            uow.books.balances(broker_id=broker_id, as_of=as_of, account_prefix=prefix), prefix
+        )
+
+    with uow:
+        return _PackageFigures(
+            clients=current_clients(uow, tools, broker_id),
+            cash=client_cash_balances(uow, broker_id, day),
+            specials=current_special_accounts(uow, tools, broker_id),
+            special_books=natural("special:"),
+            reserve=natural("reserve:"),
+            # Fee income is cumulative in the books; the package reports the day's.
+            fee_income_to_date=natural("fee_income:"),
+            fee_income_before=natural("fee_income:", day - _ONE_DAY),
+        )
+
+
+def _package_tables(figures: _PackageFigures) -> dict[str, tuple[pa.Table, list[str]]]:
+    """Each file of the package with the names of its money columns."""
+    numbers = figures.specials.column("account_no").to_pylist()
+    books = pa.array([figures.special_books.get(n, 0) for n in numbers], pa.int64())
+    reserve = pa.array([figures.reserve.get(m, 0) for m in MARKETS], pa.int64())
+    earned = pa.array(
+        [
+            figures.fee_income_to_date.get(k, 0) - figures.fee_income_before.get(k, 0)
+            for k in ACCOUNT_KINDS
+        ],
+        pa.int64(),
+    )
+    return {
+        "client_funds.csv": (_client_funds(figures.clients, figures.cash), ["balance"]),
+        "special_accounts.csv": (
+            figures.specials.append_column("book_balance", books),
+            ["book_balance"],
+        ),
+        "settlement_reserve.csv": (
+            pa.table({"market": list(MARKETS), "balance": reserve}),
+            ["balance"],
+        ),
+        "fee_income.csv": (
+            pa.table({"account_kind": list(ACCOUNT_KINDS), "amount": earned}),
+            ["amount"],
+        ),
+    }
 
 
 def _client_funds(clients: pa.Table, cash: pa.Table) -> pa.Table:

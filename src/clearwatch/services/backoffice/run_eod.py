@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from clearwatch.domain.backoffice import accounts as acc
-from clearwatch.domain.backoffice.batch_manifest import BatchManifest, BatchRejected, Rejection
+from clearwatch.domain.backoffice.batch_manifest import BatchError, BatchManifest, BatchRejected
 from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, Posting, Source
+from clearwatch.domain.shared.errors import ClearwatchError, Refused
+from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.backoffice.books_check import BooksBreached, check_books
 from clearwatch.services.backoffice.eod_outputs import (
@@ -45,17 +47,37 @@ class EodStep(StrEnum):
 
 
 EOD_STEPS = tuple(EodStep)
+STEP_ACTION = {
+    EodStep.IMPORT: AuditAction.EOD_STEP_IMPORT,
+    EodStep.SETTLE_CSDC: AuditAction.EOD_STEP_SETTLE_CSDC,
+    EodStep.CHECK: AuditAction.EOD_STEP_CHECK,
+    EodStep.STATEMENTS: AuditAction.EOD_STEP_STATEMENTS,
+    EodStep.CSDC_SETTLEMENT: AuditAction.EOD_STEP_CSDC_SETTLEMENT,
+    EodStep.RECONCILIATION: AuditAction.EOD_STEP_RECONCILIATION,
+    EodStep.PACKAGE: AuditAction.EOD_STEP_PACKAGE,
+}
 
 
-class EodInterrupted(RuntimeError):
+class EodInterrupted(ClearwatchError):
     """Raised by the `stop_after` hook: the run stops as if it crashed after that step."""
 
 
-class EodFailed(RuntimeError):
-    """A step could not complete; the step log shows where, and a re-run resumes there."""
+class EodFailed(Refused):
+    """A step was refused; the step log shows where, and a re-run resumes there.
 
-    def __init__(self, step: EodStep, message: str, rejections: tuple[Rejection, ...] = ()):
-        super().__init__(f"{step.value}: {message}")
+    The rule is the first rejection's, else `rule`; `where` names the step first.
+    """
+
+    def __init__(
+        self,
+        step: EodStep,
+        message: str,
+        rejections: tuple[BatchError, ...] = (),
+        rule: str = "eod_step_must_complete",
+    ):
+        super().__init__(
+            rejections[0].rule.value if rejections else rule, f"{step.value}: {message}"
+        )
         self.step = step
         self.rejections = rejections
 
@@ -118,7 +140,7 @@ def run_eod(
         record_audit(
             uow,
             actor=actor,
-            action="eod.completed",
+            action=AuditAction.EOD_COMPLETED,
             object_ref=f"eod:{broker_id}:{day}",
             payload={"steps_run": report.steps_run, "steps_skipped": report.steps_skipped},
             recorded_at=clock.now(),
@@ -146,7 +168,7 @@ def _run_step(
         record_audit(
             uow,
             actor=EOD_ACTOR,
-            action=f"eod.step.{step.value}",
+            action=STEP_ACTION[step],
             object_ref=f"eod:{broker_id}:{day}",
             payload=detail,
             recorded_at=clock.now(),
@@ -174,7 +196,11 @@ def _inbox_batches(inbox: Path, day: date) -> list[tuple[Path, BatchManifest]]:
 def _only_broker(batches: list[tuple[Path, BatchManifest]]) -> str:
     brokers = sorted({m.broker_id for _, m in batches})
     if len(brokers) != 1:
-        raise EodFailed(EodStep.IMPORT, f"name the broker: the inbox holds {brokers or 'none'}")
+        raise EodFailed(
+            EodStep.IMPORT,
+            f"name the broker: the inbox holds {brokers or 'none'}",
+            rule="inbox_must_hold_one_broker_or_name_it",
+        )
     return brokers[0]
 
 

@@ -181,6 +181,7 @@ def run_duplicate_import_drill(*, store: DrillStore) -> DrillReport:
     log.check(
         "each deduction record is posted once", posted == len(DEDUCTIONS_FEN), f"{posted} entries"
     )
+    _retries_post_nothing(log, third, fourth)
     with store.read_uow() as uow:
         applied_files = uow.batches.applied_files(DRILL_BROKER, DEDUCTION_FILE)
     hashes = [applied.sha256 for applied in applied_files]
@@ -191,6 +192,23 @@ def run_duplicate_import_drill(*, store: DrillStore) -> DrillReport:
     )
     audit_intact(store, log)
     return DrillReport("duplicate-import", tuple(log.lines), tuple(log.checks))
+
+
+def _retries_post_nothing(
+    log: DrillLog, third: ImportResult | BatchRejected, fourth: ImportResult | BatchRejected
+) -> None:
+    """The retry of the same batch and the approved correction are let in and post nothing:
+    the one is known by its batch id, the other file by file and record by record."""
+    if isinstance(third, BatchRejected) or isinstance(fourth, BatchRejected):
+        log.check("the retries post nothing", False, "a retry was refused")
+        return
+    log.check(
+        "the retries post nothing",
+        third.entries_posted == 0 and fourth.entries_posted == 0,
+        f"retry: {third.status.value}, {third.entries_posted} entries; "
+        f"correction: {len(fourth.files_already_imported)} files already imported, "
+        f"{fourth.records_skipped} records skipped, {fourth.entries_posted} entries",
+    )
 
 
 def _hand_edits(store: DrillStore, log: DrillLog) -> None:
@@ -218,7 +236,9 @@ def _correction(
     log.check(
         "a second batch for the same kind and date is refused",
         isinstance(repackaged, BatchRejected),
-        "refused" if isinstance(repackaged, BatchRejected) else "applied",
+        repackaged.rejections[0].rule.value
+        if isinstance(repackaged, BatchRejected)
+        else repackaged.status.value,
     )
     directory = _batch(store, "try4b", "RET-1-CORR", corrects_batch_id="RET-1", regenerated=True)
     approve_with_segregation(

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from clearwatch.domain.intraday.book import Execution, JournalEntry, Order, Refusal, Side
-from clearwatch.domain.intraday.conservation import CASH
+from clearwatch.domain.intraday.book import Execution, NodeEntry, Order, Refusal
 from clearwatch.domain.intraday.fee_estimates import fee_rates
 from clearwatch.domain.intraday.lease import IntradayRefused
 from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.domain.shared.kinds import CASH, Side
 from clearwatch.services.backoffice.books_reference import client_cash_balances
 from clearwatch.services.backoffice.import_batch import import_batch
 from clearwatch.services.drills.harness import (
@@ -105,8 +105,8 @@ def _phantom(store: DrillStore, filled: dict[str, int]) -> int:
     )
 
 
-def _accepted(outcomes: Sequence[JournalEntry | Refusal]) -> list[JournalEntry]:
-    return [outcome for outcome in outcomes if isinstance(outcome, JournalEntry)]
+def _accepted(outcomes: Sequence[NodeEntry | Refusal]) -> list[NodeEntry]:
+    return [outcome for outcome in outcomes if isinstance(outcome, NodeEntry)]
 
 
 def run_phantom_funds_drill(*, store: DrillStore) -> DrillReport:
@@ -238,12 +238,12 @@ def _old_primary_writes(log: DrillLog, primary: TradingNode) -> None:
         log.check("the old primary's writes are refused", True, refusal.rejection.value)
 
 
-def _count_spent(spent: dict[str, int], accepted: Sequence[JournalEntry]) -> None:
+def _count_spent(spent: dict[str, int], accepted: Sequence[NodeEntry]) -> None:
     for entry in accepted:
         spent[entry.fund_account] = spent.get(entry.fund_account, 0) - entry.cash_delta_fen
 
 
-def _spent_amount(accepted: Sequence[JournalEntry]) -> int:
+def _spent_amount(accepted: Sequence[NodeEntry]) -> int:
     return sum(entry.quantity * entry.price_milli // 10 for entry in accepted)
 
 
@@ -252,8 +252,8 @@ def _spend_attempt(
     log: DrillLog,
     standby: TradingNode,
     spent: dict[str, int],
-    earlier: Sequence[JournalEntry],
-) -> list[JournalEntry]:
+    earlier: Sequence[NodeEntry],
+) -> list[NodeEntry]:
     orders = _orders_after_switch()
     attempted = sum(map(_amount, _orders_before_switch() + orders))
     outcomes = standby.submit(orders)
@@ -279,7 +279,7 @@ def _spend_attempt(
     return accepted
 
 
-def _executions(accepted: Sequence[JournalEntry]) -> list[list[str]]:
+def _executions(accepted: Sequence[NodeEntry]) -> list[list[str]]:
     """The exchange's execution report of the day, as the trading system returns it."""
     return [
         [
@@ -303,7 +303,7 @@ def _fills_and_clearing(
     log: DrillLog,
     central: BooksCentralFunds,
     standby: TradingNode,
-    accepted: Sequence[JournalEntry],
+    accepted: Sequence[NodeEntry],
 ) -> None:
     standby.fill([Execution(e.order_id, e.quantity, e.price_milli) for e in accepted])
     report = check_conservation(

@@ -8,9 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from clearwatch.domain.intraday.book import JournalEntry
+from clearwatch.domain.intraday.book import NodeEntry
 from clearwatch.domain.intraday.conservation import NodeClaim
 from clearwatch.domain.intraday.lease import Lease, LeaseMove
+from clearwatch.domain.shared.kinds import CASH
 from clearwatch.services.access.ports import AccessUnitOfWork
 
 
@@ -98,10 +99,10 @@ class IntradayRepository(Protocol):
         epoch: int,
         first_seq: int,
         recorded_at_us: int,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[NodeEntry],
     ) -> None: ...
 
-    def journal(self, node_id: str, business_date: date) -> Iterator[JournalEntry]: ...
+    def journal(self, node_id: str, business_date: date) -> Iterator[NodeEntry]: ...
 
     def journal_epochs(self, node_id: str) -> list[tuple[int, int, int]]:
         """(seq, epoch, recorded_at_us) of every row, in seq order, for fencing checks."""
@@ -165,8 +166,6 @@ class IntradayRepository(Protocol):
 
     def halts(self, *, business_date: date) -> list[HaltRecord]: ...
 
-    def nodes_started(self, *, broker_id: str, business_date: date) -> list[str]: ...
-
 
 class IntradayUnitOfWork(AccessUnitOfWork, Protocol):
     @property
@@ -179,7 +178,7 @@ def central_quantities(
     """Central figures keyed by (client, asset) as the conservation check compares them."""
     figures: dict[tuple[str, str], int] = {}
     for position in positions:
-        figures[(position.fund_account, "CASH")] = position.cash_available_fen
+        figures[(position.fund_account, CASH)] = position.cash_available_fen
         for security, quantity in position.shares_sellable.items():
             figures[(position.fund_account, security)] = quantity
     return figures

@@ -21,12 +21,12 @@ from functools import partial
 from clearwatch.domain.access.approvals import ApprovalKind
 from clearwatch.domain.intraday.book import (
     Execution,
-    JournalEntry,
     NodeBook,
+    NodeEntry,
     Order,
     Refusal,
 )
-from clearwatch.domain.intraday.conservation import CASH, Breach, find_breaches
+from clearwatch.domain.intraday.conservation import Breach, find_breaches
 from clearwatch.domain.intraday.fee_estimates import FeeRates
 from clearwatch.domain.intraday.lease import (
     IntradayRefused,
@@ -37,6 +37,7 @@ from clearwatch.domain.intraday.lease import (
     micros,
     next_lease,
 )
+from clearwatch.domain.shared.kinds import CASH, AuditAction
 from clearwatch.services.access.approvals import approved_request_for
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.intraday.ports import (
@@ -49,7 +50,21 @@ from clearwatch.services.intraday.ports import (
 from clearwatch.services.shared.ports import Clock
 
 LEASE_TTL_DEFAULT = timedelta(seconds=10)
-Outcome = JournalEntry | Refusal
+# What one check gives: the entry to journal, or the named reason it was refused.
+CheckResult = NodeEntry | Refusal
+# The audit action of each lease move that is recorded (a renewal is not).
+LEASE_ACTION = {
+    LeaseMove.FIRST: AuditAction.INTRADAY_LEASE_FIRST,
+    LeaseMove.TAKEOVER: AuditAction.INTRADAY_LEASE_TAKEOVER,
+    LeaseMove.OVERRIDE: AuditAction.INTRADAY_LEASE_OVERRIDE,
+    LeaseMove.RELEASE: AuditAction.INTRADAY_LEASE_RELEASE,
+}
+# The audit action of each kind of write batch.
+WRITE_ACTION = {
+    "orders": AuditAction.INTRADAY_ORDERS,
+    "fills": AuditAction.INTRADAY_FILLS,
+    "cancels": AuditAction.INTRADAY_CANCELS,
+}
 
 
 def takeover_subject(node_id: str) -> str:
@@ -152,7 +167,7 @@ def conserve_in(
             record_audit(
                 uow,
                 actor=actor,
-                action="intraday.conservation_breach",
+                action=AuditAction.INTRADAY_CONSERVATION_BREACH,
                 object_ref=f"client:{broker_id}/{fund_account}/{business_date.isoformat()}",
                 payload=evidence,
                 recorded_at=at,
@@ -272,7 +287,7 @@ class TradingNode:
                 record_audit(
                     uow,
                     actor=self.instance_id,
-                    action=f"intraday.lease_{move.value}",
+                    action=LEASE_ACTION[move],
                     object_ref=f"node:{self.node_id}",
                     payload={
                         "epoch": lease.epoch,
@@ -299,7 +314,7 @@ class TradingNode:
             record_audit(
                 uow,
                 actor=self.instance_id,
-                action="intraday.lease_release",
+                action=AuditAction.INTRADAY_LEASE_RELEASE,
                 object_ref=f"node:{self.node_id}",
                 payload={"epoch": self.epoch},
                 recorded_at=now,
@@ -333,7 +348,7 @@ class TradingNode:
             record_audit(
                 uow,
                 actor=self.instance_id,
-                action="intraday.write_refused",
+                action=AuditAction.INTRADAY_WRITE_REFUSED,
                 object_ref=self._ref,
                 payload={
                     "attempted": action,
@@ -388,7 +403,7 @@ class TradingNode:
             record_audit(
                 uow,
                 actor=self.instance_id,
-                action="intraday.start_of_day",
+                action=AuditAction.INTRADAY_START_OF_DAY,
                 object_ref=self._ref,
                 payload={
                     "epoch": self.epoch,
@@ -414,7 +429,7 @@ class TradingNode:
         uow: IntradayUnitOfWork,
         central: CentralFunds,
         fund_accounts: Collection[str] | None,
-    ) -> tuple[NodeBook, list[JournalEntry]]:
+    ) -> tuple[NodeBook, list[NodeEntry]]:
         """The day's opening entries: what central holds less what other nodes already claim."""
         positions = central.positions(broker_id=self.broker_id, business_date=self.business_date)
         self._central_figures = central_quantities(positions.values())
@@ -430,7 +445,7 @@ class TradingNode:
             key = (claim.fund_account, claim.asset)
             others[key] = others.get(key, 0) + claim.quantity
         book = NodeBook(self._rates)
-        entries: list[JournalEntry] = []
+        entries: list[NodeEntry] = []
         for position, cash, shares in _allocations(positions.values(), others, fund_accounts):
             entries.extend(
                 book.allocation(
@@ -471,7 +486,7 @@ class TradingNode:
             record_audit(
                 uow,
                 actor=self.instance_id,
-                action="intraday.replayed",
+                action=AuditAction.INTRADAY_REPLAYED,
                 object_ref=self._ref,
                 payload={"epoch": self.epoch, "entries": book.entries_applied},
                 recorded_at=now,
@@ -491,7 +506,7 @@ class TradingNode:
 
     # -- orders, fills, cancels ---------------------------------------------------------------
 
-    def submit(self, orders: Sequence[Order]) -> list[Outcome]:
+    def submit(self, orders: Sequence[Order]) -> list[CheckResult]:
         """Check a batch of orders; accepted ones are journalled and committed before return."""
         return self._write(
             "orders",
@@ -499,7 +514,7 @@ class TradingNode:
             clients={order.fund_account for order in orders},
         )
 
-    def fill(self, executions: Sequence[Execution]) -> list[Outcome]:
+    def fill(self, executions: Sequence[Execution]) -> list[CheckResult]:
         """Executions from the exchange; they change availability at once."""
         return self._write(
             "fills",
@@ -514,15 +529,15 @@ class TradingNode:
             ],
         )
 
-    def cancel(self, order_ids: Sequence[str]) -> list[Outcome]:
+    def cancel(self, order_ids: Sequence[str]) -> list[CheckResult]:
         return self._write("cancels", [partial(NodeBook.cancel, order_id=o) for o in order_ids])
 
     def _write(
         self,
         action: str,
-        checks: Sequence[Callable[[NodeBook], Outcome]],
+        checks: Sequence[Callable[[NodeBook], CheckResult]],
         clients: Collection[str] = (),
-    ) -> list[Outcome]:
+    ) -> list[CheckResult]:
         try:
             return self._write_fenced(action, checks, clients)
         except IntradayRefused as refusal:
@@ -532,9 +547,9 @@ class TradingNode:
     def _write_fenced(
         self,
         action: str,
-        checks: Sequence[Callable[[NodeBook], Outcome]],
+        checks: Sequence[Callable[[NodeBook], CheckResult]],
         clients: Collection[str],
-    ) -> list[Outcome]:
+    ) -> list[CheckResult]:
         book = self.book
         if book is None:
             raise IntradayRefused(
@@ -550,20 +565,20 @@ class TradingNode:
                 broker_id=self.broker_id, business_date=self.business_date
             )
             self.book = None  # until the commit succeeds, the in-memory book is not trusted
-            outcomes: list[Outcome] = []
-            entries: list[JournalEntry] = []
+            outcomes: list[CheckResult] = []
+            entries: list[NodeEntry] = []
             for check in checks:
                 # Each check sees the effect of the ones before it in the same batch.
                 outcome = check(book)
                 outcomes.append(outcome)
-                if isinstance(outcome, JournalEntry):
+                if isinstance(outcome, NodeEntry):
                     book.apply(outcome)
                     entries.append(outcome)
             self._journal(uow, entries, self._next_seq, now)
             record_audit(
                 uow,
                 actor=self.instance_id,
-                action=f"intraday.{action}",
+                action=WRITE_ACTION[action],
                 object_ref=self._ref,
                 payload={
                     "epoch": self.epoch,
@@ -616,7 +631,7 @@ class TradingNode:
     def _journal(
         self,
         uow: IntradayUnitOfWork,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[NodeEntry],
         first_seq: int,
         now: datetime,
     ) -> None:

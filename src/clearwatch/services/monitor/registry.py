@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from clearwatch.domain.monitor.registry import RegistrySnapshot
 from clearwatch.domain.monitor.registry_files import RegistryError, parse_registry
+from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.monitor.ports import MonitorUnitOfWork, RegistryVersionInfo
 from clearwatch.services.shared.ports import Clock
@@ -38,7 +39,7 @@ def load_registry(
             record_audit(
                 uow,
                 actor=actor,
-                action="monitor.registry.reject",
+                action=AuditAction.MONITOR_REGISTRY_REJECT,
                 object_ref=f"registry-source:{source}",
                 payload={"errors": [str(error) for error in parsed.errors[:20]]},
                 recorded_at=now,
@@ -58,7 +59,7 @@ def load_registry(
         record_audit(
             uow,
             actor=actor,
-            action="monitor.registry.load",
+            action=AuditAction.MONITOR_REGISTRY_LOAD,
             object_ref=f"registry:{version}",
             payload={
                 "source": source,

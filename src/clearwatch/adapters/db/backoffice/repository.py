@@ -23,9 +23,9 @@ from clearwatch.adapters.db.backoffice.tables import (
     bo_eod_steps,
     bo_postings,
 )
-from clearwatch.domain.backoffice.accounts import CASH
 from clearwatch.domain.backoffice.batch_manifest import BatchManifest
 from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, Posting, Source
+from clearwatch.domain.shared.kinds import CASH, BatchStatus
 from clearwatch.services.backoffice.ports import AppliedFile, BatchRecord
 
 keys_per_query_max = 500  # bound parameter lists (SQLite allows 32,766 variables)
@@ -190,14 +190,6 @@ class SqlBooks:
             )
         return found
 
-    def record_applied(self, broker_id: str, role: str, keys: Iterable[str], entry_pk: int) -> None:
-        rows = [
-            {"broker_id": broker_id, "role": role, "record_key": k, "entry_pk": entry_pk}
-            for k in keys
-        ]
-        if rows:
-            self._c.execute(insert(bo_applied_records), rows)
-
     def _relational_sums(self, *conditions: Any) -> pa.Table:
         """Σ quantity per (account, asset) of the relational postings matching `conditions`,
         in a fixed order, so that equal sums make an equal table (and an equal search key)."""
@@ -345,23 +337,6 @@ class SqlBooks:
             )
         ]
 
-    def entry_keys(self, *, broker_id: str, kind: str, before: date | None = None) -> list[str]:
-        e = bo_entries.c
-        query = select(e.idempotency_key).where(e.broker_id == broker_id, e.kind == kind)
-        if before is not None:
-            query = query.where(e.business_date < before)
-        return list(self._c.execute(query.order_by(e.entry_pk)).scalars())
-
-    def entry_dates(self, *, broker_id: str, kind: str) -> list[date]:
-        e = bo_entries.c
-        query = (
-            select(e.business_date)
-            .where(e.broker_id == broker_id, e.kind == kind)
-            .distinct()
-            .order_by(e.business_date)
-        )
-        return list(self._c.execute(query).scalars())
-
     def detail_digests(self, *, broker_id: str, kind: str, business_date: date) -> list[str]:
         e = bo_entries.c
         query = (
@@ -497,7 +472,7 @@ class SqlBatches:
                 content_sha256=r.content_sha256,
                 corrects_batch_id=r.corrects_batch_id,
                 received_at=r.received_at,
-                status=r.status or "received",
+                status=r.status or BatchStatus.RECEIVED,
                 files=int(r[-1]),
             )
             for r in rows
@@ -654,12 +629,3 @@ class SqlEodLog:
                 detail_json=json.dumps(detail, sort_keys=True, default=str),
             )
         )
-
-    def events(self, broker_id: str, business_date: date) -> list[tuple[str, str, str]]:
-        s = bo_eod_steps.c
-        rows = self._c.execute(
-            select(s.step, s.event, s.detail_json)
-            .where(s.broker_id == broker_id, s.business_date == business_date)
-            .order_by(s.event_pk)
-        ).all()
-        return [(str(a), str(b), str(c)) for a, b, c in rows]

@@ -126,13 +126,3 @@ bo_eod_steps = Table(
     Column("detail_json", Text, nullable=False),
     Index("ix_bo_eod_steps_day", "broker_id", "business_date"),
 )
-
-APPEND_ONLY_TABLES = (
-    "bo_batches",
-    "bo_batch_status",
-    "bo_batch_files",
-    "bo_entries",
-    "bo_postings",
-    "bo_applied_records",
-    "bo_eod_steps",
-)

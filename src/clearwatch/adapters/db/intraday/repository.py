@@ -19,14 +19,15 @@ from clearwatch.adapters.db.intraday.tables import (
     intraday_leases,
     intraday_start_of_day,
 )
-from clearwatch.domain.intraday.book import EntryKind, JournalEntry
-from clearwatch.domain.intraday.conservation import CASH, NodeClaim
+from clearwatch.domain.intraday.book import NodeEntry, NodeEntryKind
+from clearwatch.domain.intraday.conservation import NodeClaim
 from clearwatch.domain.intraday.lease import (
     IntradayRefused,
     IntradayRejection,
     Lease,
     LeaseMove,
 )
+from clearwatch.domain.shared.kinds import CASH
 from clearwatch.services.intraday.ports import HaltRecord, StartOfDayRecord
 
 journal_read_batch_rows = 10_000
@@ -182,7 +183,7 @@ class SqlIntradayRepository:
         epoch: int,
         first_seq: int,
         recorded_at_us: int,
-        entries: Sequence[JournalEntry],
+        entries: Sequence[NodeEntry],
     ) -> None:
         if not entries:
             return
@@ -204,7 +205,7 @@ class SqlIntradayRepository:
         marker = "%s" if self._connection.dialect.paramstyle in ("format", "pyformat") else "?"
         self._connection.exec_driver_sql(statement.replace("?", marker), rows)
 
-    def journal(self, node_id: str, business_date: date) -> Iterator[JournalEntry]:
+    def journal(self, node_id: str, business_date: date) -> Iterator[NodeEntry]:
         table = intraday_journal
         columns = [table.c.seq, *(table.c[name] for name in _ENTRY_COLUMNS)]
         last_seq = 0
@@ -222,7 +223,7 @@ class SqlIntradayRepository:
             if not rows:
                 return
             for row in rows:
-                yield JournalEntry(EntryKind(row[1]), *row[2:])
+                yield NodeEntry(NodeEntryKind(row[1]), *row[2:])
             last_seq = int(rows[-1].seq)
 
     def journal_epochs(self, node_id: str) -> list[tuple[int, int, int]]:
@@ -304,7 +305,7 @@ class SqlIntradayRepository:
         return {str(account) for account in self._connection.execute(query).scalars()}
 
     def _project_claims(
-        self, node_id: str, broker_id: str, business_date: date, entries: Sequence[JournalEntry]
+        self, node_id: str, broker_id: str, business_date: date, entries: Sequence[NodeEntry]
     ) -> None:
         """Add the entries' claim deltas to the projection, in the append's transaction."""
         deltas: dict[tuple[str, str], int] = {}
@@ -421,13 +422,3 @@ class SqlIntradayRepository:
             )
             for row in rows
         ]
-
-    def nodes_started(self, *, broker_id: str, business_date: date) -> list[str]:
-        table = intraday_start_of_day
-        return list(
-            self._connection.execute(
-                select(table.c.node_id)
-                .where(table.c.broker_id == broker_id, table.c.business_date == business_date)
-                .order_by(table.c.node_id)
-            ).scalars()
-        )

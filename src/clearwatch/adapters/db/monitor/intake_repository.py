@@ -37,6 +37,7 @@ from clearwatch.domain.monitor.reporting import (
     reminder_text,
 )
 from clearwatch.domain.monitor.stored_package import StoredPackage
+from clearwatch.domain.shared.kinds import PackageStatus
 from clearwatch.services.monitor.ports import (
     NewPackage,
     NewRejection,
@@ -338,7 +339,7 @@ class SqlPackageRepository:
             rejected = rejected.where(package_rejections.c.institution_id == institution_id)
         result = [
             ReceiptRow(
-                status="superseded" if r.superseded else "accepted",
+                status=PackageStatus.SUPERSEDED if r.superseded else PackageStatus.ACCEPTED,
                 reference=f"package:{r.package_id}",
                 kind=r.kind,
                 institution_id=r.institution_id,
@@ -353,7 +354,7 @@ class SqlPackageRepository:
         ]
         result += [
             ReceiptRow(
-                status="rejected",
+                status=PackageStatus.REJECTED,
                 reference=f"rejection:{r.rejection_id}",
                 kind=r.kind,
                 institution_id=r.institution_id,

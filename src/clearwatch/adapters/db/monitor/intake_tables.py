@@ -130,15 +130,3 @@ verbal_reminders = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("text", Text, nullable=False),
 )
-
-APPEND_ONLY_TABLES = (
-    "monitor_registry_versions",
-    "monitor_registry_institutions",
-    "monitor_registry_special_accounts",
-    "monitor_registry_holidays",
-    "monitor_packages",
-    "monitor_package_files",
-    "monitor_package_rejections",
-    "monitor_reporting_occurrences",
-    "monitor_verbal_reminders",
-)

@@ -26,6 +26,16 @@ _TABLES = (
 
 
 def upgrade() -> None:
+    _create_batches()
+    _create_journal()
+    _create_applied_records()
+    _create_eod_steps()
+    for table in _TABLES:
+        refuse_update_and_delete(table)
+
+
+def _create_batches() -> None:
+    """Batches received, their status history and their files."""
     op.create_table(
         "bo_batches",
         sa.Column("batch_pk", sa.Integer, primary_key=True, autoincrement=True),
@@ -76,7 +86,10 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_bo_batch_files_role_sha", "bo_batch_files", ["broker_id", "role", "sha256"])
-    _create_journal()
+
+
+def _create_eod_steps() -> None:
+    """The end-of-day log: one row per step event, so a crashed EOD resumes where it stopped."""
     op.create_table(
         "bo_eod_steps",
         sa.Column("event_pk", sa.Integer, primary_key=True, autoincrement=True),
@@ -89,11 +102,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_pk", name=op.f("pk_bo_eod_steps")),
     )
     op.create_index("ix_bo_eod_steps_day", "bo_eod_steps", ["broker_id", "business_date"])
-    for table in _TABLES:
-        refuse_update_and_delete(table)
 
 
 def _create_journal() -> None:
+    """Journal entries and their postings."""
     op.create_table(
         "bo_entries",
         sa.Column("entry_pk", sa.Integer, primary_key=True, autoincrement=True),
@@ -135,6 +147,10 @@ def _create_journal() -> None:
         "bo_postings",
         ["broker_id", "account", "asset", "business_date", "quantity"],
     )
+
+
+def _create_applied_records() -> None:
+    """The key of every input record already posted, so a re-import posts nothing twice."""
     op.create_table(
         "bo_applied_records",
         sa.Column("broker_id", sa.String(64), nullable=False),

@@ -33,6 +33,15 @@ _BIG_COLUMNS = (
 
 
 def _access() -> None:
+    _users()
+    _approval_requests()
+    _emergency_grants()
+    # A decided request is history: only the pending → decided move may touch a row.
+    _refuse_redeciding()
+
+
+def _users() -> None:
+    """People and the roles granted to them."""
     op.create_table(
         "access_users",
         sa.Column("user_id", sa.String(64), nullable=False),
@@ -54,6 +63,10 @@ def _access() -> None:
             name=op.f("fk_access_user_roles_user_id_access_users"),
         ),
     )
+
+
+def _approval_requests() -> None:
+    """Maker–checker requests; at most one pending per kind and subject."""
     op.create_table(
         "access_approval_requests",
         sa.Column("request_id", sa.Integer, autoincrement=True, nullable=False),
@@ -79,6 +92,10 @@ def _access() -> None:
     op.create_index(
         "ix_access_approval_requests_subject", "access_approval_requests", ["kind", "subject_ref"]
     )
+
+
+def _emergency_grants() -> None:
+    """Time-limited roles, each born of one approved request."""
     op.create_table(
         "access_emergency_grants",
         sa.Column("grant_id", sa.Integer, autoincrement=True, nullable=False),
@@ -97,8 +114,6 @@ def _access() -> None:
             name=op.f("fk_access_emergency_grants_user_id_access_users"),
         ),
     )
-    # A decided request is history: only the pending → decided move may touch a row.
-    _refuse_redeciding()
 
 
 def _refuse_redeciding() -> None:
@@ -137,6 +152,14 @@ def _refuse_redeciding() -> None:
 
 
 def _intraday() -> None:
+    _leases()
+    _node_journal()
+    _claims_and_central_figures()
+    _halts()
+
+
+def _leases() -> None:
+    """Who runs each trading node now, and every epoch it ever had (fencing stale holders)."""
     op.create_table(
         "intraday_leases",
         sa.Column("node_id", sa.String(64), nullable=False),
@@ -159,6 +182,10 @@ def _intraday() -> None:
             "approval_request_id", name=op.f("uq_intraday_lease_epochs_approval_request_id")
         ),
     )
+
+
+def _node_journal() -> None:
+    """Each node's start of day and its journal of order events, replayed on takeover."""
     op.create_table(
         "intraday_start_of_day",
         sa.Column("node_id", sa.String(64), nullable=False),
@@ -190,6 +217,10 @@ def _intraday() -> None:
     op.create_index(
         "ix_intraday_journal_date_client", "intraday_journal", ["business_date", "fund_account"]
     )
+
+
+def _claims_and_central_figures() -> None:
+    """What each node holds for a client, and the central books it is checked against."""
     op.create_table(
         "intraday_claims",
         sa.Column("node_id", sa.String(64), nullable=False),
@@ -220,6 +251,10 @@ def _intraday() -> None:
             name=op.f("pk_intraday_central_figures"),
         ),
     )
+
+
+def _halts() -> None:
+    """Clients halted when the nodes' claims exceed the central books, with the evidence."""
     op.create_table(
         "intraday_halts",
         sa.Column("halt_id", sa.Integer, autoincrement=True, nullable=False),
