@@ -47,7 +47,7 @@ from clearwatch.adapters.engine.monitor.sources import (  # noqa: E402
 from clearwatch.domain.monitor.findings import (  # noqa: E402
     EngineRequest,
     FilingRow,
-    PackageSource,
+    StoredPackageFile,
 )
 
 DATA_DEFAULT = ROOT / "bench" / "data" / "compare"
@@ -183,7 +183,7 @@ def load_request(described: Path) -> EngineRequest:
     return EngineRequest(
         business_date=__import__("datetime").date(2026, 11, 20),
         sources={
-            key: tuple(PackageSource(s["institution_id"], s["uri"]) for s in value)
+            key: tuple(StoredPackageFile(s["institution_id"], s["uri"]) for s in value)
             for key, value in raw["sources"].items()
         },
         filings=tuple(

@@ -24,7 +24,8 @@ from typing import Any
 
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import build_application
-from clearwatch.config import Settings
+from clearwatch.config import EngineBackend, Settings
+from clearwatch.domain.audit.chain import HashAlgorithm
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.entrypoints.cli.demo import (
     DemoLog,
@@ -37,7 +38,7 @@ from clearwatch.sim.faults import CATALOGUE, KIND_OF, plan_faults
 from clearwatch.sim.simulate import DEFAULT_START, SimParameters, simulate
 
 BANK_TARGETED = {"fault_deduction_bank", "late_package", "broken_package"}
-SIZE = {"brokers": 4, "banks": 3, "clients": 400, "executions": 2_000}
+BROKERS, BANKS, CLIENTS, EXECUTIONS = 4, 3, 400, 2_000
 FAULTS_PER_MARKET = 3
 CLEAN_EVERY = 5  # every fifth market is clean
 
@@ -56,14 +57,27 @@ def _one_market(root: Path, seed: int, with_eod: bool, tally: dict[str, Counter[
     chooser = random.Random(seed)
     count = 0 if seed % CLEAN_EVERY == 0 else FAULTS_PER_MARKET
     names = chooser.sample([k.name for k in CATALOGUE], count)
-    plans = plan_faults(",".join(names), days=2, brokers=SIZE["brokers"], banks=SIZE["banks"])
+    plans = plan_faults(",".join(names), days=2, brokers=BROKERS, banks=BANKS)
     market = root / f"m{seed}"
-    simulate(SimParameters(**SIZE, days=2, seed=seed, faults=plans), market)
+    parameters = SimParameters(
+        brokers=BROKERS,
+        banks=BANKS,
+        clients=CLIENTS,
+        executions=EXECUTIONS,
+        days=2,
+        seed=seed,
+        faults=plans,
+    )
+    simulate(parameters, market)
     home = root / f"h{seed}"
     clock = FixedClock(datetime.combine(DEFAULT_START, datetime.min.time(), tzinfo=SHANGHAI))
     app = build_application(
         Settings(
-            home, f"sqlite:///{home / 'db.sqlite3'}", str(home / "columnar"), "sha256", "duckdb"
+            home,
+            f"sqlite:///{home / 'db.sqlite3'}",
+            str(home / "columnar"),
+            HashAlgorithm.SHA256,
+            EngineBackend.DUCKDB,
         ),
         clock,
     )

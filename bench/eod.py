@@ -30,7 +30,8 @@ from sqlalchemy import text
 from clearwatch.adapters.clock import SystemClock
 from clearwatch.adapters.db.backoffice import repository as books_repository
 from clearwatch.bootstrap import build_application, build_backoffice_tools
-from clearwatch.config import Settings
+from clearwatch.config import EngineBackend, Settings
+from clearwatch.domain.audit.chain import HashAlgorithm
 from clearwatch.services.backoffice import run_eod as run_eod_module
 from clearwatch.services.backoffice.ports import BackOfficeTools
 from clearwatch.services.backoffice.run_eod import EodRequest, run_eod
@@ -66,9 +67,9 @@ def instrument_steps() -> None:
 
     def timed_step(*args: Any, **kwargs: Any) -> Any:
         step = kwargs.get("step", args[4] if len(args) > 4 else None)
-        return timed(f"step:{step.value}", run_step)(*args, **kwargs)
+        return timed(f"step:{getattr(step, 'value', step)}", run_step)(*args, **kwargs)
 
-    run_eod_module._run_step = timed_step  # type: ignore[assignment]
+    run_eod_module._run_step = timed_step
 
 
 def _manifest(directory: Path, kind: str, day: date, batch_id: str) -> None:
@@ -161,7 +162,7 @@ def generate(data: Path, clients: int, securities: int, executions: int) -> None
 
 def instrument(tools: BackOfficeTools) -> None:
     """Time the row-work calls the end of day makes, by name."""
-    for name in ("read", "sha256"):
+    for name in ("read",):
         setattr(tools.reader, name, timed(f"read_validate:{name}", getattr(tools.reader, name)))
     for name in ("put_table",):
         setattr(tools.store, name, timed(f"store:{name}", getattr(tools.store, name)))
@@ -248,8 +249,8 @@ def main() -> None:
         home=home,
         database_url=f"sqlite:///{home / 'bench.sqlite3'}",
         columnar_root=str(home / "columnar"),
-        audit_algorithm="sha256",
-        engine_backend="duckdb",
+        audit_algorithm=HashAlgorithm.SHA256,
+        engine_backend=EngineBackend.DUCKDB,
     )
     app = build_application(settings, SystemClock())
     app.init_schema()
