@@ -9,7 +9,8 @@ from typing import Any
 
 from clearwatch.adapters.clock import SystemClock
 from clearwatch.bootstrap import build_application
-from clearwatch.config import Settings
+from clearwatch.config import EngineBackend, Settings
+from clearwatch.domain.audit.chain import HashAlgorithm
 from clearwatch.domain.intraday.book import Order
 from clearwatch.domain.intraday.lease import IntradayRefused
 from clearwatch.domain.shared.kinds import Side
@@ -22,14 +23,31 @@ ACTING_BEFORE_STALL_SECONDS = 0.4
 CENTRAL = central({"F1": 10**12})
 
 
-def run(home: str, database_url: str, instance: str, seconds: float, start: Any) -> dict:
-    """Race for `seconds` once both processes are ready (`start` is a shared barrier)."""
+TAKEOVERS_EACH_MIN = 2
+RACE_SECONDS_MAX = 60.0
+
+
+def _enough(taken: Any, seconds: float, started: float) -> bool:
+    """Race at least `seconds`, then until both hosts have taken over twice (a loaded machine
+    may starve one process for seconds), but never past the cap."""
+    elapsed = time.monotonic() - started
+    if elapsed >= RACE_SECONDS_MAX:
+        return True
+    both = len(taken) == 2 and min(taken.values()) >= TAKEOVERS_EACH_MIN
+    return elapsed >= seconds and both
+
+
+def run(
+    home: str, database_url: str, instance: str, seconds: float, start: Any, taken: Any
+) -> dict:
+    """Race once both processes are ready (`start` is a shared barrier); `taken` is a shared
+    dict of takeovers per host, so each knows when the other has had its turns too."""
     settings = Settings(
         home=Path(home),
         database_url=database_url,
         columnar_root=str(Path(home) / "columnar"),
-        audit_algorithm="sha256",
-        engine_backend="duckdb",
+        audit_algorithm=HashAlgorithm.SHA256,
+        engine_backend=EngineBackend.DUCKDB,
     )
     app = build_application(settings, SystemClock())
     node = TradingNode(
@@ -45,16 +63,17 @@ def run(home: str, database_url: str, instance: str, seconds: float, start: Any)
     stats = {"takeovers": 0, "batches": 0, "refused_writes": 0, "stalls": 0}
     acting = False
     start.wait()  # imports and connections are slow under load; race only once both are up
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
     acting_since = 0.0
     serial = 0
-    while time.monotonic() < deadline:
+    while not _enough(taken, seconds, started):
         if not acting:
             try:
                 node.take_over(central=CENTRAL)
                 acting = True
                 acting_since = time.monotonic()
                 stats["takeovers"] += 1
+                taken[instance] = stats["takeovers"]
             except IntradayRefused:
                 time.sleep(0.02)
             continue

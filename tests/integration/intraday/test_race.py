@@ -37,8 +37,10 @@ def test_two_processes_racing_for_primary_never_accept_orders_at_the_same_time(
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(2) as pool:
         start = manager.Barrier(2)
+        taken = manager.dict()
+        home = str(app.settings.home)
         runs = [
-            pool.apply_async(race_worker.run, (str(app.settings.home), url, name, 3.0, start))
+            pool.apply_async(race_worker.run, (home, url, name, 3.0, start, taken))
             for name in ("host-a", "host-b")
         ]
         stats = [run.get(timeout=300) for run in runs]
