@@ -129,9 +129,13 @@ def test_monitor_listings_show_markup_like_ids_whole(
 
 
 def test_access_listings_and_messages_show_markup_like_text(narrow: dict[str, str]) -> None:
-    maker = ("user", "add", "maker1", "--role", "maker", "--institution", UNREGISTERED)
-    assert clearwatch(narrow, *maker).returncode == 0
-    assert clearwatch(narrow, "user", "add", "checker1", "--role", "checker").returncode == 0
+    odd = clearwatch(narrow, "user", "add", "root", "--role", "admin", "--org", UNREGISTERED)
+    assert odd.returncode == 3 and f"organisation_must_be_known: {UNREGISTERED!r}" in odd.stderr
+    root = ("user", "add", "root", "--role", "admin", "--org", "BO:B001")
+    assert clearwatch(narrow, *root).returncode == 0
+    for user, role in (("maker1", "maker"), ("checker1", "checker")):
+        added = ("user", "add", user, "--role", role, "--org", "BO:B001", "--as", "root")
+        assert clearwatch(narrow, *added).returncode == 0
     request = ("approvals", "request", "override", SUBJECT, "--as", "maker1")
     assert clearwatch(narrow, *request).returncode == 0
 
@@ -144,7 +148,7 @@ def test_access_listings_and_messages_show_markup_like_text(narrow: dict[str, st
     [approval] = json.loads(listed(narrow, "approvals", "list", "--all", "--json"))
     assert approval["subject_ref"] == SUBJECT and approval["status"] == "approved"
 
-    row(listed(narrow, "user", "list"), "maker1", UNREGISTERED, "operator")
+    row(listed(narrow, "user", "list"), "maker1", "BO:B001", "operator")
     audit = listed(narrow, "audit", "show")
     row(audit, "maker1", "approval.requested")
     assert any(r["object_ref"] for r in json.loads(listed(narrow, "audit", "show", "--json")))

@@ -11,7 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection, ApprovalStatus
+from clearwatch.domain.access.organisations import parse_organisation
 from clearwatch.domain.access.roles import Role
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.services.access import approvals
 from clearwatch.services.access.users import add_user, grant_role, list_users
 from clearwatch.services.audit.audit_log import verify_audit
@@ -23,7 +25,7 @@ def _users(app: Application) -> None:
         uow=app.uow(),
         user_id="root",
         roles=[Role.ADMIN],
-        institution=None,
+        organisation="BO:B001",
         actor="bootstrap",
         at=at,
     )
@@ -31,10 +33,15 @@ def _users(app: Application) -> None:
         ("mia", Role.OPERATOR),
         ("chen", Role.CHECKER),
         ("li", Role.CHECKER),
-        ("ana", Role.ANALYST),
+        ("ana", Role.AUDITOR),
     ):
         add_user(
-            uow=app.uow(), user_id=user_id, roles=[role], institution="B001", actor="root", at=at
+            uow=app.uow(),
+            user_id=user_id,
+            roles=[role],
+            organisation="BO:B001",
+            actor="root",
+            at=at,
         )
 
 
@@ -170,7 +177,7 @@ def test_an_emergency_grant_needs_a_second_person_and_expires_by_itself(
         uow=app.uow(),
         user_id="ana",
         role=Role.CHECKER,
-        expires_at=start + timedelta(hours=2),
+        hours=2,
         reason="both checkers ill",
         maker="root",
         at=start,
@@ -204,17 +211,16 @@ def test_an_emergency_grant_needs_a_second_person_and_expires_by_itself(
 
 def test_once_an_admin_exists_only_an_admin_registers_users(app: Application) -> None:
     _users(app)
-    rejection = _refusal(
-        lambda: add_user(
+    with pytest.raises(Refused) as refused:
+        add_user(
             uow=app.uow(),
             user_id="eve",
             roles=[Role.CHECKER],
-            institution=None,
+            organisation="BO:B001",
             actor="mia",
             at=app.clock.now(),
         )
-    )
-    assert rejection is AccessRejection.ACTOR_MUST_BE_ADMIN
+    assert refused.value.rule == "policy_must_allow_action"
     assert [user.user_id for user in list_users(uow=app.uow())] == [
         "ana",
         "chen",
@@ -222,3 +228,34 @@ def test_once_an_admin_exists_only_an_admin_registers_users(app: Application) ->
         "mia",
         "root",
     ]
+
+
+def test_a_checker_of_another_back_office_is_denied_and_the_denial_is_audited(
+    app: Application,
+) -> None:
+    _users(app)
+    request = _request(app)
+    # B002's back office lives in another deployment; its checker is arranged directly.
+    with app.uow() as uow:
+        uow.access.add_user(
+            user_id="bob", organisation=parse_organisation("BO:B002"), created_at=app.clock.now(),
+            created_by="test",
+        )  # fmt: skip
+        uow.access.add_role(
+            user_id="bob", role=Role.CHECKER, granted_at=app.clock.now(), granted_by="test"
+        )
+        uow.commit()
+    with pytest.raises(Refused) as refused:
+        approvals.approve_committed(
+            uow=app.uow(), request_id=request.request_id, checker="bob", at=app.clock.now()
+        )
+    assert refused.value.rule == "policy_must_allow_action"
+    with app.uow() as uow:
+        assert uow.access.request(request.request_id).status is ApprovalStatus.PENDING
+        last = uow.audit.latest(limit=1)[0]
+    assert (last.actor, last.action, last.object_ref) == (
+        "bob",
+        "access.denied",
+        "action:approvals.approve",
+    )
+    assert verify_audit(uow=app.uow()).first_break is None

@@ -184,22 +184,20 @@ def test_a_forced_takeover_needs_an_approved_override_used_once(app: Application
     from clearwatch.services.access.users import add_user
 
     at = app.clock.now()
-    add_user(
-        uow=app.uow(),
-        user_id="mia",
-        roles=[Role.OPERATOR],
-        institution=None,
-        actor="bootstrap",
-        at=at,
-    )
-    add_user(
-        uow=app.uow(),
-        user_id="chen",
-        roles=[Role.CHECKER],
-        institution=None,
-        actor="bootstrap",
-        at=at,
-    )
+    # The first user of an empty store is its admin; maker and checker share its back office.
+    for user_id, role, actor in (
+        ("root", Role.ADMIN, "bootstrap"),
+        ("mia", Role.OPERATOR, "root"),
+        ("chen", Role.CHECKER, "root"),
+    ):
+        add_user(
+            uow=app.uow(),
+            user_id=user_id,
+            roles=[role],
+            organisation="BO:B001",
+            actor=actor,
+            at=at,
+        )
     primary = node(app, "host-a")
     primary.acquire()
     primary.start_of_day(central=CENTRAL)

@@ -1,14 +1,20 @@
-"""`clearwatch user` and `clearwatch approvals`: users, roles, maker-checker (双人复核)."""
+"""`clearwatch user` and `clearwatch approvals`: users, organisations, roles, maker-checker.
+
+`--as` names the acting user until sign-in replaces it; it must be a registered user, and the
+policy table decides what they may do. These commands act on the real clock only: `--at` is
+refused here, so a replay time can neither stretch nor revive a grant or an approval.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import typer
 
-from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest, ApprovalStatus
+from clearwatch.bootstrap import Application
+from clearwatch.domain.access.approvals import ApprovalRequest, ApprovalStatus
 from clearwatch.domain.access.roles import Role, UnknownRoleError, parse_role
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.entrypoints.cli.common import application, console, refused
 from clearwatch.entrypoints.cli.output import (
     Column,
@@ -27,8 +33,12 @@ approvals_app = typer.Typer(
     help="Maker-checker requests (双人复核): list, request, approve, reject.", no_args_is_help=True
 )
 
-_AS_HELP = "The user acting (recorded in the audit log)."
-_AT_HELP = "Act at this time (ISO 8601 with offset) instead of now; for replays."
+_AS_HELP = "The acting user: registered, with an organisation; the policy decides."
+_AT_REFUSED = "Refused: access decisions use the real clock."
+_ORG_HELP = (
+    "The organisation: SIPF, CSRC, a region code (CN-SH), a registry id (B001), BO:<broker>."
+)
+AT_MUST_NOT_SET_SECURITY_TIME = "at_must_not_set_security_time"
 _ROLE_OPTION = typer.Option(..., "--role", help=f"A role (repeatable): {', '.join(Role)}, maker")
 
 
@@ -39,36 +49,45 @@ def _role(text: str) -> Role:
         raise typer.BadParameter(str(error)) from error
 
 
-def _refused(error: AccessRefused) -> typer.Exit:
+def _refused(error: Refused) -> typer.Exit:
     return refused(error)
+
+
+def _real_clock(at: str | None) -> Application:
+    """The application on the real clock; a `--at` is refused, not honoured (spec §2)."""
+    if at is not None:
+        raise _refused(
+            Refused(AT_MUST_NOT_SET_SECURITY_TIME, "--at is only for monitor submit and run-day")
+        )
+    return application()
 
 
 @user_app.command("add")
 def user_add(
     user_id: str = typer.Argument(..., help="The new user's id."),
     role: list[str] = _ROLE_OPTION,
-    institution: str | None = typer.Option(None, "--institution", help="Institution scope."),
+    organisation: str = typer.Option(..., "--org", help=_ORG_HELP),
     actor: str = typer.Option(BOOTSTRAP_ACTOR, "--as", help=_AS_HELP),
-    at: str | None = typer.Option(None, "--at", help=_AT_HELP),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
-    """Register a user. Once an admin exists, only an admin may do this."""
-    wired = application(at)
+    """Register a user in one organisation (the first of an empty store must be an admin)."""
+    wired = _real_clock(at)
     try:
         user = add_user(
             uow=wired.uow(),
             user_id=user_id,
             roles=[_role(name) for name in role],
-            institution=institution,
+            organisation=organisation,
             actor=actor,
             at=wired.clock.now(),
         )
-    except AccessRefused as error:
+    except Refused as error:
         raise _refused(error) from error
     say(
         console,
         "user ",
         (user.user_id, "bold"),
-        f" added with roles {', '.join(sorted(user.roles))}",
+        f" added to {user.organisation} with roles {', '.join(sorted(user.roles))}",
     )
 
 
@@ -77,15 +96,15 @@ def user_grant(
     user_id: str = typer.Argument(...),
     role: str = typer.Argument(..., help="The role to grant permanently."),
     actor: str = typer.Option(BOOTSTRAP_ACTOR, "--as", help=_AS_HELP),
-    at: str | None = typer.Option(None, "--at", help=_AT_HELP),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
-    """Grant a permanent role (admin only once an admin exists)."""
-    wired = application(at)
+    """Grant a permanent role valid in the user's organisation (its admin only)."""
+    wired = _real_clock(at)
     try:
         added = grant_role(
             uow=wired.uow(), user_id=user_id, role=_role(role), actor=actor, at=wired.clock.now()
         )
-    except AccessRefused as error:
+    except Refused as error:
         raise _refused(error) from error
     say(console, f"{user_id} {'now holds' if added else 'already held'} {_role(role)}")
 
@@ -94,32 +113,32 @@ def user_grant(
 def user_emergency_grant(
     user_id: str = typer.Argument(...),
     role: str = typer.Argument(...),
-    hours: int = typer.Option(..., "--hours", min=1, help="How long the grant lasts."),
+    hours: int = typer.Option(..., "--hours", min=1, help="Hours from approval, at most 24."),
     reason: str = typer.Option(..., "--reason"),
     actor: str = typer.Option(..., "--as", help=_AS_HELP),
-    at: str | None = typer.Option(None, "--at", help=_AT_HELP),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
-    """Request a time-bound role; it takes effect once a second person approves it."""
-    wired = application(at)
+    """Request a role for some hours; they count from when a second person approves it."""
+    wired = _real_clock(at)
     now = wired.clock.now()
     try:
         request = approvals.request_emergency_grant_committed(
             uow=wired.uow(),
             user_id=user_id,
             role=_role(role),
-            expires_at=now + timedelta(hours=hours),
+            hours=hours,
             reason=reason,
             maker=actor,
             at=now,
         )
-    except AccessRefused as error:
+    except Refused as error:
         raise _refused(error) from error
     say(console, f"emergency grant requested as approval #{request.request_id}")
 
 
 USER_COLUMNS = (
     Column("user", "user_id"),
-    Column("institution", "institution"),
+    Column("organisation", "organisation"),
     Column("roles", "roles", whole=False),
     Column("emergency grants", "emergency_grants", whole=False),
     Column("since", "created_at", wide=True, show=local_time),
@@ -144,7 +163,7 @@ def user_list(wide: bool = wide_option, as_json: bool = json_option) -> None:
     rows = [
         {
             "user_id": user.user_id,
-            "institution": user.institution,
+            "organisation": user.organisation.ident,
             "roles": sorted(user.roles),
             "emergency_grants": [
                 f"{g.role} until {g.expires_at.isoformat()[:16]}"
@@ -190,10 +209,10 @@ def approvals_request(
     subject_ref: str = typer.Argument(..., help="What it is about, e.g. batch:B001/2026-11-20"),
     payload: str = typer.Option("{}", "--payload", help="Details as a JSON object."),
     actor: str = typer.Option(..., "--as", help=_AS_HELP),
-    at: str | None = typer.Option(None, "--at", help=_AT_HELP),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Raise a maker's request."""
-    wired = application(at)
+    wired = _real_clock(at)
     try:
         details = json.loads(payload)
     except json.JSONDecodeError as error:
@@ -207,7 +226,7 @@ def approvals_request(
             maker=actor,
             at=wired.clock.now(),
         )
-    except AccessRefused as error:
+    except Refused as error:
         raise _refused(error) from error
     say(console, f"approval #{request.request_id} requested by {actor}")
 
@@ -225,17 +244,17 @@ def _decided(request: ApprovalRequest) -> None:
 def approvals_approve(
     request_id: int = typer.Argument(...),
     actor: str = typer.Option(..., "--as", help=_AS_HELP),
-    at: str | None = typer.Option(None, "--at", help=_AT_HELP),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Approve someone else's request (checker role; never the maker, never an admin)."""
-    wired = application(at)
+    wired = _real_clock(at)
     try:
         _decided(
             approvals.approve_committed(
                 uow=wired.uow(), request_id=request_id, checker=actor, at=wired.clock.now()
             )
         )
-    except AccessRefused as error:
+    except Refused as error:
         raise _refused(error) from error
 
 
@@ -244,10 +263,10 @@ def approvals_reject(
     request_id: int = typer.Argument(...),
     reason: str = typer.Option(..., "--reason"),
     actor: str = typer.Option(..., "--as", help=_AS_HELP),
-    at: str | None = typer.Option(None, "--at", help=_AT_HELP),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Reject someone else's request with a reason."""
-    wired = application(at)
+    wired = _real_clock(at)
     try:
         _decided(
             approvals.reject_committed(
@@ -258,5 +277,5 @@ def approvals_reject(
                 reason=reason,
             )
         )
-    except AccessRefused as error:
+    except Refused as error:
         raise _refused(error) from error

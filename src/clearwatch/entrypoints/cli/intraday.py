@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.kinds import CASH
 from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
 from clearwatch.entrypoints.cli.output import (
@@ -17,8 +18,11 @@ from clearwatch.entrypoints.cli.output import (
     say,
     wide_option,
 )
+from clearwatch.services.access.authorize import authorize
 from clearwatch.services.drills.harness import money
 from clearwatch.services.intraday.trading_node import check_conservation
+
+SYSTEM_CHECKER = "conservation-check"  # recorded when no `--as` names a person (a scheduled run)
 
 intraday_app = typer.Typer(
     help="Intraday fund control of the fast trading nodes (节点资金控制).", no_args_is_help=True
@@ -36,12 +40,25 @@ def _day(text: str) -> date:
 def check(
     broker: str = typer.Option(..., "--broker", help="Broker id."),
     day: str = typer.Option(..., "--date", help="Business date, YYYY-MM-DD."),
-    actor: str = typer.Option("conservation-check", "--as", help="Recorded as the checker."),
+    actor: str | None = typer.Option(
+        None, "--as", help="A registered user of BO:<broker>, asked of the policy."
+    ),
     at: str | None = typer.Option(None, "--at", help="Act at this time (ISO 8601 with offset)."),
 ) -> None:
     """Σ available across nodes ≤ central available, per client; a breach halts the client."""
     from clearwatch.services.intraday.central_funds import BooksCentralFunds
 
+    if actor is not None:
+        # The policy decides on the real clock, whatever business time `--at` replays.
+        real = application()
+        resource = Resource(institution=broker)
+        authorize(
+            uow=real.uow(),
+            user_id=actor,
+            action=Action.INTRADAY_CHECK,
+            resource=resource,
+            clock=real.clock,
+        )
     wired = application(at)
     central = BooksCentralFunds(wired.read_uow, wired.backoffice_tools)
     report = check_conservation(
@@ -50,7 +67,7 @@ def check(
         broker_id=broker,
         business_date=_day(day),
         central=central,
-        actor=actor,
+        actor=actor or SYSTEM_CHECKER,
     )
     for breach in report.breaches:
         unit = money(breach.excess) if breach.asset == CASH else f"{breach.excess} shares"

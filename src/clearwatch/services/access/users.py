@@ -1,8 +1,9 @@
-"""Users and their roles in the store: register, grant, list.
+"""Users, their organisation and their roles in the store: register, grant, list.
 
-Until the first admin exists anyone may register users (that is how a store is bootstrapped);
-afterwards only an admin may register users or grant permanent roles. Passwords and sign-in come
-with the API. Each use case opens its own unit of work and commits.
+The one act without a registered actor is creating the first admin of an empty store (spec
+platform §2); afterwards the policy table decides who may register users or grant roles, and
+in which organisation. A user belongs to exactly one organisation and holds only roles valid
+there. Passwords and sign-in come with the API. Each use case opens its own unit of work.
 """
 
 from __future__ import annotations
@@ -11,21 +12,46 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
-from clearwatch.domain.access.roles import Role
-from clearwatch.domain.access.users import User, check_user_id
+from clearwatch.domain.access.organisations import Organisation, parse_organisation
+from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.access.roles import Role, check_role_valid_in
+from clearwatch.domain.access.users import User, check_roles_valid_in, check_user_id
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
+from clearwatch.services.access.authorize import denials_audited, require
 from clearwatch.services.access.ports import AccessUnitOfWork
 from clearwatch.services.audit.audit_log import record_audit
 
 BOOTSTRAP_ACTOR = "bootstrap"
+FIRST_USER_MUST_BE_ADMIN = "first_user_must_be_admin"
 
 
-def _check_actor(uow: AccessUnitOfWork, actor: str) -> None:
-    admins = [user for user in uow.access.users() if Role.ADMIN in user.roles]
-    if not admins:
+def _as_organisation(organisation: Organisation | str) -> Organisation:
+    if isinstance(organisation, Organisation):
+        return organisation
+    return parse_organisation(organisation)
+
+
+def _check_may_add(
+    uow: AccessUnitOfWork,
+    *,
+    actor: str,
+    organisation: Organisation,
+    roles: frozenset[Role],
+    at: datetime,
+) -> None:
+    """An empty store takes its first admin from anyone; otherwise the policy decides."""
+    if not uow.access.users():
+        if Role.ADMIN not in roles:
+            raise Refused(FIRST_USER_MUST_BE_ADMIN, "register an admin first")
         return
-    if all(admin.user_id != actor for admin in admins):
-        raise AccessRefused(AccessRejection.ACTOR_MUST_BE_ADMIN, actor)
+    require(
+        uow,
+        user_id=actor,
+        action=Action.USER_ADD,
+        resource=Resource(organisation=organisation.ident),
+        at=at,
+    )
 
 
 def add_user(
@@ -33,24 +59,26 @@ def add_user(
     uow: AccessUnitOfWork,
     user_id: str,
     roles: Iterable[Role],
-    institution: str | None,
+    organisation: Organisation | str,
     actor: str,
     at: datetime,
 ) -> User:
-    with uow:
-        _check_actor(uow, actor)
+    """Register a user in one organisation with roles valid there."""
+    home = _as_organisation(organisation)
+    granted = check_roles_valid_in(roles, home)
+    with denials_audited(uow, at=at), uow:
+        _check_may_add(uow, actor=actor, organisation=home, roles=granted, at=at)
         uow.access.add_user(
-            user_id=check_user_id(user_id), institution=institution, created_at=at, created_by=actor
+            user_id=check_user_id(user_id), organisation=home, created_at=at, created_by=actor
         )
-        granted = sorted(set(roles))
-        for role in granted:
+        for role in sorted(granted):
             uow.access.add_role(user_id=user_id, role=role, granted_at=at, granted_by=actor)
         record_audit(
             uow,
             actor=actor,
             action=AuditAction.USER_ADDED,
             object_ref=f"user:{user_id}",
-            payload={"institution": institution, "roles": [role.value for role in granted]},
+            payload={"organisation": home.ident, "roles": sorted(role.value for role in granted)},
             recorded_at=at,
         )
         user = uow.access.user(user_id)
@@ -62,11 +90,19 @@ def add_user(
 def grant_role(
     *, uow: AccessUnitOfWork, user_id: str, role: Role, actor: str, at: datetime
 ) -> bool:
-    """Give a permanent role; False if the user already held it (nothing recorded then)."""
-    with uow:
-        _check_actor(uow, actor)
-        if uow.access.user(user_id) is None:
+    """Give a permanent role valid in the user's organisation; False if already held."""
+    with denials_audited(uow, at=at), uow:
+        user = uow.access.user(user_id)
+        if user is None:
             raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
+        require(
+            uow,
+            user_id=actor,
+            action=Action.USER_GRANT,
+            resource=Resource(organisation=user.organisation.ident),
+            at=at,
+        )
+        check_role_valid_in(role, user.organisation.kind)
         added = uow.access.add_role(user_id=user_id, role=role, granted_at=at, granted_by=actor)
         if added:
             record_audit(
@@ -74,7 +110,7 @@ def grant_role(
                 actor=actor,
                 action=AuditAction.USER_ROLE_GRANTED,
                 object_ref=f"user:{user_id}",
-                payload={"role": role.value},
+                payload={"role": role.value, "organisation": user.organisation.ident},
                 recorded_at=at,
             )
         uow.commit()

@@ -1,0 +1,206 @@
+"""The one policy table `(action, role, scope)` that decides every request (spec platform §3).
+
+Deny by default: an action is allowed only when a rule names it, a role the actor holds (and
+may hold in their organisation), and a scope the resource falls in. Every entrypoint asks
+`decide`; nothing else grants anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from clearwatch.domain.access.organisations import (
+    Organisation,
+    OrganisationKind,
+    parse_organisation,
+)
+from clearwatch.domain.access.roles import ROLES_BY_KIND, Role
+from clearwatch.domain.shared.errors import Refused
+
+
+class Action(StrEnum):
+    """What a caller may ask for, one per command or endpoint that exists."""
+
+    MONITOR_SUBMIT = "monitor.submit"
+    MONITOR_SUPERSEDE = "monitor.supersede"
+    REGISTRY_LOAD = "monitor.registry.load"
+    REGISTRY_SHOW = "monitor.registry.show"
+    RUN_DAY = "monitor.run_day"
+    WARNINGS_LIST = "monitor.warnings.list"
+    PACKAGES_LIST = "monitor.packages.list"
+    APPROVALS_REQUEST = "approvals.request"
+    APPROVALS_APPROVE = "approvals.approve"
+    APPROVALS_REJECT = "approvals.reject"
+    APPROVALS_LIST = "approvals.list"
+    USER_ADD = "user.add"
+    USER_GRANT = "user.grant"
+    USER_EMERGENCY_GRANT = "user.emergency_grant"
+    USER_LIST = "user.list"
+    BROKER_IMPORT = "broker.import"
+    BROKER_EOD = "broker.eod"
+    BROKER_CHECK = "broker.check"
+    BROKER_BATCHES = "broker.batches"
+    INTRADAY_CHECK = "intraday.check"
+    INTRADAY_HALTS = "intraday.halts"
+    AUDIT_VERIFY = "audit.verify"
+    AUDIT_SHOW = "audit.show"
+
+
+class Scope(StrEnum):
+    """Which things of which organisation a rule reaches."""
+
+    OWN_ORGANISATION = "own_organisation"  # users, approvals, audit of the actor's organisation
+    OWN_INSTITUTION = "own_institution"  # an institution's packages, receipts, warning copies
+    ROUTED_TO_BUREAU = "routed_to_bureau"  # the warnings routed to the actor's bureau
+    WHOLE_MONITOR = "whole_monitor"  # SIPF: everything of the monitor
+    SPECIAL_REPORTS = "special_reports"  # CSRC: special reports and what they cite
+    OWN_BROKER_BOOKS = "own_broker_books"  # a back office: only its broker's books
+    MONITOR_PARTIES = "monitor_parties"  # SIPF's admin: users of SIPF, bureaus, CSRC, institutions
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: Action
+    role: Role
+    scope: Scope
+    needs_reason: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.action}/{self.role}/{self.scope}"
+
+
+def _rules(
+    action: Action, scope: Scope, *roles: Role, needs_reason: bool = False
+) -> tuple[Rule, ...]:
+    return tuple(Rule(action, role, scope, needs_reason) for role in roles)
+
+
+A, R, S = Action, Role, Scope
+_SIPF_READERS = (R.ANALYST, R.REVIEWER, R.REGISTRY_OFFICER)
+_BOOKS_READERS = (R.OPERATOR, R.CHECKER, R.AUDITOR)
+
+# The table. A pair missing here is denied; `admin` appears on no approve or reject row.
+POLICY: tuple[Rule, ...] = (
+    *_rules(A.MONITOR_SUBMIT, S.OWN_INSTITUTION, R.SUBMITTER, R.OFFICER),
+    *_rules(A.MONITOR_SUPERSEDE, S.OWN_INSTITUTION, R.OFFICER, needs_reason=True),
+    *_rules(A.REGISTRY_LOAD, S.WHOLE_MONITOR, R.REGISTRY_OFFICER),
+    *_rules(A.REGISTRY_SHOW, S.WHOLE_MONITOR, *_SIPF_READERS),
+    *_rules(A.RUN_DAY, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
+    *_rules(A.WARNINGS_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
+    *_rules(A.WARNINGS_LIST, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
+    *_rules(A.WARNINGS_LIST, S.SPECIAL_REPORTS, R.CSRC_VIEWER),
+    *_rules(A.WARNINGS_LIST, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.PACKAGES_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
+    *_rules(A.PACKAGES_LIST, S.OWN_INSTITUTION, R.SUBMITTER, R.OFFICER, R.VIEWER),
+    *_rules(A.APPROVALS_REQUEST, S.OWN_ORGANISATION, R.OPERATOR, R.ADMIN),
+    *_rules(A.APPROVALS_APPROVE, S.OWN_ORGANISATION, R.CHECKER),
+    *_rules(A.APPROVALS_REJECT, S.OWN_ORGANISATION, R.CHECKER),
+    *_rules(A.APPROVALS_LIST, S.OWN_ORGANISATION, *_BOOKS_READERS, R.ADMIN),
+    *_rules(A.USER_ADD, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.USER_ADD, S.MONITOR_PARTIES, R.ADMIN),
+    *_rules(A.USER_GRANT, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.USER_GRANT, S.MONITOR_PARTIES, R.ADMIN),
+    *_rules(A.USER_EMERGENCY_GRANT, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.USER_LIST, S.OWN_ORGANISATION, R.ADMIN, R.AUDITOR),
+    *_rules(A.USER_LIST, S.MONITOR_PARTIES, R.ADMIN),
+    *_rules(A.BROKER_IMPORT, S.OWN_BROKER_BOOKS, R.OPERATOR),
+    *_rules(A.BROKER_EOD, S.OWN_BROKER_BOOKS, R.OPERATOR),
+    *_rules(A.BROKER_CHECK, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
+    *_rules(A.BROKER_BATCHES, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
+    *_rules(A.INTRADAY_CHECK, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
+    *_rules(A.INTRADAY_HALTS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
+    *_rules(A.AUDIT_VERIFY, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
+    *_rules(A.AUDIT_SHOW, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a registered user, their organisation, and the roles in force now."""
+
+    user_id: str
+    organisation: Organisation
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What the request touches, described by the organisations it belongs to.
+
+    `organisation` owns users, approvals and audit records; `institution` is the institution a
+    package or warning is about (a broker id for books); `bureau` the region a warning is
+    routed to; `special_report` marks what CSRC receives; `reason` is the caller's stated one.
+    """
+
+    organisation: str | None = None
+    institution: str | None = None
+    bureau: str | None = None
+    special_report: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Allowed:
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Denied:
+    """The rule that was broken (its name) and on what."""
+
+    rule: str
+    where: str = ""
+
+
+NO_RULE = "policy_must_allow_action"
+REASON_NEEDED = "reason_must_be_given"
+
+
+def in_scope(scope: Scope, actor: Organisation, resource: Resource) -> bool:
+    """Does `resource` fall in `scope` as seen from the actor's organisation?"""
+    kind = actor.kind
+    match scope:
+        case Scope.OWN_ORGANISATION:
+            return resource.organisation == actor.ident
+        case Scope.OWN_INSTITUTION:
+            return kind is OrganisationKind.INSTITUTION and resource.institution == actor.code
+        case Scope.ROUTED_TO_BUREAU:
+            return kind is OrganisationKind.BUREAU and resource.bureau == actor.code
+        case Scope.WHOLE_MONITOR:
+            return kind is OrganisationKind.SIPF
+        case Scope.SPECIAL_REPORTS:
+            return kind is OrganisationKind.CSRC and resource.special_report
+        case Scope.OWN_BROKER_BOOKS:
+            return kind is OrganisationKind.BACK_OFFICE and resource.institution == actor.code
+        case Scope.MONITOR_PARTIES:
+            return kind is OrganisationKind.SIPF and _is_monitor_party(resource.organisation)
+
+
+def _is_monitor_party(ident: str | None) -> bool:
+    if ident is None:
+        return False
+    try:
+        return parse_organisation(ident).kind is not OrganisationKind.BACK_OFFICE
+    except Refused:
+        return False
+
+
+def decide(actor: Actor, action: Action, resource: Resource) -> Allowed | Denied:
+    """Allowed by the first rule that matches, else Denied; a role the actor's organisation
+    cannot hold counts for nothing, whatever the store says."""
+    valid = actor.roles & ROLES_BY_KIND[actor.organisation.kind]
+    matching = [
+        rule
+        for rule in POLICY
+        if rule.action is action
+        and rule.role in valid
+        and in_scope(rule.scope, actor.organisation, resource)
+    ]
+    if not matching:
+        return Denied(NO_RULE, f"{action} by {actor.user_id} ({actor.organisation})")
+    rule = matching[0]
+    if rule.needs_reason and not (resource.reason or "").strip():
+        return Denied(REASON_NEEDED, str(action))
+    return Allowed(rule)
