@@ -10,10 +10,20 @@ import pytest
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.approvals import AccessRefused
 from clearwatch.domain.access.roles import Role
+from clearwatch.domain.backoffice.approval_content import (
+    adjustment_content,
+    correction_content,
+    transfer_content,
+)
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule
 from clearwatch.services.access.approvals import approve, request_approval
 from clearwatch.services.access.users import add_user
-from clearwatch.services.backoffice.import_batch import CORRECTION_KIND, ImportStatus, import_batch
+from clearwatch.services.backoffice.import_batch import (
+    CORRECTION_KIND,
+    ImportStatus,
+    import_batch,
+    read_manifest,
+)
 from clearwatch.services.backoffice.ports import BackOfficeTools
 from tests.backoffice_batches import BROKER, static_batch, write_batch
 
@@ -48,12 +58,19 @@ def _users(app: Application) -> None:
         uow=app.uow(),
         user_id="root",
         roles=[Role.ADMIN],
-        institution=None,
+        organisation=f"BO:{BROKER}",
         actor="bootstrap",
         at=at,
     )
     for user, role in (("maker1", Role.OPERATOR), ("checker1", Role.CHECKER)):
-        add_user(uow=app.uow(), user_id=user, roles=[role], institution=BROKER, actor="root", at=at)
+        add_user(
+            uow=app.uow(),
+            user_id=user,
+            roles=[role],
+            organisation=f"BO:{BROKER}",
+            actor="root",
+            at=at,
+        )
 
 
 def test_an_approved_correction_applies_only_its_new_records(
@@ -72,15 +89,26 @@ def test_an_approved_correction_applies_only_its_new_records(
     assert refused.value.rejections[0].rule is Rule.ONE_BATCH_PER_KIND_AND_DATE
     _users(app)
     subject = f"batch:{BROKER}:trading:2026-11-20:T2"
+    content = correction_content(read_manifest(correction))
     with app.uow() as uow:
         request = request_approval(
-            uow=uow, kind=CORRECTION_KIND, subject_ref=subject, payload={}, maker="maker1", at=at
+            uow=uow,
+            kind=CORRECTION_KIND,
+            subject_ref=subject,
+            payload=content,
+            maker="maker1",
+            at=at,
         )
         with pytest.raises(AccessRefused):
             approve(uow=uow, request_id=request.request_id, checker="maker1", at=at)
     with app.uow() as uow:
         request = request_approval(
-            uow=uow, kind=CORRECTION_KIND, subject_ref=subject, payload={}, maker="maker1", at=at
+            uow=uow,
+            kind=CORRECTION_KIND,
+            subject_ref=subject,
+            payload=content,
+            maker="maker1",
+            at=at,
         )
         approve(uow=uow, request_id=request.request_id, checker="checker1", at=at)
         uow.commit()
@@ -123,12 +151,22 @@ def test_a_manual_adjustment_and_a_large_transfer_need_a_second_persons_approval
     assert refused.value.rejections[0].rule is Rule.LARGE_TRANSFER_MUST_BE_APPROVED
     _users(app)
     with app.uow() as uow:
-        for kind, subject in (
-            ("manual_adjustment", f"adjustment:{BROKER}:M1"),
-            ("transfer", f"transfer:{BROKER}:X1"),
+        for kind, subject, content in (
+            (
+                "manual_adjustment",
+                f"adjustment:{BROKER}:M1",
+                adjustment_content(fund_account="F001", amount_fen=8_800, reason="manual"),
+            ),
+            (
+                "transfer",
+                f"transfer:{BROKER}:X1",
+                transfer_content(
+                    fund_account="F001", direction="out", amount_fen=100_000_001, bank_id="K001"
+                ),
+            ),
         ):
             request = request_approval(
-                uow=uow, kind=kind, subject_ref=subject, payload={}, maker="maker1", at=at
+                uow=uow, kind=kind, subject_ref=subject, payload=content, maker="maker1", at=at
             )
             approve(uow=uow, request_id=request.request_id, checker="checker1", at=at)
         uow.commit()

@@ -19,6 +19,7 @@ from clearwatch.domain.access.approvals import (
     ApprovalStatus,
 )
 from clearwatch.domain.access.grants import EmergencyGrant
+from clearwatch.domain.access.organisations import Organisation, parse_organisation
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.access.users import User
 from clearwatch.domain.audit.chain import (
@@ -47,9 +48,9 @@ class FakeAccessRepository:
         self.decided_by_someone_else_first = False
 
     def add_user(
-        self, *, user_id: str, institution: str | None, created_at: datetime, created_by: str
+        self, *, user_id: str, organisation: Organisation, created_at: datetime, created_by: str
     ) -> None:
-        self.state.users[user_id] = User(user_id, institution, frozenset(), created_at)
+        self.state.users[user_id] = User(user_id, organisation, frozenset(), created_at)
 
     def user(self, user_id: str) -> User | None:
         return self.state.users.get(user_id)
@@ -78,11 +79,15 @@ class FakeAccessRepository:
         payload: Mapping[str, Any],
         maker: str,
         requested_at: datetime,
+        content_sha256: str | None = None,
     ) -> ApprovalRequest:
         if self.pending_exists(kind=kind, subject_ref=subject_ref):
             raise AccessRefused(AccessRejection.REQUEST_MUST_NOT_DUPLICATE_PENDING)
         request_id = len(self.state.requests) + 1
-        request = ApprovalRequest(request_id, kind, subject_ref, payload, maker, requested_at)
+        request = ApprovalRequest(
+            request_id, kind, subject_ref, payload, maker, requested_at,
+            content_sha256=content_sha256,
+        )  # fmt: skip
         self.state.requests[request_id] = request
         return request
 
@@ -97,11 +102,14 @@ class FakeAccessRepository:
         self.state.requests[decided.request_id] = decided
         return True
 
-    def latest_approved(self, *, kind: ApprovalKind, subject_ref: str) -> ApprovalRequest | None:
+    def latest_approved(
+        self, *, kind: ApprovalKind, subject_ref: str, content_sha256: str | None = None
+    ) -> ApprovalRequest | None:
         approved = [
             r
             for r in self.state.requests.values()
             if (r.kind, r.subject_ref, r.status) == (kind, subject_ref, ApprovalStatus.APPROVED)
+            and content_sha256 in (None, r.content_sha256)
         ]
         return approved[-1] if approved else None
 
@@ -184,9 +192,16 @@ class FakeAccessUnitOfWork:
             for name in ("users", "requests", "grants", "audit"):
                 setattr(self.state, name, copy.deepcopy(getattr(self._begun, name)))
 
-    def add_user(self, user_id: str, *roles: Role, at: datetime) -> None:
+    def add_user(
+        self, user_id: str, *roles: Role, at: datetime, organisation: str = "BO:B001"
+    ) -> None:
         """Arrange: a registered user holding these roles, as if committed earlier."""
-        self.access.add_user(user_id=user_id, institution=None, created_at=at, created_by="t")
+        self.access.add_user(
+            user_id=user_id,
+            organisation=parse_organisation(organisation),
+            created_at=at,
+            created_by="t",
+        )
         for role in roles:
             self.access.add_role(user_id=user_id, role=role, granted_at=at, granted_by="t")
 

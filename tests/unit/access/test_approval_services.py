@@ -30,7 +30,7 @@ def uow() -> FakeAccessUnitOfWork:
     fake.add_user("root", Role.ADMIN, at=AT)
     fake.add_user("mia", Role.OPERATOR, at=AT)
     fake.add_user("chen", Role.CHECKER, at=AT)
-    fake.add_user("ana", Role.ANALYST, at=AT)
+    fake.add_user("ana", Role.AUDITOR, at=AT)
     return fake
 
 
@@ -126,9 +126,9 @@ def test_an_approved_emergency_grant_gives_the_role_until_it_lapses(
         uow=uow,
         user_id="ana",
         role=Role.CHECKER,
-        expires_at=expires_at,
+        hours=2,
         reason="both checkers ill",
-        maker="mia",
+        maker="root",
         at=AT,
     )
     approve_committed(uow=uow, request_id=1, checker="chen", at=AT)
@@ -140,8 +140,8 @@ def test_an_approved_emergency_grant_gives_the_role_until_it_lapses(
     )
     with uow:
         assert effective_roles(uow, user_id="ana", at=AT + timedelta(hours=1)) == frozenset(
-            {Role.ANALYST, Role.CHECKER}
+            {Role.AUDITOR, Role.CHECKER}
         )
-        assert effective_roles(uow, user_id="ana", at=expires_at) == frozenset({Role.ANALYST})
+        assert effective_roles(uow, user_id="ana", at=expires_at) == frozenset({Role.AUDITOR})
     approved = uow.state.audit[-1]
     assert json.loads(approved.payload_json)["grant_id"] == grant.grant_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Any
 
 from clearwatch.domain.access.roles import MAKER_ROLES, Role
 from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.shared.money import MoneyFormatError, format_fen, parse_fen
 
 
 class ApprovalKind(StrEnum):
@@ -20,6 +23,7 @@ class ApprovalKind(StrEnum):
     TRANSFER = "transfer"
     OVERRIDE = "override"
     EMERGENCY_GRANT = "emergency_grant"
+    REVERSAL = "reversal"
 
 
 class ApprovalStatus(StrEnum):
@@ -55,9 +59,10 @@ class AccessRejection(StrEnum):
     USER_MUST_BE_REGISTERED = "user_must_be_registered"
     USER_MUST_NOT_EXIST_ALREADY = "user_must_not_exist_already"
     USER_ID_MUST_BE_PLAIN = "user_id_must_be_plain"
-    ACTOR_MUST_BE_ADMIN = "actor_must_be_admin"
     GRANT_MUST_END_AFTER_IT_STARTS = "grant_must_end_after_it_starts"
     GRANT_MUST_NOT_EXCEED_HOURS_MAX = "grant_must_not_exceed_hours_max"
+    APPROVAL_MUST_EXIST = "approval_must_exist"
+    APPROVAL_MUST_MATCH_CONTENT = "approval_must_match_content"
 
 
 class AccessRefused(Refused):
@@ -83,6 +88,58 @@ class ApprovalRequest:
     checker: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    # sha256 of exactly what is approved (`content_sha256` of the payload), None when the
+    # kind binds no content or the payload does not spell all of it: then it approves nothing
+    # that must match content.
+    content_sha256: str | None = None
+
+
+# What a request of each kind approves, by payload field: applying anything else is refused.
+# `amount` is exact text (`-1.00`); lists (a batch's files, an entry's postings) are sets.
+CONTENT_FIELDS: Mapping[ApprovalKind, tuple[str, ...]] = {
+    ApprovalKind.MANUAL_ADJUSTMENT: ("fund_account", "amount", "reason"),
+    ApprovalKind.TRANSFER: ("fund_account", "direction", "amount", "bank_id"),
+    ApprovalKind.CORRECTION_BATCH: ("corrects_batch_id", "files"),
+    ApprovalKind.REVERSAL: ("reverses", "postings"),
+}
+
+
+def content_sha256(kind: ApprovalKind, payload: Mapping[str, Any]) -> str | None:
+    """The sha256 of the canonical JSON of what a request of `kind` approves, read from its
+    payload; None when the kind binds no content or the payload lacks or garbles a field."""
+    fields = CONTENT_FIELDS.get(kind)
+    if fields is None or any(name not in payload for name in fields):
+        return None
+    content: dict[str, Any] = {"kind": kind.value}
+    for name in fields:
+        value = payload[name]
+        if name == "amount":
+            try:
+                value = format_fen(parse_fen(str(value)))
+            except MoneyFormatError:
+                return None
+        elif isinstance(value, list | tuple):
+            # Order carries no meaning in a set of files or postings; the canonical form sorts.
+            value = sorted((json.loads(json.dumps(item)) for item in value), key=json.dumps)
+        content[name] = value
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_content(
+    request: ApprovalRequest | None, *, content: Mapping[str, Any], subject_ref: str
+) -> ApprovalRequest:
+    """The approved request itself if it approves exactly `content`; a named refusal if
+    there is none, or if it approves something else (another amount, other files)."""
+    if request is None:
+        raise AccessRefused(AccessRejection.APPROVAL_MUST_EXIST, subject_ref)
+    actual = content_sha256(request.kind, content)
+    if actual is None or request.content_sha256 != actual:
+        raise AccessRefused(
+            AccessRejection.APPROVAL_MUST_MATCH_CONTENT,
+            f"approval #{request.request_id} for {subject_ref} approves other content",
+        )
+    return request
 
 
 def parse_kind(text: str) -> ApprovalKind:

@@ -83,6 +83,7 @@ class Rule(StrEnum):
     COMMISSION_RATE_MUST_BE_ALLOWED = "commission_rate_must_be_at_most_the_ceiling"
     MANUAL_ADJUSTMENT_MUST_BE_APPROVED = "manual_adjustment_must_be_approved"
     LARGE_TRANSFER_MUST_BE_APPROVED = "transfer_above_threshold_must_be_approved"
+    APPROVAL_MUST_MATCH_CONTENT = "approval_must_match_content"
     BATCH_ID_MUST_KEEP_ITS_CONTENT = "batch_id_must_keep_its_content"
     ONE_BATCH_PER_KIND_AND_DATE = "one_batch_per_kind_and_date_unless_approved_correction"
 

@@ -11,7 +11,10 @@ Two flavours:
   them.
 
 Every change is audited in the same transaction. Refusals raise `AccessRefused` with a named
-rule (`checker_must_not_be_maker`, `admin_must_not_approve`, …) and change nothing.
+rule (`checker_must_not_be_maker`, `admin_must_not_approve`, …) and change nothing. After
+those rules the policy table is asked (maker and checker act in the maker's organisation); a
+policy denial is audited by the `*_committed` variants. An emergency grant's own rules
+(`domain/access/grants.py`) run on every request of that kind and again on its approval.
 """
 
 from __future__ import annotations
@@ -29,18 +32,25 @@ from clearwatch.domain.access.approvals import (
     ApprovalRequest,
     ApprovalStatus,
     CheckerStanding,
+    check_content,
     check_request,
+    content_sha256,
     decide,
     parse_kind,
 )
 from clearwatch.domain.access.grants import (
     EmergencyGrant,
-    check_grant_window,
+    check_grant,
+    grant_payload,
+    parse_grant_terms,
     roles_expired,
     roles_in_force,
 )
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.access.roles import Role
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
+from clearwatch.services.access.authorize import denials_audited, require
 from clearwatch.services.access.ports import AccessUnitOfWork
 from clearwatch.services.audit.audit_log import record_audit
 
@@ -73,15 +83,30 @@ def request_approval(
         maker_roles=effective_roles(uow, user_id=maker, at=at),
         pending_exists=uow.access.pending_exists(kind=parsed, subject_ref=subject_ref),
     )
+    _check_request_policy(
+        uow, kind=request_kind, subject_ref=subject_ref, payload=payload, maker=maker, at=at
+    )
+    # The hash of exactly what is approved is fixed now, from what the checker will see.
+    content = content_sha256(request_kind, payload)
     request = uow.access.add_request(
-        kind=request_kind, subject_ref=subject_ref, payload=payload, maker=maker, requested_at=at
+        kind=request_kind,
+        subject_ref=subject_ref,
+        payload=payload,
+        maker=maker,
+        requested_at=at,
+        content_sha256=content,
     )
     record_audit(
         uow,
         actor=maker,
         action=AuditAction.APPROVAL_REQUESTED,
         object_ref=f"approval:{request.request_id}",
-        payload={"kind": request_kind.value, "subject_ref": subject_ref, "payload": dict(payload)},
+        payload={
+            "kind": request_kind.value,
+            "subject_ref": subject_ref,
+            "payload": dict(payload),
+            "content_sha256": content,
+        },
         recorded_at=at,
     )
     return request
@@ -99,6 +124,71 @@ def _standing(uow: AccessUnitOfWork, *, user_id: str, at: datetime) -> CheckerSt
     )
 
 
+GRANT_SUBJECT_MUST_NAME_USER_AND_ROLE = "grant_subject_must_name_user_and_role"
+
+
+def _organisation_of(uow: AccessUnitOfWork, user_id: str) -> str | None:
+    user = uow.access.user(user_id)
+    return None if user is None else user.organisation.ident
+
+
+def _grant_expiry(
+    uow: AccessUnitOfWork, payload: Mapping[str, Any], *, deciding_user: str, at: datetime
+) -> datetime:
+    """Every rule of an emergency grant, counted from `at` in the deciding person's
+    organisation, on every path that can create one; when the grant would expire."""
+    terms = parse_grant_terms(payload)
+    decider = uow.access.user(deciding_user)
+    if decider is None:
+        raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, deciding_user)
+    grantee = uow.access.user(terms.user_id)
+    return check_grant(terms, grantee=grantee, organisation=decider.organisation, starts_at=at)
+
+
+def _check_request_policy(
+    uow: AccessUnitOfWork,
+    *,
+    kind: ApprovalKind,
+    subject_ref: str,
+    payload: Mapping[str, Any],
+    maker: str,
+    at: datetime,
+) -> None:
+    """The policy for the maker in their organisation; for a grant, also its own rules, and
+    a subject that names its user and role (one pending request per grant, whatever path)."""
+    grant = kind is ApprovalKind.EMERGENCY_GRANT
+    require(
+        uow,
+        user_id=maker,
+        action=Action.USER_EMERGENCY_GRANT if grant else Action.APPROVALS_REQUEST,
+        resource=Resource(organisation=_organisation_of(uow, maker)),
+        at=at,
+    )
+    if grant:
+        _grant_expiry(uow, payload, deciding_user=maker, at=at)
+        terms = parse_grant_terms(payload)
+        if subject_ref != emergency_grant_subject(terms.user_id, terms.role):
+            raise Refused(GRANT_SUBJECT_MUST_NAME_USER_AND_ROLE, subject_ref)
+
+
+def _check_decision(
+    uow: AccessUnitOfWork, decided: ApprovalRequest, *, checker: str, at: datetime
+) -> datetime | None:
+    """The policy for the checker in the maker's organisation; for an approved grant, its
+    rules again, counted from this approval, and when it will expire."""
+    approved = decided.status is ApprovalStatus.APPROVED
+    require(
+        uow,
+        user_id=checker,
+        action=Action.APPROVALS_APPROVE if approved else Action.APPROVALS_REJECT,
+        resource=Resource(organisation=_organisation_of(uow, decided.maker)),
+        at=at,
+    )
+    if approved and decided.kind is ApprovalKind.EMERGENCY_GRANT:
+        return _grant_expiry(uow, decided.payload, deciding_user=checker, at=at)
+    return None
+
+
 def _decide(
     *,
     uow: AccessUnitOfWork,
@@ -112,6 +202,7 @@ def _decide(
     decided = decide(
         uow.access.request(request_id), decision=decision, checker=standing, at=at, reason=reason
     )
+    grant_expires_at = _check_decision(uow, decided, checker=checker, at=at)
     if not uow.access.record_decision(decided):
         # Another checker decided between our read and our write.
         raise AccessRefused(AccessRejection.REQUEST_MUST_BE_PENDING, f"request {request_id}")
@@ -123,11 +214,12 @@ def _decide(
         "via_emergency_grant": Role.CHECKER in standing.granted_roles
         and Role.CHECKER not in standing.permanent_roles,
     }
-    if decided.status is ApprovalStatus.APPROVED and decided.kind is ApprovalKind.EMERGENCY_GRANT:
+    if grant_expires_at is not None:
+        terms = parse_grant_terms(decided.payload)
         grant = uow.access.add_grant(
-            user_id=str(decided.payload["user"]),
-            role=Role(str(decided.payload["role"])),
-            expires_at=datetime.fromisoformat(str(decided.payload["expires_at"])),
+            user_id=terms.user_id,
+            role=terms.role,
+            expires_at=grant_expires_at,
             approval_request_id=decided.request_id,
             approved_at=at,
         )
@@ -176,8 +268,27 @@ def reject(
 def approved_request_for(
     uow: AccessUnitOfWork, *, kind: str, subject_ref: str
 ) -> ApprovalRequest | None:
-    """The latest approved request for this kind and subject, if any."""
+    """The latest approved request for this kind and subject, if any (for kinds that bind
+    no content: an override, an emergency grant)."""
     return uow.access.latest_approved(kind=parse_kind(kind), subject_ref=subject_ref)
+
+
+def approved_content_for(
+    uow: AccessUnitOfWork, *, kind: str, subject_ref: str, content: Mapping[str, Any]
+) -> ApprovalRequest:
+    """The approved request for this subject that approves exactly `content`; otherwise
+    `AccessRefused`: `approval_must_exist`, or `approval_must_match_content` when what was
+    approved is something else (an adjustment of -1.00 does not let -4,000,000.00 through)."""
+    parsed = parse_kind(kind)
+    wanted = content_sha256(parsed, content)
+    found = None
+    if wanted is not None:
+        found = uow.access.latest_approved(
+            kind=parsed, subject_ref=subject_ref, content_sha256=wanted
+        )
+    if found is None:
+        found = uow.access.latest_approved(kind=parsed, subject_ref=subject_ref)
+    return check_content(found, content=content, subject_ref=subject_ref)
 
 
 def pending(uow: AccessUnitOfWork) -> list[ApprovalRequest]:
@@ -193,25 +304,18 @@ def request_emergency_grant(
     uow: AccessUnitOfWork,
     user_id: str,
     role: Role,
-    expires_at: datetime,
+    hours: int,
     reason: str,
     maker: str,
     at: datetime,
 ) -> ApprovalRequest:
-    """Ask for a time-bound role; it takes effect when a second person approves it."""
-    if uow.access.user(user_id) is None:
-        raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
-    check_grant_window(requested_at=at, expires_at=expires_at)
+    """Ask for a role for `hours` from its approval; it takes effect when a second person of
+    the same organisation approves it (the rules run in `request_approval` and on approval)."""
     return request_approval(
         uow=uow,
         kind=ApprovalKind.EMERGENCY_GRANT.value,
         subject_ref=emergency_grant_subject(user_id, role),
-        payload={
-            "user": user_id,
-            "role": role.value,
-            "expires_at": expires_at.isoformat(),
-            "reason": reason,
-        },
+        payload=grant_payload(user_id=user_id, role=role, hours=hours, reason=reason),
         maker=maker,
         at=at,
     )
@@ -226,7 +330,7 @@ def request_approval_committed(
     maker: str,
     at: datetime,
 ) -> ApprovalRequest:
-    with uow:
+    with denials_audited(uow, at=at), uow:
         request = request_approval(
             uow=uow, kind=kind, subject_ref=subject_ref, payload=payload, maker=maker, at=at
         )
@@ -237,7 +341,7 @@ def request_approval_committed(
 def approve_committed(
     *, uow: AccessUnitOfWork, request_id: int, checker: str, at: datetime
 ) -> ApprovalRequest:
-    with uow:
+    with denials_audited(uow, at=at), uow:
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         uow.commit()
     return decided
@@ -246,7 +350,7 @@ def approve_committed(
 def reject_committed(
     *, uow: AccessUnitOfWork, request_id: int, checker: str, at: datetime, reason: str
 ) -> ApprovalRequest:
-    with uow:
+    with denials_audited(uow, at=at), uow:
         decided = reject(uow=uow, request_id=request_id, checker=checker, at=at, reason=reason)
         uow.commit()
     return decided
@@ -257,17 +361,17 @@ def request_emergency_grant_committed(
     uow: AccessUnitOfWork,
     user_id: str,
     role: Role,
-    expires_at: datetime,
+    hours: int,
     reason: str,
     maker: str,
     at: datetime,
 ) -> ApprovalRequest:
-    with uow:
+    with denials_audited(uow, at=at), uow:
         request = request_emergency_grant(
             uow=uow,
             user_id=user_id,
             role=role,
-            expires_at=expires_at,
+            hours=hours,
             reason=reason,
             maker=maker,
             at=at,

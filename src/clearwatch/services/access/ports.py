@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from clearwatch.domain.access.approvals import ApprovalKind, ApprovalRequest, ApprovalStatus
 from clearwatch.domain.access.grants import EmergencyGrant
+from clearwatch.domain.access.organisations import Organisation
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.access.users import User
 from clearwatch.services.shared.ports import UnitOfWork
@@ -15,7 +16,7 @@ from clearwatch.services.shared.ports import UnitOfWork
 
 class AccessRepository(Protocol):
     def add_user(
-        self, *, user_id: str, institution: str | None, created_at: datetime, created_by: str
+        self, *, user_id: str, organisation: Organisation, created_at: datetime, created_by: str
     ) -> None: ...
 
     def user(self, user_id: str) -> User | None: ...
@@ -36,6 +37,7 @@ class AccessRepository(Protocol):
         payload: Mapping[str, Any],
         maker: str,
         requested_at: datetime,
+        content_sha256: str | None = None,
     ) -> ApprovalRequest:
         """Raises AccessRefused(request_must_not_duplicate_pending) if one slipped in first."""
         ...
@@ -47,8 +49,10 @@ class AccessRepository(Protocol):
         ...
 
     def latest_approved(
-        self, *, kind: ApprovalKind, subject_ref: str
-    ) -> ApprovalRequest | None: ...
+        self, *, kind: ApprovalKind, subject_ref: str, content_sha256: str | None = None
+    ) -> ApprovalRequest | None:
+        """The latest approved request for the subject (that approves this content, if named)."""
+        ...
 
     def requests(self, *, status: ApprovalStatus | None = None) -> list[ApprovalRequest]: ...
 

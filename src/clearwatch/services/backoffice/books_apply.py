@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
+from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
 from clearwatch.domain.backoffice import accounts as acc
+from clearwatch.domain.backoffice.approval_content import adjustment_content, transfer_content
 from clearwatch.domain.backoffice.batch_manifest import (
     BatchError,
     BatchManifest,
@@ -24,7 +27,7 @@ from clearwatch.domain.backoffice.journal import (
     balanced_entry,
 )
 from clearwatch.domain.shared.file_schema import PURPOSE_OF_ACCOUNT_KIND
-from clearwatch.services.access.approvals import approved_request_for
+from clearwatch.services.access.approvals import approved_content_for
 from clearwatch.services.backoffice.books_reference import (
     client_cash_balances,
     current_clients,
@@ -296,14 +299,20 @@ def _require_approval(
     context: ApplyContext,
     kind: str,
     subject_ref: str,
+    content: dict[str, Any],
     rule: Rule,
     where: tuple[str, int, str],
 ) -> None:
-    """Spec §5: a second person must have approved this record (双人复核) before it applies."""
+    """Spec §5: a second person must have approved exactly this record (双人复核) before it
+    applies: an approval of other content (another amount, account or bank) is refused."""
     if context.uow.books.applied_keys(context.broker_id, where[0], [subject_ref.split(":")[-1]]):
-        return  # already applied once; the approval was checked then
-    if approved_request_for(context.uow, kind=kind, subject_ref=subject_ref) is None:
-        raise _reject(rule, where[0], where[1], where[2], f"no approved {kind} for {subject_ref}")
+        return  # already applied once, its approval checked then; the record is skipped
+    try:
+        approved_content_for(context.uow, kind=kind, subject_ref=subject_ref, content=content)
+    except AccessRefused as refused:
+        if refused.rejection is AccessRejection.APPROVAL_MUST_MATCH_CONTENT:
+            rule = Rule.APPROVAL_MUST_MATCH_CONTENT
+        raise _reject(rule, where[0], where[1], where[2], str(refused)) from None
 
 
 def _apply_records(
@@ -352,6 +361,7 @@ def _apply_adjustments(context: ApplyContext, table: pa.Table, sha: str) -> None
                 context,
                 "manual_adjustment",
                 f"adjustment:{context.broker_id}:{row['adjustment_id']}",
+                adjustment_content(fund_account=fund_account, amount_fen=amount, reason=reason),
                 Rule.MANUAL_ADJUSTMENT_MUST_BE_APPROVED,
                 ("cash_adjustments.csv", int(row["line"]), "reason"),
             )
@@ -414,6 +424,12 @@ def _apply_transfers(context: ApplyContext, table: pa.Table, sha: str) -> None:
                 context,
                 "transfer",
                 f"transfer:{context.broker_id}:{row['transfer_id']}",
+                transfer_content(
+                    fund_account=fund_account,
+                    direction=str(row["direction"]),
+                    amount_fen=int(row["amount"]),
+                    bank_id=str(row["bank_id"]),
+                ),
                 Rule.LARGE_TRANSFER_MUST_BE_APPROVED,
                 ("bank_transfers.csv", line, "amount"),
             )

@@ -1,12 +1,17 @@
 """End-of-day outputs: statements (交割单), CSDC settlement, reconciliation, broker_daily package.
 
 Every output is derived from the books and the stored execution detail alone, so a re-run
-writes the same bytes.
+writes the same bytes. Each step returns its files' sha256 under `outputs` (paths relative to
+the output directory), taken after the files and their directories are flushed to disk: the
+step is logged complete only then, and a re-run writes again what is missing or differs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,6 +36,7 @@ from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnit
 PACKAGE_FORMAT = "clearwatch.package/1"
 PACKAGE_KIND = PackageKind.BROKER_DAILY
 PACKAGE_SEQUENCE = 1
+hash_read_block_bytes = 1 << 20  # outputs are hashed as read back, a block at a time
 
 
 def write_statements(
@@ -39,10 +45,9 @@ def write_statements(
     with uow:
         uris = trade_details(uow, tools, broker_id, day)
         clients = current_clients(uow, tools, broker_id)
-    rows = tools.engine.write_statements(
-        detail_uris=uris, clients=clients, path=out / "statements" / "statements.csv"
-    )
-    return {"statement_lines": rows}
+    path = out / "statements" / "statements.csv"
+    rows = tools.engine.write_statements(detail_uris=uris, clients=clients, path=path)
+    return {"statement_lines": rows, "outputs": settle_outputs(out, [path])}
 
 
 def write_csdc_settlement(
@@ -60,7 +65,8 @@ def write_csdc_settlement(
     table = tools.engine.format_money_table(summary, money)
     table = table.rename_columns([c.removesuffix("_fen") for c in table.column_names])
     sha, rows = tools.engine.write_csv(table, out / "csdc_settlement.csv")
-    return {"markets": rows, "sha256": sha}
+    outputs = settle_outputs(out, [out / "csdc_settlement.csv"])
+    return {"markets": rows, "sha256": sha, "outputs": outputs}
 
 
 def _by_bank(table: pa.Table, specials: pa.Table) -> dict[str, int]:
@@ -135,7 +141,8 @@ def write_reconciliation(
     formatted = formatted.rename_columns([c.removesuffix("_fen") for c in formatted.column_names])
     sha, count = tools.engine.write_csv(formatted, out / "reconciliation.csv")
     differences = sum(1 for r in rows if r[2] != r[3])
-    return {"rows": count, "differences": differences, "sha256": sha}
+    outputs = settle_outputs(out, [out / "reconciliation.csv"])
+    return {"rows": count, "differences": differences, "sha256": sha, "outputs": outputs}
 
 
 def _csdc_rows(
@@ -200,7 +207,45 @@ def write_package(
         "files": entries,
     }
     (package / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-    return {"package": str(package), "files": entries}
+    written = [package / str(entry["name"]) for entry in entries] + [package / "manifest.json"]
+    outputs = settle_outputs(out, written)
+    return {"package": str(package), "files": entries, "outputs": outputs}
+
+
+def settle_outputs(out: Path, paths: list[Path]) -> dict[str, str]:
+    """Flush each written file, then its directories up to `out`'s parent, to disk, and
+    hash each file as it lies there: {path relative to `out`: sha256}. A crash after the step
+    is logged can then never leave a logged output half-written."""
+    outputs = {path.relative_to(out).as_posix(): _sha256(path, sync=True) for path in paths}
+    directories = {out.parent}
+    for path in paths:
+        directories.update(p for p in path.parents if p.is_relative_to(out.parent))
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(handle)  # the directory's entries: a new file or folder survives a crash
+        finally:
+            os.close(handle)
+    return outputs
+
+
+def outputs_intact(out: Path, outputs: Mapping[str, str]) -> bool:
+    """Every recorded output is under `out` with exactly its recorded bytes."""
+    for name, sha in outputs.items():
+        path = out / name
+        if not path.is_file() or _sha256(path, sync=False) != sha:
+            return False
+    return True
+
+
+def _sha256(path: Path, *, sync: bool) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(hash_read_block_bytes):
+            digest.update(block)
+        if sync:
+            os.fsync(handle.fileno())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

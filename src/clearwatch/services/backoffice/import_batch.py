@@ -3,6 +3,9 @@
 Idempotent at three levels: a batch already imported is a no-op; a file already imported (same
 role and sha256) is recorded but not applied again; a record already applied (by its key) is
 skipped. A second, different batch for the same kind and date needs an approved correction.
+
+The rules are checked in the write transaction and held by the database's unique indexes,
+so imports at once end as one applied and the others `already_imported` or refused by name.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
+from clearwatch.domain.backoffice.approval_content import correction_content
 from clearwatch.domain.backoffice.batch_files import BATCH_KINDS, FILE_APPLY_ORDER
 from clearwatch.domain.backoffice.batch_manifest import (
     MANIFEST_NAME,
@@ -29,11 +34,15 @@ from clearwatch.domain.backoffice.batch_manifest import (
 )
 from clearwatch.domain.shared.file_format import manifest_bytes_max
 from clearwatch.domain.shared.kinds import AuditAction, BatchStatus
-from clearwatch.services.access.approvals import approved_request_for
+from clearwatch.services.access.approvals import approved_content_for
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.backoffice.books_apply import ApplyContext, apply_file
 from clearwatch.services.backoffice.books_check import BooksBreached, check_books
-from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
+from clearwatch.services.backoffice.ports import (
+    BackOfficeTools,
+    BackOfficeUnitOfWork,
+    BatchKeyTaken,
+)
 
 CORRECTION_KIND = "correction_batch"
 IMPORTER = "importer"
@@ -94,22 +103,60 @@ def import_batch(
     """Import the batch in `directory`; `BatchRejected` (nothing applied) on bad input."""
     manifest = read_manifest(directory)
     with uow:
-        existing = uow.batches.find(manifest.broker_id, manifest.batch_id)
-        if existing is not None:
-            if existing.content_sha256 != manifest.content_sha256:
-                raise _refused(Rule.BATCH_ID_MUST_KEEP_ITS_CONTENT, manifest.batch_id)
-            return ImportResult(
-                manifest.batch_ref,
-                manifest.kind,
-                manifest.business_date.isoformat(),
-                ImportStatus.ALREADY_IMPORTED,
-            )
-        approval_ref = _correction_approval(uow, manifest)
+        # A first look, before reading the files: a batch already imported, or refused by
+        # the kind-and-date rule, costs no file read.
+        done = _already_imported(uow, manifest)
+        if done is not None:
+            return done
+        _correction_approval(uow, manifest)
     files = _read_and_store(directory, manifest, tools)
     with uow:
-        result = _apply(uow, tools, manifest, files, approval_ref=approval_ref, at=at, actor=actor)
+        # The rules again, in the write transaction: another import may have won meanwhile.
+        # The unique indexes of the batches decide a race this look cannot see (PostgreSQL
+        # runs both transactions at once); the loser gets the same answers by name.
+        done = _already_imported(uow, manifest)
+        if done is not None:
+            return done
+        approval_ref = _correction_approval(uow, manifest)
+        try:
+            result = _apply(
+                uow, tools, manifest, files, approval_ref=approval_ref, at=at, actor=actor
+            )
+        except BatchKeyTaken as taken:
+            return _lost_race(uow, manifest, taken)
         uow.commit()
     return result
+
+
+def _already_imported(uow: BackOfficeUnitOfWork, manifest: BatchManifest) -> ImportResult | None:
+    """The no-op answer for a batch id already imported with this content; a refusal for
+    the id with other content; None for a new batch id."""
+    existing = uow.batches.find(manifest.broker_id, manifest.batch_id)
+    if existing is None:
+        return None
+    if existing.content_sha256 != manifest.content_sha256:
+        raise _refused(Rule.BATCH_ID_MUST_KEEP_ITS_CONTENT, manifest.batch_id)
+    return ImportResult(
+        manifest.batch_ref,
+        manifest.kind,
+        manifest.business_date.isoformat(),
+        ImportStatus.ALREADY_IMPORTED,
+    )
+
+
+def _lost_race(
+    uow: BackOfficeUnitOfWork, manifest: BatchManifest, taken: BatchKeyTaken
+) -> ImportResult:
+    """Another import committed first: the same batch is `already_imported`, any other
+    batch for the kind and date is refused by the rule, never an integrity traceback."""
+    done = _already_imported(uow, manifest)
+    if done is not None:
+        return done
+    _correction_approval(uow, manifest)  # names the batch that holds the slot, if it can
+    raise _refused(
+        Rule.ONE_BATCH_PER_KIND_AND_DATE,
+        f"{manifest.kind} {manifest.business_date}: another import took the slot first",
+    ) from taken
 
 
 def _refused(rule: Rule, detail: str) -> BatchRejected:
@@ -117,7 +164,8 @@ def _refused(rule: Rule, detail: str) -> BatchRejected:
 
 
 def _correction_approval(uow: BackOfficeUnitOfWork, manifest: BatchManifest) -> str | None:
-    """None for the first batch of its kind and date; a correction needs a second person."""
+    """None for the first batch of its kind and date; a correction needs a second person's
+    approval of exactly its files, and corrects a batch nobody has corrected yet."""
     earlier = uow.batches.of_kind_and_date(
         manifest.broker_id, manifest.kind, manifest.business_date
     )
@@ -128,12 +176,26 @@ def _correction_approval(uow: BackOfficeUnitOfWork, manifest: BatchManifest) -> 
             Rule.ONE_BATCH_PER_KIND_AND_DATE,
             f"{manifest.kind} {manifest.business_date} already has {earlier[0].batch_id}",
         )
-    approval = approved_request_for(uow, kind=CORRECTION_KIND, subject_ref=manifest.subject_ref())
-    if approval is None:
+    later = [b.batch_id for b in earlier if b.corrects_batch_id == manifest.corrects_batch_id]
+    if later:
         raise _refused(
             Rule.ONE_BATCH_PER_KIND_AND_DATE,
-            f"no approved {CORRECTION_KIND} for {manifest.subject_ref()}",
+            f"{manifest.corrects_batch_id} is already corrected by {later[0]}: correct that",
         )
+    try:
+        approval = approved_content_for(
+            uow,
+            kind=CORRECTION_KIND,
+            subject_ref=manifest.subject_ref(),
+            content=correction_content(manifest),
+        )
+    except AccessRefused as refused:
+        rule = (
+            Rule.APPROVAL_MUST_MATCH_CONTENT
+            if refused.rejection is AccessRejection.APPROVAL_MUST_MATCH_CONTENT
+            else Rule.ONE_BATCH_PER_KIND_AND_DATE
+        )
+        raise _refused(rule, f"{CORRECTION_KIND} {manifest.subject_ref()}: {refused}") from None
     return f"approval:{approval.request_id}"
 
 

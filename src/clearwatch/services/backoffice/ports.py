@@ -13,6 +13,7 @@ import pyarrow as pa
 from clearwatch.domain.backoffice.batch_manifest import BatchManifest
 from clearwatch.domain.backoffice.fees import FeeSchedule
 from clearwatch.domain.backoffice.journal import JournalEntry
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.file_schema import FileSpec
 from clearwatch.services.access.ports import AccessUnitOfWork
 from clearwatch.services.shared.ports import ColumnarStore
@@ -119,6 +120,14 @@ class BooksRepository(Protocol):
         ...
 
 
+class BatchKeyTaken(Refused):
+    """Another import committed this batch id, or a batch for the same kind, date and
+    correction slot, first; raised by `BatchRepository.add`, nothing added."""
+
+    def __init__(self, batch_ref: str) -> None:
+        super().__init__("batch_key_must_be_free", batch_ref)
+
+
 class BatchRepository(Protocol):
     def find(self, broker_id: str, batch_id: str) -> BatchRecord | None: ...
 
@@ -133,7 +142,10 @@ class BatchRepository(Protocol):
         manifest_json: str,
         received_at: datetime,
         approval_ref: str | None,
-    ) -> int: ...
+    ) -> int:
+        """Raises `BatchKeyTaken` (the transaction still usable) when the id or the kind and
+        date slot is already taken: the database's unique indexes decide a race."""
+        ...
 
     def add_status(
         self, batch_pk: int, *, status: str, at: datetime, actor: str, detail: dict[str, Any]
@@ -161,7 +173,9 @@ class BatchRepository(Protocol):
 
 
 class EodLog(Protocol):
-    def completed_steps(self, broker_id: str, business_date: date) -> set[str]: ...
+    def completed_steps(self, broker_id: str, business_date: date) -> dict[str, dict[str, Any]]:
+        """Each completed step with the detail of its latest completion."""
+        ...
 
     def record(
         self,

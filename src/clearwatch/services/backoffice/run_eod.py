@@ -1,8 +1,10 @@
 """End of day for one broker and date: named steps, logged, resumable, safe to re-run.
 
 Each step is recorded in the append-only step log when it starts and when it completes; a
-re-run skips completed steps. Steps are idempotent on their own too: imports are keyed, the
-CSDC settlement entry is keyed, and output files are rewritten whole from the books.
+re-run skips completed steps, except an output step whose files (by the sha256 logged with
+it) are missing from the output directory or differ: that one runs again. Steps are
+idempotent on their own too: imports are keyed, the CSDC settlement entry is keyed, and
+output files are rewritten whole from the books.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.backoffice.books_check import BooksBreached, check_books
 from clearwatch.services.backoffice.eod_outputs import (
+    outputs_intact,
     write_csdc_settlement,
     write_package,
     write_reconciliation,
@@ -47,6 +50,9 @@ class EodStep(StrEnum):
 
 
 EOD_STEPS = tuple(EodStep)
+OUTPUT_STEPS = frozenset(
+    {EodStep.STATEMENTS, EodStep.CSDC_SETTLEMENT, EodStep.RECONCILIATION, EodStep.PACKAGE}
+)
 STEP_ACTION = {
     EodStep.IMPORT: AuditAction.EOD_STEP_IMPORT,
     EodStep.SETTLE_CSDC: AuditAction.EOD_STEP_SETTLE_CSDC,
@@ -129,7 +135,7 @@ def run_eod(
         EodStep.PACKAGE: lambda: write_package(uow, tools, broker_id, day, out_dir),
     }
     for step in EOD_STEPS:
-        if step.value in done:
+        if step.value in done and _still_done(step, done[step.value], out_dir):
             report.steps_skipped.append(step.value)
         else:
             report.details[step.value] = _run_step(uow, clock, broker_id, day, step, steps[step])
@@ -147,6 +153,16 @@ def run_eod(
         )
         uow.commit()
     return report
+
+
+def _still_done(step: EodStep, detail: dict[str, Any], out_dir: Path) -> bool:
+    """A completed step stays done, unless it writes outputs and they are not all in
+    `out_dir` with the bytes it logged (a deleted package, a new `--out`, an edited file)."""
+    if step not in OUTPUT_STEPS:
+        return True
+    outputs = detail.get("outputs")
+    # Logged before outputs were hashed: nothing proves the files, so write them again.
+    return isinstance(outputs, dict) and bool(outputs) and outputs_intact(out_dir, outputs)
 
 
 def _run_step(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from clearwatch.domain.backoffice.approval_content import correction_content
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.money import format_fen
@@ -247,5 +248,6 @@ def _correction(
         kind=CORRECTION_KIND,
         subject_ref=read_manifest(directory).subject_ref(),
         at=clock.now(),
+        content=correction_content(read_manifest(directory)),
     )
     return _try(store, clock, log, 4, directory)

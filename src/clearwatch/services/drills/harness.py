@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from clearwatch.domain.access.approvals import AccessRefused
+from clearwatch.domain.access.organisations import back_office
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.backoffice.batch_files import BATCH_FORMAT, BATCH_KINDS
 from clearwatch.domain.shared.money import format_fen
@@ -168,12 +169,12 @@ def static_batch(directory: Path, *, cash_by_client: Mapping[str, int]) -> Path:
 
 
 def register_people(store: DrillStore, at: datetime) -> None:
-    """An admin, a maker and a checker: the people maker-checker needs."""
+    """An admin, a maker and a checker of the drill broker's back office."""
     add_user(
         uow=store.uow(),
         user_id=ADMIN,
         roles=[Role.ADMIN],
-        institution=None,
+        organisation=back_office(DRILL_BROKER),
         actor="bootstrap",
         at=at,
     )
@@ -182,21 +183,28 @@ def register_people(store: DrillStore, at: datetime) -> None:
             uow=store.uow(),
             user_id=user_id,
             roles=[role],
-            institution=DRILL_BROKER,
+            organisation=back_office(DRILL_BROKER),
             actor=ADMIN,
             at=at,
         )
 
 
 def approve_with_segregation(
-    store: DrillStore, log: DrillLog, *, kind: str, subject_ref: str, at: datetime
+    store: DrillStore,
+    log: DrillLog,
+    *,
+    kind: str,
+    subject_ref: str,
+    at: datetime,
+    content: Mapping[str, Any] | None = None,
 ) -> int:
-    """The maker asks, fails to approve her own request, and a checker approves."""
+    """The maker asks for exactly `content` (what the approval is bound to), fails to approve
+    her own request, and a checker approves."""
     request = approvals.request_approval_committed(
         uow=store.uow(),
         kind=kind,
         subject_ref=subject_ref,
-        payload={"drill": True},
+        payload=dict(content) if content is not None else {"drill": True},
         maker=MAKER,
         at=at,
     )

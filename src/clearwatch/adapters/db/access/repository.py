@@ -24,6 +24,11 @@ from clearwatch.domain.access.approvals import (
     ApprovalStatus,
 )
 from clearwatch.domain.access.grants import EmergencyGrant
+from clearwatch.domain.access.organisations import (
+    Organisation,
+    OrganisationKind,
+    parse_organisation,
+)
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.access.users import User
 
@@ -41,14 +46,15 @@ class SqlAccessRepository:
         self._connection = connection
 
     def add_user(
-        self, *, user_id: str, institution: str | None, created_at: datetime, created_by: str
+        self, *, user_id: str, organisation: Organisation, created_at: datetime, created_by: str
     ) -> None:
         try:
             with self._connection.begin_nested():
                 self._connection.execute(
                     insert(access_users).values(
                         user_id=user_id,
-                        institution=institution,
+                        organisation=organisation.ident,
+                        institution=_institution(organisation),
                         created_at=_text(created_at),
                         created_by=created_by,
                     )
@@ -118,6 +124,7 @@ class SqlAccessRepository:
         payload: Mapping[str, Any],
         maker: str,
         requested_at: datetime,
+        content_sha256: str | None = None,
     ) -> ApprovalRequest:
         try:
             with self._connection.begin_nested():
@@ -130,6 +137,7 @@ class SqlAccessRepository:
                         maker=maker,
                         requested_at=_text(requested_at),
                         status=ApprovalStatus.PENDING.value,
+                        content_sha256=content_sha256,
                     )
                     .returning(access_approval_requests.c.request_id)
                 ).scalar_one()
@@ -144,6 +152,7 @@ class SqlAccessRepository:
             payload=dict(payload),
             maker=maker,
             requested_at=requested_at,
+            content_sha256=content_sha256,
         )
 
     def request(self, request_id: int) -> ApprovalRequest | None:
@@ -171,18 +180,18 @@ class SqlAccessRepository:
         )
         return result.rowcount == 1
 
-    def latest_approved(self, *, kind: ApprovalKind, subject_ref: str) -> ApprovalRequest | None:
+    def latest_approved(
+        self, *, kind: ApprovalKind, subject_ref: str, content_sha256: str | None = None
+    ) -> ApprovalRequest | None:
         table = access_approval_requests
-        row = self._connection.execute(
-            select(table)
-            .where(
-                table.c.kind == kind.value,
-                table.c.subject_ref == subject_ref,
-                table.c.status == ApprovalStatus.APPROVED.value,
-            )
-            .order_by(table.c.request_id.desc())
-            .limit(1)
-        ).first()
+        query = select(table).where(
+            table.c.kind == kind.value,
+            table.c.subject_ref == subject_ref,
+            table.c.status == ApprovalStatus.APPROVED.value,
+        )
+        if content_sha256 is not None:
+            query = query.where(table.c.content_sha256 == content_sha256)
+        row = self._connection.execute(query.order_by(table.c.request_id.desc()).limit(1)).first()
         return None if row is None else _request(row)
 
     def requests(self, *, status: ApprovalStatus | None = None) -> list[ApprovalRequest]:
@@ -239,10 +248,17 @@ class SqlAccessRepository:
         ]
 
 
+def _institution(organisation: Organisation) -> str | None:
+    if organisation.kind in (OrganisationKind.INSTITUTION, OrganisationKind.BACK_OFFICE):
+        return organisation.code
+    return None
+
+
 def _user(row: Row[Any], roles: frozenset[Role]) -> User:
     return User(
         user_id=row.user_id,
-        institution=row.institution,
+        # The migration gave every older row an organisation; a NULL here is a hand edit.
+        organisation=parse_organisation(row.organisation or ""),
         roles=roles,
         created_at=datetime.fromisoformat(row.created_at),
     )
@@ -261,4 +277,5 @@ def _request(row: Row[Any]) -> ApprovalRequest:
         checker=row.checker,
         decided_at=decided_at,
         reason=row.reason,
+        content_sha256=row.content_sha256,
     )

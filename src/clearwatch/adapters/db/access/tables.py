@@ -18,9 +18,14 @@ access_users = Table(
     "access_users",
     metadata,
     Column("user_id", String(64), primary_key=True),
+    # The institution or broker the organisation speaks for, kept for readers of older rows.
     Column("institution", String(64), nullable=True),
     Column("created_at", String(40), nullable=False),
     Column("created_by", String(64), nullable=False),
+    # `SIPF`, a region code, `CSRC`, a registry id or `BO:<broker>`; every new user has one
+    # (the service refuses otherwise). Nullable only because SQLite adds a column that way.
+    Column("organisation", String(64), nullable=True),
+    Index("ix_access_users_organisation", "organisation"),
 )
 
 access_user_roles = Table(
@@ -49,6 +54,9 @@ access_approval_requests = Table(
     Column("checker", String(64), nullable=True),
     Column("decided_at", String(40), nullable=True),
     Column("reason", Text, nullable=True),
+    # sha256 of exactly what the request approves (see domain/access/approvals.py); written
+    # once with the request, like its payload, and never changed.
+    Column("content_sha256", String(64), nullable=True),
     Index(
         "uq_access_approval_requests_pending",
         "kind",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Connection, and_, case, func, insert, literal, not_, select
+from sqlalchemy.exc import IntegrityError
 
 from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.adapters.db.backoffice.bulk_postings import BulkEntry, BulkPostings
@@ -26,7 +27,7 @@ from clearwatch.adapters.db.backoffice.tables import (
 from clearwatch.domain.backoffice.batch_manifest import BatchManifest
 from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, Posting, Source
 from clearwatch.domain.shared.kinds import CASH, BatchStatus
-from clearwatch.services.backoffice.ports import AppliedFile, BatchRecord
+from clearwatch.services.backoffice.ports import AppliedFile, BatchKeyTaken, BatchRecord
 
 keys_per_query_max = 500  # bound parameter lists (SQLite allows 32,766 variables)
 
@@ -498,19 +499,27 @@ class SqlBatches:
         received_at: datetime,
         approval_ref: str | None,
     ) -> int:
-        result = self._c.execute(
-            insert(bo_batches).values(
-                broker_id=manifest.broker_id,
-                batch_id=manifest.batch_id,
-                kind=manifest.kind,
-                business_date=manifest.business_date,
-                content_sha256=manifest.content_sha256,
-                corrects_batch_id=manifest.corrects_batch_id,
-                approval_ref=approval_ref,
-                manifest_json=manifest_json,
-                received_at=received_at.isoformat(),
-            )
-        )
+        """The batch's row; `BatchKeyTaken` when another import holds its id or its slot.
+
+        The savepoint keeps the transaction usable after the refusal (PostgreSQL aborts a
+        transaction on any error), so the caller can still read what the winner committed."""
+        try:
+            with self._c.begin_nested():
+                result = self._c.execute(
+                    insert(bo_batches).values(
+                        broker_id=manifest.broker_id,
+                        batch_id=manifest.batch_id,
+                        kind=manifest.kind,
+                        business_date=manifest.business_date,
+                        content_sha256=manifest.content_sha256,
+                        corrects_batch_id=manifest.corrects_batch_id,
+                        approval_ref=approval_ref,
+                        manifest_json=manifest_json,
+                        received_at=received_at.isoformat(),
+                    )
+                )
+        except IntegrityError as taken:
+            raise BatchKeyTaken(manifest.batch_ref) from taken
         primary_key = result.inserted_primary_key
         assert primary_key is not None
         return int(primary_key[0])
@@ -597,17 +606,19 @@ class SqlEodLog:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def completed_steps(self, broker_id: str, business_date: date) -> set[str]:
+    def completed_steps(self, broker_id: str, business_date: date) -> dict[str, dict[str, Any]]:
         s = bo_eod_steps.c
-        return set(
-            self._c.execute(
-                select(s.step).where(
-                    s.broker_id == broker_id,
-                    s.business_date == business_date,
-                    s.event == "completed",
-                )
-            ).scalars()
-        )
+        rows = self._c.execute(
+            select(s.step, s.detail_json)
+            .where(
+                s.broker_id == broker_id,
+                s.business_date == business_date,
+                s.event == "completed",
+            )
+            .order_by(s.event_pk)
+        ).all()
+        # In log order, so a step completed again (its outputs rewritten) keeps the latest.
+        return {str(step): json.loads(detail) for step, detail in rows}
 
     def record(
         self,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from clearwatch.adapters.db.metadata import metadata
@@ -35,6 +36,25 @@ bo_batches = Table(
     Column("received_at", String(40), nullable=False),
     UniqueConstraint("broker_id", "batch_id"),
     Index("ix_bo_batches_kind_date", "broker_id", "kind", "business_date"),
+    # One batch per kind and date (spec §2), held by the database whoever imports at once:
+    # one first batch, and each batch corrected at most once (corrections form a chain).
+    Index(
+        "uq_bo_batches_first_of_kind_and_date",
+        "broker_id",
+        "kind",
+        "business_date",
+        unique=True,
+        sqlite_where=text("corrects_batch_id IS NULL"),
+        postgresql_where=text("corrects_batch_id IS NULL"),
+    ),
+    Index(
+        "uq_bo_batches_correction_of",
+        "broker_id",
+        "kind",
+        "business_date",
+        "corrects_batch_id",
+        unique=True,
+    ),
 )
 
 bo_batch_status = Table(
