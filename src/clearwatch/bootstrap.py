@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from clearwatch.adapters.columnar import ParquetStore
     from clearwatch.adapters.db.raw_sql import RawSqlConsole
     from clearwatch.adapters.db.unit_of_work import SqlUnitOfWork
+    from clearwatch.domain.audit.checkpoint import SignedCheckpoint
     from clearwatch.domain.backoffice.fees import FeeSchedule
     from clearwatch.domain.monitor.report import DayResult
     from clearwatch.domain.monitor.thresholds import Rules
+    from clearwatch.services.audit.ports import AuditAnchor
     from clearwatch.services.backoffice.ports import BackOfficeTools
     from clearwatch.services.monitor.run_day import RunDayContext
     from clearwatch.services.monitor.run_ports import FindingsEngine
@@ -79,6 +81,9 @@ class Application:
     settings: Settings
     clock: Clock
     _store_ready: bool = field(default=False, init=False, repr=False)
+    # Set by the first writing unit of work: only then can a command have appended audit
+    # records, and only then does `anchor_appended` open the log again to sign its head.
+    _wrote: bool = field(default=False, init=False, repr=False)
 
     # -- the stores ---------------------------------------------------------------------
 
@@ -106,6 +111,7 @@ class Application:
         return algorithm
 
     def uow(self) -> SqlUnitOfWork:
+        self._wrote = True
         return self._unit_of_work(read_only=False)
 
     def read_uow(self) -> SqlUnitOfWork:
@@ -169,6 +175,36 @@ class Application:
                 )
                 uow.commit()
         return after
+
+    # -- the anchored audit ---------------------------------------------------------------
+
+    def audit_anchor(self) -> AuditAnchor:
+        """Signed checkpoints (key and files from settings), triggers and rows, for the audit."""
+        from clearwatch.adapters.audit_checkpoints import FileCheckpointStore
+        from clearwatch.adapters.db.append_only import SqlAppendOnlyGuard
+        from clearwatch.adapters.db.audit.described_rows import SqlDescribedRows
+        from clearwatch.services.audit.ports import AuditAnchor
+
+        self.ensure_store()
+        return AuditAnchor(
+            uow=self.uow,
+            read_uow=self.read_uow,
+            checkpoints=FileCheckpointStore(
+                self.settings.audit_checkpoints_dir, self.settings.audit_key_path
+            ),
+            guard=SqlAppendOnlyGuard(self.engine),
+            described_rows=SqlDescribedRows(self.engine),
+            clock=self.clock,
+        )
+
+    def anchor_appended(self) -> SignedCheckpoint | None:
+        """At the end of a command: sign the log's head if this application wrote and the log
+        grew past the last checkpoint. None when nothing was written or nothing is new."""
+        if not self._wrote:
+            return None
+        from clearwatch.services.audit.anchor import checkpoint_audit
+
+        return checkpoint_audit(anchor=self.audit_anchor())
 
     def dispose(self) -> None:
         """Close the database connections, if any were opened."""

@@ -18,6 +18,8 @@ from clearwatch.domain.shared.errors import ConfigurationError
 
 HOME_DEFAULT = "./clearwatch-data"
 SQLITE_FILE_NAME = "clearwatch.sqlite3"
+AUDIT_KEY_DEFAULT = Path("audit-key") / "ed25519.pem"  # under the home
+AUDIT_CHECKPOINTS_DEFAULT = "audit-checkpoints"  # under the home
 SPARK_MASTER_DEFAULT = "local[2]"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
@@ -25,6 +27,8 @@ HOME = "CLEARWATCH_HOME"
 DATABASE_URL = "CLEARWATCH_DATABASE_URL"
 COLUMNAR_ROOT = "CLEARWATCH_COLUMNAR_ROOT"
 AUDIT_HASH = "CLEARWATCH_AUDIT_HASH"
+AUDIT_KEY = "CLEARWATCH_AUDIT_KEY"
+AUDIT_CHECKPOINTS = "CLEARWATCH_AUDIT_CHECKPOINTS"
 ENGINE = "CLEARWATCH_ENGINE"
 ENGINE_URL = "CLEARWATCH_ENGINE_URL"
 ENGINE_MEMORY_LIMIT = "CLEARWATCH_ENGINE_MEMORY_LIMIT"
@@ -69,6 +73,11 @@ class Settings:
     monitor_rules: Path | None = None  # None: the packaged monitoring rules
     crash_at: str | None = None
     eod_stop_after: str | None = None
+    # The Ed25519 key that signs audit checkpoints (created 0600 on first use) and where the
+    # checkpoints go: outside the database, so rewriting the store cannot re-sign its head.
+    # None: under the home (`audit-key/ed25519.pem`, `audit-checkpoints/`).
+    audit_key: Path | None = None
+    audit_checkpoints: Path | None = None
 
     def __post_init__(self) -> None:
         # Plain strings are accepted where an enum is declared (tests and benches build
@@ -88,6 +97,14 @@ class Settings:
         return masked_url(self.database_url)
 
     @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key or self.home / AUDIT_KEY_DEFAULT
+
+    @property
+    def audit_checkpoints_dir(self) -> Path:
+        return self.audit_checkpoints or self.home / AUDIT_CHECKPOINTS_DEFAULT
+
+    @property
     def engine_database_url(self) -> str:
         return self.engine_url or self.database_url
 
@@ -100,6 +117,7 @@ class Settings:
         }
         home = Path(env.get(HOME, HOME_DEFAULT)).expanduser().absolute()
         rules = env.get(MONITOR_RULES)
+        key, checkpoints = env.get(AUDIT_KEY), env.get(AUDIT_CHECKPOINTS)
         return cls(
             home=home,
             database_url=env.get(DATABASE_URL) or f"sqlite:///{home / SQLITE_FILE_NAME}",
@@ -113,6 +131,8 @@ class Settings:
             monitor_rules=Path(rules).expanduser() if rules else None,
             crash_at=env.get(CRASH_AT),
             eod_stop_after=env.get(EOD_STOP_AFTER),
+            audit_key=Path(key).expanduser().absolute() if key else None,
+            audit_checkpoints=Path(checkpoints).expanduser().absolute() if checkpoints else None,
         )
 
 

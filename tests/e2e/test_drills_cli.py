@@ -61,14 +61,19 @@ def test_the_duplicate_import_drill_charges_the_file_total_once(cli_env: dict[st
     assert "one_batch_per_kind_and_date_unless_approved_correction" in out
 
 
+ORG = ("--org", "BO:B001")
+
+
 def test_approvals_from_the_command_line_keep_maker_and_checker_apart(
     cli_env: dict[str, str],
 ) -> None:
     assert _cli(cli_env, "init").returncode == 0
-    assert _cli(cli_env, "user", "add", "root", "--role", "admin").returncode == 0
+    assert _cli(cli_env, "user", "add", "root", "--role", "admin", *ORG).returncode == 0
     for user, role in (("mia", "maker"), ("chen", "checker")):
-        assert _cli(cli_env, "user", "add", user, "--role", role, "--as", "root").returncode == 0
-    assert _cli(cli_env, "user", "add", "eve", "--role", "checker", "--as", "mia").returncode == 3
+        added = _cli(cli_env, "user", "add", user, "--role", role, *ORG, "--as", "root")
+        assert added.returncode == 0
+    eve = _cli(cli_env, "user", "add", "eve", "--role", "checker", *ORG, "--as", "mia")
+    assert eve.returncode == 3 and "policy_must_allow_action" in eve.stderr
     requested = _cli(
         cli_env,
         "approvals",
@@ -98,9 +103,9 @@ def test_an_emergency_grant_from_the_command_line_lapses_by_itself(
     cli_env: dict[str, str],
 ) -> None:
     _cli(cli_env, "init")
-    _cli(cli_env, "user", "add", "root", "--role", "admin")
-    for user, role in (("mia", "maker"), ("chen", "checker"), ("ana", "analyst")):
-        _cli(cli_env, "user", "add", user, "--role", role, "--as", "root")
+    _cli(cli_env, "user", "add", "root", "--role", "admin", *ORG)
+    for user, role in (("mia", "maker"), ("chen", "checker"), ("ana", "auditor")):
+        _cli(cli_env, "user", "add", user, "--role", role, *ORG, "--as", "root")
     grant = _cli(
         cli_env, "user", "emergency-grant", "ana", "checker", "--hours", "1",
         "--reason", "both checkers ill", "--as", "root",
@@ -109,7 +114,34 @@ def test_an_emergency_grant_from_the_command_line_lapses_by_itself(
     assert _cli(cli_env, "approvals", "approve", "1", "--as", "chen").returncode == 0
     assert "checker until" in _cli(cli_env, "user", "list").stdout
     _cli(cli_env, "approvals", "request", "override", "node:fast-1/takeover", "--as", "mia")
+    # A replay time can neither stretch nor revive a grant: `--at` is refused here.
     later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    lapsed = _cli(cli_env, "approvals", "approve", "2", "--as", "ana", "--at", later)
-    assert lapsed.returncode == 3 and "emergency_grant_must_not_be_expired" in lapsed.stderr
+    replayed = _cli(cli_env, "approvals", "approve", "2", "--as", "ana", "--at", later)
+    assert replayed.returncode == 3 and "at_must_not_set_security_time" in replayed.stderr
     assert _cli(cli_env, "approvals", "approve", "2", "--as", "ana").returncode == 0
+
+
+def test_no_path_grants_a_role_past_the_cap_or_outside_the_organisation(
+    cli_env: dict[str, str],
+) -> None:
+    _cli(cli_env, "init")
+    _cli(cli_env, "user", "add", "root", "--role", "admin", *ORG)
+    _cli(cli_env, "user", "add", "ana", "--role", "auditor", *ORG, "--as", "root")
+    until_2099 = '{"user": "ana", "role": "checker", "expires_at": "2099-01-01T00:00:00+08:00"}'
+    forever = _cli(
+        cli_env, "approvals", "request", "emergency_grant", "user:ana/role:checker",
+        "--payload", until_2099, "--as", "root",
+    )  # fmt: skip
+    assert forever.returncode == 3 and "grant_must_not_exceed_hours_max" in forever.stderr
+    long = _cli(
+        cli_env, "user", "emergency-grant", "ana", "checker", "--hours", "25",
+        "--reason", "r", "--as", "root",
+    )  # fmt: skip
+    assert long.returncode == 3 and "grant_must_not_exceed_hours_max" in long.stderr
+    analyst = _cli(
+        cli_env, "user", "emergency-grant", "ana", "analyst", "--hours", "2",
+        "--reason", "r", "--as", "root",
+    )  # fmt: skip
+    assert analyst.returncode == 3 and "role_must_be_valid_in_organisation" in analyst.stderr
+    assert "access.denied" not in _cli(cli_env, "audit", "show").stdout
+    assert "emergency_grant" not in _cli(cli_env, "approvals", "list", "--all").stdout

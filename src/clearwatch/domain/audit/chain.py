@@ -138,10 +138,16 @@ class ChainVerdict:
         return self.first_break is None
 
 
-def verify_chain(records: Iterable[AuditRecord]) -> ChainVerdict:
-    """Recompute every link in seq order and name the first record that breaks."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
+def verify_chain(
+    records: Iterable[AuditRecord], *, after_seq: int = 0, after_hash: str = GENESIS_HASH
+) -> ChainVerdict:
+    """Recompute every link in seq order and name the first record that breaks.
+
+    `after_seq` and `after_hash` continue a chain already verified up to that record (a
+    signed checkpoint), so that only the records after it are read.
+    """
+    expected_prev = after_hash
+    expected_seq = after_seq + 1
     checked = 0
     for record in records:
         checked += 1

@@ -54,11 +54,13 @@ class AuditAction(StrEnum):
     """Every action the audit log records; `str(action)` is the text in the hash chain."""
 
     STORE_SCHEMA_UPGRADED = "store.schema_upgraded"
+    STORE_TRIGGERS_RESTORED = "store.triggers_restored"
     USER_ADDED = "user.added"
     USER_ROLE_GRANTED = "user.role_granted"
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_APPROVED = "approval.approved"
     APPROVAL_REJECTED = "approval.rejected"
+    ACCESS_DENIED = "access.denied"  # a request the policy refused; nothing else changed
     MONITOR_REGISTRY_LOAD = "monitor.registry.load"
     MONITOR_REGISTRY_REJECT = "monitor.registry.reject"
     MONITOR_PACKAGE_ACCEPT = "monitor.package.accept"
@@ -66,6 +68,7 @@ class AuditAction(StrEnum):
     MONITOR_LATE_RECORDED = "monitor.late_recorded"
     MONITOR_RUN_DAY = "monitor.run_day"
     BATCH_IMPORTED = "batch.imported"
+    ENTRY_REVERSED = "books.entry_reversed"  # 红冲, through an approval bound to the entry
     EOD_COMPLETED = "eod.completed"
     EOD_STEP_IMPORT = "eod.step.import"
     EOD_STEP_SETTLE_CSDC = "eod.step.settle_csdc"

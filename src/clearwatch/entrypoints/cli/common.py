@@ -22,12 +22,39 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
 
+# The applications a running command built: at its end, each that wrote signs the audit log's
+# head (`Application.anchor_appended`). Collected only while a command runs.
+_built: list[Application] | None = None
+
 
 def application(at: str | None = None) -> Application:
     """The application wired from the environment; `at` replaces the clock for replays."""
-    if at is None:
-        return build_application()
-    return build_application(clock=replay_clock(parse_timestamp(at)))
+    wired = (
+        build_application()
+        if at is None
+        else build_application(clock=replay_clock(parse_timestamp(at)))
+    )
+    if _built is not None:
+        _built.append(wired)
+    return wired
+
+
+def anchor_appended(*, strict: bool) -> None:
+    """Sign the audit log's head for every application of this command that wrote.
+
+    `strict` (the command succeeded): a log that cannot be anchored fails the command. After
+    a failed command the failure is only printed, so the command's own error and exit stand.
+    """
+    global _built
+    built, _built = _built or [], None
+    for wired in built:
+        try:
+            wired.anchor_appended()
+        except ClearwatchError as error:
+            failure = fail(f"{type(error).__name__}: {error}", EXIT_FAILED)
+            if strict:
+                raise failure from error
+            return
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -64,6 +91,20 @@ class ClearwatchGroup(TyperGroup):
     """
 
     def invoke(self, ctx: _click.Context) -> Any:
+        global _built
+        _built = []
+        try:
+            result = self._invoke_mapped(ctx)
+        except typer.Exit as done:
+            anchor_appended(strict=done.exit_code == 0)
+            raise
+        except Exception:
+            anchor_appended(strict=False)
+            raise
+        anchor_appended(strict=True)
+        return result
+
+    def _invoke_mapped(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except Refused as refusal:

@@ -17,6 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from clearwatch import __version__
 from clearwatch.entrypoints.cli.common import ClearwatchGroup, application, console
+from clearwatch.entrypoints.cli.output import say
 
 _CLI = "clearwatch.entrypoints.cli"
 
@@ -148,9 +149,18 @@ def main(
 
 @app.command("init")
 def init() -> None:
-    """Create the store, or upgrade it to this version's schema. Running it twice is harmless."""
+    """Create the store or upgrade its schema; set any missing append-only trigger again.
+
+    Running it twice is harmless.
+    """
+    from clearwatch.services.audit.anchor import restore_append_only
+
     wired = application()
     revisions = wired.init_schema()
+    # A trigger dropped or disabled at a database console since is set again, and said.
+    restored = restore_append_only(anchor=wired.audit_anchor())
+    if restored:
+        say(console, ("append-only triggers restored", "yellow"), f": {', '.join(restored)}")
     # The URL and the path in it are the user's text: printed as they are, never as markup.
     console.print(
         Text.assemble(

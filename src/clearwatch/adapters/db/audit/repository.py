@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, insert, select, text
 
+from clearwatch.adapters.db.audit.described_rows import rows_digest
 from clearwatch.adapters.db.audit.tables import audit_log
 from clearwatch.domain.audit.chain import (
     GENESIS_HASH,
@@ -15,6 +17,7 @@ from clearwatch.domain.audit.chain import (
     HashAlgorithm,
     seal,
 )
+from clearwatch.domain.audit.checkpoint import ROWS_DIGEST_KEY
 
 audit_read_batch_rows = 5_000
 _PG_CHAIN_LOCK_KEY = 0x_C1EA_A0D1  # one advisory lock serialises appends to the one chain
@@ -31,6 +34,11 @@ class SqlAuditLog:
             select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
         ).first()
         seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
+        # The rows the record describes are written by now, in this transaction: their
+        # fingerprint goes under the chain, for `audit verify --data`.
+        digest = rows_digest(self._connection, event.object_ref, event.payload)
+        if digest is not None:
+            event = replace(event, payload={**event.payload, ROWS_DIGEST_KEY: digest})
         record = seal(
             event,
             seq=seq,
