@@ -1,8 +1,16 @@
-"""Columnar store: Parquet objects addressed by their sha256, written once, checked on read."""
+"""Columnar store: Parquet objects addressed by their sha256, written once, checked on read.
+
+An object is streamed to `tmp/` and moved to its hash name when complete. A process killed
+mid-write leaves its temporary file behind; opening the store removes such orphans, and only
+those: see `ParquetStore.remove_orphans`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +21,11 @@ import pyarrow.parquet as pq
 from pyarrow import fs
 
 hash_read_block_bytes = 8 * 1024 * 1024
+# A temporary file whose writer cannot be asked (another machine sharing the store, or a name
+# without a pid) is an orphan only past this age: far longer than any write of a day's file.
+temporary_age_max_seconds = 24 * 60 * 60
+TEMPORARY_SUFFIX = ".parquet.part"
+_HOST = socket.gethostname().replace("_", "-")  # "_" separates the parts of a temporary name
 PARQUET_COMPRESSION = "snappy"  # fast to write and read; zstd saved space, not time
 
 
@@ -77,6 +90,29 @@ class ParquetStore:
         self._base = base.rstrip("/")
         self._root_uri = root.rstrip("/")
         self._fs.create_dir(self._base, recursive=True)
+        self.remove_orphans()
+
+    def remove_orphans(self, *, now: float | None = None) -> int:
+        """Remove temporary files no live writer holds; how many were removed.
+
+        A temporary file is named `<host>_<pid>_<random>.parquet.part`. On this host, its
+        writer is alive while its pid is (a reused pid keeps a file until the age limit, never
+        loses a live one); this process's own files are always kept. A file from another host
+        sharing the store, or of unknown shape, is removed once older than
+        `temporary_age_max_seconds`, as no live write lasts that long.
+        """
+        now = time.time() if now is None else now
+        found = self._fs.get_file_info(fs.FileSelector(f"{self._base}/tmp", allow_not_found=True))
+        removed = 0
+        for info in found:
+            if info.type != fs.FileType.File or _held(info, now):
+                continue
+            try:
+                self._fs.delete_file(info.path)
+            except FileNotFoundError:
+                continue  # another process opening the store removed it first
+            removed += 1
+        return removed
 
     def _path(self, digest: str) -> str:
         return f"{self._base}/{digest[:2]}/{digest}.parquet"
@@ -92,7 +128,7 @@ class ParquetStore:
         self, schema: pa.Schema, *, dictionary_columns: Sequence[str] = ()
     ) -> Iterator[ParquetWriter]:
         """Stream batches to a temporary object, then move it to its hash name at once."""
-        temporary = f"{self._base}/tmp/{uuid.uuid4().hex}.parquet.part"
+        temporary = f"{self._base}/tmp/{_HOST}_{os.getpid()}_{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
         self._fs.create_dir(f"{self._base}/tmp", recursive=True)
         stream = self._fs.open_output_stream(temporary)
         sink = _HashingSink(stream)
@@ -145,3 +181,23 @@ class ParquetStore:
     def read_table(self, digest: str) -> pa.Table:
         self.verify(digest)
         return pq.read_table(self._path(digest), filesystem=self._fs)
+
+
+def _held(info: fs.FileInfo, now: float) -> bool:
+    """Whether a temporary file may still belong to a live writer (see `remove_orphans`)."""
+    host, _, rest = info.base_name.partition("_")
+    pid_text, _, _ = rest.partition("_")
+    if host == _HOST and pid_text.isdigit():
+        return int(pid_text) == os.getpid() or _alive(int(pid_text))
+    modified = info.mtime.timestamp() if info.mtime is not None else now
+    return now - modified < temporary_age_max_seconds
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True

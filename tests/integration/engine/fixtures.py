@@ -235,3 +235,29 @@ def eventful_day(directory: Path) -> EngineRequest:
         filing("S9", "B001"),
     ]
     return write_day(directory, day, filings=filings)
+
+
+FEN_MAX = 10**18 - 1  # 9999999999999999.99: the grammar's largest amount, in fen
+LARGEST_COUNT = 13  # 13 × FEN_MAX is past int64: every sum must widen
+
+
+def largest_values_day(directory: Path) -> EngineRequest:
+    """Thirteen of everything at the largest amount the grammar allows (each value valid), so
+    that every finding's sum, and the client fund balance, is beyond int64."""
+    n = range(LARGEST_COUNT)
+    day: dict[str, dict[str, list[dict[str, Any]]]] = {
+        "B001": {
+            "client_funds": [cf(f"A{i}", FEN_MAX) for i in n],
+            "broker_special": [bsa(f"S{i}", FEN_MAX) for i in n],
+            "broker_reserve": [reserve("SH", -FEN_MAX)],
+            "fee_income": [{"account_kind": "normal", "amount": FEN_MAX}],
+        },
+        "K001": {
+            "bank_balances": [sab(f"S{i}", "B001", -FEN_MAX) for i in n],
+            "bank_txns": [txn(f"t{i}", f"S{i}", FEN_MAX, "other") for i in n],
+            "depository": [],
+            "actions": [action(f"x{i}", "B001", f"A{i}", FEN_MAX, "bank") for i in n],
+        },
+        "C001": {"csdc_reserve": [reserve("SH", FEN_MAX, "B001")]},
+    }
+    return write_day(directory, day, filings=[filing(f"S{i}", "B001") for i in n])

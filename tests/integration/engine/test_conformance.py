@@ -29,7 +29,15 @@ from clearwatch.adapters.engine.monitor.backends import (
 from clearwatch.config import Settings
 from clearwatch.domain.monitor.findings import EngineRequest, EngineResult, FindingCode
 from tests.conftest import postgres_url_or_skip
-from tests.integration.engine.fixtures import cf, dep, eventful_day, write_day
+from tests.integration.engine.fixtures import (
+    FEN_MAX,
+    LARGEST_COUNT,
+    cf,
+    dep,
+    eventful_day,
+    largest_values_day,
+    write_day,
+)
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"]
 
@@ -51,7 +59,11 @@ def partial_day(directory: Path) -> EngineRequest:
 @pytest.fixture(scope="module")
 def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EngineRequest]:
     root = tmp_path_factory.mktemp("engine-days")
-    return {"eventful": eventful_day(root / "eventful"), "partial": partial_day(root / "partial")}
+    return {
+        "eventful": eventful_day(root / "eventful"),
+        "partial": partial_day(root / "partial"),
+        "largest": largest_values_day(root / "largest"),
+    }
 
 
 def _engine(backend: str) -> DuckDBFindingsEngine | PostgresFindingsEngine | SparkFindingsEngine:
@@ -109,7 +121,7 @@ def test_missing_banks_and_csdc_are_not_differences(
     assert FindingCode.F1 not in b002 and FindingCode.F6 not in b002
 
 
-@pytest.mark.parametrize("day", ["eventful", "partial"])
+@pytest.mark.parametrize("day", ["eventful", "partial", "largest"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_gives_exactly_duckdbs_result(
     backend: str,
@@ -119,6 +131,27 @@ def test_every_backend_gives_exactly_duckdbs_result(
 ) -> None:
     expected = _result("duckdb", day, requests, results)
     assert _result(backend, day, requests, results) == expected
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sums_beyond_int64_are_exact_on_every_backend(
+    backend: str, requests: dict[str, EngineRequest], results: dict[tuple[str, str], EngineResult]
+) -> None:
+    """13 values at the grammar's largest amount: each valid, their sums past int64."""
+    result = _result(backend, "largest", requests, results)
+    b001 = result.brokers["B001"]
+    n = LARGEST_COUNT
+    assert b001.client_fund_balance_fen == n * FEN_MAX
+    amounts = {code: finding.amount_fen for code, finding in b001.findings.items()}
+    assert amounts == {
+        FindingCode.F1: n * FEN_MAX,  # no bank depository row: each account differs whole
+        FindingCode.F3: 2 * n * FEN_MAX - FEN_MAX,  # the banks hold −n·max, CSDC +max
+        FindingCode.F4: n * FEN_MAX,
+        FindingCode.F6: 2 * n * FEN_MAX,
+        FindingCode.F7: 2 * FEN_MAX,
+    }
+    [k001] = result.bank_regions
+    assert k001.finding.amount_fen == n * FEN_MAX
 
 
 def test_duckdb_under_a_memory_ceiling_gives_the_same_result(

@@ -103,12 +103,16 @@ def _institutions_section(result: DayResult) -> str:
         )
         parts.append(f"<h3>{_e(title)}</h3>")
         rows = _findings_rows(inst)
-        if rows:
+        if inst.could_not_compare is not None:
+            # Its data was left out of the day's comparison; the others' results stand.
+            reason = _e(inst.could_not_compare)
+            parts.append(f'<p class="major">Could not compare 无法比对: {reason}</p>')
+        elif rows:
             headers = ["code", "type", "region", "amount", "items", "largest items"]
             parts.append(_table(headers, rows, numeric={3, 4}))
         else:
             parts.append("<p>No finding.</p>")
-        for item in inst.incomplete:
+        for item in inst.incomplete if inst.could_not_compare is None else ():
             missing = ", ".join(f"{i} {kind}" for i, kind in item.missing)
             codes = " ".join(code.value for code in item.findings)
             parts.append(

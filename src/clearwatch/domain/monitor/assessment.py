@@ -1,13 +1,15 @@
 """The day's assessment: completeness, findings per institution, criteria, routed warnings.
 
 Plain Python over the engine's small aggregates. Missing data is not a difference: what could
-not be compared is listed as incomplete, never turned into a finding.
+not be compared is listed as incomplete, never turned into a finding. Bad data stays with its
+sender: an institution whose comparison failed, or whose figures do not fit a result, is
+`could_not_compare` with the reason, and every other institution is graded as usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from clearwatch.domain.monitor.criteria import Criterion, ReviewerDesignation
@@ -30,6 +32,14 @@ from clearwatch.domain.monitor.routing import RoutedWarning, route_warning
 from clearwatch.domain.monitor.thresholds import Rules
 from clearwatch.domain.shared.calendar import package_deadline_at
 from clearwatch.domain.shared.kinds import PackageKind
+from clearwatch.domain.shared.money import format_fen
+
+# The largest figure (fen) an institution's result may carry: a 64-bit integer, about 92
+# quadrillion yuan, as results and warnings are stored and as other systems read them. Sums are
+# exact beyond it (the engine sums in 38 digits), so a larger figure is reported, not wrapped:
+# the institution is `could_not_compare` under the rule below.
+figure_fen_max = 2**63 - 1
+FIGURES_MUST_FIT = "figures_must_fit_a_64_bit_result"
 
 PACKAGE_KIND_OF = {
     InstitutionKind.BROKER: PackageKind.BROKER_DAILY,
@@ -73,6 +83,7 @@ class InstitutionAssessment:
     warnings: tuple[RoutedWarning, ...]
     incomplete: tuple[IncompleteItem, ...]
     reporting: tuple[ReportingCategory, ...] = ()  # categories that fired G6
+    could_not_compare: str | None = None  # why this institution's data was not compared
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,14 @@ class DayInputs:
     rules: Rules
     occurrences: Sequence[ReportingOccurrence]  # the calendar year of the day, any dates
     designations: Sequence[ReviewerDesignation] = ()
+    # Institutions whose accepted package the engine could not compare, with the reason; their
+    # files were left out of the comparison, so the others treat them as not submitted.
+    could_not_compare: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def compared(self) -> frozenset[tuple[str, str]]:
+        """The accepted packages that were compared: completeness is judged on these."""
+        return frozenset(s for s in self.submitted if s[0] not in self.could_not_compare)
 
 
 def missing_packages(
@@ -127,12 +146,22 @@ def assess_day(inputs: DayInputs) -> DayAssessment:
     assessed = []
     for institution in sorted(inputs.registry.institutions, key=lambda i: i.institution_id):
         fired_reporting = reporting.get(institution.institution_id, ())
+        failed = inputs.could_not_compare.get(institution.institution_id)
+        if failed is not None:
+            assessed.append(_not_compared(institution, inputs, fired_reporting, failed))
+            continue
         if institution.kind is InstitutionKind.BROKER:
-            assessed.append(_assess_broker(institution, inputs, fired_reporting))
+            entry = _assess_broker(institution, inputs, fired_reporting)
         elif institution.kind is InstitutionKind.BANK:
-            assessed.append(_assess_bank(institution, inputs, fired_reporting))
+            entry = _assess_bank(institution, inputs, fired_reporting)
         else:
-            assessed.append(_assess_other(institution, inputs, fired_reporting))
+            entry = _assess_other(institution, inputs, fired_reporting)
+        too_large = _figure_beyond_limit(entry)
+        if too_large is not None:
+            limit = format_fen(figure_fen_max)
+            reason = f"{FIGURES_MUST_FIT}: {format_fen(too_large)} exceeds {limit}"
+            entry = _not_compared(institution, inputs, fired_reporting, reason)
+        assessed.append(entry)
     return DayAssessment(
         business_date=inputs.business_date,
         rules_version=inputs.rules.version_ref,
@@ -188,7 +217,7 @@ def _designated(inputs: DayInputs, institution_id: str, region: str | None) -> s
 
 
 def _submitted_banks(inputs: DayInputs) -> set[str]:
-    return {i for i, kind in inputs.submitted if kind == PackageKind.BANK_DAILY}
+    return {i for i, kind in inputs.compared if kind == PackageKind.BANK_DAILY}
 
 
 def _broker_completeness(
@@ -197,7 +226,7 @@ def _broker_completeness(
     """Which findings can be reported for the broker, and what could not be compared."""
     banks = _submitted_banks(inputs)
     csdc = [i.institution_id for i in inputs.registry.of_kind(InstitutionKind.CSDC)]
-    csdc_in = any((c, PackageKind.CSDC_DAILY) in inputs.submitted for c in csdc) or not csdc
+    csdc_in = any((c, PackageKind.CSDC_DAILY) in inputs.compared for c in csdc) or not csdc
     filed_banks = {f.bank_id for f in inputs.registry.special_accounts if f.broker_id == broker_id}
     special_banks = filed_banks | set(aggregates.special_account_banks if aggregates else ())
     client_banks = set(aggregates.client_fund_banks if aggregates else ())
@@ -383,4 +412,45 @@ def _assess_other(
         warnings=(warning,) if warning else (),
         incomplete=incomplete,
         reporting=reporting,
+    )
+
+
+def _figure_beyond_limit(entry: InstitutionAssessment) -> int | None:
+    """The first figure of the entry beyond `figure_fen_max` (by magnitude), or None."""
+    figures = [entry.client_fund_balance_fen or 0, entry.problem_amount_fen]
+    for finding in entry.findings:
+        figures += [finding.amount_fen, *(item.amount_fen for item in finding.evidence)]
+        figures += [
+            int(v) for item in finding.evidence for k, v in item.detail if k.endswith("_fen")
+        ]
+    return next((figure for figure in figures if abs(figure) > figure_fen_max), None)
+
+
+def _not_compared(
+    institution: Institution,
+    inputs: DayInputs,
+    reporting: tuple[ReportingCategory, ...],
+    reason: str,
+) -> InstitutionAssessment:
+    """An institution whose data could not be compared: no figures, the reason, and whatever
+    does not rest on its data (reporting issues, reviewers' designations) still warns it."""
+    criteria = _designated(inputs, institution.institution_id, None)
+    if reporting:
+        criteria.add(Criterion.G6)
+    warning = route_warning(institution, criteria, region=None, problem_amount_fen=0)
+    codes: tuple[FindingCode, ...] = {
+        InstitutionKind.BROKER: tuple(FindingCode),
+        InstitutionKind.BANK: (FindingCode.F8,),
+    }.get(institution.kind, ())
+    return InstitutionAssessment(
+        institution_id=institution.institution_id,
+        kind=institution.kind,
+        client_fund_balance_fen=None,
+        problem_amount_fen=0,
+        problem_ratio=None,
+        findings=(),
+        warnings=(warning,) if warning else (),
+        incomplete=(IncompleteItem(codes, f"could not compare: {reason}", ()),),
+        reporting=reporting,
+        could_not_compare=reason,
     )

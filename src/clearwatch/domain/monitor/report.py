@@ -54,6 +54,7 @@ class InstitutionResult:
     warnings: tuple[RoutedWarning, ...]
     incomplete: tuple[IncompleteItem, ...]
     reporting: tuple[ReportingCategory, ...]  # categories that fired G6
+    could_not_compare: str | None = None  # why its data was not compared (bad data, a failure)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def institution_result(entry: InstitutionAssessment, *, rows_max: int) -> Instit
         warnings=entry.warnings,
         incomplete=entry.incomplete,
         reporting=entry.reporting,
+        could_not_compare=entry.could_not_compare,
     )
 
 
@@ -195,7 +197,7 @@ def incomplete_document(item: IncompleteItem) -> dict[str, Any]:
 
 def institution_document(entry: InstitutionResult, *, rows_max: int) -> dict[str, Any]:
     balance = entry.client_fund_balance_fen
-    return {
+    document: dict[str, Any] = {
         "institution_id": entry.institution_id,
         "kind": entry.kind.value,
         "client_fund_balance": None if balance is None else format_fen(balance),
@@ -206,6 +208,10 @@ def institution_document(entry: InstitutionResult, *, rows_max: int) -> dict[str
         "incomplete": [incomplete_document(i) for i in entry.incomplete],
         "reporting_g6": [category.value for category in entry.reporting],
     }
+    # Only on the rare day it applies, so a normal day's document keeps spec section 7's shape.
+    if entry.could_not_compare is not None:
+        document["could_not_compare"] = entry.could_not_compare
+    return document
 
 
 def day_body_document(result: DayResult) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.monitor.report import DayResult, finding_figure_text
+from clearwatch.domain.monitor.report import DayResult, InstitutionResult, finding_figure_text
 from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.cli.common import application, console, fail
@@ -111,14 +111,20 @@ def _outcome_rows(result: DayResult) -> list[dict[str, Any]]:
                 )
                 for w in inst.warnings
             ),
-            "incomplete": " ".join(
-                f"{institution_id}:{kind}"
-                for i in inst.incomplete
-                for institution_id, kind in i.missing
-            ),
+            "incomplete": _incomplete_text(inst),
         }
         for inst in result.institutions
     ]
+
+
+def _incomplete_text(inst: InstitutionResult) -> str:
+    """The packages missing for the institution's comparison; or that its own data was not
+    compared at all (the reason is printed in full below the table)."""
+    if inst.could_not_compare is not None:
+        return "could_not_compare"
+    return " ".join(
+        f"{institution_id}:{kind}" for i in inst.incomplete for institution_id, kind in i.missing
+    )
 
 
 def _print_outcome(outcome: RunDayOutcome, *, wide: bool = False) -> None:
@@ -132,6 +138,9 @@ def _print_outcome(outcome: RunDayOutcome, *, wide: bool = False) -> None:
         f"(rules {result.rules_version}); {len(result.warnings)} warning(s); "
         f"{outcome.late_recorded} late package(s) newly recorded",
     )
+    for inst in result.institutions:
+        if inst.could_not_compare is not None:
+            say(console, f"could_not_compare {inst.institution_id}: {inst.could_not_compare}")
     for reminder in result.reminders:
         say(
             console,

@@ -19,6 +19,7 @@ from clearwatch.domain.monitor.assessment import (
 from clearwatch.domain.monitor.criteria import ReviewerDesignation
 from clearwatch.domain.monitor.findings import (
     EngineRequest,
+    EngineResult,
     FilingRow,
     Finding,
     StoredPackageFile,
@@ -39,6 +40,7 @@ from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 from clearwatch.domain.shared.kinds import AuditAction, PackageKind
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.monitor.run_ports import (
+    ComparisonFailed,
     FindingsEngine,
     MonitorRunUnitOfWork,
     MonitorRunUnitOfWorkFactory,
@@ -104,7 +106,7 @@ def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDa
     if registry is None:
         raise RunDayError("registry_must_be_loaded", "run `clearwatch monitor registry load` first")
     context.progress(f"comparing {len(packages)} packages on {context.engine.backend}")
-    found = context.engine.compute(_engine_request(business_date, registry, packages, context))
+    found, could_not_compare = _compare(business_date, registry, packages, context)
     designations = tuple(context.designations(business_date))
     facts = _RunFacts(business_date, at, actor, registry, packages, designations)
     context.progress("grading and routing")
@@ -126,6 +128,7 @@ def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDa
                     if o.business_date.year == business_date.year
                 ],
                 designations=designations,
+                could_not_compare=could_not_compare,
             )
         )
         result, recorded = _store_version(uow, assessment, facts, context, late_recorded)
@@ -186,6 +189,42 @@ def _record_late(
         )
         for m in late
     )
+
+
+def _compare(
+    business_date: date,
+    registry: RegistrySnapshot,
+    packages: Sequence[StoredPackage],
+    context: RunDayContext,
+) -> tuple[EngineResult, dict[str, str]]:
+    """The market compared at once; if that fails, bad data stays with its sender.
+
+    Each package is then compared alone, and those that fail alone are left out, with the
+    reason, while the rest of the market is compared again. The rerun costs a comparison per
+    package, but only on the rare day something failed. When no package fails alone, or every
+    one does (the engine itself is broken), or the rest still fails, the run stops.
+    """
+
+    def compare(chosen: Sequence[StoredPackage]) -> EngineResult:
+        return context.engine.compute(_engine_request(business_date, registry, chosen, context))
+
+    try:
+        return compare(packages), {}
+    except ComparisonFailed as failure:
+        whole = failure
+    failed: dict[str, str] = {}
+    for package in packages:
+        context.progress(f"comparing {package.institution_id} {package.kind} alone")
+        try:
+            compare((package,))
+        except ComparisonFailed as alone:
+            failed[package.institution_id] = f"{package.kind}: {alone.reason}"
+    if not failed or len(failed) == len({p.institution_id for p in packages}):
+        raise RunDayError("comparison_must_complete", whole.reason) from whole
+    try:
+        return compare([p for p in packages if p.institution_id not in failed]), failed
+    except ComparisonFailed as again:
+        raise RunDayError("comparison_must_complete", again.reason) from again
 
 
 def _engine_request(

@@ -8,11 +8,22 @@ from datetime import date, datetime
 from typing import Protocol
 
 from clearwatch.domain.monitor.findings import EngineRequest, EngineResult
+from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.services.monitor.ports import MonitorUnitOfWork
 
 
+class ComparisonFailed(ClearwatchError):
+    """The engine could not compare the files it was given (unreadable, or a value it could not
+    handle); `reason` is the engine's message. The run finds whose files caused it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 class FindingsEngine(Protocol):
-    """Computes findings F1–F9 from the stored files of one business date."""
+    """Computes findings F1–F9 from the stored files of one business date; raises
+    `ComparisonFailed` when the data, not the engine's set-up, stops the comparison."""
 
     @property
     def backend(self) -> str: ...

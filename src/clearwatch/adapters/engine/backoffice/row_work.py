@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from clearwatch.domain.backoffice.fees import FeeSchedule, exact_ratio
 from clearwatch.domain.shared.kinds import CASH, Side
+from clearwatch.domain.shared.spreadsheet_text import FORMULA_ESCAPE, FORMULA_PREFIX_PATTERN
 from clearwatch.services.backoffice.ports import TradeClearing
 from clearwatch.services.shared.ports import ColumnarStore
 
@@ -384,14 +385,11 @@ class IbisBackOfficeEngine:
             joined = detail.inner_join(cl, "fund_account")
             # Sorted before the money becomes text: the sort then carries integers, not strings.
             ordered = joined.order_by(["fund_account", "market", "exec_id"])
+            # Statements are for people: text that a spreadsheet would run is neutralised.
+            texts = ("fund_account", "client_id", "exec_id", "market", "security", "side")
             statement = ordered.select(
-                "fund_account",
-                "client_id",
-                "exec_id",
-                "market",
-                "security",
-                "side",
-                "quantity",
+                **{name: _spreadsheet_text(ordered[name]) for name in texts},
+                quantity=ordered.quantity,
                 price=_price_text(ordered.price_milli),
                 **{name.removesuffix("_fen"): fen_text(ordered[name]) for name in money},
             )
@@ -526,6 +524,12 @@ def _write_csv(table: pa.Table, path: Path) -> tuple[str, int]:
     return _write_csv_stream(
         pa.RecordBatchReader.from_batches(table.schema, table.to_batches()), path
     )
+
+
+def _spreadsheet_text(value: ir.StringValue) -> ir.StringValue:
+    """`domain.shared.spreadsheet_text` as an expression: a leading formula character quoted."""
+    risky = value.re_search(FORMULA_PREFIX_PATTERN)
+    return risky.ifelse(ibis.literal(FORMULA_ESCAPE).concat(value), value)
 
 
 def _write_csv_stream(batches: pa.RecordBatchReader, path: Path) -> tuple[str, int]:

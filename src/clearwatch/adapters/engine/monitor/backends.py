@@ -37,6 +37,7 @@ from clearwatch.config import EngineBackend
 from clearwatch.domain.monitor.findings import EngineRequest, EngineResult, StoredPackageFile
 from clearwatch.domain.shared.errors import ConfigurationError
 from clearwatch.domain.shared.kinds import PackageKind
+from clearwatch.services.monitor.run_ports import ComparisonFailed
 
 spark_master_default = "local[2]"
 spark_shuffle_partitions = 2  # small local runs; the default 200 is for clusters
@@ -75,19 +76,26 @@ class DuckDBFindingsEngine:
         self.accounts_per_pass = accounts_per_pass
 
     def compute(self, request: EngineRequest) -> EngineResult:
+        import duckdb
+
         con = ibis.duckdb.connect(**self._config)
         try:
-            tables = build_sources(
-                request,
-                lambda _attribute, sender, schema, sources: _duckdb_scan(
-                    con, sender, schema, sources
-                ),
-                ibis.memtable(filings_table(request.filings)),
-            )
-            groups = _account_groups(con, request, self.accounts_per_pass)
-            rows = run_queries(
-                tables, request, materialize=_temporary_table(con), account_groups=groups
-            )
+            with _data_failures(duckdb.Error):
+                tables = build_sources(
+                    request,
+                    lambda _attribute, sender, schema, sources: _duckdb_scan(
+                        con, sender, schema, sources
+                    ),
+                    ibis.memtable(filings_table(request.filings)),
+                )
+                groups = _account_groups(con, request, self.accounts_per_pass)
+                rows = run_queries(
+                    tables,
+                    request,
+                    materialize=_temporary_table(con),
+                    account_groups=groups,
+                    backend_sums_int64_exactly=True,  # into HUGEINT
+                )
             return assemble_result(rows)
         finally:
             con.disconnect()
@@ -113,8 +121,10 @@ class SparkFindingsEngine:
                 return small_table(schema.empty_table())
             return _spark_scan(con, session, sender, schema, sources)
 
-        tables = build_sources(request, read, small_table(filings_table(request.filings)))
-        return assemble_result(run_queries(tables, request, materialize=_spark_cache))
+        with _data_failures(*_spark_errors()):
+            tables = build_sources(request, read, small_table(filings_table(request.filings)))
+            rows = run_queries(tables, request, materialize=_spark_cache)
+        return assemble_result(rows)
 
 
 class PostgresFindingsEngine:
@@ -126,15 +136,45 @@ class PostgresFindingsEngine:
         self._url = url
 
     def compute(self, request: EngineRequest) -> EngineResult:
+        import psycopg
+
         con = ibis.postgres.connect(**_postgres_arguments(self._url))
         try:
-            with _scratch_schema(con) as schema:
+            with _scratch_schema(con) as schema, _data_failures(psycopg.DataError):
                 tables = _loaded_sources(con, schema, request)
                 materialize = _temporary_table(con, bytewise_text=True)
-                rows = run_queries(tables, request, materialize=materialize)
-                return assemble_result(rows)
+                rows = run_queries(
+                    tables, request, materialize=materialize, backend_sums_int64_exactly=True
+                )  # into numeric
+            return assemble_result(rows)
         finally:
             con.disconnect()
+
+
+failure_reason_chars_max = 300  # of the engine's message, kept as a could_not_compare reason
+
+
+@contextmanager
+def _data_failures(*errors: type[BaseException]) -> Iterator[None]:
+    """The backend's data errors, and unreadable files, become `ComparisonFailed`.
+
+    Bad data in one sender's file must not look like a broken engine: the run compares each
+    package alone to find whose it was. Errors of the engine's set-up (a refused connection)
+    are not caught here and stop the run.
+    """
+    try:
+        yield
+    except (*errors, pa.ArrowException, OSError) as error:
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise ComparisonFailed(lines[0][:failure_reason_chars_max]) from error
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    """Spark's errors about a query: analysis, arithmetic, unreadable files (Java's, converted)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JJavaError)
 
 
 FindingsEngineImpl = DuckDBFindingsEngine | SparkFindingsEngine | PostgresFindingsEngine

@@ -3,9 +3,11 @@
 The engine turns the stored Parquet of one business date into one long table of *items* (an
 account, transaction, action, market or account kind behind a finding), caches it, and reads
 three small results from it: sums per institution and finding, the largest items as evidence,
-and the number of distinct client fund accounts concerned. Money stays int64 fen throughout;
-nothing is divided. The few scalar steps left (F4's fee allowance, tolerances) are done on the
-integer sums in Python by `clearwatch.domain.monitoring`'s callers.
+and the number of distinct client fund accounts concerned. Money is integer fen, stored int64;
+every sum and every figure built from sums is `decimal(38,0)` (`FEN_WIDE`), so the sums are exact
+at any size the value grammar allows; nothing is divided. The few scalar steps left (F4's fee
+allowance, tolerances) are done on the integer sums in Python by `clearwatch.domain.monitoring`'s
+callers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from clearwatch.adapters.engine.monitor.sources import SourceTables
@@ -30,22 +33,27 @@ from clearwatch.domain.monitor.findings import (
     FindingCode,
 )
 
+# Whole fen with 38 digits: one amount has at most 18 (16 integer digits and 2 of fen, see
+# `value_grammar`), so 10^20 rows at the largest amount still sum exactly. Thirteen such amounts
+# already overflow int64, and Spark sums int64 as int64: the inputs of every sum are widened
+# before it, the same expression on DuckDB, PostgreSQL (numeric) and Spark (decimal).
+FEN_WIDE = dt.Decimal(38, 0)
 NO_REGION = ""  # brokers' items carry no region; a bank's F8 items carry the branch region
 KIND_OF_PURPOSE = {
     "client_settlement": "normal",
     "credit_guarantee": "credit",
     "option_margin": "option",
 }
-_ITEM_COLUMNS: dict[str, str] = {
+_ITEM_COLUMNS: dict[str, str | dt.DataType] = {
     "institution_id": "string",
     "region": "string",
     "code": "string",
     "subkind": "string",
     "ref": "string",
-    "amount_fen": "int64",
+    "amount_fen": FEN_WIDE,
     "client_ref": "string",
-    "left_fen": "int64",
-    "right_fen": "int64",
+    "left_fen": FEN_WIDE,
+    "right_fen": FEN_WIDE,
 }
 
 
@@ -64,7 +72,7 @@ def _item(
 ) -> ir.Table:
     """Project one finding's rows onto the common item shape, with explicit types."""
     null_text = ibis.null().cast("string")
-    null_fen = ibis.null().cast("int64")
+    null_fen = ibis.null().cast(FEN_WIDE)
     values: dict[str, Any] = {
         "institution_id": institution,
         "region": region if region is not None else ibis.literal(NO_REGION),
@@ -77,6 +85,20 @@ def _item(
         "right_fen": right if right is not None else null_fen,
     }
     return table.select(**{name: values[name].cast(dtype) for name, dtype in _ITEM_COLUMNS.items()})
+
+
+def wide_sum(value: ir.NumericColumn, *, widen_inputs: bool = True) -> ir.NumericScalar:
+    """Σ value, exact, as `FEN_WIDE` (typed after the sum too: Ibis gives a decimal sum two
+    fraction digits).
+
+    The inputs are widened before summing, as Spark sums int64 as int64. DuckDB (into HUGEINT)
+    and PostgreSQL (into numeric) sum int64 exactly by themselves, so the two sums over every
+    client fund row leave the inputs as they are there (`widen_inputs=False`): a cast per row
+    cost about a tenth more in F1's aggregation, and eight times a plain sum of a column.
+    """
+    if widen_inputs:
+        value = value.cast(FEN_WIDE)
+    return value.sum().cast(FEN_WIDE)
 
 
 def _client_ref(broker: ir.StringValue, account: ir.StringValue) -> ir.StringValue:
@@ -97,7 +119,11 @@ class AccountGroup:
 
 
 def f1_items(
-    t: SourceTables, request: EngineRequest, group: AccountGroup | None = None
+    t: SourceTables,
+    request: EngineRequest,
+    group: AccountGroup | None = None,
+    *,
+    widen_inputs: bool = True,
 ) -> ir.Table:
     """F1: per fund account, max(broker balance, 0) − bank depository balance, beyond tol.
 
@@ -122,6 +148,7 @@ def f1_items(
         # sort does; a database's language collation may not (PostgreSQL compares at once).
         dep = dep.filter(dep.broker_id.between(brokers[0], brokers[-1]))
     zero = ibis.literal(0).cast("int64")
+    # The sides stay int64 in the union (half the bytes of the widest rows); the sums widen.
     broker_side = cf.select(
         broker_id=cf.broker_id,
         fund_account=cf.fund_account,
@@ -133,7 +160,8 @@ def f1_items(
     )
     both = broker_side.union(bank_side, distinct=False)
     compared = both.group_by(["broker_id", "fund_account"]).agg(
-        left=both.left.sum(), right=both.right.sum()
+        left=wide_sum(both.left, widen_inputs=widen_inputs),
+        right=wide_sum(both.right, widen_inputs=widen_inputs),
     )
     compared = compared.mutate(diff=compared.left - compared.right)
     mismatched = compared.filter(
@@ -166,12 +194,12 @@ def f2_items(t: SourceTables) -> ir.Table:
     )
 
 
-def client_fund_liabilities(t: SourceTables) -> ir.Table:
+def client_fund_liabilities(t: SourceTables, *, widen_inputs: bool = True) -> ir.Table:
     """Σ max(balance, 0) per (broker, bank, account kind): the one scan of the client funds
     that both F3 (per kind) and the broker's client fund balance and banks (per bank) need."""
     cf = t.client_funds
     return cf.group_by(broker_id=cf.broker_id, bank_id=cf.bank_id, kind=cf.account_kind).agg(
-        liability=ibis.greatest(cf.balance, 0).sum()
+        liability=wide_sum(ibis.greatest(cf.balance, 0), widen_inputs=widen_inputs)
     )
 
 
@@ -179,18 +207,18 @@ def f3_items(t: SourceTables, liabilities_by_bank: ir.Table) -> ir.Table:
     """F3: per account kind, Σ max(balance, 0) beyond the banks' balances (plus CSDC reserve)."""
     by_bank = liabilities_by_bank
     liabilities = by_bank.group_by(broker_id=by_bank.broker_id, kind=by_bank.kind).agg(
-        liability=by_bank.liability.sum()
+        liability=wide_sum(by_bank.liability)
     )
     sab = t.bank_balances
     held = sab.group_by(broker_id=sab.broker_id, kind=sab.purpose.substitute(KIND_OF_PURPOSE)).agg(
-        held=sab.balance.sum()
+        held=wide_sum(sab.balance)
     )
     reserve = t.csdc_reserve.group_by(broker_id=t.csdc_reserve.broker_id).agg(
-        held=t.csdc_reserve.balance.sum()
+        held=wide_sum(t.csdc_reserve.balance)
     )
     reserve = reserve.select(reserve.broker_id, kind=ibis.literal("normal"), held=reserve.held)
     assets = held.union(reserve, distinct=False)
-    assets = assets.group_by(assets.broker_id, assets.kind).agg(held=assets.held.sum())
+    assets = assets.group_by(assets.broker_id, assets.kind).agg(held=wide_sum(assets.held))
     gaps = liabilities.left_join(
         assets,
         [liabilities.broker_id == assets.broker_id, liabilities.kind == assets.kind],
@@ -198,7 +226,7 @@ def f3_items(t: SourceTables, liabilities_by_bank: ir.Table) -> ir.Table:
         broker_id=liabilities.broker_id,
         kind=liabilities.kind,
         liability=liabilities.liability,
-        held=assets.held.coalesce(0),
+        held=assets.held.coalesce(ibis.literal(0).cast(FEN_WIDE)),
     )
     gaps = gaps.mutate(gap=gaps.liability - gaps.held).filter(lambda g: g.gap > 0)
     return _item(
@@ -311,7 +339,7 @@ def f7_items(t: SourceTables, request: EngineRequest) -> ir.Table:
     )
     csdc = t.csdc_reserve.filter(t.csdc_reserve.broker_id.isin(brokers))
     csdc = csdc.group_by(c_broker=csdc.broker_id, c_market=csdc.market).agg(
-        c_balance=csdc.balance.sum()
+        c_balance=wide_sum(csdc.balance)
     )
     joined = own.outer_join(csdc, [own.o_broker == csdc.c_broker, own.o_market == csdc.c_market])
     compared = joined.select(
@@ -406,7 +434,7 @@ def engine_queries(
 ) -> EngineQueries:
     keys = ["institution_id", "region", "code"]
     sums = items.group_by([*keys, "subkind"]).agg(
-        amount_fen=items.amount_fen.sum(), items_count=items.count()
+        amount_fen=wide_sum(items.amount_fen), items_count=items.count()
     )
     rank = ibis.row_number().over(
         group_by=keys, order_by=[items.amount_fen.desc(), items.ref.asc()]
@@ -420,9 +448,9 @@ def engine_queries(
     # use, from the liabilities already summed for F3.
     balances = liabilities.group_by(
         broker_id=liabilities.broker_id, bank_id=liabilities.bank_id
-    ).agg(liability=liabilities.liability.sum())
+    ).agg(liability=wide_sum(liabilities.liability))
     fees = t.fee_income.group_by(broker_id=t.fee_income.broker_id).agg(
-        fee=t.fee_income.amount.sum()
+        fee=wide_sum(t.fee_income.amount)
     )
     bsa = t.broker_special
     special_account_banks = bsa.select(bsa.broker_id, bsa.bank_id).distinct()
@@ -440,6 +468,7 @@ def run_queries(
     *,
     materialize: Materialize,
     account_groups: Sequence[AccountGroup] = (),
+    backend_sums_int64_exactly: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Execute every query on the tables' backend; rows come back as plain Python values.
 
@@ -447,11 +476,15 @@ def run_queries(
     its items are kept. The items are read three times, so `materialize` keeps them once (a
     temporary table, a cached DataFrame) and the heavy work runs in one pass; the client fund
     liabilities per (broker, bank, kind) are kept too, for F3 and for the per-broker balances.
+    `backend_sums_int64_exactly`: the backend sums int64 into a wider type by itself (DuckDB,
+    PostgreSQL), so the sums over every client fund row need not widen their inputs.
     """
-    passes = [f1_items(t, request, group) for group in account_groups] or [f1_items(t, request)]
+    widen = not backend_sums_int64_exactly
+    groups: Sequence[AccountGroup | None] = account_groups or [None]
+    passes = [f1_items(t, request, group, widen_inputs=widen) for group in groups]
     with (
         materialize(passes) as compared_accounts,
-        materialize([client_fund_liabilities(t)]) as liabilities,
+        materialize([client_fund_liabilities(t, widen_inputs=widen)]) as liabilities,
         materialize([finding_items(t, request, liabilities, compared_accounts)]) as items,
     ):
         queries = engine_queries(items, t, liabilities, request.evidence_rows_max)
@@ -469,7 +502,8 @@ def run_queries(
 
 
 def _fen(value: Any) -> int:
-    """PostgreSQL sums bigint into numeric; int() of it is exact. None is zero."""
+    """Sums come back as `Decimal` of whole fen (numeric, decimal(38,0)); int() of it is exact.
+    None is zero."""
     return 0 if value is None else int(value)
 
 
