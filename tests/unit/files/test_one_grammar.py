@@ -169,3 +169,10 @@ def test_a_package_manifest_refuses_an_institution_id_by_the_identifier_rule(
     assert [(e.code, e.file, e.column) for e in outcome.errors] == [
         (rule, "manifest.json", "institution_id")
     ]
+
+
+def test_every_value_rule_is_a_package_rule_of_the_same_name() -> None:
+    # PackageRule repeats the value rules (enums cannot extend one another) to keep one list in
+    # precedence order; this holds the two in step, so a receipt can name any value rule.
+    package_rules = {rule.value for rule in PackageRule}
+    assert {rule.value for rule in ValueRule} <= package_rules
