@@ -92,7 +92,7 @@ class ParquetStore:
         self._fs.create_dir(self._base, recursive=True)
         self.remove_orphans()
 
-    def remove_orphans(self, *, now: float | None = None) -> int:
+    def remove_orphans(self, *, now: float | None = None) -> int:  # float ok: epoch seconds
         """Remove temporary files no live writer holds; how many were removed.
 
         A temporary file is named `<host>_<pid>_<random>.parquet.part`. On this host, its
@@ -183,7 +183,7 @@ class ParquetStore:
         return pq.read_table(self._path(digest), filesystem=self._fs)
 
 
-def _held(info: fs.FileInfo, now: float) -> bool:
+def _held(info: fs.FileInfo, now: float) -> bool:  # float ok: epoch seconds
     """Whether a temporary file may still belong to a live writer (see `remove_orphans`)."""
     host, _, rest = info.base_name.partition("_")
     pid_text, _, _ = rest.partition("_")
