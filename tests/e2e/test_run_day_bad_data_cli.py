@@ -7,10 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
-from tests.e2e.test_monitor_run_cli import clearwatch
-from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, KIND_OF, clean_world
-from tests.support.packages import csv_text, write_package, write_registry
+from tests.e2e.test_monitor_run_cli import clearwatch, submit_world
+from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, clean_world
+from tests.support.packages import write_registry
 
 
 def test_run_day_exits_0_and_marks_only_the_broker_beyond_the_limits(
@@ -25,17 +24,7 @@ def test_run_day_exits_0_and_marks_only_the_broker_beyond_the_limits(
         [f"X{n:02}", f"x{n}", "normal", "K002", "9999999999999999.99"] for n in range(13)
     ]
     world["B001"]["client_funds.csv"].append(["A9", "c9", "normal", "K001", "-30.00"])
-    for institution, files in world.items():
-        kind = KIND_OF[institution[0]]
-        headers = {f.name: ",".join(f.column_names) for f in PACKAGE_SPECS[kind].files}
-        package = write_package(
-            tmp_path / institution, kind, institution, DAY,
-            {name: csv_text(headers[name], rows) for name, rows in files.items()},
-        )  # fmt: skip
-        submitted = clearwatch(
-            env, "monitor", "submit", str(package), "--at", "2026-11-20T18:00:00+08:00"
-        )
-        assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    submit_world(env, tmp_path, world)
     out = tmp_path / "day.json"
     ran = clearwatch(env, "monitor", "run-day", "--date", DAY.isoformat(), "--json", str(out))
     assert ran.returncode == 0, ran.stderr
