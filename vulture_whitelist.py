@@ -13,6 +13,7 @@ from vulture.whitelist_utils import Whitelist
 from clearwatch.domain.access.approvals import ApprovalKind
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.backoffice.accounts import Authority
+from clearwatch.domain.monitor.cases import ExplanationCategory
 from clearwatch.domain.monitor.criteria import Criterion
 from clearwatch.domain.monitor.findings import FindingType
 
@@ -58,3 +59,52 @@ FindingType.ACCOUNT_MISMATCH
 FindingType.RESERVE_MISMATCH
 FindingType.FAULT_ACTION
 FindingType.FILED_ACCOUNT_MISSING
+ExplanationCategory.TIMING_DIFFERENCE
+ExplanationCategory.DATA_ERROR
+ExplanationCategory.OPERATIONAL_ERROR
+ExplanationCategory.MISCONDUCT
+
+# http.server calls these on a request handler (the tests' webhook receiver).
+_.do_POST
+_.log_message
+
+# FastAPI calls the API's route functions (registered by `@router.get(...)` and the like),
+# reads its response models' fields, and uvicorn builds `app_from_environment` by name
+# (`clearwatch serve --workers N`); `serve` is loaded by name from `LAZY_COMMANDS`.
+_.whoami
+_.token_create
+_.token_list
+_.token_revoke
+_.users_list
+_.users_add
+_.users_grant
+_.users_emergency_grant
+_.approvals_list
+_.approvals_request
+_.approvals_approve
+_.approvals_reject
+_.registry_show
+_.registry_load
+_.packages_submit
+_.packages_list
+_.packages_show
+_.monitor_run_day
+_.monitor_day_result
+_.warnings_list
+_.batches_import
+_.batches_list
+_.books_check
+_.eod
+_.health
+_.app_from_environment
+_.serve
+_.token_type
+_.holds
+_.problem_amount
+_.emergency_grants
+# tarfile reads a member's link target (the API tests build unsafe archives).
+_.linkname
+# Commands that are one function each, loaded by name from LAZY_COMMANDS (entrypoints/cli/main.py).
+_.logout
+# pytest reads a module's marks by name.
+_.pytestmark

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -16,6 +17,10 @@ from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application, build_application
 from clearwatch.config import Settings
 from clearwatch.domain.shared.calendar import SHANGHAI
+
+# No test is timed: a busy CI machine (two cores) must not fail a property for being slow.
+settings.register_profile("clearwatch", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("clearwatch")
 
 POSTGRES_URL_VARIABLE = "CLEARWATCH_TEST_POSTGRES_URL"
 DEFAULT_TEST_TIME = datetime(2026, 11, 20, 16, 0, tzinfo=SHANGHAI)
@@ -98,5 +103,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for driving the `clearwatch` CLI against a fresh home."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CLEARWATCH_")}
     env["CLEARWATCH_HOME"] = str(tmp_path / "cli-home")
+    env["CLEARWATCH_REPLAY"] = "1"  # tests replay business days with --at
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # never the tester's own sign-in
     env["COLUMNS"] = "200"  # Rich wraps to the terminal; tests read whole cells
     return env

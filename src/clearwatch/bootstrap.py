@@ -10,6 +10,7 @@ Alembic.
 from __future__ import annotations
 
 import importlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from clearwatch.adapters import crash_points
 from clearwatch.adapters.clock import FixedClock, SystemClock
-from clearwatch.config import EngineBackend, Settings
+from clearwatch.config import EngineBackend, Settings, WatchSettings
 from clearwatch.domain.audit.chain import HashAlgorithm, available_algorithms
 from clearwatch.domain.shared.errors import ConfigurationError
 
@@ -29,16 +30,25 @@ if TYPE_CHECKING:
     from clearwatch.adapters.columnar import ParquetStore
     from clearwatch.adapters.db.raw_sql import RawSqlConsole
     from clearwatch.adapters.db.unit_of_work import SqlUnitOfWork
+    from clearwatch.domain.access.callers import Caller
     from clearwatch.domain.audit.checkpoint import SignedCheckpoint
+    from clearwatch.domain.audit.witness import PublishedHead
     from clearwatch.domain.backoffice.fees import FeeSchedule
     from clearwatch.domain.monitor.report import DayResult
     from clearwatch.domain.monitor.thresholds import Rules
+    from clearwatch.services.access.authorize import Gate
+    from clearwatch.services.access.ports import AuthenticationTools
     from clearwatch.services.audit.ports import AuditAnchor
     from clearwatch.services.backoffice.ports import BackOfficeTools
+    from clearwatch.services.monitor.cases_ports import CasesContext
+    from clearwatch.services.monitor.delivery_ports import DeliveryContext
     from clearwatch.services.monitor.run_day import RunDayContext
     from clearwatch.services.monitor.run_ports import FindingsEngine
     from clearwatch.services.monitor.submit_package import SubmitContext
+    from clearwatch.services.recovery.keys import MasterKeys
+    from clearwatch.services.recovery.ports import BackupFolder, RecoverySite
     from clearwatch.services.shared.ports import Clock, ColumnarStore
+    from clearwatch.services.watch.ports import EventPublisher, WatchWiring
 
 # What entrypoints may catch or build without importing an adapter themselves.
 __all__ = [
@@ -48,12 +58,17 @@ __all__ = [
     "MissingExtra",
     "StoreNotInitialised",
     "build_application",
+    "new_master_key_file",
     "replay_clock",
 ]
 
 # The optional dependency behind each module an optional engine needs, by the extra's name.
 EXTRA_OF_MODULE = {"psycopg": "postgres", "pyspark": "spark"}
 REPORTS_DIR = Path("reports") / "monitor"
+WATCH_ALERTS = Path("watch") / "alerts.jsonl"  # under the home: what `watch serve` raised
+UPLOADS_DIR = "uploads"  # under the home: the API's uploads while they are checked
+CASE_ATTACHMENTS_DIR = Path("cases") / "attachments"  # under the home: by sha256, owner-only
+DELIVERIES_DIR = "deliveries"  # under the home: each recipient's notices (PDF, workbook)
 
 
 class MissingExtra(ConfigurationError):
@@ -79,7 +94,9 @@ def require_extra(module: str) -> None:
 @dataclass
 class Application:
     settings: Settings
-    clock: Clock
+    clock: Clock  # business time: the real clock, or a replay's
+    # What security decides by (expiry, lockout, grants, approvals): always the real clock.
+    real_clock: Clock = field(default_factory=SystemClock)
     _store_ready: bool = field(default=False, init=False, repr=False)
     # Set by the first writing unit of work: only then can a command have appended audit
     # records, and only then does `anchor_appended` open the log again to sign its head.
@@ -97,9 +114,17 @@ class Application:
 
     @cached_property
     def columnar(self) -> ParquetStore:
+        """The columnar store; an encrypted one refuses to open without its master key."""
         from clearwatch.adapters.columnar import ParquetStore
+        from clearwatch.adapters.columnar_keys import MasterKeySource
 
-        return ParquetStore(self.settings.columnar_root)
+        settings = self.settings
+        keys = MasterKeySource(
+            encrypt=settings.encrypt_at_rest,
+            key_file=settings.master_key_file,
+            key_text=settings.master_key,
+        )
+        return ParquetStore(settings.columnar_root, keys=keys)
 
     @cached_property
     def audit_algorithm(self) -> HashAlgorithm:
@@ -111,8 +136,9 @@ class Application:
         return algorithm
 
     def uow(self) -> SqlUnitOfWork:
-        self._wrote = True
-        return self._unit_of_work(read_only=False)
+        unit = self._unit_of_work(read_only=False)
+        self._wrote = True  # not before: an application whose store would not open wrote nothing
+        return unit
 
     def read_uow(self) -> SqlUnitOfWork:
         return self._unit_of_work(read_only=True)
@@ -157,10 +183,11 @@ class Application:
     def init_schema(self, *, actor: str = "system") -> tuple[str, ...]:
         """Create or upgrade the schema; an actual change is recorded in the audit log."""
         from clearwatch.adapters.db.migrate import upgrade_schema
+        from clearwatch.adapters.private_files import owner_only_dir
         from clearwatch.domain.shared.kinds import AuditAction
         from clearwatch.services.audit.audit_log import record_audit
 
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        owner_only_dir(self.settings.home)
         before, after = upgrade_schema(self.engine)
         self._store_ready = True
         if after != before:
@@ -211,6 +238,74 @@ class Application:
         if "engine" in self.__dict__:
             self.engine.dispose()
 
+    # -- identities -------------------------------------------------------------------------
+
+    @cached_property
+    def authentication(self) -> AuthenticationTools:
+        from clearwatch.adapters.identity import (
+            Argon2Passwords,
+            JwtAccessTokens,
+            TotpSecondFactor,
+        )
+        from clearwatch.services.access.ports import AuthenticationTools
+
+        return AuthenticationTools(
+            hasher=Argon2Passwords(),
+            signer=JwtAccessTokens(self.settings.access_key_path),
+            second_factor=TotpSecondFactor(),
+            access_token_minutes=self.settings.access_token_minutes,
+        )
+
+    def authenticate(self, presented: str) -> Caller:
+        """The caller a bearer token proves (a person's access token or a machine's)."""
+        from clearwatch.domain.access.api_tokens import looks_like_api_token
+        from clearwatch.services.access.sign_in import authenticate
+
+        # A person's token is only read; a machine's token's use is audited, so it writes.
+        return authenticate(
+            uow=self.uow() if looks_like_api_token(presented) else self.read_uow(),
+            tools=self.authentication,
+            presented=presented,
+            at=self.real_clock.now(),
+        )
+
+    def presented_token(self) -> str | None:
+        """The caller's credential: `CLEARWATCH_TOKEN`, else the file `clearwatch login` wrote."""
+        from clearwatch.adapters.token_file import read_token
+
+        return self.settings.token or read_token(self.settings.token_file_path)
+
+    def keep_token(self, token: str) -> Path:
+        from clearwatch.adapters.token_file import keep_token
+
+        keep_token(self.settings.token_file_path, token)
+        return self.settings.token_file_path
+
+    def forget_token(self) -> bool:
+        from clearwatch.adapters.token_file import forget_token
+
+        return forget_token(self.settings.token_file_path)
+
+    def gate(self, caller: Caller) -> Gate:
+        """The policy asked for `caller`, on the real clock."""
+        from clearwatch.services.access.authorize import Gate
+
+        return Gate(
+            caller=caller,
+            uow_factory=self.uow,
+            clock=self.real_clock,
+            read_uow_factory=self.read_uow,
+        )
+
+    # -- the HTTP API -------------------------------------------------------------------------
+
+    def upload_folder(self) -> Path:
+        """A new owner-only (0700) folder for one upload, under `$CLEARWATCH_HOME/uploads/`
+        (also 0700); whoever asked for it removes it."""
+        from clearwatch.adapters.private_files import owner_only_dir
+
+        return Path(tempfile.mkdtemp(dir=owner_only_dir(self.settings.home / UPLOADS_DIR)))
+
     # -- the monitor ----------------------------------------------------------------------
 
     def submit_context(self) -> SubmitContext:
@@ -242,6 +337,7 @@ class Application:
             memory_limit=settings.engine_memory_limit,
             accounts_per_pass=settings.engine_accounts_per_pass,
             spark_master=settings.spark_master,
+            data_key=self.columnar.data_key,
         )
 
     @cached_property
@@ -275,6 +371,48 @@ class Application:
 
         return write_day_report(result, self.settings.home / REPORTS_DIR)
 
+    # -- cases, warning approval and delivery (issue 14) ------------------------------------
+
+    def cases_context(self, *, regrade: bool = True) -> CasesContext:
+        """Cases with their attachments (owner-only, content-addressed, under the home); a
+        decision grades D again through the daily run unless `regrade` is False."""
+        from clearwatch.adapters.delivery.blobs import OwnerOnlyBlobs
+        from clearwatch.services.monitor.cases_ports import CasesContext
+
+        return CasesContext(
+            clock=self.clock,
+            uow_factory=self.uow,
+            attachments=OwnerOnlyBlobs(self.settings.home / CASE_ATTACHMENTS_DIR),
+            run_day=self.run_day_context() if regrade else None,
+        )
+
+    def delivery_context(self, clock: Clock | None = None) -> DeliveryContext:
+        """Warning approval and the delivery worker: webhooks from `CLEARWATCH_WEBHOOKS`,
+        documents under `$CLEARWATCH_HOME/deliveries/<recipient>/`, on the real clock."""
+        from datetime import timedelta
+
+        from clearwatch.adapters.delivery.blobs import DocumentShelf
+        from clearwatch.adapters.delivery.notice_documents import (
+            NOTICE_FONT_DEFAULT,
+            NoticeDocuments,
+        )
+        from clearwatch.adapters.delivery.webhook import HttpWebhookSender
+        from clearwatch.adapters.delivery.webhooks_file import load_webhooks
+        from clearwatch.services.monitor.delivery_ports import DeliveryContext
+
+        settings = self.settings
+        return DeliveryContext(
+            clock=clock or self.real_clock,
+            uow_factory=self.uow,
+            webhooks=load_webhooks(settings.webhooks),
+            sender=HttpWebhookSender(),
+            renderer=NoticeDocuments(settings.notice_font or NOTICE_FONT_DEFAULT),
+            shelf=DocumentShelf(settings.home / DELIVERIES_DIR),
+            attempts_max=settings.delivery_attempts_max,
+            backoff_base=timedelta(seconds=settings.delivery_backoff_seconds),
+            claim_lease=timedelta(seconds=settings.delivery_lease_seconds),
+        )
+
     # -- the back office --------------------------------------------------------------------
 
     @cached_property
@@ -286,7 +424,14 @@ class Application:
 
     @cached_property
     def backoffice_tools(self) -> BackOfficeTools:
-        return build_backoffice_tools(self.columnar, schedule=self.fee_schedule)
+        tools = build_backoffice_tools(self.columnar, schedule=self.fee_schedule)
+        return replace(tools, audit_head=self.publish_audit_head)
+
+    def publish_audit_head(self) -> PublishedHead | None:
+        """Sign the audit log's head now, with the key's public half, for a package to carry."""
+        from clearwatch.services.audit.witness import publish_head
+
+        return publish_head(anchor=self.audit_anchor())
 
     @cached_property
     def hand_edit(self) -> RawSqlConsole:
@@ -294,6 +439,80 @@ class Application:
         from clearwatch.adapters.db.raw_sql import RawSqlConsole
 
         return RawSqlConsole(self.engine)
+
+    # -- recovery (issue 18) ------------------------------------------------------------------
+
+    def recovery_site(self) -> RecoverySite:
+        """This store's parts for backup and restore: dump, objects, checkpoints, audit key.
+
+        Nothing is created here: a restore target stays empty until the restore loads it.
+        """
+        from clearwatch.adapters.recovery.audit_key_signer import AuditKeySigner
+        from clearwatch.adapters.recovery.object_files import ParquetObjectFiles
+        from clearwatch.adapters.recovery.store_dump import PostgresDump, SqliteDump
+        from clearwatch.services.recovery.ports import RecoverySite
+
+        if not self.settings.is_embedded:
+            require_extra("psycopg")
+        dump = SqliteDump(self.engine) if self.settings.is_embedded else PostgresDump(self.engine)
+        return RecoverySite(
+            store=dump,
+            objects=ParquetObjectFiles(self.columnar),
+            checkpoints_dir=self.settings.audit_checkpoints_dir,
+            signer=AuditKeySigner(self.settings.audit_key_path),
+            anchor=self.audit_anchor,
+            clock=self.real_clock,
+        )
+
+    def backup_folder(self, root: Path) -> BackupFolder:
+        from clearwatch.adapters.recovery.backup_folder import LocalBackupFolder
+
+        return LocalBackupFolder(root)
+
+    def master_keys(self) -> MasterKeys:
+        """The columnar store's master key, for `keys rotate` (opening it needs the current)."""
+        from clearwatch.adapters.recovery.master_keys import ParquetMasterKeys
+
+        return ParquetMasterKeys(self.columnar)
+
+    # -- the watch over the flow (issue 19) ------------------------------------------------
+
+    def watch_wiring(self, watch: WatchSettings | None = None) -> WatchWiring:
+        """The watch's rules, sources, streams (NATS when configured) and alert log."""
+        from clearwatch.adapters.events.day_files import DayFilesSource
+        from clearwatch.adapters.events.memory import InProcessStream
+        from clearwatch.adapters.events.nats_stream import JetStreamEvents, subject_prefix_for
+        from clearwatch.adapters.watch.alert_log import JsonlAlertLog
+        from clearwatch.adapters.watch.forest import IsolationForestModel
+        from clearwatch.adapters.watch.model_file import NpzModelFiles
+        from clearwatch.adapters.watch.rules_file import load_watch_rules
+        from clearwatch.services.watch.ports import WatchWiring
+
+        watch = watch or WatchSettings.from_environment()
+        url = watch.nats_url
+        return WatchWiring(
+            rules=load_watch_rules(watch.rules),
+            source=DayFilesSource,
+            in_process_stream=InProcessStream,
+            live_stream=None
+            if url is None
+            else lambda: JetStreamEvents(url, watch.stream, subject_prefix_for(watch.stream)),
+            live_name=watch.shown_nats_url or "in-process",
+            alert_log=lambda: JsonlAlertLog(self.settings.home / WATCH_ALERTS),
+            model_files=NpzModelFiles(),
+            outlier_model=IsolationForestModel,
+        )
+
+    def watch_publisher(self) -> EventPublisher:
+        """The importer's live feed to the watch: the NATS stream when configured, else none
+        (the in-process stream has no consumer outside the importing process)."""
+        from clearwatch.adapters.events.publisher import StreamPublisher
+        from clearwatch.services.watch.ports import NO_PUBLISHER
+
+        wiring = self.watch_wiring()
+        if wiring.live_stream is None:
+            return NO_PUBLISHER
+        return StreamPublisher(stream=wiring.live_stream, source=wiring.source)
 
 
 def build_backoffice_tools(
@@ -303,17 +522,26 @@ def build_backoffice_tools(
 
     `Application.backoffice_tools` is the one caller in production; tests pass `threads=1`.
     """
+    from clearwatch.adapters.columnar import ParquetStore
     from clearwatch.adapters.engine.backoffice.row_work import IbisBackOfficeEngine
     from clearwatch.adapters.fee_schedule_file import load_fee_schedule
     from clearwatch.adapters.files.batch_reader import DuckDBBatchFileReader
     from clearwatch.services.backoffice.ports import BackOfficeTools
 
+    data_key = store.data_key if isinstance(store, ParquetStore) else None
     return BackOfficeTools(
         store=store,
         reader=DuckDBBatchFileReader(),
-        engine=IbisBackOfficeEngine(threads=threads),
+        engine=IbisBackOfficeEngine(threads=threads, data_key=data_key),
         schedule=schedule or load_fee_schedule(),
     )
+
+
+def new_master_key_file(path: Path) -> None:
+    """A new random master key for an encrypted columnar store, in a new owner-only file."""
+    from clearwatch.adapters.columnar_keys import create_master_key_file
+
+    create_master_key_file(path)
 
 
 def replay_clock(at: datetime) -> FixedClock:

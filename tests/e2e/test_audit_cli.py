@@ -8,8 +8,10 @@ from pathlib import Path
 
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
+from clearwatch.domain.access.roles import Role
 from clearwatch.services.audit.audit_log import record_audit
 from tests.e2e.test_cli_foundation import clearwatch
+from tests.support.identities import signed_env
 
 
 def append_records(env: dict[str, str], count: int) -> None:
@@ -37,6 +39,15 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
+def auditor(env: dict[str, str]) -> tuple[dict[str, str], int]:
+    """`env` signed in as an auditor of the back office, and the log's last seq once they (and
+    the store's first admin) are registered: the records a test appends come after it."""
+    signed = signed_env(env, "BO:B001", Role.AUDITOR)
+    with sqlite3.connect(store(env)) as connection:
+        [(last,)] = connection.execute("SELECT max(seq) FROM audit_log")
+    return signed, last
+
+
 def test_init_signs_a_checkpoint_owner_only_and_never_prints_the_key(
     cli_env: dict[str, str],
 ) -> None:
@@ -47,11 +58,12 @@ def test_init_signs_a_checkpoint_owner_only_and_never_prints_the_key(
     key = home / "audit-key" / "ed25519.pem"
     assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o600
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    signed, _ = auditor(cli_env)
     append_records(cli_env, 4)
     outputs = [
-        clearwatch(cli_env, "audit", "checkpoint"),
-        clearwatch(cli_env, "audit", "verify", "--data"),
-        clearwatch(cli_env, "audit", "prove", "3"),
+        clearwatch(signed, "audit", "checkpoint"),
+        clearwatch(signed, "audit", "verify", "--data"),
+        clearwatch(signed, "audit", "prove", "3"),
     ]
     secret = "".join(key.read_text().splitlines()[1:-1])
     for result in outputs:
@@ -65,30 +77,33 @@ def test_dropped_triggers_and_a_cut_tail_are_named_and_init_restores(
     cli_env: dict[str, str],
 ) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
+    signed, base = auditor(cli_env)
     append_records(cli_env, 5)
-    assert clearwatch(cli_env, "audit", "checkpoint").returncode == 0
+    assert clearwatch(signed, "audit", "checkpoint").returncode == 0  # at seq base + 5
     with sqlite3.connect(store(cli_env)) as connection:
         connection.execute("DROP TRIGGER audit_log_refuse_delete")
-        connection.execute("DELETE FROM audit_log WHERE seq > 4")
-    verify = clearwatch(cli_env, "audit", "verify")
+        connection.execute("DELETE FROM audit_log WHERE seq > ?", (base + 3,))
+    verify = clearwatch(signed, "audit", "verify")
     assert verify.returncode == 1
     lines = error_lines(verify.stderr)
-    assert "error: audit_log_truncated: checkpoint at seq 6, store ends at 4" in lines
+    cut = f"checkpoint at seq {base + 5}, store ends at {base + 3}"
+    assert f"error: audit_log_truncated: {cut}" in lines
     assert "error: append_only_trigger_missing: audit_log_refuse_delete" in lines
     init = clearwatch(cli_env, "init")
     # The trigger is back; the cut tail stays named (and no checkpoint blesses it).
     assert "append-only triggers restored: audit_log_refuse_delete" in init.stdout
     assert init.returncode == 1
     assert "audit_log_truncated" in init.stderr
-    after = clearwatch(cli_env, "audit", "verify")
+    after = clearwatch(signed, "audit", "verify")
     assert not any("append_only_trigger_missing" in line for line in error_lines(after.stderr))
     assert any("audit_log_truncated" in line for line in error_lines(after.stderr))
 
 
 def test_an_edited_and_rechained_log_is_named(cli_env: dict[str, str]) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
+    signed, base = auditor(cli_env)
     append_records(cli_env, 4)
-    assert clearwatch(cli_env, "audit", "checkpoint").returncode == 0
+    assert clearwatch(signed, "audit", "checkpoint").returncode == 0  # at seq base + 4
     app = build_application(Settings.from_environment(cli_env))
     with app.read_uow() as uow:
         records = list(uow.audit.records())
@@ -114,19 +129,21 @@ def test_an_edited_and_rechained_log_is_named(cli_env: dict[str, str]) -> None:
                 (actor, forged.payload_json, forged.recorded_at, prev, forged.hash, record.seq),
             )
             prev = forged.hash
-    verify = clearwatch(cli_env, "audit", "verify")
+    verify = clearwatch(signed, "audit", "verify")
     assert verify.returncode == 1
     rechained = [line for line in error_lines(verify.stderr) if "audit_log_rechained" in line]
-    assert len(rechained) == 1 and "records 1..5" in rechained[0]
+    assert len(rechained) == 1 and f"records 1..{base + 4} " in rechained[0]
 
 
 def test_proofs_verify_between_checkpoints(cli_env: dict[str, str]) -> None:
     assert clearwatch(cli_env, "init").returncode == 0  # checkpoint at seq 1
+    signed, base = auditor(cli_env)
     append_records(cli_env, 6)
-    assert clearwatch(cli_env, "audit", "checkpoint").returncode == 0  # at seq 7
-    consistency = clearwatch(cli_env, "audit", "consistency", "1", "7")
+    latest = str(base + 6)
+    assert clearwatch(signed, "audit", "checkpoint").returncode == 0  # at seq base + 6
+    consistency = clearwatch(signed, "audit", "consistency", "1", latest)
     assert consistency.returncode == 0, consistency.stderr
     assert "proof verified" in consistency.stdout
-    missing = clearwatch(cli_env, "audit", "consistency", "2", "7")
+    missing = clearwatch(signed, "audit", "consistency", "2", latest)
     assert missing.returncode == 3
     assert "audit_checkpoint_must_exist" in missing.stderr

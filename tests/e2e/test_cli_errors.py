@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from clearwatch.domain.access.roles import Role
 from clearwatch.entrypoints.cli.common import EXIT_FAILED, EXIT_REJECTED, EXIT_USAGE
+from tests.support.identities import as_user, signed_env
 
 # `audit show` with its use case replaced by one that raises `{raised}`.
 INJECTED = """
@@ -50,29 +52,39 @@ def env(cli_env: dict[str, str]) -> dict[str, str]:
 
 
 def test_a_refusal_is_one_line_naming_its_rule_and_exits_3(env: dict[str, str]) -> None:
-    result = clearwatch(env, "monitor", "run-day", "--date", "2026-11-20")
+    analyst = signed_env(env, "SIPF", Role.ANALYST)
+    result = clearwatch(analyst, "monitor", "run-day", "--date", "2026-11-20")
     assert result.returncode == EXIT_REJECTED
     assert one_line(result.stderr).startswith("error: refused: registry_must_be_loaded")
 
 
 def test_an_approval_refusal_is_one_line_and_exits_3(env: dict[str, str]) -> None:
-    result = clearwatch(env, "approvals", "request", "override", "node:x/[/]", "--as", "ghost")
+    request = ("approvals", "request", "override", "node:x/[/]")
+    operator = signed_env(env, "BO:B001", Role.OPERATOR)
+    # A maker no longer registered: the token of a user the store does not know proves no one.
+    ghost = clearwatch(as_user(env, "ghost"), *request)
+    assert ghost.returncode == EXIT_REJECTED
+    assert "refused: token_must_be_valid" in one_line(ghost.stderr)
+    assert clearwatch(operator, *request).returncode == 0
+    result = clearwatch(operator, *request)
     assert result.returncode == EXIT_REJECTED
-    assert "refused: maker_must_be_registered" in one_line(result.stderr)
+    assert "refused: request_must_not_duplicate_pending" in one_line(result.stderr)
 
 
 def test_a_refused_batch_names_its_first_rule_and_exits_3(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / "empty").mkdir()
-    result = clearwatch(env, "broker", "import", str(tmp_path / "empty"))
+    operator = signed_env(env, "BO:B001", Role.OPERATOR)
+    result = clearwatch(operator, "broker", "import", str(tmp_path / "empty"))
     assert result.returncode == EXIT_REJECTED
     assert "refused: manifest_must_exist" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_a_message_with_markup_like_text_prints_as_it_is(env: dict[str, str]) -> None:
-    result = clearwatch(env, "user", "grant", "[/x]", "checker")
+    admin = signed_env(env, "BO:B001", Role.ADMIN)
+    result = clearwatch(admin, "user", "grant", "[/x]", "checker")
     assert result.returncode == EXIT_REJECTED
     assert "user_must_be_registered: [/x]" in one_line(result.stderr)
 
@@ -100,13 +112,14 @@ def test_a_configuration_error_is_one_line_and_exits_2(env: dict[str, str]) -> N
 
 
 def test_a_bug_exits_1_with_its_traceback(env: dict[str, str]) -> None:
-    result = injected(env, 'KeyError("a bug")')
+    result = injected(signed_env(env, "BO:B001", Role.AUDITOR), 'KeyError("a bug")')
     assert result.returncode == EXIT_FAILED
     assert "Traceback" in result.stderr and "KeyError: 'a bug'" in result.stderr
 
 
 def test_a_condition_raised_on_purpose_exits_1_as_one_line(env: dict[str, str]) -> None:
-    result = injected(env, 'ClearwatchError("the store is contended")')
+    auditor = signed_env(env, "BO:B001", Role.AUDITOR)
+    result = injected(auditor, 'ClearwatchError("the store is contended")')
     assert result.returncode == EXIT_FAILED
     assert one_line(result.stderr) == "error: ClearwatchError: the store is contended"
 
@@ -115,7 +128,8 @@ def test_a_rules_file_that_is_not_toml_is_a_configuration_error(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / "rules.toml").write_text("thresholds = [\n")
-    rules = {**env, "CLEARWATCH_MONITOR_RULES": str(tmp_path / "rules.toml")}
+    analyst = signed_env(env, "SIPF", Role.ANALYST)
+    rules = {**analyst, "CLEARWATCH_MONITOR_RULES": str(tmp_path / "rules.toml")}
     result = clearwatch(rules, "monitor", "run-day", "--date", "2026-11-20")
     assert result.returncode == EXIT_USAGE, result.stderr
     assert "rules_document_must_be_utf8_toml" in one_line(result.stderr)

@@ -12,19 +12,28 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from clearwatch.bootstrap import build_application
+from clearwatch.bootstrap import build_application, replay_clock
 from clearwatch.config import Settings
+from clearwatch.domain.access.callers import local_caller
+from clearwatch.domain.access.organisations import SIPF
+from clearwatch.domain.access.policy import Action, Actor, Resource
+from clearwatch.domain.access.roles import Role
 from clearwatch.domain.backoffice.batch_manifest import BatchManifest
 from clearwatch.domain.monitor.assessment import Reminder
 from clearwatch.domain.monitor.criteria import Criterion, Level
+from clearwatch.domain.monitor.receipt import Receipt
 from clearwatch.domain.monitor.registry import InstitutionKind
 from clearwatch.domain.monitor.report import DayResult, InstitutionResult
 from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.domain.monitor.routing import RoutedWarning
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
+from clearwatch.domain.shared.masking import mask
+from clearwatch.services.access.authorize import Gate
+from clearwatch.services.monitor.submit_package import submit_package
 from tests.backoffice_batches import static_batch
 from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, KIND_OF, clean_world
+from tests.support.identities import as_user, registered, signed_env
 from tests.support.packages import csv_text, write_package, write_registry
 
 BROKER = "[/b2]"  # stands for B002 everywhere: Rich would read it as a closing tag
@@ -71,8 +80,46 @@ def _rename(value: str) -> str:
     return BROKER if value == "B002" else value
 
 
+class _NoPolicy(Gate):
+    """Asks no policy: how a store kept from before sign-in holds packages of institutions
+    whose ids (`[/b2]`, `[/x]`) are no organisation's, so no user of today could submit them."""
+
+    def check(self, action: Action, resource: Resource) -> Actor:
+        return Actor(self.user_id, SIPF, frozenset())
+
+    def check_own(self, action: Action) -> Actor:
+        return Actor(self.user_id, SIPF, frozenset())
+
+
+def _person(env: dict[str, str], user_id: str, organisation: str, role: Role) -> dict[str, str]:
+    """`env` signed in as `user_id`, registered first: a person's short id, as the registry's
+    history shows who loaded each version (a generated `sipf-registry_officer` fills a third
+    of 80 columns)."""
+    app = build_application(Settings.from_environment(env))
+    try:
+        registered(app, user_id, organisation, role)
+    finally:
+        app.dispose()
+    return as_user(env, user_id)
+
+
+def _stored_before_sign_in(env: dict[str, str], package: Path) -> Receipt:
+    """`package` submitted at AT in-process, as a store from before sign-in received it."""
+    app = build_application(
+        Settings.from_environment(env), replay_clock(datetime.fromisoformat(AT))
+    )
+    try:
+        gate = _NoPolicy(
+            caller=local_caller("submitter"), uow_factory=app.uow, clock=app.real_clock
+        )
+        return submit_package(directory=str(package), context=app.submit_context(), gate=gate)
+    finally:
+        app.dispose()
+
+
 def _submit_world(env: dict[str, str], tmp_path: Path) -> None:
-    """Every package of the scenario's day with B002 renamed, but K001's (late, incomplete)."""
+    """Every package of the scenario's day with B002 renamed, but K001's (late, incomplete):
+    each as its institution's submitter, `[/b2]`'s (no one's institution) from before sign-in."""
     world = clean_world()
     world["B002"]["client_funds.csv"].append(["Z2", "z2", "normal", "K002", "-500.00"])
     for institution, files in world.items():
@@ -85,7 +132,11 @@ def _submit_world(env: dict[str, str], tmp_path: Path) -> None:
             for name, rows in files.items()
         }
         package = write_package(tmp_path / institution, kind, _rename(institution), DAY, renamed)
-        submitted = clearwatch(env, "monitor", "submit", str(package), "--at", AT)
+        if institution == "B002":
+            assert _stored_before_sign_in(env, package).status.value == "accepted"
+            continue
+        submitter = signed_env(env, institution, Role.SUBMITTER)
+        submitted = clearwatch(submitter, "monitor", "submit", str(package), "--at", AT)
         assert submitted.returncode == 0, submitted.stdout + submitted.stderr
 
 
@@ -98,79 +149,90 @@ def test_monitor_listings_show_markup_like_ids_whole(
     ]
     filings = [tuple(_rename(v) for v in filing) for filing in FILINGS]
     registry = write_registry(tmp_path / "registry", institutions, filings)
-    assert clearwatch(narrow, "monitor", "registry", "load", str(registry)).returncode == 0
+    officer = _person(narrow, "wang.li", "SIPF", Role.REGISTRY_OFFICER)
+    assert clearwatch(officer, "monitor", "registry", "load", str(registry)).returncode == 0
     _submit_world(narrow, tmp_path)
     stray = write_package(tmp_path / "stray", "broker_daily", UNREGISTERED, DAY, {})
-    assert clearwatch(narrow, "monitor", "submit", str(stray), "--at", AT).returncode == 3
+    b001 = signed_env(narrow, "B001", Role.SUBMITTER)
+    refused = clearwatch(b001, "monitor", "submit", str(stray), "--at", AT)
+    assert refused.returncode == 3 and "policy_must_allow_action" in refused.stderr
+    assert _stored_before_sign_in(narrow, stray).status.value == "rejected"
 
-    run = listed(narrow, "monitor", "run-day", "--date", "2026-11-20", "--at", AT)
+    analyst = signed_env(narrow, "SIPF", Role.ANALYST)  # the whole monitor: every listing
+    run = listed(analyst, "monitor", "run-day", "--date", "2026-11-20", "--at", AT)
     row(run, BROKER, "broker", "500.00", "0.250000", "major")
     row(run, "K002", "bank", "0.00")
-    warnings = listed(narrow, "monitor", "warnings")
+    warnings = listed(analyst, "monitor", "warnings")
     row(warnings, "2026-11-20", BROKER, "major", "M2, G3", "CITY-SZ", "yes", "500.00")
-    wide = clearwatch(narrow, "monitor", "warnings", "--wide")
+    wide = clearwatch(analyst, "monitor", "warnings", "--wide")
     assert wide.returncode == 0 and BROKER in wide.stdout
-    [warning] = json.loads(listed(narrow, "monitor", "warnings", "--json"))
+    [warning] = json.loads(listed(analyst, "monitor", "warnings", "--json"))
     assert (warning["institution_id"], warning["cc"]) == (BROKER, BROKER)
     assert warning["criteria"] == ["M2", "G3"] and warning["problem_amount"] == "500.00"
 
-    packages = listed(narrow, "monitor", "packages")
+    packages = listed(analyst, "monitor", "packages")
     row(packages, BROKER, "accepted", "broker", "2026-11-20", "11-20 18:00")
     row(packages, UNREGISTERED, "rejected", "broker", "2026-11-20")
     row(packages, "institution_must_be_registered")
-    receipts = json.loads(listed(narrow, "monitor", "packages", "--json"))
+    receipts = json.loads(listed(analyst, "monitor", "packages", "--json"))
     assert {r["institution_id"] for r in receipts} >= {BROKER, UNREGISTERED}
 
-    shown = listed(narrow, "monitor", "registry", "show")
+    shown = listed(analyst, "monitor", "registry", "show")
     row(shown, BROKER, "broker", "CITY-SZ", NAME)
     row(shown, "SA-003", "K002", BROKER, "client_settlement", "CITY-SZ", "2026-02-02")
-    document = json.loads(listed(narrow, "monitor", "registry", "show", "--json"))
+    document = json.loads(listed(analyst, "monitor", "registry", "show", "--json"))
     assert NAME in [i["name"] for i in document["institutions"]]
 
 
 def test_access_listings_and_messages_show_markup_like_text(narrow: dict[str, str]) -> None:
-    odd = clearwatch(narrow, "user", "add", "root", "--role", "admin", "--org", UNREGISTERED)
+    first = ("user", "add", "root", "--role", "admin", "--machine", "--org")
+    odd = clearwatch(narrow, *first, UNREGISTERED)
     assert odd.returncode == 3 and f"organisation_must_be_known: {UNREGISTERED!r}" in odd.stderr
-    root = ("user", "add", "root", "--role", "admin", "--org", "BO:B001")
-    assert clearwatch(narrow, *root).returncode == 0
+    assert clearwatch(narrow, *first, "BO:B001").returncode == 0  # the first admin, unsigned
+    root = as_user(narrow, "root")
     for user, role in (("maker1", "maker"), ("checker1", "checker")):
-        added = ("user", "add", user, "--role", role, "--org", "BO:B001", "--as", "root")
-        assert clearwatch(narrow, *added).returncode == 0
-    request = ("approvals", "request", "override", SUBJECT, "--as", "maker1")
-    assert clearwatch(narrow, *request).returncode == 0
+        added = ("user", "add", user, "--role", role, "--org", "BO:B001", "--machine")
+        assert clearwatch(root, *added).returncode == 0
+    request = ("approvals", "request", "override", SUBJECT)
+    assert clearwatch(as_user(narrow, "maker1"), *request).returncode == 0
 
-    pending = listed(narrow, "approvals", "list")
+    pending = listed(root, "approvals", "list")
     row(pending, "1", "override", SUBJECT, "maker1", "pending")
-    decided = clearwatch(narrow, "approvals", "approve", "1", "--as", "checker1")
+    decided = clearwatch(as_user(narrow, "checker1"), "approvals", "approve", "1")
     assert decided.returncode == 0, decided.stderr
     assert SUBJECT in decided.stdout and "approved by checker1" in decided.stdout
-    row(listed(narrow, "approvals", "list", "--all"), SUBJECT, "approved", "checker1")
-    [approval] = json.loads(listed(narrow, "approvals", "list", "--all", "--json"))
+    row(listed(root, "approvals", "list", "--all"), SUBJECT, "approved", "checker1")
+    [approval] = json.loads(listed(root, "approvals", "list", "--all", "--json"))
     assert approval["subject_ref"] == SUBJECT and approval["status"] == "approved"
 
-    row(listed(narrow, "user", "list"), "maker1", "BO:B001", "operator")
-    audit = listed(narrow, "audit", "show")
+    row(listed(root, "user", "list"), "maker1", "BO:B001", "operator")
+    audit = listed(root, "audit", "show")
     row(audit, "maker1", "approval.requested")
-    assert any(r["object_ref"] for r in json.loads(listed(narrow, "audit", "show", "--json")))
+    assert any(r["object_ref"] for r in json.loads(listed(root, "audit", "show", "--json")))
 
 
 def _plant(home: str) -> None:
-    """Stored text no importer would accept today: an older version or a console wrote it."""
+    """Stored text no importer would accept today: an older version or a console wrote it.
+    B001's back office reads its own; `[/x]` is no broker's back office, so no one reads those."""
     app = build_application(Settings.from_environment({"CLEARWATCH_HOME": home}))
     at = datetime(2026, 11, 20, 17, 30, tzinfo=SHANGHAI)
-    manifest = BatchManifest("static", UNREGISTERED, DAY, "[b]B1", "utf-8", ())
     breach = {"asset": "CASH", "excess": 12300, "unit": "fen", "nodes_total": 5, "central": 3}
     with app.uow() as uow:
-        pk = uow.batches.add(manifest, manifest_json="{}", received_at=at, approval_ref=None)
-        uow.batches.add_status(pk, status="applied", at=at, actor="[red]x", detail={})
-        uow.intraday.add_halt(
-            broker_id=UNREGISTERED,
-            business_date=DAY,
-            fund_account="[/a]",
-            evidence={"breaches": [breach]},
-            raised_at=at,
-            raised_by="[red]checker",
-        )
+        for broker, batch_id, fund_account in (
+            ("B001", "[b]B1", "[/a]"),
+            (UNREGISTERED, "[i]X1", "[/z]"),
+        ):
+            manifest = BatchManifest("trading", broker, DAY, batch_id, "utf-8", ())
+            pk = uow.batches.add(manifest, manifest_json="{}", received_at=at, approval_ref=None)
+            uow.batches.add_status(pk, status="applied", at=at, actor="[red]x", detail={})
+            uow.intraday.add_halt(
+                broker_id=broker,
+                business_date=DAY,
+                fund_account=fund_account,
+                evidence={"breaches": [breach]},
+                raised_at=at,
+                raised_by="[red]checker",
+            )
         uow.commit()
     app.engine.dispose()
 
@@ -178,22 +240,25 @@ def _plant(home: str) -> None:
 def test_batches_and_halts_show_stored_markup_like_text(
     narrow: dict[str, str], tmp_path: Path
 ) -> None:
+    operator = signed_env(narrow, "BO:B001", Role.OPERATOR)
     batch = static_batch(tmp_path / "static")
-    imported = clearwatch(narrow, "broker", "import", str(batch), "--at", AT)
+    imported = clearwatch(operator, "broker", "import", str(batch), "--at", AT)
     assert imported.returncode == 0, imported.stderr
     _plant(narrow["CLEARWATCH_HOME"])
 
-    batches = listed(narrow, "broker", "batches")
+    batches = listed(operator, "broker", "batches")
     row(batches, "B001", "S1", "static", "2026-11-20", "applied")
-    row(batches, UNREGISTERED, "[b]B1", "static", "2026-11-20", "applied")
-    assert {b["batch_id"] for b in json.loads(listed(narrow, "broker", "batches", "--json"))} == {
+    row(batches, "B001", "[b]B1", "trading", "2026-11-20", "applied")
+    assert UNREGISTERED not in batches  # another broker's books: not B001's to read
+    assert {b["batch_id"] for b in json.loads(listed(operator, "broker", "batches", "--json"))} == {
         "S1",
         "[b]B1",
     }
-    halts = listed(narrow, "intraday", "halts", "--date", "2026-11-20")
-    row(halts, UNREGISTERED, "[/a]", "2026-11-20 17:30:00", "[red]checker")
+    halts = listed(operator, "intraday", "halts", "--date", "2026-11-20")
+    row(halts, "B001", mask("[/a]"), "2026-11-20 17:30:00", "[red]checker")  # masked: a client
     row(halts, "CASH excess 12300 fen")
-    [halt] = json.loads(listed(narrow, "intraday", "halts", "--date", "2026-11-20", "--json"))
+    assert UNREGISTERED not in halts and "[/z]" not in halts
+    [halt] = json.loads(listed(operator, "intraday", "halts", "--date", "2026-11-20", "--json"))
     assert halt["fund_account"] == "[/a]" and halt["evidence"]["breaches"][0]["excess"] == 12300
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from clearwatch.domain.access.roles import Role
+from tests.support.identities import signed_env
+
 EXIT_USAGE = 2
 
 
@@ -39,7 +42,8 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_the_embedded_default_runs_without_either_extra(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = without("pyspark", without("psycopg", cli_env, tmp_path), tmp_path)
+    auditor = signed_env(cli_env, "BO:B001", Role.AUDITOR)
+    env = without("pyspark", without("psycopg", auditor, tmp_path), tmp_path)
     result = clearwatch(env, "audit", "verify")
     assert result.returncode == 0, result.stderr
 
@@ -47,7 +51,10 @@ def test_the_embedded_default_runs_without_either_extra(
 def test_a_postgres_store_without_the_driver_names_the_postgres_extra(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = without("psycopg", cli_env, tmp_path)
+    # A token signed with this home's key: the server's store is asked for its user, and the
+    # driver to ask it with is missing.
+    auditor = signed_env(cli_env, "BO:B001", Role.AUDITOR)
+    env = without("psycopg", auditor, tmp_path)
     env["CLEARWATCH_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/anything"
     line = one_line(clearwatch(env, "audit", "verify"))
     assert "pip install 'clearwatch[postgres]'" in line
@@ -60,7 +67,7 @@ def test_a_postgres_store_without_the_driver_names_the_postgres_extra(
 def test_an_engine_without_its_extra_names_the_extra(
     cli_env: dict[str, str], tmp_path: Path, module: str, engine: str, extra: str
 ) -> None:
-    env = without(module, cli_env, tmp_path)
+    env = without(module, signed_env(cli_env, "SIPF", Role.ANALYST), tmp_path)
     env["CLEARWATCH_ENGINE"] = engine
     env["CLEARWATCH_ENGINE_URL"] = "postgresql://postgres@127.0.0.1:5432/anything"
     line = one_line(clearwatch(env, "monitor", "run-day", "--date", "2026-11-20"))

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from clearwatch.domain.access.roles import Role
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, KIND_OF, clean_world
+from tests.support.identities import signed_env
 from tests.support.packages import csv_text, write_package, write_registry
 
 
@@ -19,8 +21,15 @@ def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
 
+def load_registry(env: dict[str, str], directory: Path) -> subprocess.CompletedProcess[str]:
+    """`monitor registry load` as SIPF's registry officer."""
+    officer = signed_env(env, "SIPF", Role.REGISTRY_OFFICER)
+    return clearwatch(officer, "monitor", "registry", "load", str(directory))
+
+
 def submit_world(env: dict[str, str], directory: Path, world: dict[str, Any]) -> None:
-    """Write each institution's package of the day under `directory` and submit it on time."""
+    """Write each institution's package of the day under `directory` and submit it on time,
+    each as that institution's submitter."""
     for institution, files in world.items():
         kind = KIND_OF[institution[0]]
         headers = {f.name: ",".join(f.column_names) for f in PACKAGE_SPECS[kind].files}
@@ -28,8 +37,9 @@ def submit_world(env: dict[str, str], directory: Path, world: dict[str, Any]) ->
             directory / institution, kind, institution, DAY,
             {name: csv_text(headers[name], rows) for name, rows in files.items()},
         )  # fmt: skip
+        submitter = signed_env(env, institution, Role.SUBMITTER)
         submitted = clearwatch(
-            env, "monitor", "submit", str(package), "--at", "2026-11-20T18:00:00+08:00"
+            submitter, "monitor", "submit", str(package), "--at", "2026-11-20T18:00:00+08:00"
         )
         assert submitted.returncode == 0, submitted.stdout + submitted.stderr
 
@@ -40,14 +50,15 @@ def test_run_day_prints_writes_json_and_html_and_lists_its_warnings(
     env = {**cli_env, "COLUMNS": "200"}
     assert clearwatch(env, "init").returncode == 0
     registry = write_registry(tmp_path / "registry", INSTITUTIONS, FILINGS)
-    assert clearwatch(env, "monitor", "registry", "load", str(registry)).returncode == 0
+    assert load_registry(env, registry).returncode == 0
     world = clean_world()
     world["B002"]["client_funds.csv"].append(["Z2", "z2", "normal", "K002", "-500.00"])
     del world["K001"]  # K001 never reports: incomplete and late
     submit_world(env, tmp_path, world)
+    analyst = signed_env(env, "SIPF", Role.ANALYST)
     out = tmp_path / "day.json"
     args = ("monitor", "run-day", "--date", "2026-11-20", "--at", "2026-11-23T10:00:00+08:00")
-    first = clearwatch(env, *args, "--json", str(out))
+    first = clearwatch(analyst, *args, "--json", str(out))
     assert first.returncode == 0, first.stderr
     assert "result recorded as version 1" in first.stdout
     document = json.loads(out.read_text())
@@ -66,15 +77,17 @@ def test_run_day_prints_writes_json_and_html_and_lists_its_warnings(
     # plotly.js is inlined from the installed package: no script is fetched from anywhere.
     assert re.search(r"<script[^>]*\bsrc=", page) is None and "Plotly.newPlot" in page
 
-    again = clearwatch(env, *args)
+    again = clearwatch(analyst, *args)
     assert again.returncode == 0 and "unchanged; still version 1" in again.stdout
-    listed = clearwatch(env, "monitor", "warnings", "--date", "2026-11-20", "--bureau", "CITY-SZ")
+    bureau = ("--date", "2026-11-20", "--bureau", "CITY-SZ")
+    listed = clearwatch(analyst, "monitor", "warnings", *bureau)
     assert listed.returncode == 0 and "B002" in listed.stdout and "1 warning(s)" in listed.stdout
-    none = clearwatch(env, "monitor", "warnings", "--level", "attention")
+    none = clearwatch(analyst, "monitor", "warnings", "--level", "attention")
     assert none.returncode == 0 and "0 warning(s)" in none.stdout
 
 
 def test_run_day_without_a_registry_fails_with_a_clear_message(cli_env: dict[str, str]) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
-    result = clearwatch(cli_env, "monitor", "run-day", "--date", "2026-11-20")
+    analyst = signed_env(cli_env, "SIPF", Role.ANALYST)
+    result = clearwatch(analyst, "monitor", "run-day", "--date", "2026-11-20")
     assert result.returncode != 0 and "registry_must_be_loaded" in result.stderr

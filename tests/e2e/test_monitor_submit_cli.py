@@ -8,7 +8,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from clearwatch.domain.access.roles import Role
 from clearwatch.entrypoints.cli.common import EXIT_REJECTED
+from tests.support.identities import SUPERSEDE_REASON, signed_env
 from tests.support.packages import write_package, write_registry
 
 DAY = date(2026, 11, 20)
@@ -22,10 +24,11 @@ def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
 
 def test_registry_load_show_and_reload(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
+    officer = signed_env(cli_env, "SIPF", Role.REGISTRY_OFFICER)
     directory = write_registry(tmp_path / "registry", holidays=["2026-10-01"])
-    first = clearwatch(cli_env, "monitor", "registry", "load", str(directory))
-    again = clearwatch(cli_env, "monitor", "registry", "load", str(directory))
-    shown = clearwatch(cli_env, "monitor", "registry", "show")
+    first = clearwatch(officer, "monitor", "registry", "load", str(directory))
+    again = clearwatch(officer, "monitor", "registry", "load", str(directory))
+    shown = clearwatch(officer, "monitor", "registry", "show")
     assert first.returncode == 0 and "new version 1" in first.stdout
     assert again.returncode == 0 and "unchanged, still version 1" in again.stdout
     assert "示例证券" in shown.stdout and "CITY-SZ" in shown.stdout
@@ -37,7 +40,8 @@ def test_a_bad_registry_is_refused_with_file_and_line(
 ) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
     directory = write_registry(tmp_path / "registry", institutions=[("B001", "broker", "x", "XX")])
-    result = clearwatch(cli_env, "monitor", "registry", "load", str(directory))
+    officer = signed_env(cli_env, "SIPF", Role.REGISTRY_OFFICER)
+    result = clearwatch(officer, "monitor", "registry", "load", str(directory))
     assert result.returncode == EXIT_REJECTED
     assert "institutions.csv:2 [region]: region_must_be_a_bureau" in result.stderr
 
@@ -46,7 +50,11 @@ def test_submit_prints_one_json_receipt_and_exits_by_status(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
-    clearwatch(cli_env, "monitor", "registry", "load", str(write_registry(tmp_path / "r")))
+    registry_officer = signed_env(cli_env, "SIPF", Role.REGISTRY_OFFICER)
+    clearwatch(registry_officer, "monitor", "registry", "load", str(write_registry(tmp_path / "r")))
+    submitter = signed_env(cli_env, "B001", Role.SUBMITTER)
+    officer = signed_env(cli_env, "B001", Role.OFFICER)  # a later sequence supersedes: its officer
+    analyst = signed_env(cli_env, "SIPF", Role.ANALYST)
     good = write_package(
         tmp_path / "good",
         "broker_daily",
@@ -64,9 +72,9 @@ def test_submit_prints_one_json_receipt_and_exits_by_status(
         sequence=2,
     )
     at = ("--at", "2026-11-23T09:30:00+08:00")
-    accepted = clearwatch(cli_env, "monitor", "submit", str(good), *at)
-    duplicate = clearwatch(cli_env, "monitor", "submit", str(good), *at)
-    rejected = clearwatch(cli_env, "monitor", "submit", str(bad), *at)
+    accepted = clearwatch(submitter, "monitor", "submit", str(good), *at)
+    duplicate = clearwatch(submitter, "monitor", "submit", str(good), *at)
+    rejected = clearwatch(officer, "monitor", "submit", str(bad), *at, "--reason", SUPERSEDE_REASON)
     assert accepted.returncode == 0, accepted.stderr
     assert duplicate.returncode == 0
     assert rejected.returncode == EXIT_REJECTED
@@ -83,11 +91,12 @@ def test_submit_prints_one_json_receipt_and_exits_by_status(
         "column_number": 5,
         "message": error["message"],
     }
-    listing = clearwatch(cli_env, "monitor", "packages", "--date", "2026-11-20")
+    listing = clearwatch(analyst, "monitor", "packages", "--date", "2026-11-20")
     assert listing.returncode == 0
     assert "accepted" in listing.stdout and "rejected" in listing.stdout
     assert "late" in listing.stdout
-    other = clearwatch(cli_env, "monitor", "packages", "--institution", "K001")
+    other = clearwatch(analyst, "monitor", "packages", "--institution", "K001")
+    assert other.returncode == 0
     assert "package:" not in other.stdout
 
 
@@ -95,6 +104,7 @@ def test_submitting_a_missing_directory_is_a_rejection_not_a_crash(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     assert clearwatch(cli_env, "init").returncode == 0
-    result = clearwatch(cli_env, "monitor", "submit", str(tmp_path / "nowhere"))
+    submitter = signed_env(cli_env, "B001", Role.SUBMITTER)  # the rejection is its own
+    result = clearwatch(submitter, "monitor", "submit", str(tmp_path / "nowhere"))
     assert result.returncode == EXIT_REJECTED
     assert json.loads(result.stdout)["errors"][0]["code"] == "manifest_must_exist"

@@ -7,8 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from tests.e2e.test_monitor_run_cli import clearwatch, submit_world
+from clearwatch.domain.access.roles import Role
+from tests.e2e.test_monitor_run_cli import clearwatch, load_registry, submit_world
 from tests.scenarios.test_monitor_day import DAY, FILINGS, INSTITUTIONS, clean_world
+from tests.support.identities import signed_env
 from tests.support.packages import write_registry
 
 
@@ -18,7 +20,7 @@ def test_run_day_exits_0_and_marks_only_the_broker_beyond_the_limits(
     env = {**cli_env, "COLUMNS": "200"}
     assert clearwatch(env, "init").returncode == 0
     registry = write_registry(tmp_path / "registry", INSTITUTIONS, FILINGS)
-    assert clearwatch(env, "monitor", "registry", "load", str(registry)).returncode == 0
+    assert load_registry(env, registry).returncode == 0
     world = clean_world()
     world["B002"]["client_funds.csv"] += [
         [f"X{n:02}", f"x{n}", "normal", "K002", "9999999999999999.99"] for n in range(13)
@@ -26,7 +28,8 @@ def test_run_day_exits_0_and_marks_only_the_broker_beyond_the_limits(
     world["B001"]["client_funds.csv"].append(["A9", "c9", "normal", "K001", "-30.00"])
     submit_world(env, tmp_path, world)
     out = tmp_path / "day.json"
-    ran = clearwatch(env, "monitor", "run-day", "--date", DAY.isoformat(), "--json", str(out))
+    analyst = signed_env(env, "SIPF", Role.ANALYST)
+    ran = clearwatch(analyst, "monitor", "run-day", "--date", DAY.isoformat(), "--json", str(out))
     assert ran.returncode == 0, ran.stderr
     assert "could_not_compare B002: figures_must_fit_a_64_bit_result" in ran.stdout
     document = json.loads(out.read_text())

@@ -21,6 +21,7 @@ from clearwatch.entrypoints.cli.demo import (
     run_monitor_day,
     submit_day,
 )
+from clearwatch.entrypoints.cli.demo_people import DemoPeople
 from clearwatch.sim.faults import plan_faults
 from clearwatch.sim.simulate import DEFAULT_START, SimParameters, SimSummary, simulate
 
@@ -36,6 +37,7 @@ class Run:
     app: Application
     clock: FixedClock
     summary: SimSummary
+    people: DemoPeople
     log: DemoLog = field(default_factory=DemoLog)
 
     @property
@@ -46,7 +48,7 @@ class Run:
         return json.loads((self.market / day / "faults.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
     def monitor(self, day: str) -> MonitorDay:
-        return run_monitor_day(self.app, self.clock, self.market, day)
+        return run_monitor_day(self.app, self.clock, self.market, day, self.people)
 
     def schedule(self, day: str) -> dict[str, Any]:
         return json.loads((self.market / day / "schedule.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
@@ -81,12 +83,22 @@ def run_market(
     market = root / "market"
     summary = simulate(SimParameters(**params, days=days, seed=seed, faults=plans), market)
     app, clock = new_app(root / "home")
-    run = Run(market, app, clock, summary)
+    people = DemoPeople(app)
+    people.admit()
+    run = Run(market, app, clock, summary, people)
     load_market_registry(app, market)
     for day in run.dates:
         if back_office:
             run_back_offices(app, clock, market, day, run.log)
-        submit_day(app, clock, market, day, run.log, expected_broker_packages=not back_office)
+        submit_day(
+            app,
+            clock,
+            market,
+            day,
+            run.log,
+            people=people,
+            expected_broker_packages=not back_office,
+        )
     return run
 
 

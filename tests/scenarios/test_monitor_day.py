@@ -25,9 +25,9 @@ from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 from clearwatch.services.monitor.run_day import RunDayContext, RunDayOutcome, run_day
-from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context as submit_context
 from tests.integration.monitor.conftest import load
+from tests.support.identities import submit_as_owner
 from tests.support.packages import csv_text, write_package, write_registry
 
 DAY = date(2026, 11, 20)  # a Friday: packages are due Monday 2026-11-23 09:00
@@ -64,13 +64,13 @@ def clean_world() -> dict[str, dict[str, Rows]]:
                 ["SA-001", "K001", "client_settlement", "900.00"],
                 ["SA-002", "K001", "credit_guarantee", "500.00"],
             ],
-            "settlement_reserve.csv": [["SH", "100.00"]],
+            "settlement_reserve.csv": [["SH", "100.00", "0.00"]],
             "fee_income.csv": [["normal", "0.00"]],
         },
         "B002": {
             "client_funds.csv": [["Z1", "z1", "normal", "K002", "2000.00"]],
             "special_accounts.csv": [["SA-003", "K002", "client_settlement", "2000.00"]],
-            "settlement_reserve.csv": [["SH", "0.00"]],
+            "settlement_reserve.csv": [["SH", "0.00", "0.00"]],
             "fee_income.csv": [],
         },
         "K001": {
@@ -93,7 +93,12 @@ def clean_world() -> dict[str, dict[str, Rows]]:
             "client_depository.csv": [["B002", "Z1", "z1", "2000.00"]],
             "fund_actions.csv": [],
         },
-        "C001": {"settlement_reserve.csv": [["B001", "SH", "100.00"], ["B002", "SH", "0.00"]]},
+        "C001": {
+            "settlement_reserve.csv": [
+                ["B001", "SH", "100.00", "0.00"],
+                ["B002", "SH", "0.00", "0.00"],
+            ]
+        },
     }
 
 
@@ -120,7 +125,7 @@ class Monitor:
             sequence=sequence,
         )
         self.clock.at = SUBMITTED_AT
-        receipt = submit_package(directory=str(directory), context=submit_context(self.app))
+        receipt = submit_as_owner(self.app, directory, submit_context(self.app))
         assert receipt.status.value == "accepted", receipt
 
     def submit_world(

@@ -45,3 +45,25 @@ DUPLICATE_IMPORT_CHECKS = (
     ("no file is applied twice", "2 versions of cash_adjustments.csv applied, 2 distinct"),
     ("the audit chain verifies", "9 records"),
 )
+
+# The exchange fills buys beyond a client's cash: the books take them, the broker's own funds
+# cover the 500,314.10 shortfall (垫付), the client is halted, the monitor sees F2/G3, and
+# F3/G1 for the gap the advance leaves until the broker's own money reaches the reserve
+# (500,314.10 less the 250.00 commission still held in the special account).
+OVERDRAFT_ADVANCE_BOOKS_CHECKS = (
+    ("the overdrawing trading batch is booked, not refused", "applied, applied"),
+    ("own funds cover the shortfall exactly", "500,314.10"),
+    ("another client's money does not pay for the overdraft", "F0001 10,000,000.00"),
+    ("the books hold with the advance", "0 breaches"),
+    (
+        "the client is halted with the cause, and its next order refused",
+        "client_trading_must_not_be_halted",
+    ),
+    ("the package shows the negative balance", "-500314.10"),
+)
+OVERDRAFT_ADVANCE_CHECKS = (
+    *OVERDRAFT_ADVANCE_BOOKS_CHECKS,
+    ("the monitor raises F2/G3 for the overdraft", "F2 500,314.10, A5, G1, G3"),
+    ("the monitor sees the gap the unfunded advance leaves (F3/G1)", "F3 500,064.10"),
+    ("the audit chain verifies", "17 records"),
+)

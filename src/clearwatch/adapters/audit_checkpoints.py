@@ -10,43 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from clearwatch.adapters.private_files import (
+    owner_only_dir,
+    remove_orphans,
+    write_new_owner_only,
+)
 from clearwatch.domain.audit.checkpoint import Checkpoint, SignedCheckpoint
 from clearwatch.domain.shared.errors import ClearwatchError
 
-OWNER_ONLY = 0o600
-OWNER_ONLY_DIR = 0o700
 _NAME_DIGITS = 12  # zero-padded seq: names sort in seq order
 
 
 class CheckpointUnreadable(ClearwatchError):
     """A checkpoint file that is not a checkpoint: it was damaged or replaced by hand."""
-
-
-def _write_owner_only(path: Path, data: bytes) -> None:
-    """Write `data` to a new file `path`, mode 0600 whatever the umask; refuse to replace."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
-    try:
-        os.fchmod(fd, OWNER_ONLY)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)  # atomic, and fails if another process wrote this name first
-    finally:
-        tmp.unlink()
-
-
-def _owner_only_dir(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIR)
 
 
 class FileCheckpointStore:
@@ -55,11 +37,15 @@ class FileCheckpointStore:
     def __init__(self, directory: Path, key_path: Path) -> None:
         self._directory = directory
         self._key_path = key_path
+        # Opening is the next start after a crash: what a writer killed between a file's
+        # bytes and its name left here (a checkpoint's, the key's) goes now.
+        remove_orphans(directory)
+        remove_orphans(key_path.parent)
 
     def _private_key(self) -> Ed25519PrivateKey:
         """The signing key, created owner-only on first use."""
         if not self._key_path.exists():
-            _owner_only_dir(self._key_path.parent)
+            owner_only_dir(self._key_path.parent)
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(
                 serialization.Encoding.PEM,
@@ -67,7 +53,7 @@ class FileCheckpointStore:
                 serialization.NoEncryption(),
             )
             with contextlib.suppress(FileExistsError):  # another process made it first
-                _write_owner_only(self._key_path, pem)
+                write_new_owner_only(self._key_path, pem)
         loaded = serialization.load_pem_private_key(self._key_path.read_bytes(), password=None)
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ClearwatchError(f"the audit key at {self._key_path} is not an Ed25519 key")
@@ -92,10 +78,10 @@ class FileCheckpointStore:
             "signature_ed25519": signed.signature,
             "public_key_ed25519": public.hex(),
         }
-        _owner_only_dir(self._directory)
+        owner_only_dir(self._directory)
         path = self._path(checkpoint.seq)
         try:
-            _write_owner_only(path, json.dumps(document, indent=2).encode("utf-8"))
+            write_new_owner_only(path, json.dumps(document, indent=2).encode("utf-8"))
         except FileExistsError:
             return self._read(path)
         return signed
@@ -119,6 +105,12 @@ class FileCheckpointStore:
             return False
         return True
 
+    def public_key(self) -> str | None:
+        public = self._public_key()
+        if public is None:
+            return None
+        return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
     def _read(self, path: Path) -> SignedCheckpoint:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -133,3 +125,16 @@ class FileCheckpointStore:
             return SignedCheckpoint(checkpoint, str(document["signature_ed25519"]))
         except (ValueError, KeyError, TypeError) as error:
             raise CheckpointUnreadable(f"audit_checkpoint_unreadable: {path.name}") from error
+
+
+def ed25519_signature_valid(public_key: str, signature: str, message: bytes) -> bool:
+    """Does `signature` (hex) over `message` verify with the raw public key `public_key` (hex)?
+
+    For a witness, which has only the key a head names (and pins it on first use)."""
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(
+            bytes.fromhex(signature), message
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -12,7 +12,8 @@ from clearwatch.adapters.files.registry_reader import read_registry_files
 from clearwatch.bootstrap import Application
 from clearwatch.domain.monitor.receipt import Receipt
 from clearwatch.services.monitor.registry import RegistryLoadResult, load_registry
-from clearwatch.services.monitor.submit_package import SubmitContext, submit_package
+from clearwatch.services.monitor.submit_package import SubmitContext
+from tests.support.identities import submit_as_owner
 from tests.support.packages import write_registry
 
 Submit = Callable[[Path], Receipt]
@@ -56,6 +57,6 @@ def registered_sqlite(sqlite_app: Application, tmp_path: Path) -> Application:
 @pytest.fixture
 def submit(registered_sqlite: Application) -> Submit:
     def run(directory: Path) -> Receipt:
-        return submit_package(directory=str(directory), context=context(registered_sqlite))
+        return submit_as_owner(registered_sqlite, directory, context(registered_sqlite))
 
     return run

@@ -14,10 +14,11 @@ import pytest
 from clearwatch.bootstrap import Application, build_application
 from clearwatch.config import CRASH_AT as CRASH_VARIABLE
 from clearwatch.config import Settings
+from clearwatch.domain.access.roles import Role
 from clearwatch.domain.audit.chain import verify_chain
 from clearwatch.domain.monitor.receipt import Receipt, ReceiptStatus
-from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context, load
+from tests.support.identities import gate_of, signed_env, submit_as_owner
 from tests.support.packages import write_package, write_registry
 
 DAY = date(2026, 11, 20)
@@ -32,6 +33,7 @@ def test_two_submits_of_one_package_at_once_give_one_accepted_and_one_duplicate(
     package = write_package(
         tmp_path / "p", "broker_daily", "B001", DAY, {"client_funds.csv": FUNDS}
     )
+    gate_of(registered, "B001", Role.SUBMITTER)  # registered once, before the race
     # Each thread has its own engine, as two server processes would.
     apps = [build_application(registered.settings, registered.clock) for _ in range(2)]
     barrier = threading.Barrier(2)
@@ -39,7 +41,7 @@ def test_two_submits_of_one_package_at_once_give_one_accepted_and_one_duplicate(
 
     def run(app: Application) -> None:
         barrier.wait()
-        receipts.append(submit_package(directory=str(package), context=context(app)))
+        receipts.append(submit_as_owner(app, package, context(app)))
 
     threads = [threading.Thread(target=run, args=(app,)) for app in apps]
     for thread in threads:
@@ -70,13 +72,14 @@ def test_a_submit_killed_mid_way_leaves_the_store_consistent_and_can_be_retried(
         tmp_path / "p", "broker_daily", "B001", DAY, {"client_funds.csv": FUNDS}
     )
     # Only the submit that dies runs in its own process: SIGKILL allows no cleanup at all.
-    killed = clearwatch(cli_env | {CRASH_VARIABLE: point}, "monitor", "submit", str(package))
+    signed = signed_env(cli_env, "B001", Role.SUBMITTER)
+    killed = clearwatch(signed | {CRASH_VARIABLE: point}, "monitor", "submit", str(package))
     assert killed.returncode == -signal.SIGKILL
     assert killed.stdout == ""
     with app.read_uow() as uow:
         assert uow.packages.receipts() == []
         assert verify_chain(uow.audit.records()).first_break is None
-    retried = submit_package(directory=str(package), context=context(app))
+    retried = submit_as_owner(app, package, context(app))
     assert retried.status is ReceiptStatus.ACCEPTED
     with app.read_uow() as uow:
         [stored] = uow.packages.latest_accepted(DAY)

@@ -13,8 +13,8 @@ from clearwatch.bootstrap import Application
 from clearwatch.domain.monitor.receipt import ReceiptStatus
 from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.domain.shared.calendar import SHANGHAI
-from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context, load
+from tests.support.identities import submit_as_owner
 from tests.support.packages import DEFAULT_INSTITUTIONS, write_package, write_registry
 
 DAY = date(2026, 11, 20)
@@ -71,8 +71,8 @@ def test_packages_round_trip_and_latest_accepted_picks_the_highest_sequence(
         {"settlement_reserve.csv": header + "B001,SH,2.00\n"},
         sequence=2,
     )
-    first = submit_package(directory=str(one), context=context(app))
-    second = submit_package(directory=str(two), context=context(app))
+    first = submit_as_owner(app, one, context(app))
+    second = submit_as_owner(app, two, context(app))
     assert first.status is second.status is ReceiptStatus.ACCEPTED
     with app.read_uow() as uow:
         [latest] = uow.packages.latest_accepted(DAY)
@@ -98,7 +98,7 @@ def test_packages_are_append_only_at_the_database(app: Application, tmp_path: Pa
         DAY,
         {"settlement_reserve.csv": "broker_id,market,balance\n"},
     )
-    submit_package(directory=str(package), context=context(app))
+    submit_as_owner(app, package, context(app))
     with pytest.raises(DBAPIError), app.uow() as uow:
         uow.connection.execute(text("UPDATE monitor_packages SET late = true"))
 
@@ -190,8 +190,8 @@ def test_a_rejection_then_a_late_acceptance_record_one_occurrence_each(
         DAY,
         {"settlement_reserve.csv": header + "B001,SH,1.00\n"},
     )
-    rejected = submit_package(directory=str(bad), context=context(registered))
-    accepted = submit_package(directory=str(good), context=context(registered))
+    rejected = submit_as_owner(registered, bad, context(registered))
+    accepted = submit_as_owner(registered, good, context(registered))
     assert rejected.status is ReceiptStatus.REJECTED
     assert accepted.status is ReceiptStatus.ACCEPTED and accepted.late is True
     with registered.read_uow() as uow:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.monitor.receipt import ReceiptStatus
-from clearwatch.services.monitor.submit_package import submit_package
 from tests.integration.monitor.conftest import context
+from tests.support.identities import submit_as_owner
 from tests.support.packages import write_package
 
 FUNDS_HEADER = "fund_account,client_id,account_kind,bank_id,balance"
@@ -82,7 +82,7 @@ def test_any_package_gets_a_receipt(
         document = json.loads((directory / "manifest.json").read_text())
         document[field] = value
         (directory / "manifest.json").write_text(json.dumps(document))
-    receipt = submit_package(directory=str(directory), context=context(registered_sqlite))
+    receipt = submit_as_owner(registered_sqlite, directory, context(registered_sqlite))
     assert receipt.status in set(ReceiptStatus)
     if receipt.status is ReceiptStatus.REJECTED:
         assert receipt.errors and all(error.message for error in receipt.errors)

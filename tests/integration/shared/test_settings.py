@@ -79,6 +79,11 @@ def test_every_variable_reaches_its_field(tmp_path: Path) -> None:
         ("CLEARWATCH_MONITOR_RULES", "/nowhere/rules.toml"),
         ("CLEARWATCH_CRASH_AT", "Before Commit"),
         ("CLEARWATCH_EOD_STOP_AFTER", "settle csdc"),
+        ("CLEARWATCH_REPLAY", "maybe"),
+        ("CLEARWATCH_ACCESS_TOKEN_MINUTES", "4"),
+        ("CLEARWATCH_ACCESS_TOKEN_MINUTES", "721"),
+        ("CLEARWATCH_ACCESS_TOKEN_MINUTES", "an hour"),
+        ("CLEARWATCH_UPLOAD_LIMIT_MB", "0"),
     ],
 )
 def test_a_bad_value_is_refused_by_its_variables_name(
@@ -86,6 +91,33 @@ def test_a_bad_value_is_refused_by_its_variables_name(
 ) -> None:
     with pytest.raises(ConfigurationError, match=variable):
         Settings.from_environment({"CLEARWATCH_HOME": str(tmp_path), variable: value})
+
+
+def test_the_sign_in_settings_reach_their_fields_and_the_token_stays_out_of_repr(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_environment(
+        {
+            "CLEARWATCH_HOME": str(tmp_path),
+            "CLEARWATCH_ACCESS_KEY": str(tmp_path / "k"),
+            "CLEARWATCH_ACCESS_TOKEN_MINUTES": "15",
+            "CLEARWATCH_REPLAY": "on",
+            "CLEARWATCH_TOKEN": "cw_secret_value",
+            "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+            "CLEARWATCH_UPLOAD_LIMIT_MB": "64",
+        }
+    )
+    assert settings.access_key_path == tmp_path / "k"
+    assert (settings.access_token_minutes, settings.replay, settings.upload_limit_mb) == (
+        15,
+        True,
+        64,
+    )
+    assert settings.token_file_path == tmp_path / "cfg" / "clearwatch" / "token"
+    assert settings.token == "cw_secret_value" and "cw_secret_value" not in repr(settings)
+    default = Settings.from_environment({"CLEARWATCH_HOME": str(tmp_path)})
+    assert default.access_key_path == tmp_path / "keys" / "access-token.key"
+    assert not default.replay and default.token is None
 
 
 def test_the_postgres_engine_needs_a_postgres_url(tmp_path: Path) -> None:

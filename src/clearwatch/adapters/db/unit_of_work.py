@@ -7,11 +7,17 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from clearwatch.adapters.columnar import ParquetStore
+from clearwatch.adapters.db.access.credentials_repository import SqlCredentialsRepository
 from clearwatch.adapters.db.access.repository import SqlAccessRepository
 from clearwatch.adapters.db.audit.repository import SqlAuditLog
 from clearwatch.adapters.db.backoffice.repository import SqlBatches, SqlBooks, SqlEodLog
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
 from clearwatch.adapters.db.intraday.repository import SqlIntradayRepository
+from clearwatch.adapters.db.monitor.cases_delivery_repository import (
+    SqlOutboxRepository,
+    SqlWarningReviewRepository,
+)
+from clearwatch.adapters.db.monitor.cases_repository import SqlCaseRepository
 from clearwatch.adapters.db.monitor.intake_repository import (
     SqlPackageRepository,
     SqlRegistryRepository,
@@ -61,11 +67,15 @@ class SqlUnitOfWork:
         self.batches = SqlBatches(connection)
         self.eod = SqlEodLog(connection)
         self.access = SqlAccessRepository(connection)
+        self.credentials = SqlCredentialsRepository(connection)
         self.intraday = SqlIntradayRepository(connection)
         self.registry = SqlRegistryRepository(connection)
         self.packages = SqlPackageRepository(connection)
         self.reporting = SqlReportingRepository(connection)
         self.monitor_runs = SqlMonitorRunRepository(connection)
+        self.cases = SqlCaseRepository(connection)
+        self.warning_review = SqlWarningReviewRepository(connection)
+        self.outbox = SqlOutboxRepository(connection)
 
     def __exit__(
         self,

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from clearwatch.domain.access.roles import MAKER_ROLES, Role
+from clearwatch.domain.access.roles import APPROVER_ROLES, MAKER_ROLES, Role
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.money import MoneyFormatError, format_fen, parse_fen
 
@@ -24,6 +24,9 @@ class ApprovalKind(StrEnum):
     OVERRIDE = "override"
     EMERGENCY_GRANT = "emergency_grant"
     REVERSAL = "reversal"
+    ACCOUNT_STATUS = "account_status"  # an account made active, frozen or closed
+    AMOUNT_FREEZE = "amount_freeze"  # an amount freeze (司法冻结) placed or lifted
+    BREAK_RESOLUTION = "break_resolution"  # a reconciliation break matched or explained
 
 
 class ApprovalStatus(StrEnum):
@@ -101,6 +104,9 @@ CONTENT_FIELDS: Mapping[ApprovalKind, tuple[str, ...]] = {
     ApprovalKind.TRANSFER: ("fund_account", "direction", "amount", "bank_id"),
     ApprovalKind.CORRECTION_BATCH: ("corrects_batch_id", "files"),
     ApprovalKind.REVERSAL: ("reverses", "postings"),
+    ApprovalKind.ACCOUNT_STATUS: ("fund_account", "status"),
+    ApprovalKind.AMOUNT_FREEZE: ("fund_account", "amount", "action"),
+    ApprovalKind.BREAK_RESOLUTION: ("break_id", "difference", "resolution", "reason"),
 }
 
 
@@ -203,8 +209,8 @@ def decide(
         and request.payload.get("user") == checker.user_id
     ):
         raise AccessRefused(AccessRejection.GRANTEE_MUST_NOT_APPROVE_OWN_GRANT, checker.user_id)
-    if Role.CHECKER not in roles:
-        if Role.CHECKER in checker.expired_grant_roles:
+    if not roles & APPROVER_ROLES:
+        if APPROVER_ROLES & checker.expired_grant_roles:
             raise AccessRefused(AccessRejection.EMERGENCY_GRANT_MUST_NOT_BE_EXPIRED)
         raise AccessRefused(AccessRejection.CHECKER_MUST_HOLD_CHECKER_ROLE, checker.user_id)
     match decision:

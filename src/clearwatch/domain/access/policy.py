@@ -15,7 +15,7 @@ from clearwatch.domain.access.organisations import (
     OrganisationKind,
     parse_organisation,
 )
-from clearwatch.domain.access.roles import ROLES_BY_KIND, Role
+from clearwatch.domain.access.roles import APPROVER_ROLES, ROLES_BY_KIND, Role
 from clearwatch.domain.shared.errors import Refused
 
 
@@ -29,6 +29,7 @@ class Action(StrEnum):
     RUN_DAY = "monitor.run_day"
     WARNINGS_LIST = "monitor.warnings.list"
     PACKAGES_LIST = "monitor.packages.list"
+    MONITOR_WITNESS = "monitor.witness"  # the brokers' signed audit heads the monitor keeps
     APPROVALS_REQUEST = "approvals.request"
     APPROVALS_APPROVE = "approvals.approve"
     APPROVALS_REJECT = "approvals.reject"
@@ -41,10 +42,33 @@ class Action(StrEnum):
     BROKER_EOD = "broker.eod"
     BROKER_CHECK = "broker.check"
     BROKER_BATCHES = "broker.batches"
+    BROKER_BREAKS = "broker.breaks"
+    BROKER_BREAK_EXPLAIN = "broker.break.explain"  # match or explain a break, for a checker
     INTRADAY_CHECK = "intraday.check"
     INTRADAY_HALTS = "intraday.halts"
     AUDIT_VERIFY = "audit.verify"
     AUDIT_SHOW = "audit.show"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    WHOAMI = "access.whoami"
+    TOKEN_CREATE = "access.token.create"
+    TOKEN_REVOKE = "access.token.revoke"
+    TOKEN_LIST = "access.token.list"
+    PASSWORD_RESET = "access.password.reset"
+    WATCH_READ = "watch.read"  # replay a day through the detectors, read their alerts
+    WATCH_FEED = "watch.feed"  # publish to and consume the live stream
+    # Verification cases, warning approval and delivery (issue 14).
+    CASES_READ = "monitor.cases.read"
+    CASES_EXPLAIN = "monitor.cases.explain"
+    CASES_DECIDE = "monitor.cases.decide"
+    CASES_APPROVE = "monitor.cases.approve"  # the second reviewer approves an escalation
+    MONITOR_SWEEP = "monitor.sweep"
+    WARNINGS_APPROVE = "monitor.warnings.approve"
+    WARNINGS_WITHDRAW = "monitor.warnings.withdraw"
+    DELIVER = "monitor.deliver"
+    DELIVERIES_LIST = "monitor.deliveries.list"
+    INBOX_READ = "monitor.inbox.read"
+    STORE_BACKUP = "store.backup"  # a backup holds every client's data (issue 18)
+    STORE_KEYS_ROTATE = "store.keys.rotate"  # re-wrap the columnar store's data key (issue 18)
 
 
 class Scope(StrEnum):
@@ -80,6 +104,8 @@ def _rules(
 A, R, S = Action, Role, Scope
 _SIPF_READERS = (R.ANALYST, R.REVIEWER, R.REGISTRY_OFFICER)
 _BOOKS_READERS = (R.OPERATOR, R.CHECKER, R.AUDITOR)
+_EVERY_ROLE = tuple(Role)
+_APPROVERS = tuple(sorted(APPROVER_ROLES))
 
 # The table. A pair missing here is denied; `admin` appears on no approve or reject row.
 POLICY: tuple[Rule, ...] = (
@@ -94,10 +120,12 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.WARNINGS_LIST, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
     *_rules(A.PACKAGES_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
     *_rules(A.PACKAGES_LIST, S.OWN_INSTITUTION, R.SUBMITTER, R.OFFICER, R.VIEWER),
+    # The regulator as witness of the brokers' audit logs: SIPF reads and hands out the heads.
+    *_rules(A.MONITOR_WITNESS, S.WHOLE_MONITOR, *_SIPF_READERS),
     *_rules(A.APPROVALS_REQUEST, S.OWN_ORGANISATION, R.OPERATOR, R.ADMIN),
-    *_rules(A.APPROVALS_APPROVE, S.OWN_ORGANISATION, R.CHECKER),
-    *_rules(A.APPROVALS_REJECT, S.OWN_ORGANISATION, R.CHECKER),
-    *_rules(A.APPROVALS_LIST, S.OWN_ORGANISATION, *_BOOKS_READERS, R.ADMIN),
+    *_rules(A.APPROVALS_APPROVE, S.OWN_ORGANISATION, *_APPROVERS),
+    *_rules(A.APPROVALS_REJECT, S.OWN_ORGANISATION, *_APPROVERS),
+    *_rules(A.APPROVALS_LIST, S.OWN_ORGANISATION, *_BOOKS_READERS, R.ADMIN, *_APPROVERS),
     *_rules(A.USER_ADD, S.OWN_ORGANISATION, R.ADMIN),
     *_rules(A.USER_ADD, S.MONITOR_PARTIES, R.ADMIN),
     *_rules(A.USER_GRANT, S.OWN_ORGANISATION, R.ADMIN),
@@ -109,10 +137,46 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.BROKER_EOD, S.OWN_BROKER_BOOKS, R.OPERATOR),
     *_rules(A.BROKER_CHECK, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.BROKER_BATCHES, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
+    *_rules(A.BROKER_BREAKS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
+    *_rules(A.BROKER_BREAK_EXPLAIN, S.OWN_BROKER_BOOKS, R.OPERATOR),
     *_rules(A.INTRADAY_CHECK, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.INTRADAY_HALTS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.AUDIT_VERIFY, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
     *_rules(A.AUDIT_SHOW, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
+    *_rules(A.AUDIT_CHECKPOINT, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
+    *_rules(A.WHOAMI, S.OWN_ORGANISATION, *_EVERY_ROLE),
+    # Machines' tokens: an institution's officer makes them for its reporting system; an
+    # admin for its own organisation's users.
+    *_rules(A.TOKEN_CREATE, S.OWN_ORGANISATION, R.OFFICER, R.ADMIN),
+    *_rules(A.TOKEN_REVOKE, S.OWN_ORGANISATION, R.OFFICER, R.ADMIN),
+    *_rules(A.TOKEN_LIST, S.OWN_ORGANISATION, R.OFFICER, R.ADMIN),
+    *_rules(A.PASSWORD_RESET, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.PASSWORD_RESET, S.MONITOR_PARTIES, R.ADMIN),
+    # The watch is the back office's risk desk: its readers replay, its operators run the feed.
+    *_rules(A.WATCH_READ, S.OWN_ORGANISATION, *_BOOKS_READERS),
+    *_rules(A.WATCH_FEED, S.OWN_ORGANISATION, R.OPERATOR),
+    # Cases: the institution's officer explains its own; SIPF's analysts decide; a reviewer
+    # approves an escalation (never their own: the use case checks who escalated); a bureau
+    # reads the cases behind what is routed to it.
+    *_rules(A.CASES_READ, S.WHOLE_MONITOR, *_SIPF_READERS),
+    *_rules(A.CASES_READ, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
+    *_rules(A.CASES_READ, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.CASES_EXPLAIN, S.OWN_INSTITUTION, R.OFFICER),
+    *_rules(A.CASES_DECIDE, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
+    *_rules(A.CASES_APPROVE, S.WHOLE_MONITOR, R.REVIEWER),
+    *_rules(A.MONITOR_SWEEP, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
+    # Warnings: a reviewer other than the proposer approves or withdraws (with a reason).
+    *_rules(A.WARNINGS_APPROVE, S.WHOLE_MONITOR, R.REVIEWER),
+    *_rules(A.WARNINGS_WITHDRAW, S.WHOLE_MONITOR, R.REVIEWER, needs_reason=True),
+    *_rules(A.DELIVER, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
+    *_rules(A.DELIVERIES_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
+    # An inbox is read by the organisation it belongs to.
+    *_rules(A.INBOX_READ, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
+    *_rules(A.INBOX_READ, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.INBOX_READ, S.SPECIAL_REPORTS, R.CSRC_VIEWER),
+    # The deployment's own admin backs up its store and rotates its master key; no one else.
+    *_rules(A.STORE_BACKUP, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.STORE_KEYS_ROTATE, S.OWN_ORGANISATION, R.ADMIN),
 )
 
 

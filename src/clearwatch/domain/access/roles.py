@@ -50,6 +50,9 @@ ROLE_ALIASES = {"maker": Role.OPERATOR}
 
 # Who may raise a maker-checker request.
 MAKER_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
+# Who may decide one, each in their own organisation: a back office's checker (复核), SIPF's
+# second analyst, a bureau's head. The policy keeps each to its own organisation's requests.
+APPROVER_ROLES = frozenset({Role.CHECKER, Role.REVIEWER, Role.BUREAU_HEAD})
 
 
 class UnknownRoleError(ClearwatchError, ValueError):

@@ -1,21 +1,24 @@
 """`clearwatch user` and `clearwatch approvals`: users, organisations, roles, maker-checker.
 
-`--as` names the acting user until sign-in replaces it; it must be a registered user, and the
-policy table decides what they may do. These commands act on the real clock only: `--at` is
-refused here, so a replay time can neither stretch nor revive a grant or an approval.
+The caller is who signed in (`clearwatch login`, or `CLEARWATCH_TOKEN`); the policy table
+decides what they may do and see. The one act without a caller is registering the first admin
+of an empty store. These commands act on the real clock only: `--at` is refused here, so a
+replay time can neither stretch nor revive a grant or an approval.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 
 import typer
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.approvals import ApprovalRequest, ApprovalStatus
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.access.roles import Role, UnknownRoleError, parse_role
 from clearwatch.domain.shared.errors import Refused
-from clearwatch.entrypoints.cli.common import application, console, refused
+from clearwatch.entrypoints.cli.common import application, console, refused, signed_in
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -26,14 +29,21 @@ from clearwatch.entrypoints.cli.output import (
     wide_option,
 )
 from clearwatch.services.access import approvals
-from clearwatch.services.access.users import BOOTSTRAP_ACTOR, add_user, grant_role, list_users
+from clearwatch.services.access.authorize import Gate
+from clearwatch.services.access.users import (
+    Registered,
+    add_user,
+    grant_role,
+    list_users,
+    register_person,
+)
 
 user_app = typer.Typer(help="Users registered in the store and their roles.", no_args_is_help=True)
 approvals_app = typer.Typer(
     help="Maker-checker requests (双人复核): list, request, approve, reject.", no_args_is_help=True
 )
 
-_AS_HELP = "The acting user: registered, with an organisation; the policy decides."
+_PASSWORD_STDIN_HELP = "Read the password from standard input (one line) instead of a prompt."
 _AT_REFUSED = "Refused: access decisions use the real clock."
 _ORG_HELP = (
     "The organisation: SIPF, CSRC, a region code (CN-SH), a registry id (B001), BO:<broker>."
@@ -53,6 +63,14 @@ def _refused(error: Refused) -> typer.Exit:
     return refused(error)
 
 
+def read_password(from_stdin: bool, *, confirm: bool) -> str:
+    """A password from one line of standard input, or typed at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    text: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return text
+
+
 def _real_clock(at: str | None) -> Application:
     """The application on the real clock; a `--at` is refused, not honoured (spec §2)."""
     if at is not None:
@@ -67,39 +85,73 @@ def user_add(
     user_id: str = typer.Argument(..., help="The new user's id."),
     role: list[str] = _ROLE_OPTION,
     organisation: str = typer.Option(..., "--org", help=_ORG_HELP),
-    actor: str = typer.Option(BOOTSTRAP_ACTOR, "--as", help=_AS_HELP),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help=_PASSWORD_STDIN_HELP),
+    machine: bool = typer.Option(
+        False, "--machine", help="A reporting system: no password, it acts by API token."
+    ),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
-    """Register a user in one organisation (the first of an empty store must be an admin)."""
+    """Register a user in one organisation (the first of an empty store: an admin, unsigned)."""
     wired = _real_clock(at)
-    try:
+    presented = wired.presented_token()
+    actor = None if presented is None else _gate(wired, Action.USER_ADD).user_id
+    roles = [_role(name) for name in role]
+    now = wired.real_clock.now()
+    if machine:
         user = add_user(
             uow=wired.uow(),
             user_id=user_id,
-            roles=[_role(name) for name in role],
+            roles=roles,
             organisation=organisation,
             actor=actor,
-            at=wired.clock.now(),
+            at=now,
         )
-    except Refused as error:
-        raise _refused(error) from error
+        registered = Registered(user, None)
+    else:
+        registered = register_person(
+            uow=wired.uow(),
+            tools=wired.authentication,
+            user_id=user_id,
+            roles=roles,
+            organisation=organisation,
+            password=read_password(password_stdin, confirm=True),
+            actor=actor,
+            at=now,
+        )
+    _print_registered(registered)
+
+
+def _gate(wired: Application, action: Action) -> Gate:
+    """The signed-in caller, whose credential may ask for `action` (the policy decides the rest
+    inside the use case, where the resource is known)."""
+    gate = signed_in(wired)
+    gate.check_credential(action)
+    return gate
+
+
+def _print_registered(registered: Registered) -> None:
+    user = registered.user
     say(
         console,
         "user ",
         (user.user_id, "bold"),
         f" added to {user.organisation} with roles {', '.join(sorted(user.roles))}",
     )
+    if registered.second_factor_uri is not None:
+        # Shown once, for the person's authenticator app; it is not printed again.
+        say(console, ("second factor (TOTP), shown once:", "yellow"))
+        console.print(registered.second_factor_uri, markup=False, highlight=False, soft_wrap=True)
 
 
 @user_app.command("grant")
 def user_grant(
     user_id: str = typer.Argument(...),
     role: str = typer.Argument(..., help="The role to grant permanently."),
-    actor: str = typer.Option(BOOTSTRAP_ACTOR, "--as", help=_AS_HELP),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Grant a permanent role valid in the user's organisation (its admin only)."""
     wired = _real_clock(at)
+    actor = _gate(wired, Action.USER_GRANT).user_id
     try:
         added = grant_role(
             uow=wired.uow(), user_id=user_id, role=_role(role), actor=actor, at=wired.clock.now()
@@ -115,11 +167,11 @@ def user_emergency_grant(
     role: str = typer.Argument(...),
     hours: int = typer.Option(..., "--hours", min=1, help="Hours from approval, at most 24."),
     reason: str = typer.Option(..., "--reason"),
-    actor: str = typer.Option(..., "--as", help=_AS_HELP),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Request a role for some hours; they count from when a second person approves it."""
     wired = _real_clock(at)
+    actor = _gate(wired, Action.USER_EMERGENCY_GRANT).user_id
     now = wired.clock.now()
     try:
         request = approvals.request_emergency_grant_committed(
@@ -156,9 +208,10 @@ APPROVAL_COLUMNS = (
 
 @user_app.command("list")
 def user_list(wide: bool = wide_option, as_json: bool = json_option) -> None:
-    """List users, their permanent roles and their emergency grants."""
+    """List the users the caller may see, their permanent roles and emergency grants."""
     wired = application()
-    now = wired.clock.now()
+    sees = signed_in(wired).lister(Action.USER_LIST)
+    now = wired.real_clock.now()
     grants = approvals.grants_by_user(uow=wired.read_uow())
     rows = [
         {
@@ -173,6 +226,7 @@ def user_list(wide: bool = wide_option, as_json: bool = json_option) -> None:
             "created_at": user.created_at,
         }
         for user in list_users(uow=wired.read_uow())
+        if sees(Resource(organisation=user.organisation.ident))
     ]
     print_listing(console, "Users", USER_COLUMNS, rows, wide=wide, as_json=as_json)
 
@@ -184,8 +238,15 @@ def approvals_list(
     as_json: bool = json_option,
 ) -> None:
     """List pending requests (or all with --all)."""
+    wired = application()
+    sees = signed_in(wired).lister(Action.APPROVALS_LIST)
+    organisation_of = {u.user_id: u.organisation.ident for u in list_users(uow=wired.read_uow())}
     status = None if show_all else ApprovalStatus.PENDING
-    requests = approvals.list_requests(uow=application().read_uow(), status=status)
+    requests = [
+        request
+        for request in approvals.list_requests(uow=wired.read_uow(), status=status)
+        if sees(Resource(organisation=organisation_of.get(request.maker)))
+    ]
     rows = [
         {
             "request_id": request.request_id,
@@ -208,11 +269,11 @@ def approvals_request(
     kind: str = typer.Argument(..., help="manual_adjustment, correction_batch, transfer, override"),
     subject_ref: str = typer.Argument(..., help="What it is about, e.g. batch:B001/2026-11-20"),
     payload: str = typer.Option("{}", "--payload", help="Details as a JSON object."),
-    actor: str = typer.Option(..., "--as", help=_AS_HELP),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Raise a maker's request."""
     wired = _real_clock(at)
+    actor = _gate(wired, Action.APPROVALS_REQUEST).user_id
     try:
         details = json.loads(payload)
     except json.JSONDecodeError as error:
@@ -243,11 +304,11 @@ def _decided(request: ApprovalRequest) -> None:
 @approvals_app.command("approve")
 def approvals_approve(
     request_id: int = typer.Argument(...),
-    actor: str = typer.Option(..., "--as", help=_AS_HELP),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Approve someone else's request (checker role; never the maker, never an admin)."""
     wired = _real_clock(at)
+    actor = _gate(wired, Action.APPROVALS_APPROVE).user_id
     try:
         _decided(
             approvals.approve_committed(
@@ -262,11 +323,11 @@ def approvals_approve(
 def approvals_reject(
     request_id: int = typer.Argument(...),
     reason: str = typer.Option(..., "--reason"),
-    actor: str = typer.Option(..., "--as", help=_AS_HELP),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
     """Reject someone else's request with a reason."""
     wired = _real_clock(at)
+    actor = _gate(wired, Action.APPROVALS_REJECT).user_id
     try:
         _decided(
             approvals.reject_committed(

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from clearwatch.entrypoints.cli.common import EXIT_FAILED, application, console, fail
+from clearwatch.bootstrap import Application
+from clearwatch.domain.access.policy import Action
+from clearwatch.domain.audit.witness import read_witnessed
+from clearwatch.entrypoints.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    application,
+    console,
+    fail,
+    signed_in,
+)
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
     local_time,
+    print_json,
     print_listing,
     say,
     wide_option,
@@ -20,8 +35,16 @@ from clearwatch.services.audit.anchor import (
     verify_anchored_audit,
 )
 from clearwatch.services.audit.audit_log import show_audit
+from clearwatch.services.audit.witness import WitnessReport, check_witnessed_heads
 
 audit_app = typer.Typer(help="The tamper-evident audit log (审计日志).", no_args_is_help=True)
+
+
+def _audited_by(action: Action) -> Application:
+    """The application, once the policy let the signed-in caller read or sign the log."""
+    wired = application()
+    signed_in(wired).check_own(action)
+    return wired
 
 
 @audit_app.command("verify")
@@ -35,7 +58,9 @@ def verify(
     A log cut below its last checkpoint is `audit_log_truncated`; records rewritten and
     re-chained under a checkpoint are `audit_log_rechained`; each problem is one line.
     """
-    report = verify_anchored_audit(anchor=application().audit_anchor(), data=data)
+    report = verify_anchored_audit(
+        anchor=_audited_by(Action.AUDIT_VERIFY).audit_anchor(), data=data
+    )
     if not report.intact:
         for finding in report.findings:
             fail(str(finding))
@@ -59,7 +84,7 @@ def verify(
 @audit_app.command("checkpoint")
 def checkpoint() -> None:
     """Sign the log's size and tree head now (commands that append do it when they end)."""
-    signed = checkpoint_audit(anchor=application().audit_anchor())
+    signed = checkpoint_audit(anchor=_audited_by(Action.AUDIT_CHECKPOINT).audit_anchor())
     if signed is None:
         say(console, "the audit log is empty: nothing to sign")
         return
@@ -75,7 +100,7 @@ def checkpoint() -> None:
 @audit_app.command("prove")
 def prove(seq: int = typer.Argument(..., min=1, help="The record's seq.")) -> None:
     """Print and verify record SEQ's inclusion proof in the latest checkpoint's tree."""
-    proof = prove_inclusion(anchor=application().audit_anchor(), seq=seq)
+    proof = prove_inclusion(anchor=_audited_by(Action.AUDIT_VERIFY).audit_anchor(), seq=seq)
     made = proof.checkpoint
     say(console, f"record seq {proof.seq} hash {proof.record_hash}", whole=True)
     say(console, f"checkpoint seq {made.seq} tree head {made.tree_head} signed at {made.made_at}")
@@ -93,7 +118,9 @@ def consistency(
     new: int = typer.Argument(..., min=1, help="The newer checkpoint's seq."),
 ) -> None:
     """Prove checkpoint OLD's tree is a prefix of checkpoint NEW's (RFC 6962 consistency)."""
-    proof = prove_consistency(anchor=application().audit_anchor(), old_seq=old, new_seq=new)
+    proof = prove_consistency(
+        anchor=_audited_by(Action.AUDIT_VERIFY).audit_anchor(), old_seq=old, new_seq=new
+    )
     for made in (proof.old, proof.new):
         say(console, f"checkpoint seq {made.seq} tree head {made.tree_head}", whole=True)
     say(console, f"consistency proof, {len(proof.path)} hashes:")
@@ -102,6 +129,64 @@ def consistency(
     if not proof.verified:
         raise fail(f"audit_consistency_proof_failed: checkpoint {old} to {new}")
     say(console, ("proof verified", "green"), f": checkpoint {old}'s log is a prefix of {new}'s")
+
+
+@audit_app.command("witness")
+def witness(
+    heads: Annotated[
+        Path,
+        typer.Argument(help="The heads the monitor kept (`clearwatch monitor witness --json`)."),
+    ],
+    as_json: bool = json_option,
+) -> None:
+    """Prove each head the monitor kept is a prefix of this log (RFC 6962 consistency).
+
+    A record changed after the broker reported is `audit_log_rewritten_since_witnessed`,
+    naming the package whose head no longer holds; a cut tail is
+    `audit_log_truncated_since_witnessed`. Exit 1 on any finding."""
+    wired = _audited_by(Action.AUDIT_VERIFY)
+    try:
+        kept = read_witnessed(json.loads(heads.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as error:
+        raise fail(f"{heads}: {error}", EXIT_USAGE) from error
+    report = check_witnessed_heads(anchor=wired.audit_anchor(), kept=kept)
+    if as_json:
+        print_json(_witness_json(report))
+    else:
+        for check in report.checks:
+            if not check.findings:
+                say(
+                    console,
+                    ("holds", "green"),
+                    f": {check.kept.label()} is a prefix of records 1..{report.store_seq} "
+                    f"({len(check.path)}-hash consistency proof)",
+                )
+        if not report.checks:
+            say(console, "no heads to check")
+    for finding in report.findings:
+        fail(str(finding))
+    if report.findings:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _witness_json(report: WitnessReport) -> dict[str, object]:
+    return {
+        "store_seq": report.store_seq,
+        "tree_head": report.tree_head,
+        "heads": [
+            {
+                "institution_id": check.kept.institution_id,
+                "business_date": check.kept.business_date,
+                "package_id": check.kept.package_id,
+                "seq": check.kept.head.checkpoint.seq,
+                "tree_head": check.kept.head.checkpoint.tree_head,
+                "consistency_proof": list(check.path),
+                "findings": [str(finding) for finding in check.findings],
+            }
+            for check in report.checks
+        ],
+        "findings": [str(finding) for finding in report.findings],
+    }
 
 
 # Object refs run to 30 characters and more: with them no row fits 80 columns whole, so they
@@ -123,7 +208,7 @@ def show(
     as_json: bool = json_option,
 ) -> None:
     """List the latest audit records (who, what, when, on what)."""
-    records = show_audit(uow=application().read_uow(), limit=limit)
+    records = show_audit(uow=_audited_by(Action.AUDIT_SHOW).read_uow(), limit=limit)
     rows = [
         {
             "seq": record.seq,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -12,7 +12,12 @@ from typer import _click  # Typer's own copy of click: what its groups are invok
 from typer.core import TyperGroup
 
 from clearwatch.bootstrap import Application, build_application, replay_clock
+from clearwatch.config import Settings
+from clearwatch.domain.access.callers import CALLER_MUST_BE_AUTHENTICATED
 from clearwatch.domain.shared.errors import ClearwatchError, ConfigurationError, Refused
+
+if TYPE_CHECKING:  # the policy's services load the store's ports (pyarrow): not for --version
+    from clearwatch.services.access.authorize import Gate
 
 console = Console()
 error_console = Console(stderr=True)
@@ -27,16 +32,34 @@ EXIT_REJECTED = 3
 _built: list[Application] | None = None
 
 
+AT_NEEDS_REPLAY_MODE = "at_needs_replay_mode"
+
+
 def application(at: str | None = None) -> Application:
-    """The application wired from the environment; `at` replaces the clock for replays."""
-    wired = (
-        build_application()
-        if at is None
-        else build_application(clock=replay_clock(parse_timestamp(at)))
-    )
+    """The application wired from the environment; `at` replaces the business clock of a
+    replay, and only on a store in replay mode. Security always uses the real clock."""
+    if at is None:
+        wired = build_application()
+    else:
+        settings = Settings.from_environment()
+        if not settings.replay:
+            raise Refused(
+                AT_NEEDS_REPLAY_MODE, "--at sets a replay's business time: set CLEARWATCH_REPLAY=1"
+            )
+        wired = build_application(settings, clock=replay_clock(parse_timestamp(at)))
     if _built is not None:
         _built.append(wired)
     return wired
+
+
+def signed_in(wired: Application) -> Gate:
+    """The caller of this command, authenticated, and the policy asked for them."""
+    presented = wired.presented_token()
+    if presented is None:
+        raise Refused(
+            CALLER_MUST_BE_AUTHENTICATED, "run `clearwatch login USER` or set CLEARWATCH_TOKEN"
+        )
+    return wired.gate(wired.authenticate(presented))
 
 
 def anchor_appended(*, strict: bool) -> None:

@@ -21,12 +21,14 @@ from rich.progress import (
 from rich.text import Text
 
 from clearwatch.bootstrap import Application, FixedClock, build_application, replay_clock
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.receipt import ReceiptStatus
 from clearwatch.domain.monitor.report import DayResult, day_document
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.cli.common import EXIT_USAGE, console, fail
+from clearwatch.entrypoints.cli.demo_people import DemoPeople
 from clearwatch.entrypoints.cli.output import Column, level_style, listing_table, say
 from clearwatch.services.backoffice.books_check import BooksBreached
 from clearwatch.services.backoffice.run_eod import EodFailed, EodRequest, run_eod
@@ -85,8 +87,7 @@ def demo(
     except UnknownFaultError as error:
         raise fail(str(error), EXIT_USAGE) from error
     clock = replay_clock(datetime.combine(DEFAULT_START, time(8), tzinfo=SHANGHAI))
-    wired = build_application(clock=clock)
-    wired.init_schema(actor=DEMO_ACTOR)
+    wired, people = _demo_store(clock)
     params = SimParameters(
         brokers=brokers,
         banks=banks,
@@ -115,10 +116,26 @@ def demo(
             if not skip_eod:
                 run_back_offices(wired, clock, market, day, log, progress)
             submit_day(
-                wired, clock, market, day, log, expected_broker_packages=skip_eod, progress=progress
+                wired,
+                clock,
+                market,
+                day,
+                log,
+                people=people,
+                expected_broker_packages=skip_eod,
+                progress=progress,
             )
-        results = _run_monitor_days(wired, clock, market, dates, progress)
+        results = _run_monitor_days(wired, clock, market, dates, people, progress)
     _print_results(market, dates, results, log)
+
+
+def _demo_store(clock: FixedClock) -> tuple[Application, DemoPeople]:
+    """The store in the home, replaying on `clock`, with the demo's people admitted."""
+    wired = build_application(clock=clock)
+    wired.init_schema(actor=DEMO_ACTOR)
+    people = DemoPeople(wired)
+    people.admit()
+    return wired, people
 
 
 def _fingerprint(params: SimParameters) -> str:
@@ -185,6 +202,7 @@ def submit_day(
     day: str,
     log: DemoLog,
     *,
+    people: DemoPeople,
     expected_broker_packages: bool,
     progress: Progress | None = None,
 ) -> None:
@@ -206,7 +224,8 @@ def submit_day(
         if not (path / "manifest.json").is_file():
             continue  # the back office refused the day: nothing to submit (LATE)
         clock.at = datetime.fromisoformat(item["submit_at"])
-        receipt = submit_package(directory=str(path), context=context)
+        gate = people.reporting_system(item["institution_id"])
+        receipt = submit_package(directory=str(path), context=context, gate=gate)
         status = receipt.status.value
         log.receipts[status] = log.receipts.get(status, 0) + 1
         if status != item["expect"] and not (
@@ -226,24 +245,35 @@ class MonitorDay:
         return day_document(self.result)
 
 
-def run_monitor_day(wired: Application, clock: FixedClock, market: Path, day: str) -> MonitorDay:
+def run_monitor_day(
+    wired: Application, clock: FixedClock, market: Path, day: str, people: DemoPeople
+) -> MonitorDay:
     """The monitor's daily run at the schedule's time (after the deadline and the late package)."""
     schedule = json.loads((market / day / "schedule.json").read_text(encoding="utf-8"))
     clock.at = datetime.fromisoformat(schedule["run_day_at"])
+    analyst = people.analyst()
+    analyst.check(Action.RUN_DAY, Resource())
     # The same context as `monitor run-day`: engine, rules and stores from the settings.
     context = wired.run_day_context()
-    outcome = run_day(business_date=date.fromisoformat(day), actor=DEMO_ACTOR, context=context)
+    outcome = run_day(
+        business_date=date.fromisoformat(day), actor=analyst.caller.label, context=context
+    )
     report = wired.write_day_report(outcome.result)
     return MonitorDay(outcome.result, report)
 
 
 def _run_monitor_days(
-    wired: Application, clock: FixedClock, market: Path, dates: list[str], progress: Progress
+    wired: Application,
+    clock: FixedClock,
+    market: Path,
+    dates: list[str],
+    people: DemoPeople,
+    progress: Progress,
 ) -> dict[str, MonitorDay]:
     task = progress.add_task("monitor daily runs", total=len(dates))
     results = {}
     for day in dates:
-        results[day] = run_monitor_day(wired, clock, market, day)
+        results[day] = run_monitor_day(wired, clock, market, day, people)
         progress.advance(task)
     return results
 

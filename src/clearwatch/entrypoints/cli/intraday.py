@@ -9,7 +9,14 @@ import typer
 
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.kinds import CASH
-from clearwatch.entrypoints.cli.common import EXIT_REJECTED, application, console, fail
+from clearwatch.domain.shared.masking import mask
+from clearwatch.entrypoints.cli.common import (
+    EXIT_REJECTED,
+    application,
+    console,
+    fail,
+    signed_in,
+)
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -18,11 +25,8 @@ from clearwatch.entrypoints.cli.output import (
     say,
     wide_option,
 )
-from clearwatch.services.access.authorize import authorize
 from clearwatch.services.drills.harness import money
 from clearwatch.services.intraday.trading_node import check_conservation
-
-SYSTEM_CHECKER = "conservation-check"  # recorded when no `--as` names a person (a scheduled run)
 
 intraday_app = typer.Typer(
     help="Intraday fund control of the fast trading nodes (节点资金控制).", no_args_is_help=True
@@ -40,26 +44,17 @@ def _day(text: str) -> date:
 def check(
     broker: str = typer.Option(..., "--broker", help="Broker id."),
     day: str = typer.Option(..., "--date", help="Business date, YYYY-MM-DD."),
-    actor: str | None = typer.Option(
-        None, "--as", help="A registered user of BO:<broker>, asked of the policy."
+    at: str | None = typer.Option(
+        None, "--at", help="Replay: the business time, ISO 8601 with offset (replay mode only)."
     ),
-    at: str | None = typer.Option(None, "--at", help="Act at this time (ISO 8601 with offset)."),
 ) -> None:
     """Σ available across nodes ≤ central available, per client; a breach halts the client."""
     from clearwatch.services.intraday.central_funds import BooksCentralFunds
 
-    if actor is not None:
-        # The policy decides on the real clock, whatever business time `--at` replays.
-        real = application()
-        resource = Resource(institution=broker)
-        authorize(
-            uow=real.uow(),
-            user_id=actor,
-            action=Action.INTRADAY_CHECK,
-            resource=resource,
-            clock=real.clock,
-        )
     wired = application(at)
+    # The policy decides on the real clock, whatever business time `--at` replays.
+    gate = signed_in(wired)
+    gate.check(Action.INTRADAY_CHECK, Resource(institution=broker))
     central = BooksCentralFunds(wired.read_uow, wired.backoffice_tools)
     report = check_conservation(
         uow=wired.uow(),
@@ -67,20 +62,20 @@ def check(
         broker_id=broker,
         business_date=_day(day),
         central=central,
-        actor=actor or SYSTEM_CHECKER,
+        actor=gate.caller.label,
     )
     for breach in report.breaches:
         unit = money(breach.excess) if breach.asset == CASH else f"{breach.excess} shares"
         say(
             console,
             ("breach", "red"),
-            f" {breach.fund_account} {breach.asset}: nodes hold "
+            f" {mask(breach.fund_account)} {breach.asset}: nodes hold "
             f"{breach.nodes_quantity}, central {breach.central_quantity} (excess {unit})",
         )
     if report.breaches:
         raise fail(
             f"{len(report.breaches)} conservation breaches; halted: "
-            f"{', '.join(report.halts_raised) or 'already halted'}",
+            f"{', '.join(mask(a) for a in report.halts_raised) or 'already halted'}",
             EXIT_REJECTED,
         )
     say(console, ("conservation holds", "green"), f" for {report.clients_checked} clients on {day}")
@@ -88,7 +83,7 @@ def check(
 
 HALT_COLUMNS = (
     Column("broker", "broker_id"),
-    Column("client", "fund_account"),
+    Column("client", "fund_account", show=mask),  # `--json` is the evidence: unmasked
     Column("raised", "raised_at", show=lambda at: local_time(at, "%Y-%m-%d %H:%M:%S")),
     Column("by", "raised_by"),
     Column("evidence", "breaches", whole=False, show=lambda found: _describe(found)),
@@ -111,8 +106,11 @@ def halts(
     as_json: bool = json_option,
 ) -> None:
     """Clients whose trading is halted on a date, with the evidence."""
-    with application().read_uow() as uow:
-        records = uow.intraday.halts(business_date=_day(day))
+    wired = application()
+    sees = signed_in(wired).lister(Action.INTRADAY_HALTS)
+    with wired.read_uow() as uow:
+        stored = uow.intraday.halts(business_date=_day(day))
+    records = [r for r in stored if sees(Resource(institution=r.broker_id))]
     rows = [
         {
             "broker_id": record.broker_id,

@@ -8,6 +8,7 @@ comparison engines.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from clearwatch.entrypoints.cli.common import ClearwatchGroup, application, cons
 from clearwatch.entrypoints.cli.output import say
 
 _CLI = "clearwatch.entrypoints.cli"
+OWNER_ONLY_UMASK = 0o077
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ LAZY_COMMANDS = {
         "monitor_app",
         "The client-fund monitor (交易结算资金监控): registry, packages, daily run.",
     ),
+    "cases": LazyCommand(
+        f"{_CLI}.cases",
+        "cases_app",
+        "Verification cases (核实说明), warning approval and delivery (预警推送).",
+    ),
+    "deliver": LazyCommand(
+        f"{_CLI}.cases",
+        "deliver_command",
+        "The delivery worker: inbox, signed webhooks, PDF and workbook; retries, parks.",
+    ),
     "user": LazyCommand(
         f"{_CLI}.access", "user_app", "Users registered in the store and their roles."
     ),
@@ -52,6 +64,32 @@ LAZY_COMMANDS = {
         f"{_CLI}.access",
         "approvals_app",
         "Maker-checker requests (双人复核): list, request, approve, reject.",
+    ),
+    "login": LazyCommand(
+        f"{_CLI}.signin",
+        "login",
+        "Sign in; the access token goes to your config directory (0600), never to the screen.",
+    ),
+    "logout": LazyCommand(f"{_CLI}.signin", "logout", "Forget the token `login` kept."),
+    "whoami": LazyCommand(
+        f"{_CLI}.signin",
+        "whoami",
+        "Who this command line acts as: user, organisation, roles in force, credential.",
+    ),
+    "token": LazyCommand(
+        f"{_CLI}.signin",
+        "token_app",
+        "Machines' API tokens: create (shown once), list, revoke.",
+    ),
+    "password": LazyCommand(
+        f"{_CLI}.signin",
+        "password_app",
+        "Passwords and second factors: change, reset, enrol.",
+    ),
+    "serve": LazyCommand(
+        f"{_CLI}.serve",
+        "serve",
+        "Serve the HTTP API (OpenAPI at /docs) on the store the environment names.",
     ),
     "drill": LazyCommand(
         f"{_CLI}.drill",
@@ -67,6 +105,27 @@ LAZY_COMMANDS = {
         f"{_CLI}.sim",
         "sim_app",
         "Market-day simulator (模拟市场): batches, packages and injected faults.",
+    ),
+    "watch": LazyCommand(
+        f"{_CLI}.watch",
+        "watch_app",
+        "Real-time watch over trade → clearing → account: rules and models (实时监测).",
+    ),
+    # Recovery and data protection (issue 18): one module, three commands.
+    "backup": LazyCommand(
+        f"{_CLI}.recovery",
+        "backup",
+        "Back up the running store to DEST: its database, new columnar objects, the audit anchor.",
+    ),
+    "restore": LazyCommand(
+        f"{_CLI}.recovery",
+        "restore",
+        "Restore a verified backup into an empty store; refuse a tampered or incomplete one.",
+    ),
+    "keys": LazyCommand(
+        f"{_CLI}.keys",
+        "keys_app",
+        "The columnar store's encryption keys: rotate the master key.",
     ),
     "demo": LazyCommand(
         f"{_CLI}.demo",
@@ -145,6 +204,9 @@ def main(
     ),
 ) -> None:
     """Broker settlement back office and client-fund monitor."""
+    # Everything this process creates — the store, Parquet objects, statements, packages,
+    # reports — holds client data: owner-only, whatever the shell's umask says.
+    os.umask(OWNER_ONLY_UMASK)
 
 
 @app.command("init")

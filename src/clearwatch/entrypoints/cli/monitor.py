@@ -10,14 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
+from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.audit.witness import key_fingerprint, witnessed_document
 from clearwatch.domain.monitor.receipt import ReceiptStatus
 from clearwatch.entrypoints.cli.common import (
+    EXIT_FAILED,
     EXIT_REJECTED,
     EXIT_USAGE,
     application,
     console,
     error_console,
     fail,
+    signed_in,
 )
 from clearwatch.entrypoints.cli.output import (
     Column,
@@ -30,6 +34,7 @@ from clearwatch.entrypoints.cli.output import (
     status_style,
     wide_option,
 )
+from clearwatch.services.monitor.audit_heads import witnessed_heads
 from clearwatch.services.monitor.ports import RegistryVersionInfo
 from clearwatch.services.monitor.registry import load_registry, show_registry
 from clearwatch.services.monitor.submit_package import submit_package
@@ -43,8 +48,6 @@ registry_app = typer.Typer(
 )
 monitor_app.add_typer(registry_app, name="registry")
 
-CLI_ACTOR = "cli"
-
 
 @registry_app.command("load")
 def registry_load(
@@ -56,10 +59,12 @@ def registry_load(
     if not directory.is_dir():
         raise fail(f"{directory} is not a directory", EXIT_USAGE)
     wired = application()
+    gate = signed_in(wired)
+    gate.check(Action.REGISTRY_LOAD, Resource())
     result = load_registry(
         files=wired.read_registry_files(directory),
         source=str(directory),
-        actor=CLI_ACTOR,
+        actor=gate.caller.label,
         uow=wired.uow(),
         clock=wired.clock,
     )
@@ -104,7 +109,9 @@ def registry_show(
     as_json: bool = json_option,
 ) -> None:
     """Show the current registry version and the history of versions."""
-    snapshot, history = show_registry(uow=application().read_uow())
+    wired = application()
+    signed_in(wired).check(Action.REGISTRY_SHOW, Resource())
+    snapshot, history = show_registry(uow=wired.read_uow())
     if snapshot is None:
         if as_json:
             print_json(None)
@@ -142,11 +149,21 @@ def _version_row(v: RegistryVersionInfo) -> dict[str, Any]:
 @monitor_app.command("submit")
 def submit(
     package_dir: Annotated[Path, typer.Argument(help="The package directory (manifest + CSV).")],
-    at: str | None = typer.Option(None, "--at", help="Receive time, ISO 8601 with offset."),
+    reason: str | None = typer.Option(
+        None, "--reason", help="Why a later sequence supersedes the accepted package (officer)."
+    ),
+    at: str | None = typer.Option(
+        None, "--at", help="Replay: the receive time, ISO 8601 with offset (replay mode only)."
+    ),
 ) -> None:
     """Check and store a package; print one JSON receipt. Exit 3 when it is rejected."""
     wired = application(at)
-    receipt = submit_package(directory=str(package_dir), context=wired.submit_context())
+    receipt = submit_package(
+        directory=str(package_dir),
+        context=wired.submit_context(),
+        gate=signed_in(wired),
+        reason=reason,
+    )
     typer.echo(json.dumps(receipt.to_json(), ensure_ascii=False))
     if receipt.status is ReceiptStatus.REJECTED:
         raise typer.Exit(EXIT_REJECTED)
@@ -180,8 +197,11 @@ def packages(
             day = date.fromisoformat(business_date)
         except ValueError as error:
             raise typer.BadParameter(f"{business_date!r} is not YYYY-MM-DD") from error
-    with application().read_uow() as uow:
-        found = uow.packages.receipts(business_date=day, institution_id=institution)
+    wired = application()
+    sees = signed_in(wired).lister(Action.PACKAGES_LIST)
+    with wired.read_uow() as uow:
+        receipts = uow.packages.receipts(business_date=day, institution_id=institution)
+    found = [r for r in receipts if sees(Resource(institution=r.institution_id))]
     rows = [dataclasses.asdict(r) for r in found]
     title = "Package receipts 数据报送回执"
     print_listing(console, title, RECEIPT_COLUMNS, rows, wide=wide, as_json=as_json)
@@ -190,3 +210,55 @@ def packages(
     for r in found:
         if r.first_error:
             say(console, f"{r.reference}: {r.first_error}")
+
+
+WITNESS_COLUMNS = (
+    Column("date", "business_date"),
+    Column("package", "package_id", justify="right"),
+    Column("seq", "seq", justify="right"),
+    Column("tree head", "tree_head", show=lambda digest: digest[:16]),
+    Column("signed", "made_at", show=local_time),
+    Column("received", "received_at", show=local_time, wide=True),
+    Column("key", "key_sha256", show=lambda digest: digest[:16], wide=True),
+)
+
+
+@monitor_app.command("witness")
+def witness(
+    institution: str = typer.Option(..., "--institution", help="The broker whose heads to list."),
+    business_date: str | None = typer.Option(None, "--date", help="Business date YYYY-MM-DD."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
+    """The signed audit heads a broker's packages carried, which its log must still extend.
+
+    `--json` prints them as the back office checks them: `clearwatch audit witness FILE`.
+    Exit 1 when the heads alone show the log was rewritten (one signed later over fewer
+    records, or two over the same records that differ)."""
+    try:
+        day = None if business_date is None else date.fromisoformat(business_date)
+    except ValueError as error:
+        raise typer.BadParameter(f"{business_date!r} is not YYYY-MM-DD") from error
+    wired = application()
+    signed_in(wired).check(Action.MONITOR_WITNESS, Resource())
+    kept = witnessed_heads(uow=wired.read_uow(), institution_id=institution, business_date=day)
+    pinned = None if kept.pinned_key is None else key_fingerprint(kept.pinned_key)
+    if as_json:
+        document = witnessed_document(kept.heads) | {"institution_id": institution}
+        document |= {"pinned_key_sha256": pinned, "findings": [str(f) for f in kept.findings]}
+        print_json(document)
+    else:
+        rows = [
+            {"business_date": k.business_date, "package_id": k.package_id}
+            | {"seq": k.head.checkpoint.seq, "tree_head": k.head.checkpoint.tree_head}
+            | {"made_at": k.head.checkpoint.made_at, "received_at": k.received_at}
+            | {"key_sha256": k.head.key_sha256}
+            for k in kept.heads
+        ]
+        title = f"Audit heads kept for {institution} 审计日志见证"
+        print_listing(console, title, WITNESS_COLUMNS, rows, wide=wide)
+        say(console, f"pinned key sha256: {pinned or 'none yet (no head received)'}")
+    for finding in kept.findings:
+        fail(str(finding))
+    if kept.findings:
+        raise typer.Exit(EXIT_FAILED)

@@ -12,10 +12,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.report import DayResult, InstitutionResult, finding_figure_text
 from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.domain.shared.money import format_fen
-from clearwatch.entrypoints.cli.common import application, console, fail
+from clearwatch.entrypoints.cli.cases import sweep_command
+from clearwatch.entrypoints.cli.common import application, console, fail, signed_in
 from clearwatch.entrypoints.cli.monitor import monitor_app
 from clearwatch.entrypoints.cli.output import (
     JSON_HELP,
@@ -29,7 +31,10 @@ from clearwatch.entrypoints.cli.output import (
 from clearwatch.services.monitor.run_day import RunDayContext, RunDayOutcome, run_day
 from clearwatch.services.monitor.run_ports import StoredWarning
 
-CLI_ACTOR = "cli"
+# `monitor sweep` is the cases module's sweep under the name the issue gives it: the monitor's
+# deadlines (LATE packages, overdue cases) are the monitor's business.
+monitor_app.command("sweep")(sweep_command)
+
 LEVEL_STYLE = {"major": "bold red", "general": "yellow", "attention": "cyan"}
 
 
@@ -50,7 +55,8 @@ def _context(wired: Application, progress: Progress) -> RunDayContext:
 def run_day_command(
     business_date: Annotated[str, typer.Option("--date", help="Business date YYYY-MM-DD.")],
     at: Annotated[
-        str | None, typer.Option("--at", help="ISO 8601 moment standing in for the clock.")
+        str | None,
+        typer.Option("--at", help="Replay: the run's business time, ISO 8601 (replay mode only)."),
     ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the day's result as JSON here.")
@@ -60,12 +66,16 @@ def run_day_command(
     """Compare the day's packages, grade and route warnings; print, write JSON and HTML."""
     day = _parse_date(business_date)
     wired = application(at)
+    gate = signed_in(wired)
+    gate.check(Action.RUN_DAY, Resource())
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, transient=True,
     ) as progress:  # fmt: skip
         try:
-            outcome = run_day(business_date=day, actor=CLI_ACTOR, context=_context(wired, progress))
+            outcome = run_day(
+                business_date=day, actor=gate.caller.label, context=_context(wired, progress)
+            )
         except ClearwatchError:
             raise  # a refusal or a configuration error: the root group prints its one line
         except Exception as error:  # an engine or store failure: say so, exit non-zero
@@ -163,9 +173,21 @@ def warnings_command(
     if level is not None and level not in LEVEL_STYLE:
         raise typer.BadParameter("--level must be major, general or attention")
     day = _parse_date(business_date) if business_date else None
-    with application().read_uow() as uow:
-        found = uow.monitor_runs.warnings(business_date=day, level=level, route_to=bureau)
+    wired = application()
+    sees = signed_in(wired).lister(Action.WARNINGS_LIST)
+    with wired.read_uow() as uow:
+        stored = uow.monitor_runs.warnings(business_date=day, level=level, route_to=bureau)
+    found = [w for w in stored if sees(warning_resource(w))]
     _print_warnings(found, wide=wide, as_json=as_json)
+
+
+def warning_resource(warning: StoredWarning) -> Resource:
+    """What the policy needs of a warning: whose it is, where it goes, whether CSRC gets it."""
+    return Resource(
+        institution=warning.institution_id,
+        bureau=warning.route_to,
+        special_report=warning.special_report,
+    )
 
 
 WARNING_COLUMNS = (

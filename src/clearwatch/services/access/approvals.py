@@ -47,7 +47,7 @@ from clearwatch.domain.access.grants import (
     roles_in_force,
 )
 from clearwatch.domain.access.policy import Action, Resource
-from clearwatch.domain.access.roles import Role
+from clearwatch.domain.access.roles import APPROVER_ROLES, Role
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.access.authorize import denials_audited, require
@@ -211,8 +211,10 @@ def _decide(
         "subject_ref": decided.subject_ref,
         "maker": decided.maker,
         "reason": reason,
-        "via_emergency_grant": Role.CHECKER in standing.granted_roles
-        and Role.CHECKER not in standing.permanent_roles,
+        "via_emergency_grant": bool(
+            standing.granted_roles & APPROVER_ROLES
+            and not standing.permanent_roles & APPROVER_ROLES
+        ),
     }
     if grant_expires_at is not None:
         terms = parse_grant_terms(decided.payload)

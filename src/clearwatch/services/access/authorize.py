@@ -6,12 +6,24 @@ A denial changes nothing, yet is recorded: the service's own transaction rolls b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
+from clearwatch.domain.access.callers import TOKEN_SCOPE_MUST_ALLOW, Caller
 from clearwatch.domain.access.grants import roles_in_force
-from clearwatch.domain.access.policy import Action, Actor, Allowed, Denied, Resource, decide
+from clearwatch.domain.access.policy import (
+    NO_RULE,
+    POLICY,
+    Action,
+    Actor,
+    Allowed,
+    Denied,
+    Resource,
+    decide,
+)
+from clearwatch.domain.access.roles import ROLES_BY_KIND
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.access.ports import AccessUnitOfWork
@@ -81,10 +93,77 @@ def denials_audited(uow: AccessUnitOfWork, *, at: datetime) -> Iterator[None]:
         raise
 
 
-def authorize(
-    *, uow: AccessUnitOfWork, user_id: str, action: Action, resource: Resource, clock: Clock
-) -> Actor:
-    """Ask once, on the real clock, before a use case that does not ask itself yet."""
-    at = clock.now()
-    with denials_audited(uow, at=at), uow:
-        return require(uow, user_id=user_id, action=action, resource=resource, at=at)
+@dataclass(frozen=True)
+class Gate:
+    """An authenticated caller and the policy asked for them on the real clock.
+
+    Entrypoints build one per command or request and hand it to the use case; a use case that
+    learns its resource only from its input (a package names its institution) asks it then.
+    """
+
+    caller: Caller
+    uow_factory: Callable[[], AccessUnitOfWork]  # writes: only a denial's audit record
+    clock: Clock  # the server's real clock, never a replay's
+    # The decision itself only reads; on SQLite a writing transaction would take the store's
+    # write lock for every request the policy is asked about.
+    read_uow_factory: Callable[[], AccessUnitOfWork] | None = None
+
+    def _reading(self) -> AccessUnitOfWork:
+        return (self.read_uow_factory or self.uow_factory)()
+
+    @property
+    def user_id(self) -> str:
+        return self.caller.user_id
+
+    def check(self, action: Action, resource: Resource) -> Actor:
+        """The actor if the caller's credential and the policy allow; else `PolicyDenied`,
+        audited, with nothing else changed."""
+        at = self.clock.now()
+        with denials_audited(self.uow_factory(), at=at), self._reading() as uow:
+            self._check_credential(action, resource)
+            return require(uow, user_id=self.user_id, action=action, resource=resource, at=at)
+
+    def check_own(self, action: Action) -> Actor:
+        """`check` for a thing of the caller's own organisation (it names no other): a broken
+        package's rejection, the deployment's audit log."""
+        at = self.clock.now()
+        with denials_audited(self.uow_factory(), at=at), self._reading() as uow:
+            self._check_credential(action, Resource())
+            actor = actor_in(uow, user_id=self.user_id, at=at)
+            own = (
+                Resource()
+                if actor is None
+                else Resource(
+                    organisation=actor.organisation.ident, institution=actor.organisation.code
+                )
+            )
+            return require(uow, user_id=self.user_id, action=action, resource=own, at=at)
+
+    def lister(self, action: Action) -> Callable[[Resource], bool]:
+        """For a listing: denied (audited) unless some rule of `action` names a role the caller
+        holds; then a filter keeping exactly the rows the policy lets them see."""
+        at = self.clock.now()
+        with denials_audited(self.uow_factory(), at=at), self._reading() as uow:
+            self._check_credential(action, Resource())
+            actor = actor_in(uow, user_id=self.user_id, at=at)
+            if actor is None or not _may_list(actor, action):
+                rule = ACTOR_MUST_BE_REGISTERED if actor is None else NO_RULE
+                denied = Denied(rule, f"{action} by {self.user_id}")
+                raise PolicyDenied(denied, user_id=self.user_id, action=action, resource=Resource())
+        return lambda resource: isinstance(decide(actor, action, resource), Allowed)
+
+    def check_credential(self, action: Action) -> None:
+        """Only what a machine's token scope allows (use cases that ask the policy inside)."""
+        uow = self.uow_factory()
+        with denials_audited(uow, at=self.clock.now()):
+            self._check_credential(action, Resource())
+
+    def _check_credential(self, action: Action, resource: Resource) -> None:
+        if not self.caller.may_ask(action):
+            denied = Denied(TOKEN_SCOPE_MUST_ALLOW, f"{action} with a {self.caller.scope} token")
+            raise PolicyDenied(denied, user_id=self.caller.label, action=action, resource=resource)
+
+
+def _may_list(actor: Actor, action: Action) -> bool:
+    valid = actor.roles & ROLES_BY_KIND[actor.organisation.kind]
+    return any(rule.action is action and rule.role in valid for rule in POLICY)

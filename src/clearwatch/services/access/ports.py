@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from clearwatch.domain.access.api_tokens import ApiToken
 from clearwatch.domain.access.approvals import ApprovalKind, ApprovalRequest, ApprovalStatus
+from clearwatch.domain.access.credentials import SignInRecord
 from clearwatch.domain.access.grants import EmergencyGrant
 from clearwatch.domain.access.organisations import Organisation
 from clearwatch.domain.access.roles import Role
@@ -69,8 +72,91 @@ class AccessRepository(Protocol):
     def grants_of(self, user_id: str) -> list[EmergencyGrant]: ...
 
 
+@dataclass(frozen=True)
+class StoredCredentials:
+    """A person's password hash, second factor and sign-in record."""
+
+    password_hash: str
+    totp_secret: str | None
+    totp_last_step: int | None
+    sign_ins: SignInRecord
+
+
+class CredentialsRepository(Protocol):
+    def credentials(self, user_id: str) -> StoredCredentials | None: ...
+
+    def set_password(self, *, user_id: str, password_hash: str, at: datetime) -> None:
+        """Store a new password hash (a first one or a replacement); failures start over."""
+        ...
+
+    def set_second_factor(self, *, user_id: str, secret: str) -> None: ...
+
+    def record_sign_ins(self, *, user_id: str, record: SignInRecord) -> None: ...
+
+    def use_totp_step(self, *, user_id: str, step: int) -> bool:
+        """Mark a code's time step used; False when it (or a later one) was used already."""
+        ...
+
+    def add_token(self, token: ApiToken) -> None: ...
+
+    def token(self, token_id: str) -> ApiToken | None: ...
+
+    def tokens_of_organisation(self, organisation: str) -> list[ApiToken]: ...
+
+    def revoke_token(self, *, token_id: str, at: datetime, by: str) -> bool:
+        """False when the token was revoked already."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password: str, password_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a signed access token says: whose it is and until when."""
+
+    user_id: str
+    token_id: str
+    expires_at: datetime
+
+
+class AccessTokenSigner(Protocol):
+    def issue(self, *, user_id: str, issued_at: datetime, expires_at: datetime) -> str: ...
+
+    def read(self, token: str) -> AccessClaims:
+        """The claims of a token this store signed and that has not expired (real clock);
+        otherwise `Refused(token_must_be_valid)`."""
+        ...
+
+
+class SecondFactor(Protocol):
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, *, secret: str, user_id: str) -> str: ...
+
+    def matching_step(self, *, secret: str, code: str, at: datetime) -> int | None:
+        """The time step `code` belongs to around `at`, or None when it matches none."""
+        ...
+
+
+@dataclass(frozen=True)
+class AuthenticationTools:
+    """The cryptography of signing in, from adapters; `access_token_life` from settings."""
+
+    hasher: PasswordHasher
+    signer: AccessTokenSigner
+    second_factor: SecondFactor
+    access_token_minutes: int
+
+
 class AccessUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that also hands out the access repository."""
+    """A unit of work that also hands out the access repositories."""
 
     @property
     def access(self) -> AccessRepository: ...
+
+    @property
+    def credentials(self) -> CredentialsRepository: ...

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.intake import (
     AcceptedIdentity,
     Decision,
@@ -21,7 +22,13 @@ from clearwatch.domain.monitor.rejections import ErrorCollector, PackageError
 from clearwatch.domain.monitor.reporting import ReportingCategory, is_late
 from clearwatch.domain.shared.calendar import BusinessCalendar, package_deadline_at
 from clearwatch.domain.shared.kinds import AuditAction
+from clearwatch.services.access.authorize import Gate
 from clearwatch.services.audit.audit_log import record_audit
+from clearwatch.services.monitor.audit_heads import (
+    audit_head_errors,
+    keep_audit_head,
+    pinned_key_errors,
+)
 from clearwatch.services.monitor.ports import (
     MonitorUnitOfWork,
     MonitorUnitOfWorkFactory,
@@ -46,12 +53,25 @@ class SubmitContext:
     read_uow_factory: MonitorUnitOfWorkFactory
     columnar: ColumnarStore
     source: PackageSource
+    # Who submits (the caller's audit label) and, for a superseding package, why; set by
+    # `submit_package` once the policy has allowed the caller.
+    actor: str = SUBMITTER
+    reason: str | None = None
 
 
-def submit_package(*, directory: str, context: SubmitContext) -> Receipt:
-    """Check the package in `directory`; accept, call it a duplicate, or reject it."""
-    received_at = context.clock.now()
+def submit_package(
+    *, directory: str, context: SubmitContext, gate: Gate, reason: str | None = None
+) -> Receipt:
+    """Check the package in `directory`; accept, call it a duplicate, or reject it.
+
+    The policy asks first, from the manifest's head: the package's institution must be the
+    caller's, and a later sequence supersedes, which needs an officer and a reason. A denial
+    is audited and stores nothing, not even a rejection (no one can spend another
+    institution's reporting record)."""
     outcome = parse_manifest(context.source.manifest_bytes(directory))
+    _authorize(gate, outcome.head, reason)
+    context = replace(context, actor=gate.caller.label, reason=reason)
+    received_at = context.clock.now()
     errors = ErrorCollector()
     errors.extend(outcome.errors)
     manifest = outcome.manifest
@@ -64,6 +84,7 @@ def submit_package(*, directory: str, context: SubmitContext) -> Receipt:
             kind=manifest.kind,
             business_date=manifest.business_date,
         )
+        errors.extend(audit_head_errors(uow, context.source, manifest))
     errors.extend(check_against_registry(manifest, registry))
     listing = check_file_listing(
         manifest, context.source.file_sizes(directory), context.source.not_regular(directory)
@@ -91,6 +112,16 @@ def submit_package(*, directory: str, context: SubmitContext) -> Receipt:
     if errors:
         return _reject(context, received_at, head, manifest, errors, staged)
     return _store(context, manifest, staged, registry, received_at)
+
+
+def _authorize(gate: Gate, head: ManifestHead, reason: str | None) -> None:
+    superseding = head.sequence is not None and head.sequence > 1
+    action = Action.MONITOR_SUPERSEDE if superseding else Action.MONITOR_SUBMIT
+    if head.institution_id is None:
+        # A manifest too broken to name its institution: the caller's own rejection to keep.
+        gate.check_own(action)
+        return
+    gate.check(action, Resource(institution=head.institution_id, reason=reason))
 
 
 def _head(manifest: Manifest) -> ManifestHead:
@@ -132,7 +163,7 @@ def _store(
     for _ in range(conflict_retries_max):
         try:
             with context.uow_factory() as uow:
-                receipt = _store_once(uow, manifest, staged, registry, received_at, late)
+                receipt = _store_once(context, uow, manifest, staged, registry, received_at, late)
                 uow.commit()
                 return receipt
         except PackageConflictError:
@@ -143,6 +174,7 @@ def _store(
 
 
 def _store_once(
+    context: SubmitContext,
     uow: MonitorUnitOfWork,
     manifest: Manifest,
     staged: StagedPackage,
@@ -161,15 +193,25 @@ def _store_once(
     )
     if decision.outcome is Outcome.DUPLICATE:
         return _duplicate(manifest, decision, received_at)
-    if decision.outcome is Outcome.REJECT:
+    key_errors = pinned_key_errors(uow, manifest)  # a twin may have pinned another key since
+    if decision.outcome is Outcome.REJECT or key_errors:
         errors = ErrorCollector()
         if decision.error is not None:
             errors.add(decision.error)
-        return _record_rejection(uow, received_at, _head(manifest), manifest, errors, staged)
-    return _accept(uow, manifest, staged, registry, received_at, late, decision.supersedes)
+        errors.extend(key_errors)
+        return _record_rejection(
+            context, uow, received_at, _head(manifest), manifest, errors, staged
+        )
+    receipt = _accept(
+        context, uow, manifest, staged, registry, received_at, late, decision.supersedes
+    )
+    if receipt.package_id is not None:  # accepted: its audit head, if any, is kept with it
+        keep_audit_head(uow, context.actor, manifest, receipt.package_id, received_at)
+    return receipt
 
 
 def _accept(
+    context: SubmitContext,
     uow: MonitorUnitOfWork,
     manifest: Manifest,
     staged: StagedPackage,
@@ -201,7 +243,7 @@ def _accept(
         )
     record_audit(
         uow,
-        actor=SUBMITTER,
+        actor=context.actor,
         action=AuditAction.MONITOR_PACKAGE_ACCEPT,
         object_ref=f"package:{package_id}",
         payload={
@@ -211,6 +253,7 @@ def _accept(
             "sequence": manifest.sequence,
             "content_sha256": manifest.content_sha256,
             "supersedes": None if supersedes is None else supersedes.package_id,
+            "reason": context.reason,
             "late": late,
             "rows": dict(staged.row_counts),
         },
@@ -237,12 +280,13 @@ def _reject(
     staged: StagedPackage | None = None,
 ) -> Receipt:
     with context.uow_factory() as uow:
-        receipt = _record_rejection(uow, received_at, head, manifest, errors, staged)
+        receipt = _record_rejection(context, uow, received_at, head, manifest, errors, staged)
         uow.commit()
         return receipt
 
 
 def _record_rejection(
+    context: SubmitContext,
     uow: MonitorUnitOfWork,
     received_at: datetime,
     head: ManifestHead,
@@ -268,7 +312,7 @@ def _record_rejection(
     _record_batch_error(
         uow, head, received_at, f"rejection {rejection_id}: {sorted_errors[0].code.value}"
     )
-    _audit_rejection(uow, head, received_at, rejection_id, sorted_errors)
+    _audit_rejection(uow, context.actor, head, received_at, rejection_id, sorted_errors)
     return Receipt(
         status=ReceiptStatus.REJECTED,
         identity=identity,
@@ -303,6 +347,7 @@ def _record_batch_error(
 
 def _audit_rejection(
     uow: MonitorUnitOfWork,
+    actor: str,
     head: ManifestHead,
     received_at: datetime,
     rejection_id: int,
@@ -310,7 +355,7 @@ def _audit_rejection(
 ) -> None:
     record_audit(
         uow,
-        actor=SUBMITTER,
+        actor=actor,
         action=AuditAction.MONITOR_PACKAGE_REJECT,
         object_ref=f"rejection:{rejection_id}",
         payload={

@@ -78,3 +78,34 @@ access_emergency_grants = Table(
     Column("approval_request_id", Integer, nullable=False, unique=True),
     Column("approved_at", String(40), nullable=False),
 )
+
+# A person's sign-in secret and its run of failures. The password is an argon2 hash (pwdlib);
+# the TOTP secret must be readable to check a code, so it is kept as given (encryption at rest
+# of the store is its own work). `totp_last_step` refuses a code used twice in its window.
+access_credentials = Table(
+    "access_credentials",
+    metadata,
+    Column("user_id", String(64), ForeignKey("access_users.user_id"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_last_step", Integer, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", String(40), nullable=True),
+    Column("changed_at", String(40), nullable=False),
+)
+
+# Machines' tokens: only the SHA-256 of the secret is stored; a token is revoked, never deleted.
+access_api_tokens = Table(
+    "access_api_tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True),
+    Column("user_id", String(64), ForeignKey("access_users.user_id"), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+    Column("revoked_by", String(64), nullable=True),
+    Index("ix_access_api_tokens_user", "user_id"),
+)

@@ -20,6 +20,7 @@ from clearwatch.domain.audit.chain import (
 from clearwatch.domain.audit.checkpoint import ROWS_DIGEST_KEY
 
 audit_read_batch_rows = 5_000
+BUSINESS_AT_KEY = "business_at"
 _PG_CHAIN_LOCK_KEY = 0x_C1EA_A0D1  # one advisory lock serialises appends to the one chain
 
 
@@ -31,9 +32,18 @@ class SqlAuditLog:
     def append(self, event: AuditEvent, *, recorded_at: datetime) -> AuditRecord:
         self._lock_chain()
         last = self._connection.execute(
-            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+            select(audit_log.c.seq, audit_log.c.hash, audit_log.c.recorded_at)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
         ).first()
         seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
+        if last is not None and recorded_at < datetime.fromisoformat(last.recorded_at):
+            # Record times never go backwards: a replay's earlier business time is kept in
+            # the payload, and the record takes its predecessor's time.
+            event = replace(
+                event, payload={**event.payload, BUSINESS_AT_KEY: recorded_at.isoformat()}
+            )
+            recorded_at = datetime.fromisoformat(last.recorded_at)
         # The rows the record describes are written by now, in this transaction: their
         # fingerprint goes under the chain, for `audit verify --data`.
         digest = rows_digest(self._connection, event.object_ref, event.payload)

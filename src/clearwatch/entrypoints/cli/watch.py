@@ -1,0 +1,216 @@
+"""`clearwatch watch`: rules and models over the back office's event stream (issue 19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from clearwatch.bootstrap import Application
+from clearwatch.domain.access.policy import Action
+from clearwatch.domain.shared.masking import mask_in, mask_subject
+from clearwatch.domain.shared.money import format_fen
+from clearwatch.domain.watch.alerts import Alert, alert_to_dict
+from clearwatch.domain.watch.events import EventKind
+from clearwatch.domain.watch.features import DailyFeatures
+from clearwatch.entrypoints.cli.common import EXIT_USAGE, application, console, fail, signed_in
+from clearwatch.entrypoints.cli.output import (
+    Column,
+    json_option,
+    level_style,
+    local_time,
+    print_listing,
+    say,
+    wide_option,
+)
+from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer, replay
+from clearwatch.services.watch.models import split_days, train_models
+from clearwatch.services.watch.ports import EventStream, WatchWiring
+from clearwatch.services.watch.scoring import ModelWatch
+
+watch_app = typer.Typer(
+    help="Real-time watch over trade → clearing → account: rules and models (实时监测).",
+    no_args_is_help=True,
+)
+
+ALERT_COLUMNS = (
+    Column("level", "level", style=level_style),
+    Column("rule", "rule"),
+    Column("broker", "broker_id"),
+    Column("date", "business_date"),
+    Column("subject", "subject", whole=False),
+    Column("amount", "amount", justify="right"),
+    Column("what", "summary", whole=False, wide=True),
+    Column("at", "raised_at", wide=True, show=lambda at: local_time(at, "%H:%M:%S")),
+    Column("evidence", "evidence", wide=True, show=lambda found: f"{len(found)} events"),
+)
+
+
+def _watching(action: Action) -> Application:
+    """The application, once the policy let the signed-in caller watch (a risk desk)."""
+    wired = application()
+    signed_in(wired).check_own(action)
+    return wired
+
+
+MODELS_HELP = "A model file (`watch train`): the learned models score each complete day too."
+models_option = typer.Option(None, "--models", help=MODELS_HELP)
+
+
+def _model_watch(wiring: WatchWiring, path: str | None) -> ModelWatch | None:
+    """The models of the file, refitted from its clean days and checked against its version."""
+    if path is None:
+        return None
+    assert wiring.model_files is not None
+    try:
+        models = wiring.model_files.load(Path(path), wiring.rules)
+    except ValueError as error:
+        raise fail(str(error), EXIT_USAGE) from error
+    return ModelWatch(models, wiring.rules)
+
+
+def _rows(alerts: tuple[Alert, ...] | list[Alert], *, masked: bool) -> list[dict[str, Any]]:
+    """The alerts as rows: `--json` is the evidence, whole; a table masks clients' accounts."""
+    rows = [alert_to_dict(alert) for alert in alerts]
+    return [_masked(row) for row in rows] if masked else rows
+
+
+def _masked(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with the accounts its evidence names masked in its subject and summary: the
+    events' accounts (not CSDC's reserves) and a special account's other side."""
+    events = row["evidence"]
+    accounts = [e["account"] for e in events if e["kind"] != EventKind.RESERVE_BALANCE]
+    accounts += [
+        e["counterparty"] for e in events if e["kind"] == EventKind.SPECIAL_ACCOUNT_MOVEMENT
+    ]
+    return {
+        **row,
+        "subject": mask_subject(row["subject"]),
+        "summary": mask_in(row["summary"], accounts),
+    }
+
+
+@watch_app.command("replay")
+def replay_command(
+    source: str = typer.Option(
+        ..., "--from", help="A simulated market, one of its days, or an inbox of batches."
+    ),
+    through_nats: bool = typer.Option(
+        False, "--through-nats", help="Go through the configured NATS stream, not in-process."
+    ),
+    models: str | None = models_option,
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
+    """Run the detectors over a simulated or recorded day (or market) and print the alerts."""
+    directory = Path(source)
+    if not directory.is_dir():
+        raise fail(f"--from {source} is not a directory", EXIT_USAGE)
+    wiring = _watching(Action.WATCH_READ).watch_wiring()
+    stream: EventStream = wiring.in_process_stream()
+    if through_nats:
+        if wiring.live_stream is None:
+            raise fail("--through-nats needs CLEARWATCH_WATCH_NATS_URL", EXIT_USAGE)
+        stream = wiring.live_stream()
+    events = wiring.source(directory)
+    consumer = WatchConsumer.for_rules(
+        wiring.rules, AlertsInMemory(), models=_model_watch(wiring, models)
+    )
+    result = replay(source=events, stream=stream, consumer=consumer)
+    title = (
+        f"Watch alerts over {source} ({result.consumed:,} events, rules {wiring.rules.version_ref})"
+    )
+    rows = _rows(result.alerts, masked=not as_json)
+    print_listing(console, title, ALERT_COLUMNS, rows, wide=wide, as_json=as_json)
+
+
+@watch_app.command("publish")
+def publish(
+    source: str = typer.Option(..., "--from", help="A simulated market, day or inbox."),
+) -> None:
+    """Publish a directory's events to the live stream (NATS), for `watch serve` to consume."""
+    wiring = _watching(Action.WATCH_FEED).watch_wiring()
+    if wiring.live_stream is None:
+        raise fail("publishing needs CLEARWATCH_WATCH_NATS_URL", EXIT_USAGE)
+    published = wiring.live_stream().publish(wiring.source(Path(source)).events())
+    say(console, ("published", "green"), f" {published:,} new events to {wiring.live_name}")
+
+
+@watch_app.command("serve")
+def serve(
+    idle_exit: float | None = typer.Option(
+        None, "--idle-exit", min=0.0, help="Stop after this many seconds without an event."
+    ),
+    models: str | None = models_option,
+) -> None:
+    """Consume the live stream (NATS), print each new alert and keep it in the alert log.
+
+    On start the stream is replayed from its first retained event to rebuild the detectors;
+    alerts already in the log are not raised again.
+    """
+    wiring = _watching(Action.WATCH_FEED).watch_wiring()
+    if wiring.live_stream is None:
+        raise fail(
+            "serving needs CLEARWATCH_WATCH_NATS_URL (the in-process stream has no "
+            "publisher outside this process)",
+            EXIT_USAGE,
+        )
+
+    def show(alert: Alert) -> None:
+        [row] = _rows([alert], masked=True)  # the alert log keeps it whole
+        say(
+            console,
+            (alert.level.value, level_style(alert.level.value)),
+            f" {alert.rule} {alert.broker_id} {row['subject']} {format_fen(alert.amount_fen)}: "
+            f"{row['summary']}",
+        )
+
+    watch = _model_watch(wiring, models)
+    consumer = WatchConsumer.for_rules(
+        wiring.rules, wiring.alert_log(), on_alert=show, models=watch
+    )
+    shown = f", models {watch.models.version[:12]}" if watch is not None else ""
+    say(console, f"watching {wiring.live_name} (rules {wiring.rules.version_ref}{shown})")
+    consumed = wiring.live_stream().consume(consumer.handle, idle_seconds=idle_exit)
+    say(console, f"{consumed:,} events consumed, {len(consumer.raised)} new alerts")
+
+
+@watch_app.command("train")
+def train(
+    source: str = typer.Option(..., "--from", help="Clean days: a simulated market or recording."),
+    out: str = typer.Option(..., "--out", help="The model file to write (replaced if there)."),
+    calibration_days: int = typer.Option(
+        2, "--calibration-days", min=1, help="The last days, kept out of training, to calibrate."
+    ),
+) -> None:
+    """Train the learned models on clean days and keep them in a versioned model file.
+
+    The file holds the days' account features, the rules' hash and the seed (rules/watch.toml):
+    loading it fits the same models again and checks their version.
+    """
+    directory = Path(source)
+    if not directory.is_dir():
+        raise fail(f"--from {source} is not a directory", EXIT_USAGE)
+    wiring = _watching(Action.WATCH_FEED).watch_wiring()
+    assert wiring.model_files is not None and wiring.outlier_model is not None
+    features = DailyFeatures()
+    for event in wiring.source(directory).events():
+        features.observe(event)
+    try:
+        training, calibration = split_days(features, calibration_days)
+        models = train_models(
+            training=training,
+            calibration=calibration,
+            rules=wiring.rules,
+            model=wiring.outlier_model(),
+        )
+    except ValueError as error:
+        raise fail(str(error), EXIT_USAGE) from error
+    wiring.model_files.save(Path(out), training, calibration, models, wiring.rules)
+    say(
+        console,
+        ("trained", "green"),
+        f" models {models.version[:12]} (seed {models.seed}) on {len(training.dates())} days, "
+        f"calibrated on {len(calibration.dates())}: {out}",
+    )
