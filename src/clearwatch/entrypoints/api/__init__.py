@@ -1,1 +1,1 @@
-"""The HTTP API (FastAPI): filled by the platform issue."""
+"""The HTTP API (FastAPI): the same services as the CLI, behind bearer tokens and the policy."""

@@ -1,0 +1,201 @@
+"""The API's application factory: routes under `/api/v1`, problem+json errors, OpenAPI.
+
+`create_app(application)` wires nothing itself: every store, engine and key comes from the
+`bootstrap.Application` it is given, so a server holds no state of its own and any number of
+them may serve one PostgreSQL. While it runs, the audit log's head is signed now and then and
+once more at shutdown, as the CLI does at the end of each command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
+
+from clearwatch import __version__
+from clearwatch.bootstrap import Application, build_application
+from clearwatch.domain.shared.errors import ClearwatchError
+from clearwatch.entrypoints.api import access, auth, backoffice, monitor
+from clearwatch.entrypoints.api.problems import (
+    JSON_BODY_MUST_FIT,
+    PROBLEM_MEDIA_TYPE,
+    install_problem_handlers,
+    problem_response,
+)
+
+API_PREFIX = "/api/v1"
+
+anchor_interval_seconds = 300.0  # how often a running server signs the audit log's head
+json_body_bytes_max = 1024 * 1024  # a JSON request body; uploads have their own limit
+UPLOAD_PATHS = frozenset(
+    {f"{API_PREFIX}/packages", f"{API_PREFIX}/registry", f"{API_PREFIX}/backoffice/batches"}
+)
+_log = logging.getLogger("clearwatch.api")
+DOCS_ASSETS = "/docs/assets"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def create_app(
+    application: Application, *, anchor_every_seconds: float | None = anchor_interval_seconds
+) -> FastAPI:
+    """The API over `application`; `anchor_every_seconds` None: sign only at shutdown."""
+    app = FastAPI(
+        title="clearwatch",
+        version=__version__,
+        summary="Client-fund monitor and broker back office (交易结算资金监控 · 证券结算后台).",
+        description="Bearer tokens from `POST /api/v1/auth/login` (people) or API tokens "
+        "(machines). Errors are `application/problem+json` (RFC 9457) with the broken "
+        "rule's name in `rule`. Amounts are integer fen (`*_fen`) or yuan as text with two "
+        "decimals; never floats.",
+        docs_url=None,  # served below from the installed package, never from a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=_lifespan(application, anchor_every_seconds),
+    )
+    app.state.application = application
+    install_problem_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for area in (auth, access, monitor, backoffice):
+        api.include_router(area.router)
+    app.include_router(api)
+    app.add_api_route("/health", health, methods=["GET"], tags=["health"])
+    _serve_docs(app)
+    app.add_middleware(JsonBodyLimit)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs with its script and styles from the swagger-ui-bundle package: the
+    page works on a machine without internet and loads nothing from elsewhere."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="clearwatch API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
+
+
+def app_from_environment() -> FastAPI:
+    """For `clearwatch serve --workers N`: each server process wires its own application."""
+    return create_app(build_application())
+
+
+async def health() -> dict[str, str]:
+    """The server answers (no store is touched, no token needed)."""
+    return {"status": "ok"}
+
+
+def _lifespan(application: Application, every_seconds: float | None) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if every_seconds is not None:
+            task = asyncio.create_task(_anchor_every(application, every_seconds))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+            try:
+                await run_in_threadpool(_anchor, application)
+            finally:
+                application.dispose()
+
+    return lifespan
+
+
+async def _anchor_every(application: Application, every_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await run_in_threadpool(_anchor, application)
+        except Exception:
+            # A bug in signing must not stop the serving; it is logged with its traceback,
+            # and shutdown tries once more (and fails loudly if it still cannot).
+            _log.exception("audit log not anchored")
+
+
+def _anchor(application: Application) -> None:
+    """Sign the audit log's head if this server wrote; a failure is logged, never raised: the
+    next `clearwatch audit verify` names it."""
+    try:
+        application.anchor_appended()
+    except ClearwatchError as error:
+        _log.error("audit log not anchored: %s: %s", type(error).__name__, error)
+
+
+class JsonBodyLimit:
+    """Refuse a JSON request body past `json_body_bytes_max` (413) without reading it all."""
+
+    def __init__(self, app: Asgi) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > json_body_bytes_max:
+            detail = f"a JSON body may hold {json_body_bytes_max} bytes"
+            await problem_response(413, JSON_BODY_MUST_FIT, detail)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > json_body_bytes_max:
+                # An HTTP error, so that FastAPI's body reading passes it on as it is.
+                raise StarletteHTTPException(413, f"a JSON body may hold {json_body_bytes_max}")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with every error response under `application/problem+json`."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                _problems_as_problem_json(operation.get("responses", {}))
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _problems_as_problem_json(responses: dict[str, Any]) -> None:
+    for status, response in responses.items():
+        content = response.get("content", {})
+        plain = content.get("application/json", {})
+        if status[:1] in "45" and plain.get("schema", {}).get("$ref", "").endswith("/Problem"):
+            content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
