@@ -24,6 +24,9 @@ class AccountClass(StrEnum):
     PAYABLE = "payable"  # fees owed to the exchange, CSDC or tax authority, per market
     OWN_FUNDS = "own_funds"  # the broker's own money
     OPENING = "opening"  # the counterpart of opening securities already in custody
+    # What a client owes the broker after the broker advanced its own funds (垫付) to cover the
+    # client's overdrawn cash: debit-normal, the broker's claim, held beside the funds.
+    RECEIVABLE = "receivable"
 
 
 CREDIT_NORMAL = frozenset(
@@ -63,6 +66,10 @@ def fee_income(account_kind: str) -> str:
 
 def payable(authority: Authority, market: str) -> str:
     return f"payable:{authority.value}:{market}"
+
+
+def receivable(fund_account: str) -> str:
+    return f"receivable:{fund_account}"
 
 
 OWN_FUNDS = "own_funds:broker"

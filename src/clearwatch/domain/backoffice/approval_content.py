@@ -44,3 +44,38 @@ def reversal_content(entry: JournalEntry) -> dict[str, Any]:
         "reverses": entry.idempotency_key,
         "postings": sorted([p.account, p.asset, p.quantity] for p in entry.postings),
     }
+
+
+def status_content(*, fund_account: str, status: str) -> dict[str, Any]:
+    """An account status change: which account, to which status."""
+    return {"fund_account": fund_account, "status": status}
+
+
+def freeze_content(*, fund_account: str, amount_fen: int, action: str) -> dict[str, Any]:
+    """An amount freeze (`freeze`) or its lifting (`lift`): whose, how much."""
+    return {"fund_account": fund_account, "amount": format_fen(amount_fen), "action": action}
+
+
+def account_subject(broker_id: str, fund_account: str) -> str:
+    return f"account:{broker_id}:{fund_account}"
+
+
+def freeze_subject(broker_id: str, freeze_id: str) -> str:
+    return f"freeze:{broker_id}:{freeze_id}"
+
+
+def break_content(
+    *, break_id: int, difference_fen: int, resolution: str, reason: str
+) -> dict[str, Any]:
+    """A break's resolution: which break, the difference it settles, `matched` or
+    `explained`, and the operator's reason."""
+    return {
+        "break_id": break_id,
+        "difference": format_fen(difference_fen),
+        "resolution": resolution,
+        "reason": reason,
+    }
+
+
+def break_subject(broker_id: str, break_id: int) -> str:
+    return f"break:{broker_id}:{break_id}"

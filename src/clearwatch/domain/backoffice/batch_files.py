@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from clearwatch.domain.shared.file_schema import (
     ACCOUNT_KINDS,
+    BANK_DAILY,
     DIRECTIONS,
     MARKETS,
     PURPOSES,
@@ -99,6 +100,27 @@ CASH_ADJUSTMENTS = FileSpec(
 )
 
 
+# Statements come from outside the books and are compared with them, never posted (spec §2,
+# §6). The bank's are its `bank_daily` files for the broker; CSDC's is its settlement
+# statement per market.
+CSDC_SETTLEMENT_STATEMENT = FileSpec(
+    "settlement.csv",
+    (_enum("market", MARKETS), _c("reserve_balance", M), _c("net_settlement", M)),
+    key=("market",),
+)
+BANK_STATEMENT_FILES = (
+    "client_depository.csv",
+    "special_account_balances.csv",
+    "special_account_transactions.csv",
+)
+
+
+def _bank_daily(name: str) -> FileSpec:
+    spec = BANK_DAILY.file(name)
+    assert spec is not None, name
+    return spec
+
+
 @dataclass(frozen=True)
 class BatchKindSpec:
     kind: str
@@ -114,8 +136,12 @@ BATCH_KINDS: dict[str, BatchKindSpec] = {
         BatchKindSpec("static", (CLIENTS, SPECIAL_ACCOUNTS, OPENING)),
         BatchKindSpec("trading", (EXECUTIONS, CASH_ADJUSTMENTS)),
         BatchKindSpec("bank", (BANK_TRANSFERS,)),
+        BatchKindSpec("bank_statement", tuple(_bank_daily(n) for n in BANK_STATEMENT_FILES)),
+        BatchKindSpec("csdc_statement", (CSDC_SETTLEMENT_STATEMENT,)),
     )
 }
+# Kinds whose files are stored and compared by reconciliation, never posted to the books.
+STATEMENT_KINDS = frozenset({"bank_statement", "csdc_statement"})
 # The order files of one batch are applied in: reference data before what refers to it.
 FILE_APPLY_ORDER = (
     "special_accounts.csv",

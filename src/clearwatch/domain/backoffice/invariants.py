@@ -37,15 +37,28 @@ class CashTotals:
 
     @property
     def items_in_transit_fen(self) -> int:
-        """What the broker's funds hold beyond client cash: trade cash in transit with CSDC, less
-        fees not yet paid out or swept, less the broker's own money left in the accounts."""
+        """What the broker's funds hold beyond client cash: trade cash in transit with CSDC, and
+        what overdrawn clients owe for the broker's advance (垫付), less fees not yet paid out or
+        swept, less the broker's own money left in the accounts (an advance is own money)."""
         return (
             self.of(AccountClass.TRANSIT)
             + self.of(AccountClass.CUSTODY)
+            + self.of(AccountClass.RECEIVABLE)
             - self.of(AccountClass.FEE_INCOME)
             - self.of(AccountClass.PAYABLE)
             - self.of(AccountClass.OWN_FUNDS)
         )
+
+
+def advance_lines(receivables: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Credit lines from the receivables of advances: (`receivable:F`, Σ postings) pairs of
+    CASH → {`client:F`: what the client owes}, the cash it may be below zero."""
+    lines: dict[str, int] = {}
+    for account, posted_sum in receivables:
+        if account_class(account) is AccountClass.RECEIVABLE and posted_sum > 0:
+            fund_account = account.partition(":")[2]
+            lines[f"client:{fund_account}"] = natural_balance(account, posted_sum)
+    return lines
 
 
 def cash_totals(balances: Iterable[tuple[str, int]]) -> CashTotals:
@@ -74,7 +87,10 @@ def balance_breaches(
     negative_client_balances: Iterable[tuple[str, str, int]],
     credit_lines_fen: Mapping[str, int] | None = None,
 ) -> list[Breach]:
-    """Client cash below zero (beyond a recorded credit line) and holdings below zero."""
+    """Client cash below zero (beyond a recorded credit line) and holdings below zero.
+
+    `credit_lines_fen` is keyed by client account (`client:F0001`); the broker's advance to an
+    overdrawn client (its receivable from the client) is such a line."""
     credit = credit_lines_fen or {}
     breaches: list[Breach] = []
     for account, asset, balance in negative_client_balances:

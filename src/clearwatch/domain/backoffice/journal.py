@@ -16,6 +16,7 @@ class EntryKind(StrEnum):
     CASH_ADJUSTMENT = "cash_adjustment"
     CSDC_SETTLEMENT = "csdc_settlement"  # D's net paid from or into the reserve on D+1
     REVERSAL = "reversal"
+    ADVANCE = "advance"  # 垫付: the broker's own funds cover a client's overdrawn cash
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class OrderRejection(StrEnum):
 
     CLIENT_MUST_BE_KNOWN_TO_NODE = "client_must_be_known_to_node"
     CLIENT_TRADING_MUST_NOT_BE_HALTED = "client_trading_must_not_be_halted"
+    CLOSED_ACCOUNT_MUST_NOT_ORDER = "closed_account_must_not_order"
+    FROZEN_ACCOUNT_MUST_NOT_BUY = "frozen_account_must_not_buy"
     ORDER_ID_MUST_BE_NEW = "order_id_must_be_new"
     QUANTITY_MUST_BE_POSITIVE = "quantity_must_be_positive"
     PRICE_MUST_BE_POSITIVE = "price_must_be_positive"
@@ -139,6 +141,8 @@ class NodeBook:
         self._orders: dict[str, _OpenOrder] = {}
         self._order_ids: set[str] = set()
         self.halted: set[str] = set()  # clients whose trading is stopped (conservation breach)
+        # Accounts not `active` (backoffice.md §2), by status: `frozen` or `closed`.
+        self.restricted: dict[str, str] = {}
         self.entries_applied = 0
 
     # -- the one transition ------------------------------------------------------------------
@@ -210,6 +214,11 @@ class NodeBook:
             return Refusal(order.order_id, OrderRejection.CLIENT_MUST_BE_KNOWN_TO_NODE)
         if order.fund_account in self.halted:
             return Refusal(order.order_id, OrderRejection.CLIENT_TRADING_MUST_NOT_BE_HALTED)
+        status = self.restricted.get(order.fund_account)
+        if status == "closed":
+            return Refusal(order.order_id, OrderRejection.CLOSED_ACCOUNT_MUST_NOT_ORDER)
+        if status == "frozen" and order.side is Side.BUY:
+            return Refusal(order.order_id, OrderRejection.FROZEN_ACCOUNT_MUST_NOT_BUY)
         if order.order_id in self._order_ids:
             return Refusal(order.order_id, OrderRejection.ORDER_ID_MUST_BE_NEW)
         if order.quantity <= 0:

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
 from clearwatch.domain.backoffice import accounts as acc
+from clearwatch.domain.backoffice.account_status import transfer_refusal
 from clearwatch.domain.backoffice.approval_content import adjustment_content, transfer_content
 from clearwatch.domain.backoffice.batch_manifest import (
     BatchError,
@@ -27,7 +28,10 @@ from clearwatch.domain.backoffice.journal import (
     balanced_entry,
 )
 from clearwatch.domain.shared.file_schema import PURPOSE_OF_ACCOUNT_KIND
+from clearwatch.domain.shared.masking import mask
 from clearwatch.services.access.approvals import approved_content_for
+from clearwatch.services.backoffice.account_status import AccountStanding, account_standing
+from clearwatch.services.backoffice.advances import Advance, post_advances, shortfalls
 from clearwatch.services.backoffice.books_reference import (
     client_cash_balances,
     current_clients,
@@ -35,6 +39,7 @@ from clearwatch.services.backoffice.books_reference import (
     sellable_shares,
 )
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
+from clearwatch.services.backoffice.status_breaks import raise_status_breaks
 
 COMMISSION_RATE_DENOMINATOR = 10**8
 
@@ -49,12 +54,21 @@ class ApplyContext:
     at: datetime
     records_skipped: int = 0
     entries_posted: int = 0
+    advances: list[Advance] = field(default_factory=list)  # 垫付 posted for overdrawn clients
     _clients: pa.Table | None = field(default=None, repr=False)
     _specials: dict[tuple[str, str], str] | None = field(default=None, repr=False)
+    _standing: AccountStanding | None = field(default=None, repr=False)
 
     @property
     def broker_id(self) -> str:
         return self.manifest.broker_id
+
+    def standing(self) -> AccountStanding:
+        """Statuses and amount freezes (read once per batch: approvals change them, not files
+        of the same batch after clients.csv, which `apply_file` reads first)."""
+        if self._standing is None:
+            self._standing = account_standing(self.uow, self.tools, self.broker_id)
+        return self._standing
 
     def clients(self) -> pa.Table:
         if self._clients is None:
@@ -70,6 +84,7 @@ def apply_file(context: ApplyContext, name: str, table: pa.Table, sha: str, dige
         case "clients.csv":
             _check_clients(context, table)
             context._clients = None  # the next reader sees the new clients
+            context._standing = None
         case "special_accounts.csv":
             context._specials = None  # reference data: the stored file is the record
         case "opening.csv":
@@ -140,33 +155,22 @@ def _apply_opening(context: ApplyContext, table: pa.Table, sha: str, digest: str
 
 def _apply_executions(context: ApplyContext, table: pa.Table, sha: str) -> None:
     uow, tools, day = context.uow, context.tools, context.manifest.business_date
-    clients = context.clients()
-    line = tools.engine.first_unknown_account(rows=table, clients=clients)
-    if line is not None:
-        raise _reject(Rule.ACCOUNT_MUST_BE_KNOWN, "executions.csv", line, "fund_account", "")
-    earlier = [
-        tools.store.uri(f.parquet_digest)
-        for f in uow.batches.applied_files(context.broker_id, "executions.csv", business_date=day)
-        if f.batch_ref != context.manifest.batch_ref
-    ]
-    fresh = tools.engine.new_executions(executions=table, previous_uris=earlier)
-    context.records_skipped += table.num_rows - fresh.num_rows
+    fresh = _fresh_executions(context, table)
     if fresh.num_rows == 0:
         return
-    sellable = sellable_shares(uow, tools, context.broker_id, day)
-    oversold = tools.engine.oversold(executions=fresh, sellable=sellable)
-    if oversold.num_rows:
-        first = oversold.slice(0, 1).to_pylist()[0]
-        raise _reject(
-            Rule.SELL_MUST_NOT_EXCEED_SELLABLE,
-            "executions.csv",
-            int(first["line"]),
-            "quantity",
-            f"{first['fund_account']} sells {first['sold']} of {first['asset']}, "
-            f"sellable {first['sellable']} (today's buys settle for sale on D+1)",
-        )
-    cleared = tools.engine.clear_trades(executions=fresh, clients=clients, schedule=tools.schedule)
-    _refuse_overdraft(context, cleared.client_cash, "executions.csv", fresh)
+    _refuse_oversold(context, fresh)
+    cleared = tools.engine.clear_trades(
+        executions=fresh, clients=context.clients(), schedule=tools.schedule
+    )
+    # The exchange filled these: an overdraft is booked and covered by an advance (spec §3).
+    advances = shortfalls(
+        uow,
+        tools,
+        broker_id=context.broker_id,
+        day=day,
+        changes=cleared.client_cash,
+        executions=fresh,
+    )
     detail_digest = tools.store.put_table(cleared.detail)
     entry = JournalEntry(
         broker_id=context.broker_id,
@@ -188,6 +192,64 @@ def _apply_executions(context: ApplyContext, table: pa.Table, sha: str) -> None:
         recorded_at=context.at,
     )
     context.entries_posted += 1
+    _book_advances(context, advances)
+    raise_status_breaks(
+        uow,
+        broker_id=context.broker_id,
+        day=day,
+        batch_ref=context.manifest.batch_ref,
+        executions=fresh,
+        standing=context.standing(),
+        at=context.at,
+    )
+
+
+def _fresh_executions(context: ApplyContext, table: pa.Table) -> pa.Table:
+    """The file's executions of known clients that no earlier file of the day applied."""
+    uow, tools, day = context.uow, context.tools, context.manifest.business_date
+    line = tools.engine.first_unknown_account(rows=table, clients=context.clients())
+    if line is not None:
+        raise _reject(Rule.ACCOUNT_MUST_BE_KNOWN, "executions.csv", line, "fund_account", "")
+    earlier = [
+        tools.store.uri(f.parquet_digest)
+        for f in uow.batches.applied_files(context.broker_id, "executions.csv", business_date=day)
+        if f.batch_ref != context.manifest.batch_ref
+    ]
+    fresh = tools.engine.new_executions(executions=table, previous_uris=earlier)
+    context.records_skipped += table.num_rows - fresh.num_rows
+    return fresh
+
+
+def _refuse_oversold(context: ApplyContext, fresh: pa.Table) -> None:
+    uow, tools, day = context.uow, context.tools, context.manifest.business_date
+    sellable = sellable_shares(uow, tools, context.broker_id, day)
+    oversold = tools.engine.oversold(executions=fresh, sellable=sellable)
+    if oversold.num_rows:
+        first = oversold.slice(0, 1).to_pylist()[0]
+        raise _reject(
+            Rule.SELL_MUST_NOT_EXCEED_SELLABLE,
+            "executions.csv",
+            int(first["line"]),
+            "quantity",
+            f"{first['fund_account']} sells {first['sold']} of {first['asset']}, "
+            f"sellable {first['sellable']} (today's buys settle for sale on D+1)",
+        )
+
+
+def _book_advances(context: ApplyContext, advances: list[Advance]) -> None:
+    if not advances:
+        return
+    post_advances(
+        context.uow,
+        broker_id=context.broker_id,
+        day=context.manifest.business_date,
+        batch_id=context.manifest.batch_id,
+        batch_ref=context.manifest.batch_ref,
+        advances=advances,
+        at=context.at,
+    )
+    context.entries_posted += 1
+    context.advances.extend(advances)
 
 
 def _trade_postings(
@@ -236,30 +298,6 @@ def _trade_postings(
 _POSTINGS_SCHEMA = pa.schema(
     [("account", pa.string()), ("asset", pa.string()), ("quantity", pa.int64())]
 )
-
-
-def _refuse_overdraft(context: ApplyContext, changes: pa.Table, file: str, rows: pa.Table) -> None:
-    balances = client_cash_balances(context.uow, context.broker_id, context.manifest.business_date)
-    overdrawn = context.tools.engine.overdrawn(changes=changes, balances=balances)
-    if overdrawn.num_rows:
-        first = overdrawn.slice(0, 1).to_pylist()[0]
-        lines = [
-            line
-            for account, line in zip(
-                rows.column("fund_account").to_pylist(),
-                rows.column("line").to_pylist(),
-                strict=True,
-            )
-            if account == first["fund_account"]
-        ]
-        raise _reject(
-            Rule.CLIENT_CASH_MUST_NOT_GO_NEGATIVE,
-            file,
-            max(lines) if lines else None,
-            "amount" if file != "executions.csv" else "quantity",
-            f"{first['fund_account']}: balance {first['balance']} fen, "
-            f"change {first['change']} fen",
-        )
 
 
 def _client_index(context: ApplyContext) -> dict[str, tuple[str, str]]:
@@ -349,7 +387,7 @@ def _apply_adjustments(context: ApplyContext, table: pa.Table, sha: str) -> None
                 "cash_adjustments.csv",
                 int(row["line"]),
                 "fund_account",
-                fund_account,
+                mask(fund_account),  # masked in a refusal: the line says which row
             )
         kind, bank = index[fund_account]
         reason = str(row["reason"])
@@ -450,8 +488,28 @@ def _apply_transfers(context: ApplyContext, table: pa.Table, sha: str) -> None:
             )
         )
     keys = [str(row["transfer_id"]) for row in rows]
+    _refuse_by_status(context, rows, keys)
     _refuse_record_overdraft(context, "bank_transfers.csv", rows, keys, changes, withdrawal=True)
     _apply_records(context, "bank_transfers.csv", rows, entries, keys)
+
+
+def _refuse_by_status(
+    context: ApplyContext, rows: Sequence[dict[str, object]], keys: Sequence[str]
+) -> None:
+    """Spec §2: a frozen account sends no money out; a closed one no transfer at all."""
+    done = context.uow.books.applied_keys(context.broker_id, "bank_transfers.csv", keys)
+    standing = context.standing()
+    for row, key in zip(rows, keys, strict=True):
+        account = str(row["fund_account"])
+        refusal = transfer_refusal(standing.status(account), str(row["direction"]))
+        if refusal is not None and key not in done:
+            raise _reject(
+                Rule(refusal.value),
+                "bank_transfers.csv",
+                int(str(row["line"])),
+                "direction",
+                f"{mask(account)} is {standing.status(account).value}",
+            )
 
 
 def _refuse_record_overdraft(
@@ -480,6 +538,10 @@ def _refuse_record_overdraft(
             strict=True,
         )
     )
+    if withdrawal:
+        # An amount freeze (司法冻结) lowers what may leave by its amount until lifted.
+        for account, frozen in context.standing().frozen_fen.items():
+            cash[account] = cash.get(account, 0) - frozen
     for row, key, change in zip(rows, keys, changes, strict=True):
         if key in done:
             continue
@@ -496,5 +558,5 @@ def _refuse_record_overdraft(
                 file,
                 int(str(row["line"])),
                 "amount",
-                f"{account} short by {-cash[account]} fen",
+                f"{mask(account)} short by {-cash[account]} fen",
             )

@@ -8,9 +8,11 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clearwatch.domain.backoffice import accounts as acc
 from clearwatch.domain.backoffice.invariants import (
     Breach,
     InvariantRule,
+    advance_lines,
     balance_breaches,
     cash_totals,
     funds_breaches,
@@ -52,7 +54,20 @@ def check_books(
             business_date=as_of if entries_of_date_only else None,
         )
     ]
-    breaches += balance_breaches(books.negative_client_balances(broker_id=broker_id, as_of=as_of))
+    # A client may be below zero by what the broker advanced it (垫付), and by no more.
+    receivables = books.balances(
+        broker_id=broker_id, as_of=as_of, account_prefix="receivable:", asset=acc.CASH
+    )
+    lines = advance_lines(
+        zip(
+            receivables.column("account").to_pylist(),
+            receivables.column("quantity").to_pylist(),
+            strict=True,
+        )
+    )
+    breaches += balance_breaches(
+        books.negative_client_balances(broker_id=broker_id, as_of=as_of), lines
+    )
     # Natural balances are the posted sums, signed per class, so Σ per class of the accounts'
     # natural balances is the class's signed posted sum: the database adds up per class.
     totals = cash_totals(books.cash_sums_by_class(broker_id=broker_id, as_of=as_of))

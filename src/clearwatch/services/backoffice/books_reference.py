@@ -118,3 +118,20 @@ def sellable_shares(
             ),
         }
     )
+
+
+def net_settlement(uow: BackOfficeUnitOfWork, broker_id: str, day: date) -> dict[str, int]:
+    """Per market, what the trades cleared by `day` still leave in transit with CSDC and in
+    fees payable: what the reserve receives (+) or pays (−) when CSDC settles on D+1, as
+    `settle_csdc` will post it. After D's end of day that is D's net settlement."""
+    due: dict[str, int] = {}
+    for prefix in ("transit:", "payable:"):
+        table = uow.books.balances(
+            broker_id=broker_id, as_of=day, account_prefix=prefix, asset=acc.CASH
+        )
+        for account, quantity in zip(
+            table.column("account").to_pylist(), table.column("quantity").to_pylist(), strict=True
+        ):
+            market = str(account).rsplit(":", 1)[-1]
+            due[market] = due.get(market, 0) + int(quantity)
+    return due

@@ -1,9 +1,11 @@
 """End-of-day outputs: statements (交割单), CSDC settlement, reconciliation, broker_daily package.
 
 Every output is derived from the books and the stored execution detail alone, so a re-run
-writes the same bytes. Each step returns its files' sha256 under `outputs` (paths relative to
-the output directory), taken after the files and their directories are flushed to disk: the
-step is logged complete only then, and a re-run writes again what is missing or differs.
+writes the same bytes; only the package manifest's signed audit head is of its moment (a
+newer head over the same figures, so the monitor still sees the same content). Each step
+returns its files' sha256 under `outputs` (paths relative to the output directory), taken
+after the files and their directories are flushed to disk: the step is logged complete only
+then, and a re-run writes again what is missing or differs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +23,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearwatch.domain.backoffice import accounts as acc
-from clearwatch.domain.backoffice.journal import EntryKind
 from clearwatch.domain.shared.calendar import BusinessCalendar
-from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, MARKETS
+from clearwatch.domain.shared.file_schema import ACCOUNT_KINDS, AUDIT_HEAD_FIELD, MARKETS
 from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.services.backoffice.books_reference import (
     client_cash_balances,
     current_clients,
     current_special_accounts,
+    net_settlement,
     trade_details,
 )
+from clearwatch.services.backoffice.breaks import BreakState, break_views
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
+from clearwatch.services.backoffice.reconcile import CHECKS, compare_day, raise_breaks
 
 PACKAGE_FORMAT = "clearwatch.package/1"
 PACKAGE_KIND = PackageKind.BROKER_DAILY
 PACKAGE_SEQUENCE = 1
 hash_read_block_bytes = 1 << 20  # outputs are hashed as read back, a block at a time
+OPEN_BREAK_IDS_LISTED = 50  # the step's detail names at most this many open breaks
 
 
 def write_statements(
@@ -69,68 +74,36 @@ def write_csdc_settlement(
     return {"markets": rows, "sha256": sha, "outputs": outputs}
 
 
-def _by_bank(table: pa.Table, specials: pa.Table) -> dict[str, int]:
-    banks = dict(
-        zip(
-            specials.column("account_no").to_pylist(),
-            specials.column("bank_id").to_pylist(),
-            strict=True,
-        )
-    )
-    totals: dict[str, int] = {}
-    for account, quantity in zip(
-        table.column("account").to_pylist(), table.column("quantity").to_pylist(), strict=True
-    ):
-        bank = banks.get(account.removeprefix("special:"), "?")
-        totals[bank] = totals.get(bank, 0) + int(quantity)
-    return totals
-
-
 def write_reconciliation(
-    uow: BackOfficeUnitOfWork, tools: BackOfficeTools, broker_id: str, day: date, out: Path
+    uow: BackOfficeUnitOfWork,
+    tools: BackOfficeTools,
+    broker_id: str,
+    day: date,
+    out: Path,
+    at: datetime,
 ) -> dict[str, Any]:
-    """Books vs bank (transfers per bank) and books vs CSDC (net due per market)."""
+    """The books against the bank's and CSDC's statements and the trading nodes (spec §6):
+    per check a total line (subject `*`), then each difference, which is also a break. The
+    step reports every break of the broker still open, whatever its day."""
     with uow:
-        specials = current_special_accounts(uow, tools, broker_id)
-        moved = uow.books.movements(
-            broker_id=broker_id,
-            business_date=day,
-            kind=EntryKind.BANK_TRANSFER.value,
-            account_prefix="special:",
-        )
-        files = uow.batches.applied_files(broker_id, "bank_transfers.csv", business_date=day)
-        transfers = [tools.store.read_table(f.parquet_digest) for f in files]
-        trade_cash = pa.concat_tables(
-            [
-                uow.books.movements(
-                    broker_id=broker_id,
-                    business_date=day,
-                    kind=EntryKind.TRADE_SETTLEMENT.value,
-                    account_prefix=prefix,
-                )
-                for prefix in ("transit:", "payable:")
-            ]
-        )
-        uris = trade_details(uow, tools, broker_id, day)
-    bank_side: dict[str, int] = {}
-    for table in transfers:
-        for bank, direction, amount in zip(
-            table.column("bank_id").to_pylist(),
-            table.column("direction").to_pylist(),
-            table.column("amount").to_pylist(),
-            strict=True,
-        ):
-            bank_side[bank] = bank_side.get(bank, 0) + (amount if direction == "in" else -amount)
-    books_side = _by_bank(moved, specials)
-    rows: list[tuple[str, str, int, int]] = [
-        ("books_vs_bank", bank, books_side.get(bank, 0), bank_side.get(bank, 0))
-        for bank in sorted(set(books_side) | set(bank_side))
-    ]
-    rows += _csdc_rows(tools, trade_cash, uris)
+        compared = compare_day(uow, tools, broker_id, day)
+        raised = raise_breaks(uow, broker_id, day, compared, at)
+        still_open = [
+            view.record.break_pk
+            for view in break_views(uow, broker_id=broker_id)
+            if view.state is not BreakState.CLOSED and view.record.business_date <= day
+        ]
+        uow.commit()
+    rows: list[tuple[str, str, int, int]] = []
+    for result in compared:
+        rows.append((result.check, "*", result.books_fen, result.counterpart_fen))
+        rows += [
+            (result.check, d.subject, d.books_fen, d.counterpart_fen) for d in result.differences
+        ]
     table = pa.table(
         {
-            "check": [r[0] for r in rows],
-            "subject": [r[1] for r in rows],
+            "check": pa.array([r[0] for r in rows], pa.string()),
+            "subject": pa.array([r[1] for r in rows], pa.string()),
             "books_fen": pa.array([r[2] for r in rows], pa.int64()),
             "counterpart_fen": pa.array([r[3] for r in rows], pa.int64()),
             "difference_fen": pa.array([r[2] - r[3] for r in rows], pa.int64()),
@@ -140,38 +113,17 @@ def write_reconciliation(
     formatted = tools.engine.format_money_table(table, money)
     formatted = formatted.rename_columns([c.removesuffix("_fen") for c in formatted.column_names])
     sha, count = tools.engine.write_csv(formatted, out / "reconciliation.csv")
-    differences = sum(1 for r in rows if r[2] != r[3])
-    outputs = settle_outputs(out, [out / "reconciliation.csv"])
-    return {"rows": count, "differences": differences, "sha256": sha, "outputs": outputs}
-
-
-def _csdc_rows(
-    tools: BackOfficeTools, trade_cash: pa.Table, uris: list[str]
-) -> list[tuple[str, str, int, int]]:
-    """The books' transit and payables of the day's trades against the net recomputed from
-    every execution."""
-    due: dict[str, int] = {}
-    for account, asset, quantity in zip(
-        trade_cash.column("account").to_pylist(),
-        trade_cash.column("asset").to_pylist(),
-        trade_cash.column("quantity").to_pylist(),
-        strict=True,
-    ):
-        if asset == acc.CASH and account.startswith(("transit:", "payable:")):
-            market = account.rsplit(":", 1)[-1]
-            due[market] = due.get(market, 0) - int(quantity)
-    summary = tools.engine.settlement_summary(detail_uris=uris)
-    engine_due = dict(
-        zip(
-            summary.column("market").to_pylist(),
-            summary.column("net_due_fen").to_pylist(),
-            strict=True,
-        )
-    )
-    return [
-        ("books_vs_csdc", market, due.get(market, 0), int(engine_due.get(market, 0)))
-        for market in sorted(set(due) | set(engine_due))
-    ]
+    return {
+        "rows": count,
+        "compared": {r.check: {"source": r.source, "subjects": r.compared} for r in compared},
+        "not_compared": [c for c in CHECKS if c not in {r.check for r in compared}],
+        "differences": sum(len(r.differences) for r in compared),
+        "breaks_raised": raised,
+        "open_breaks": len(still_open),
+        "open_break_ids": still_open[:OPEN_BREAK_IDS_LISTED],
+        "sha256": sha,
+        "outputs": settle_outputs(out, [out / "reconciliation.csv"]),
+    }
 
 
 def _natural(table: pa.Table, prefix: str) -> dict[str, int]:
@@ -206,10 +158,17 @@ def write_package(
         "encoding": "utf-8",
         "files": entries,
     }
+    # Signed last, over the log as it stands: the monitor keeps it as a witness (issue 17).
+    head = None if tools.audit_head is None else tools.audit_head()
+    if head is not None:
+        manifest[AUDIT_HEAD_FIELD] = head.document()
     (package / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     written = [package / str(entry["name"]) for entry in entries] + [package / "manifest.json"]
     outputs = settle_outputs(out, written)
-    return {"package": str(package), "files": entries, "outputs": outputs}
+    detail = {"package": str(package), "files": entries, "outputs": outputs}
+    if head is not None:
+        detail["audit_head"] = {"seq": head.checkpoint.seq, "tree_head": head.checkpoint.tree_head}
+    return detail
 
 
 def settle_outputs(out: Path, paths: list[Path]) -> dict[str, str]:
@@ -257,6 +216,7 @@ class _PackageFigures:
     specials: pa.Table
     special_books: dict[str, int]
     reserve: dict[str, int]
+    net_settlement: dict[str, int]  # per market, due from (+) or to (−) CSDC on D+1
     fee_income_to_date: dict[str, int]
     fee_income_before: dict[str, int]
 
@@ -276,6 +236,7 @@ def _package_figures(
             specials=current_special_accounts(uow, tools, broker_id),
             special_books=natural("special:"),
             reserve=natural("reserve:"),
+            net_settlement=net_settlement(uow, broker_id, day),
             # Fee income is cumulative in the books; the package reports the day's.
             fee_income_to_date=natural("fee_income:"),
             fee_income_before=natural("fee_income:", day - _ONE_DAY),
@@ -287,6 +248,7 @@ def _package_tables(figures: _PackageFigures) -> dict[str, tuple[pa.Table, list[
     numbers = figures.specials.column("account_no").to_pylist()
     books = pa.array([figures.special_books.get(n, 0) for n in numbers], pa.int64())
     reserve = pa.array([figures.reserve.get(m, 0) for m in MARKETS], pa.int64())
+    net = pa.array([figures.net_settlement.get(m, 0) for m in MARKETS], pa.int64())
     earned = pa.array(
         [
             figures.fee_income_to_date.get(k, 0) - figures.fee_income_before.get(k, 0)
@@ -301,8 +263,8 @@ def _package_tables(figures: _PackageFigures) -> dict[str, tuple[pa.Table, list[
             ["book_balance"],
         ),
         "settlement_reserve.csv": (
-            pa.table({"market": list(MARKETS), "balance": reserve}),
-            ["balance"],
+            pa.table({"market": list(MARKETS), "balance": reserve, "net_settlement": net}),
+            ["balance", "net_settlement"],
         ),
         "fee_income.csv": (
             pa.table({"account_kind": list(ACCOUNT_KINDS), "amount": earned}),

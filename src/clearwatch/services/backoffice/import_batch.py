@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection
 from clearwatch.domain.backoffice.approval_content import correction_content
-from clearwatch.domain.backoffice.batch_files import BATCH_KINDS, FILE_APPLY_ORDER
+from clearwatch.domain.backoffice.batch_files import BATCH_KINDS, FILE_APPLY_ORDER, STATEMENT_KINDS
 from clearwatch.domain.backoffice.batch_manifest import (
     MANIFEST_NAME,
     BatchError,
@@ -36,6 +37,7 @@ from clearwatch.domain.shared.file_format import manifest_bytes_max
 from clearwatch.domain.shared.kinds import AuditAction, BatchStatus
 from clearwatch.services.access.approvals import approved_content_for
 from clearwatch.services.audit.audit_log import record_audit
+from clearwatch.services.backoffice.advances import advance_key
 from clearwatch.services.backoffice.books_apply import ApplyContext, apply_file
 from clearwatch.services.backoffice.books_check import BooksBreached, check_books
 from clearwatch.services.backoffice.ports import (
@@ -43,6 +45,7 @@ from clearwatch.services.backoffice.ports import (
     BackOfficeUnitOfWork,
     BatchKeyTaken,
 )
+from clearwatch.services.watch.ports import NO_PUBLISHER, EventPublisher
 
 CORRECTION_KIND = "correction_batch"
 IMPORTER = "importer"
@@ -61,9 +64,11 @@ class ImportResult:
     status: ImportStatus
     files_applied: tuple[str, ...] = ()
     files_already_imported: tuple[str, ...] = ()
-    files_kept: tuple[str, ...] = ()  # returned by the trading system, stored, not applied
+    # Stored, not applied: what the trading system returns besides its files, and statements.
+    files_kept: tuple[str, ...] = ()
     records_skipped: int = 0
     entries_posted: int = 0
+    advances: tuple[dict[str, Any], ...] = ()  # 垫付: each overdrawn client's alert evidence
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,19 @@ def import_batch(
     tools: BackOfficeTools,
     at: datetime,
     actor: str = IMPORTER,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> ImportResult:
-    """Import the batch in `directory`; `BatchRejected` (nothing applied) on bad input."""
+    """Import the batch in `directory`; `BatchRejected` (nothing applied) on bad input. Then,
+    applied, already imported or refused, the watch's `publisher` is told of the delivery."""
+    try:
+        return _import_batch(directory=directory, uow=uow, tools=tools, at=at, actor=actor)
+    finally:
+        publisher.batch_delivered(directory)
+
+
+def _import_batch(
+    *, directory: Path, uow: BackOfficeUnitOfWork, tools: BackOfficeTools, at: datetime, actor: str
+) -> ImportResult:
     manifest = read_manifest(directory)
     with uow:
         # A first look, before reading the files: a batch already imported, or refused by
@@ -253,14 +269,17 @@ def _apply(
     )
     context = ApplyContext(uow=uow, tools=tools, manifest=manifest, at=at)
     applied, duplicates, kept = _apply_files(context, batch_pk, files)
-    _check_after_batch(uow, manifest)
+    if manifest.kind not in STATEMENT_KINDS:  # a statement posts nothing: the books are as were
+        _check_after_batch(uow, manifest)
     status = BatchStatus.APPLIED
+    advances = _advance_alerts(context)
     detail = {
         "files_applied": applied,
         "files_already_imported": duplicates,
         "files_kept": kept,
         "records_skipped": context.records_skipped,
         "entries_posted": context.entries_posted,
+        "advances": advances,
     }
     uow.batches.add_status(batch_pk, status=status, at=at, actor=IMPORTER, detail=detail)
     record_audit(
@@ -288,7 +307,15 @@ def _apply(
         tuple(kept),
         context.records_skipped,
         context.entries_posted,
+        tuple(advances),
     )
+
+
+def _advance_alerts(context: ApplyContext) -> list[dict[str, Any]]:
+    """The alert of each advance the batch needed (垫付), as the audit record keeps it."""
+    manifest = context.manifest
+    key = advance_key(manifest.broker_id, manifest.business_date, manifest.batch_id)
+    return [a.evidence(batch_ref=manifest.batch_ref, entry_key=key) for a in context.advances]
 
 
 def _apply_files(
@@ -300,9 +327,16 @@ def _apply_files(
     applied: list[str] = []
     duplicates: list[str] = []
     kept: list[str] = []
+    # A statement is compared, never posted: it is kept whole even when a file's bytes repeat
+    # an earlier day's (a balance that did not move), so each day finds its own.
+    statement = manifest.kind in STATEMENT_KINDS
     for name in sorted(files, key=_apply_rank):
         item = files[name]
-        duplicate_of = uow.batches.applied_file_with(manifest.broker_id, name, item.entry.sha256)
+        duplicate_of = (
+            None
+            if statement
+            else uow.batches.applied_file_with(manifest.broker_id, name, item.entry.sha256)
+        )
         uow.batches.add_file(
             batch_pk,
             broker_id=manifest.broker_id,
@@ -314,7 +348,7 @@ def _apply_files(
         )
         if duplicate_of is not None:
             duplicates.append(name)
-        elif item.table is None:
+        elif item.table is None or statement:
             kept.append(name)
         else:
             apply_file(context, name, item.table, item.entry.sha256, item.digest or "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -10,12 +10,15 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from clearwatch.domain.audit.witness import PublishedHead
+from clearwatch.domain.backoffice.account_status import AccountRecord
 from clearwatch.domain.backoffice.batch_manifest import BatchManifest
 from clearwatch.domain.backoffice.fees import FeeSchedule
 from clearwatch.domain.backoffice.journal import JournalEntry
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.file_schema import FileSpec
 from clearwatch.services.access.ports import AccessUnitOfWork
+from clearwatch.services.intraday.ports import IntradayRepository
 from clearwatch.services.shared.ports import ColumnarStore
 
 
@@ -42,7 +45,73 @@ class AppliedFile:
     batch_ref: str
 
 
-class BooksRepository(Protocol):
+@dataclass(frozen=True)
+class BreakEvent:
+    """What happened to a break: `matched` or `explained` by an operator, `approved` or
+    `rejected` by a checker."""
+
+    event: str
+    actor: str
+    note: str
+    at: str
+
+
+@dataclass(frozen=True)
+class BreakRecord:
+    """A difference found on a day (spec §6), with its evidence and what happened since."""
+
+    break_pk: int
+    broker_id: str
+    business_date: date
+    check: str  # e.g. `client_vs_bank`, `execution_on_closed_account`
+    subject: str  # the client, special account or market concerned
+    books_fen: int
+    counterpart_fen: int
+    evidence: Mapping[str, Any]
+    raised_at: str
+    events: tuple[BreakEvent, ...] = ()
+
+
+class AccountRecordsRepository(Protocol):
+    """Approved account changes and breaks: appended, never changed."""
+
+    def account_records(self, broker_id: str) -> list[AccountRecord]: ...
+
+    def add_account_record(
+        self, broker_id: str, record: AccountRecord, *, approval_ref: str, at: datetime
+    ) -> bool:
+        """False (nothing added) when this approval was applied already."""
+        ...
+
+    def add_break(
+        self,
+        *,
+        broker_id: str,
+        business_date: date,
+        check: str,
+        subject: str,
+        books_fen: int,
+        counterpart_fen: int,
+        evidence: Mapping[str, Any],
+        at: datetime,
+    ) -> bool:
+        """False (nothing added) when the day already has a break of this check and subject."""
+        ...
+
+    def breaks(
+        self, *, broker_id: str | None = None, business_date: date | None = None
+    ) -> list[BreakRecord]: ...
+
+    def break_record(self, break_pk: int) -> BreakRecord | None: ...
+
+    def add_break_event(
+        self, break_pk: int, *, event: str, actor: str, note: str, at: datetime
+    ) -> None:
+        """What happened to a break (appended; a break itself never changes)."""
+        ...
+
+
+class BooksRepository(AccountRecordsRepository, Protocol):
     """The journal: append entries, read balances; nothing is ever updated or deleted."""
 
     def has_entry(self, idempotency_key: str) -> bool: ...
@@ -190,10 +259,14 @@ class EodLog(Protocol):
 
 
 class BackOfficeUnitOfWork(AccessUnitOfWork, Protocol):
-    """The back office's transaction; approvals (for corrections) live in the access area."""
+    """The back office's transaction; approvals (for corrections) live in the access area,
+    and the halts an advance raises (垫付) in intraday control's store."""
 
     @property
     def books(self) -> BooksRepository: ...
+
+    @property
+    def intraday(self) -> IntradayRepository: ...
 
     @property
     def batches(self) -> BatchRepository: ...
@@ -291,3 +364,6 @@ class BackOfficeTools:
     reader: BatchFileReader
     engine: BackOfficeEngine
     schedule: FeeSchedule  # fees and the transfer approval threshold, versioned by its hash
+    # Signs the audit log's head now, for the broker_daily package to carry (issue 17); None
+    # when the application keeps no anchored log (tests that build tools alone).
+    audit_head: Callable[[], PublishedHead | None] | None = None

@@ -35,7 +35,8 @@ from clearwatch.services.backoffice.import_batch import ImportResult, import_bat
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
 from clearwatch.services.shared.ports import Clock
 
-KIND_ORDER = ("static", "trading", "bank")
+# Statements last: they post nothing, and reconciliation compares them with the books.
+KIND_ORDER = ("static", "trading", "bank", "bank_statement", "csdc_statement")
 EOD_ACTOR = "eod"
 
 
@@ -131,7 +132,9 @@ def run_eod(
         EodStep.CHECK: lambda: _check(uow, broker_id, day),
         EodStep.STATEMENTS: lambda: write_statements(uow, tools, broker_id, day, out_dir),
         EodStep.CSDC_SETTLEMENT: lambda: write_csdc_settlement(uow, tools, broker_id, day, out_dir),
-        EodStep.RECONCILIATION: lambda: write_reconciliation(uow, tools, broker_id, day, out_dir),
+        EodStep.RECONCILIATION: lambda: write_reconciliation(
+            uow, tools, broker_id, day, out_dir, clock.now()
+        ),
         EodStep.PACKAGE: lambda: write_package(uow, tools, broker_id, day, out_dir),
     }
     for step in EOD_STEPS:
@@ -306,3 +309,11 @@ def report_json(report: EodReport) -> str:
         indent=2,
         default=str,
     )
+
+
+def eod_broker(request: EodRequest) -> str:
+    """The broker an end of day is for: named, or the one broker of the day's inbox (the
+    entrypoint asks the policy for it before anything runs)."""
+    if request.broker_id is not None:
+        return request.broker_id
+    return _only_broker(_inbox_batches(request.inbox, request.business_date))

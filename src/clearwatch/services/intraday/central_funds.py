@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from clearwatch.services.backoffice.account_status import account_standing
 from clearwatch.services.backoffice.books_check import central_available
 from clearwatch.services.backoffice.books_reference import current_clients
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
@@ -34,12 +35,15 @@ class BooksCentralFunds:
             shares.setdefault(fund_account, {})[asset] = quantity
         accounts = set(available.cash_fen) | set(shares)
         rates = self._commission_rates(broker_id)
+        with self.read_uow_factory() as uow:
+            standing = account_standing(uow, self.tools, broker_id)
         return {
             account: CentralPosition(
                 fund_account=account,
                 cash_available_fen=max(0, available.cash_fen.get(account, 0)),
                 shares_sellable=shares.get(account, {}),
                 commission_rate=rates.get(account),
+                status=standing.status(account).value,
             )
             for account in sorted(accounts)
         }

@@ -23,6 +23,7 @@ class CentralPosition:
     cash_available_fen: int
     shares_sellable: Mapping[str, int] = field(default_factory=dict)  # "SH.600000" → shares
     commission_rate: Decimal | None = None
+    status: str = "active"  # `frozen`: no buy orders; `closed`: no orders (backoffice.md §2)
 
 
 class CentralFunds(Protocol):
@@ -147,6 +148,10 @@ class IntradayRepository(Protocol):
         self, *, broker_id: str, business_date: date, fund_accounts: Collection[str]
     ) -> set[str]:
         """Clients whose claims across nodes exceed the kept central figures (one query)."""
+        ...
+
+    def allocated_cash(self, *, broker_id: str, business_date: date) -> list[tuple[str, str, int]]:
+        """(node, client, cash) each node's start of day allocated on the date."""
         ...
 
     def halted(self, *, broker_id: str, business_date: date) -> set[str]: ...

@@ -204,6 +204,11 @@ def check_conservation(
     return report
 
 
+def _restricted(positions: Iterable[CentralPosition]) -> dict[str, str]:
+    """Accounts the central books hold frozen or closed, read with the day's figures."""
+    return {p.fund_account: p.status for p in positions if p.status != "active"}
+
+
 def _allocations(
     positions: Iterable[CentralPosition],
     others: dict[tuple[str, str], int],
@@ -253,6 +258,7 @@ class TradingNode:
         # The central figures of the last start of day or takeover: every order batch checks
         # its clients' claims across all nodes against them in its own transaction.
         self._central_figures: dict[tuple[str, str], int] | None = None
+        self._restricted: dict[str, str] = {}  # frozen or closed accounts (from central)
 
     @property
     def _ref(self) -> str:
@@ -433,6 +439,7 @@ class TradingNode:
         """The day's opening entries: what central holds less what other nodes already claim."""
         positions = central.positions(broker_id=self.broker_id, business_date=self.business_date)
         self._central_figures = central_quantities(positions.values())
+        self._restricted = _restricted(positions.values())
         uow.intraday.put_central_figures(
             broker_id=self.broker_id,
             business_date=self.business_date,
@@ -477,6 +484,7 @@ class TradingNode:
                 broker_id=self.broker_id, business_date=self.business_date
             )
             self._central_figures = central_quantities(positions.values())
+            self._restricted = _restricted(positions.values())
             uow.intraday.put_central_figures(
                 broker_id=self.broker_id,
                 business_date=self.business_date,
@@ -564,6 +572,7 @@ class TradingNode:
             book.halted = uow.intraday.halted(
                 broker_id=self.broker_id, business_date=self.business_date
             )
+            book.restricted = self._restricted
             self.book = None  # until the commit succeeds, the in-memory book is not trusted
             outcomes: list[CheckResult] = []
             entries: list[NodeEntry] = []

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from clearwatch.adapters.columnar import ParquetStore
+from clearwatch.adapters.columnar_keys import duckdb_parquet_scan
 from clearwatch.domain.backoffice.journal import EntryNotBalanced
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class BulkPostings:
 
             self._duck = duckdb.connect()
             self._duck.execute("SET enable_progress_bar = false")
+            if self._store.data_key is not None:
+                self._store.data_key.register_in_duckdb(self._duck)
         return self._duck
 
     def close(self) -> None:
@@ -114,22 +117,22 @@ class BulkPostings:
     # -- reading -------------------------------------------------------------------------
 
     def _verify(self, digests: Sequence[str]) -> None:
-        """Hash-check each object, as the store's own `read_table` does: a tampered object
-        stops the read."""
+        """Check each object (its hash; an encrypted one's authenticated name), as the store's
+        own `read_table` does: a tampered object stops the read."""
         for digest in dict.fromkeys(digests):
             self._store.verify(digest)
 
-    def _paths(self, digests: Sequence[str]) -> str:
-        """A DuckDB list of the objects' paths, each hash-checked just before DuckDB reads it."""
+    def _scan(self, digests: Sequence[str]) -> str:
+        """`read_parquet` of the objects (with the store's key if it is encrypted), each
+        checked just before DuckDB reads it."""
         self._verify(digests)
-        return "[" + ", ".join(_literal(self._store.uri(d)) for d in digests) + "]"
+        return duckdb_parquet_scan([self._store.uri(d) for d in digests], self._store.data_key)
 
     def _scans(self, entries: Sequence[BulkEntry]) -> str:
         """The entries' postings as one DuckDB relation (account, asset, quantity). An
         object shared by two entries (identical postings) is read once for each."""
         return " UNION ALL ".join(
-            f"SELECT account, asset, quantity FROM read_parquet({self._paths([e.digest])})"
-            for e in entries
+            f"SELECT account, asset, quantity FROM {self._scan([e.digest])}" for e in entries
         )
 
     def _kept_sums(
@@ -293,8 +296,7 @@ class BulkPostings:
                 self._connection()
                 .execute(
                     # Not cast to BIGINT: a tampered sum out of its range is still named.
-                    f"SELECT asset, sum(quantity) FROM read_parquet({self._paths([digest])}) "
-                    "GROUP BY asset"
+                    f"SELECT asset, sum(quantity) FROM {self._scan([digest])} GROUP BY asset"
                 )
                 .fetchall()
             )
@@ -311,7 +313,7 @@ class BulkPostings:
             parts.append(
                 f"SELECT {_literal(entry.idempotency_key)} AS idempotency_key, "
                 f"DATE {_literal(entry.business_date.isoformat())} AS business_date, "
-                f"account, asset, quantity FROM read_parquet({self._paths([entry.digest])})"
+                f"account, asset, quantity FROM {self._scan([entry.digest])}"
             )
         result = duck.sql(
             "SELECT idempotency_key, business_date, account, asset, "

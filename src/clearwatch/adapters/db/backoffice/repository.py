@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, case, func, insert, literal, not_, sele
 from sqlalchemy.exc import IntegrityError
 
 from clearwatch.adapters.columnar import ParquetStore
+from clearwatch.adapters.db.backoffice.account_records import SqlAccountRecords
 from clearwatch.adapters.db.backoffice.bulk_postings import BulkEntry, BulkPostings
 from clearwatch.adapters.db.backoffice.tables import (
     bo_applied_records,
@@ -32,8 +33,9 @@ from clearwatch.services.backoffice.ports import AppliedFile, BatchKeyTaken, Bat
 keys_per_query_max = 500  # bound parameter lists (SQLite allows 32,766 variables)
 
 
-class SqlBooks:
-    """The journal. Rows are only ever inserted; the database refuses anything else.
+class SqlBooks(SqlAccountRecords):
+    """The journal (and, from the mixin, account events and breaks). Rows are only ever
+    inserted; the database refuses anything else.
 
     An ordinary entry's postings are rows of `bo_postings`. A bulk entry's postings (a day's
     trades netted per client, the opening balances: millions of rows) are one Parquet object

@@ -146,3 +146,49 @@ bo_eod_steps = Table(
     Column("detail_json", Text, nullable=False),
     Index("ix_bo_eod_steps_day", "broker_id", "business_date"),
 )
+
+# What an approved request changed on an account (spec §2): a status, or an amount freeze
+# and its lifting. The request is the authority; this is the back office's record of it.
+bo_account_events = Table(
+    "bo_account_events",
+    metadata,
+    Column("event_pk", Integer, primary_key=True, autoincrement=True),
+    Column("broker_id", String(64), nullable=False),
+    Column("fund_account", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("status", String(16)),
+    Column("freeze_id", String(128)),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("approval_ref", String(128), nullable=False, unique=True),
+    Column("recorded_at", String(40), nullable=False),
+    Index("ix_bo_account_events_account", "broker_id", "fund_account"),
+)
+
+# A difference reconciliation or a status rule found (spec §6): one row per (day, check,
+# subject), with its evidence; what happens to it since is a sequence of events.
+bo_breaks = Table(
+    "bo_breaks",
+    metadata,
+    Column("break_pk", Integer, primary_key=True, autoincrement=True),
+    Column("broker_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("check_name", String(64), nullable=False),
+    Column("subject", String(160), nullable=False),
+    Column("books_fen", BigInteger, nullable=False),
+    Column("counterpart_fen", BigInteger, nullable=False),
+    Column("evidence_json", Text, nullable=False),
+    Column("raised_at", String(40), nullable=False),
+    UniqueConstraint("broker_id", "business_date", "check_name", "subject"),
+)
+
+bo_break_events = Table(
+    "bo_break_events",
+    metadata,
+    Column("event_pk", Integer, primary_key=True, autoincrement=True),
+    Column("break_pk", Integer, ForeignKey("bo_breaks.break_pk"), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    Index("ix_bo_break_events_break", "break_pk"),
+)

@@ -369,6 +369,21 @@ class SqlIntradayRepository:
         )
         return claims
 
+    def allocated_cash(self, *, broker_id: str, business_date: date) -> list[tuple[str, str, int]]:
+        j, s = intraday_journal, intraday_start_of_day
+        joined = j.join(s, (s.c.node_id == j.c.node_id) & (s.c.business_date == j.c.business_date))
+        rows = self._connection.execute(
+            select(j.c.node_id, j.c.fund_account, func.sum(j.c.cash_delta_fen))
+            .select_from(joined)
+            .where(
+                j.c.business_date == business_date,
+                s.c.broker_id == broker_id,
+                j.c.kind == NodeEntryKind.ALLOCATE.value,
+            )
+            .group_by(j.c.node_id, j.c.fund_account)
+        )
+        return [(str(node), str(account), int(total)) for node, account, total in rows]
+
     def halted(self, *, broker_id: str, business_date: date) -> set[str]:
         table = intraday_halts
         return set(
