@@ -6,10 +6,12 @@ checked against the expectation the simulator's oracle wrote from the spec.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from clearwatch.domain.shared.calendar import BusinessCalendar
 from clearwatch.sim.faults import CATALOGUE
 from tests.scenarios.market import Run, csv_rows, outcome, run_market
 
@@ -68,13 +70,23 @@ def test_a_deposit_booked_across_the_cut_off_is_booked_by_the_broker_the_next_da
 
 
 @pytest.mark.parametrize("fault", ["phantom_funds", "overdraft"])
-def test_clearwatch_s_back_office_refuses_a_trading_batch_that_overdraws(
+def test_clearwatch_s_back_office_books_an_overdrawing_batch_and_advances_own_funds(
     tmp_path: Path, fault: str
 ) -> None:
+    """The exchange filled the trades: the books take them, own funds cover the shortfall
+    (垫付), and the package shows the negative balances the simulator expects."""
     run = run_market(tmp_path, faults=fault)
-    assert len(run.log.eod_refused) == 1
-    assert run.log.eod_refused[0].startswith("B001")
-    assert not (_produced(run, "B001", run.dates[-1]) / "manifest.json").exists()
+    assert run.log.eod_refused == []
+    day = run.dates[-1]
+    _same_package(_produced(run, "B001", day), run.market / day / "expected" / "B001")
+    injected = run.faults(day)["faults"][0]["injected"]
+    with run.app.uow() as uow:
+        halted = uow.intraday.halted(broker_id="B001", business_date=_next_business_day(day))
+    assert halted == set(injected["fund_accounts"])
+
+
+def _next_business_day(day: str) -> date:
+    return BusinessCalendar().next_business_day(date.fromisoformat(day))
 
 
 def test_a_clean_multi_day_market_raises_no_warning_at_all(clean_run: Run) -> None:
@@ -83,20 +95,13 @@ def test_a_clean_multi_day_market_raises_no_warning_at_all(clean_run: Run) -> No
         assert found == {"institutions": {}, "reminders": []}, day
 
 
-OVERDRAWING = {"phantom_funds", "overdraft"}  # clearwatch's back office refuses these batches
-
-
 @pytest.mark.parametrize("fault", [kind.name for kind in CATALOGUE])
 def test_each_fault_gives_the_monitor_s_expected_findings_levels_amounts_and_routes(
     tmp_path: Path, fault: str
 ) -> None:
-    """Books → packages → monitor, against the expectation the simulator wrote from the spec.
-
-    Overdrawing trading batches are refused by clearwatch's own back office (tested above), so
-    for those the broker reports what its own systems booked: the simulator's expected package.
-    """
+    """Books → packages → monitor, against the expectation the simulator wrote from the spec."""
     days = 2 if fault == "timing_difference" else 1
-    run = run_market(tmp_path, faults=fault, days=days, back_office=fault not in OVERDRAWING)
+    run = run_market(tmp_path, faults=fault, days=days)
     assert run.log.eod_refused == [] and run.log.unexpected_receipts == []
     for day in run.dates:
         expected = outcome(run.faults(day)["expected"])
@@ -106,10 +111,15 @@ def test_each_fault_gives_the_monitor_s_expected_findings_levels_amounts_and_rou
     assert [f["fault"] for f in run.faults(injected_day)["faults"]] == [fault]
 
 
-def test_a_refused_trading_batch_leaves_the_broker_late_and_its_comparisons_incomplete(
+def test_an_overdrawn_broker_is_on_time_and_warned_for_the_overdraft_alone(
     tmp_path: Path,
 ) -> None:
+    """The broker that advanced its own funds files on time: the monitor sees F2 (G3), not a
+    missing package."""
     run = run_market(tmp_path, faults="phantom_funds")
     document = run.monitor(run.dates[0]).document
-    assert ("B001", "LATE", 1) in outcome(document)["reminders"]
-    assert [m["institution_id"] for m in document["missing_packages"]] == ["B001"]
+    assert outcome(document)["reminders"] == []
+    assert document.get("missing_packages", []) == []
+    found = outcome(document)["institutions"]["B001"]
+    assert [code for code, _ in found["findings"]] == ["F2"]
+    assert any("G3" in criteria for _, criteria, _, _ in found["warnings"])

@@ -14,7 +14,6 @@ from clearwatch.sim.market import (
     WITHDRAWAL_SHARE,
     Adjustments,
     Books,
-    BoolArray,
     DayHooks,
     DayState,
     Executions,
@@ -166,8 +165,7 @@ def generate_executions(day: DayState, wanted: int) -> Executions:
     held = books.position_quantity[position] if len(books.position_client) else sold * 0
     shares_ok = ~pool.is_sell | (sold <= held)
     kept = np.flatnonzero(budget_ok & shares_ok)[:wanted]
-    balanced = _cap_net_buying(day, pool.select(kept))
-    return _keep_brokers_net_buyers(day, balanced)
+    return _cap_net_buying(day, pool.select(kept))
 
 
 def _cap_net_buying(day: DayState, executions: Executions) -> Executions:
@@ -187,25 +185,6 @@ def _cap_net_buying(day: DayState, executions: Executions) -> Executions:
     relief = np.where(executions.is_sell, 0, executions.csdc_due)
     dropped_before = group_cumsum_from_last(broker, relief) - relief
     drop = ~executions.is_sell & (excess[broker] > 0) & (dropped_before < excess[broker])
-    return executions.select(np.flatnonzero(~drop))
-
-
-def _keep_brokers_net_buyers(day: DayState, executions: Executions) -> Executions:
-    """Drop a broker's latest sells until its day's net due to CSDC is not negative.
-
-    The spec's fund-gap test has no in-transit term: a broker whose clients net sold would show
-    the receivable from CSDC as a gap until D+1. Real brokers pre-fund; the simulator keeps every
-    clean day a net payable instead (see docs/simulator.md).
-    """
-    broker = day.universe.clients.broker[executions.client]
-    net = np.zeros(len(day.universe.broker_ids), dtype=np.int64)
-    np.add.at(net, broker, executions.csdc_due)
-    short = net < 0
-    if not short.any():
-        return executions
-    relief = np.where(executions.is_sell, -executions.csdc_due, 0)
-    dropped_before = group_cumsum_from_last(broker, relief) - relief
-    drop: BoolArray = executions.is_sell & short[broker] & (dropped_before < -net[broker])
     return executions.select(np.flatnonzero(~drop))
 
 

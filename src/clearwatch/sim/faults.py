@@ -18,6 +18,7 @@ import numpy as np
 from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.domain.shared.money import format_fen, parse_fen
+from clearwatch.sim.day import TRANSFER_MAX_FEN
 from clearwatch.sim.market import (
     LENDING_DEDUCTION,
     Adjustments,
@@ -28,7 +29,8 @@ from clearwatch.sim.market import (
     Transfers,
     make_executions,
 )
-from clearwatch.sim.universe import CREDIT, NORMAL, SZ
+from clearwatch.sim.nodes import resynced_clients
+from clearwatch.sim.universe import CREDIT, NORMAL, SH, SZ
 
 PHANTOM_OVERDRAFT_FEN = parse_fen("50222600.00")  # incident A, after the day's clearing
 INCIDENT_B_DEDUCTIONS_FEN = tuple(
@@ -48,9 +50,10 @@ GAP_FLOOR_FEN = parse_fen("1000000.00")
 ROUND_UP_FEN = parse_fen("10000.00")
 
 
-REFUSES_OVERDRAFT = (
-    "refuses the trading batch (client_cash_must_not_go_negative): no broker_daily for the day, "
-    "so the monitor sees the broker LATE and its comparisons incomplete"
+ADVANCES_OVERDRAFT = (
+    "books the executions (the exchange filled them), covers each shortfall with an advance of "
+    "its own funds (垫付) against a receivable from the client, halts the client for the next "
+    "business day, and reports the negative balances in broker_daily: the monitor sees F2"
 )
 
 
@@ -76,7 +79,7 @@ CATALOGUE: tuple[FaultKind, ...] = (
         "general",
         "G3, A5 (M2 when P ≥ 25% of client funds)",
         "broker's region",
-        REFUSES_OVERDRAFT,
+        ADVANCES_OVERDRAFT,
     ),
     FaultKind(
         "duplicate_import",
@@ -127,7 +130,7 @@ CATALOGUE: tuple[FaultKind, ...] = (
         "general",
         "G3",
         "broker's region",
-        REFUSES_OVERDRAFT,
+        ADVANCES_OVERDRAFT,
     ),
     FaultKind(
         "fault_deduction",
@@ -204,8 +207,51 @@ CATALOGUE: tuple[FaultKind, ...] = (
         "broker's region",
     ),
 )
+# Faults for the watch over the event stream (issue 19). Kept out of CATALOGUE, whose every
+# entry the monitor's scenario tests grade: these are graded by the watch's tests instead, and
+# the monitor outcome stated is the oracle's on a small market.
+STREAM_CATALOGUE: tuple[FaultKind, ...] = (
+    FaultKind(
+        "withdrawal_burst",
+        "集中取款",
+        "broker bank batch",
+        "six withdrawals from one client within four minutes, 3% of its opening cash each",
+        "none",
+        "— (lawful transfers; the watch's withdrawal_burst)",
+        "—",
+    ),
+    FaultKind(
+        "unexpected_counterparty",
+        "异常对手方转出",
+        "bank package",
+        "180,000.00 from a client_settlement account to an account of kind `other`",
+        "major",
+        "as misappropriation when it exceeds the cushion (the oracle's figure in faults.json)",
+        "broker's region",
+    ),
+    FaultKind(
+        "node_divergence",
+        "节点资金分叉（事件A）",
+        "nodes/ (what the trading nodes hold)",
+        "a standby of node N1 takes over and re-syncs two clients from the central books while "
+        "N1 still holds them: the nodes hold twice the central figure",
+        "none",
+        "— (nodes are not reported; the watch's node_divergence)",
+        "—",
+    ),
+    FaultKind(
+        "reserve_drain",
+        "备付金异常减少",
+        "csdc package",
+        "CSDC reports the SH reserve 5% (at least 2,000,000.00) lower than the books",
+        "attention",
+        "A2 (the oracle's figure in faults.json)",
+        "broker's region",
+    ),
+)
+STREAM_FAULT_NAMES = tuple(kind.name for kind in STREAM_CATALOGUE)
 FAULT_NAMES = tuple(kind.name for kind in CATALOGUE)
-KIND_OF = {kind.name: kind for kind in CATALOGUE}
+KIND_OF = {kind.name: kind for kind in CATALOGUE + STREAM_CATALOGUE}
 
 
 class UnknownFaultError(ClearwatchError, ValueError):
@@ -236,7 +282,8 @@ def plan_faults(text: str, *, days: int, brokers: int, banks: int) -> tuple[Faul
     for position, item in enumerate(part.strip() for part in text.split(",") if part.strip()):
         name, _, day_text = item.partition("@")
         if name not in KIND_OF:
-            raise UnknownFaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)}")
+            known = ", ".join(FAULT_NAMES + STREAM_FAULT_NAMES)
+            raise UnknownFaultError(f"unknown fault {name!r}; known: {known}")
         default = days - 2 if name == "timing_difference" and days >= 2 else days - 1
         day = int(day_text) - 1 if day_text else default
         if not 0 <= day < days:
@@ -257,6 +304,8 @@ class FaultHooks:
         for plan in self.plans:
             if plan.name == "duplicate_import" and plan.day == day.index:
                 _duplicate_import(day, plan)
+            elif plan.name == "withdrawal_burst" and plan.day == day.index:
+                _withdrawal_burst(day, plan)
 
     def after_trading(self, day: DayState) -> None:
         for plan in self.plans:
@@ -390,13 +439,16 @@ def _duplicate_import(day: DayState, plan: FaultPlan) -> None:
 
 
 def _normal_cushion(day: DayState, broker: int) -> int:
-    """A − L of the normal kind: commission kept plus today's net due to CSDC (≥ 0 by design)."""
+    """A − L of the normal kind as F3 reads it: special accounts plus the reserve after D's
+    clearing (reserve + net settlement, the net due to CSDC taken off) less the clients'
+    cash: the commission kept (≥ 0)."""
     books = day.closing
     assert books is not None
     accounts = day.universe.accounts
     mine = (accounts.broker == broker) & (accounts.purpose == NORMAL)
     bank = books.account_book[mine] + books.account_offset[mine]
-    assets = int(bank.sum() + (books.reserve[broker] + books.reserve_offset[broker]).sum())
+    reserve = books.reserve[broker] + books.reserve_offset[broker] - books.due[broker]
+    assets = int(bank.sum() + reserve.sum())
     liabilities = int(np.maximum(books.cash[_clients_of(day, broker)], 0).sum())
     return assets - liabilities
 
@@ -611,4 +663,82 @@ _AFTER_BOOKS = {
     "timing_difference": _timing_difference,
     "late_package": _late,
     "broken_package": _broken,
+}
+
+
+# -- faults for the watch over the stream (issue 19) ------------------------------------------
+
+BURST_WITHDRAWALS = 6
+BURST_STEP_SECONDS = 40  # six withdrawals in four minutes
+BURST_START_SECONDS = 10 * 3600 + 41 * 60
+BURST_SHARE_PERMILLE = 30  # each withdrawal 3% of the client's opening cash
+UNEXPECTED_OUTFLOW_FEN = parse_fen("180000.00")
+UNEXPECTED_COUNTERPARTY = "6222020200112233445"
+RESERVE_DRAIN_PERMILLE = 50
+RESERVE_DRAIN_FLOOR_FEN = parse_fen("2000000.00")
+
+
+def _withdrawal_burst(day: DayState, plan: FaultPlan) -> None:
+    """A client drained in minutes: withdrawals the books, the bank and the monitor all accept."""
+    client = int(_richest(day, plan.broker, 20)[-1])
+    each = max(
+        int(day.opening.cash[client]) * BURST_SHARE_PERMILLE // 1000 // 10000 * 10000, 100000
+    )
+    each = min(each, TRANSFER_MAX_FEN)
+    count = BURST_WITHDRAWALS
+    day.transfers = day.transfers.concat(
+        Transfers(
+            client=np.full(count, client, dtype=np.int64),
+            incoming=np.zeros(count, np.bool_),
+            amount=np.full(count, each, dtype=np.int64),
+            seconds=BURST_START_SECONDS + BURST_STEP_SECONDS * np.arange(count, dtype=np.int64),
+            booked_ordinal=np.full(count, day.business_date.toordinal(), dtype=np.int64),
+            bank_booked_earlier=np.zeros(count, np.bool_),
+        )
+    )
+    _record(
+        day,
+        plan,
+        fund_account=_accounts(day, np.array([client]))[0],
+        withdrawals=count,
+        each=format_fen(each),
+        window_seconds=int(BURST_STEP_SECONDS * (count - 1)),
+    )
+
+
+def _unexpected_counterparty(day: DayState, plan: FaultPlan) -> None:
+    account = _largest_normal_account(day, plan.broker)
+    _move_out(day, account, UNEXPECTED_OUTFLOW_FEN, UNEXPECTED_COUNTERPARTY, "other")
+    _record(
+        day,
+        plan,
+        account_no=day.universe.accounts.account_no[account],
+        amount=format_fen(UNEXPECTED_OUTFLOW_FEN),
+        counterparty=UNEXPECTED_COUNTERPARTY,
+    )
+
+
+def _node_divergence(day: DayState, plan: FaultPlan) -> None:
+    """Recorded here; `clearwatch.sim.nodes` writes the takeover's rows."""
+    clients = resynced_clients(day, plan.broker)
+    _record(
+        day,
+        plan,
+        fund_accounts=_accounts(day, clients),
+        phantom=format_fen(int(np.maximum(day.opening.cash[clients], 0).sum())),
+    )
+
+
+def _reserve_drain(day: DayState, plan: FaultPlan) -> None:
+    assert day.closing is not None
+    reserve = int(day.closing.reserve[plan.broker, SH])
+    amount = _round_up(max(reserve * RESERVE_DRAIN_PERMILLE // 1000, RESERVE_DRAIN_FLOOR_FEN))
+    day.closing.reserve_offset[plan.broker, SH] -= amount
+    _record(day, plan, market="SH", csdc_minus_books=format_fen(-amount))
+
+
+_AFTER_BOOKS |= {
+    "unexpected_counterparty": _unexpected_counterparty,
+    "node_divergence": _node_divergence,
+    "reserve_drain": _reserve_drain,
 }

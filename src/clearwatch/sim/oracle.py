@@ -50,7 +50,8 @@ assets AS (
            WHEN 'credit_guarantee' THEN 'credit' ELSE 'option' END AS account_kind,
          sum(balance) AS a
   FROM bank_accounts GROUP BY ALL
-  UNION ALL SELECT broker_id, 'normal', sum(balance) FROM csdc_reserve GROUP BY ALL),
+  UNION ALL SELECT broker_id, 'normal', sum(balance + net_settlement) FROM csdc_reserve
+  GROUP BY ALL),
 gap AS (
   SELECT l.broker_id, l.account_kind, l.l, coalesce(sum(a.a), 0) AS a
   FROM liab l LEFT JOIN assets a USING (broker_id, account_kind) GROUP BY ALL),
@@ -67,7 +68,8 @@ f6 AS (
   FROM book_accounts k FULL OUTER JOIN bank_accounts b USING (account_no)),
 f7 AS (
   SELECT coalesce(k.broker_id, c.broker_id) AS broker_id,
-         abs(coalesce(k.balance, 0) - coalesce(c.balance, 0)) AS diff
+         abs(coalesce(k.balance, 0) - coalesce(c.balance, 0))
+         + abs(coalesce(k.net_settlement, 0) - coalesce(c.net_settlement, 0)) AS diff
   FROM book_reserve k FULL OUTER JOIN csdc_reserve c USING (broker_id, market)),
 f8 AS (
   SELECT broker_id, fund_account, amount FROM fund_actions

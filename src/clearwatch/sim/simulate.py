@@ -16,6 +16,7 @@ from clearwatch.sim.columns import write_json
 from clearwatch.sim.day import run_day, settle_previous_day
 from clearwatch.sim.faults import FaultHooks, FaultPlan
 from clearwatch.sim.market import Books, DayState, ledger_gap_per_broker, opening_books
+from clearwatch.sim.nodes import write_node_funds
 from clearwatch.sim.oracle import Registry, expected_day
 from clearwatch.sim.universe import CSDC_ID, HOLIDAYS, Universe, make_universe, registry_tables
 from clearwatch.sim.views import add_court_actions, build_views
@@ -49,6 +50,9 @@ class SimParameters:
     seed: int
     start: date = DEFAULT_START
     faults: tuple[FaultPlan, ...] = ()
+    # Also write what the trading nodes hold (`<D>/nodes/`, for the watch); always with a
+    # node_divergence fault.
+    node_funds: bool = False
 
 
 @dataclass
@@ -108,6 +112,8 @@ def simulate(
         if index == 0:
             write_static(day_out, day, books)
         warnings = _write_day(day_out, day, registry, year_counts)
+        if params.node_funds or any(p.name == "node_divergence" for p in params.faults):
+            write_node_funds(day_out, day, params.faults)
         books = day.closing
         summary.business_dates.append(business_date)
         summary.executions.append(len(day.executions))

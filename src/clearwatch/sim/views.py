@@ -26,7 +26,7 @@ COURT_BASES = ("(2026)京0105执{n}号", "(2026)沪0101执{n}号", "(2026)粤030
 class DayViews:
     client_funds: pa.Table  # broker_id, fund_account, client_id, account_kind, bank_id, balance
     book_accounts: pa.Table  # broker_id, account_no, bank_id, purpose, book_balance
-    book_reserve: pa.Table  # broker_id, market, balance
+    book_reserve: pa.Table  # broker_id, market, balance, net_settlement
     fee_income: pa.Table  # broker_id, account_kind, amount
     bank_accounts: (
         pa.Table
@@ -34,7 +34,7 @@ class DayViews:
     bank_transactions: pa.Table  # bank_id, txn_id, account_no, booked_at, direction, amount, ...
     depository: pa.Table  # bank_id, broker_id, fund_account, client_id, balance
     fund_actions: pa.Table  # bank_id, action_id, broker_id, fund_account, action, amount, ...
-    csdc_reserve: pa.Table  # broker_id, market, balance
+    csdc_reserve: pa.Table  # broker_id, market, balance, net_settlement
 
 
 def add_court_actions(day: DayState) -> None:
@@ -89,24 +89,26 @@ def build_views(day: DayState) -> DayViews:
                 "book_balance": books.account_book,
             }
         ),
-        book_reserve=_reserve(universe, books.reserve),
+        book_reserve=_reserve(universe, books.reserve, -books.due),
         fee_income=_fee_income(day),
         bank_accounts=_bank_accounts(day, books),
         bank_transactions=_bank_transactions(day),
         depository=_depository(day, books),
         fund_actions=_fund_actions(day),
-        csdc_reserve=_reserve(universe, books.reserve + books.reserve_offset),
+        csdc_reserve=_reserve(universe, books.reserve + books.reserve_offset, -books.due),
     )
 
 
-def _reserve(universe: Universe, balance: Int64Array) -> pa.Table:
-    """Reserve balances (brokers × markets) as rows of broker, market and balance."""
+def _reserve(universe: Universe, balance: Int64Array, net_settlement: Int64Array) -> pa.Table:
+    """Reserve balances and D's net settlement (brokers × markets; + CSDC owes the clients'
+    side, so minus the net due to CSDC) as rows of broker, market, balance, net_settlement."""
     brokers = len(universe.broker_ids)
     return pa.table(
         {
             "broker_id": pa.array(universe.broker_ids).take(np.repeat(np.arange(brokers), 3)),
             "market": take_text(MARKETS, np.tile(np.arange(3), brokers)),
             "balance": balance.reshape(-1),
+            "net_settlement": net_settlement.reshape(-1),
         }
     )
 

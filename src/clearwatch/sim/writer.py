@@ -302,6 +302,7 @@ def write_packages(out: Path, day: DayState, views: DayViews) -> None:
                 "broker_id": reserve["broker_id"],
                 "market": reserve["market"],
                 "balance": fen_text(reserve["balance"].to_numpy()),
+                "net_settlement": fen_text(reserve["net_settlement"].to_numpy()),
             }
         },
     )
@@ -346,6 +347,7 @@ def write_expected(out: Path, day: DayState, views: DayViews) -> None:
                 "settlement_reserve.csv": {
                     "market": reserve["market"],
                     "balance": fen_text(reserve["balance"].to_numpy()),
+                    "net_settlement": fen_text(reserve["net_settlement"].to_numpy()),
                 },
                 "fee_income.csv": {
                     "account_kind": income["account_kind"],

@@ -141,8 +141,10 @@ def action(
     }
 
 
-def reserve(market: str, balance: int, broker: str | None = None) -> dict[str, Any]:
-    row: dict[str, Any] = {"market": market, "balance": balance}
+def reserve(
+    market: str, balance: int, broker: str | None = None, *, net: int = 0
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"market": market, "balance": balance, "net_settlement": net}
     if broker is not None:
         row["broker_id"] = broker
     return row
@@ -177,7 +179,7 @@ def eventful_day(directory: Path) -> EngineRequest:
                 bsa("S2", 500_00, purpose="credit_guarantee"),
                 bsa("S3", 70_00, bank="K002"),
             ],
-            "broker_reserve": [reserve("SH", 10_00), reserve("SZ", 5_00)],
+            "broker_reserve": [reserve("SH", 10_00, net=-2_00), reserve("SZ", 5_00, net=1_00)],
             "fee_income": [{"account_kind": "normal", "amount": 3_00}],
         },
         "B002": {
@@ -221,8 +223,8 @@ def eventful_day(directory: Path) -> EngineRequest:
         },
         "C001": {
             "csdc_reserve": [
-                reserve("SH", 10_00, "B001"),
-                reserve("SZ", 4_00, "B001"),
+                reserve("SH", 10_00, "B001", net=-2_00),
+                reserve("SZ", 4_00, "B001", net=3_00),
                 reserve("SH", 0, "B002"),
             ]
         },

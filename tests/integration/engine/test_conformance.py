@@ -7,16 +7,21 @@ unset); Spark runs `local[2]` in one session for the module, since starting it t
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
+from clearwatch.adapters.columnar import ParquetStore
+from clearwatch.adapters.columnar_keys import DataKey, MasterKeySource
 from clearwatch.adapters.engine.monitor.backends import (
     DuckDBFindingsEngine,
     EngineConfigurationError,
@@ -26,8 +31,14 @@ from clearwatch.adapters.engine.monitor.backends import (
     broker_passes,
     make_findings_engine,
 )
+from clearwatch.adapters.engine.monitor.sources import file_spec
 from clearwatch.config import Settings
-from clearwatch.domain.monitor.findings import EngineRequest, EngineResult, FindingCode
+from clearwatch.domain.monitor.findings import (
+    EngineRequest,
+    EngineResult,
+    FindingCode,
+    StoredPackageFile,
+)
 from tests.conftest import postgres_url_or_skip
 from tests.integration.engine.fixtures import (
     FEN_MAX,
@@ -97,11 +108,16 @@ def test_duckdb_finds_every_finding_of_the_eventful_day_to_the_fen(
     result = _result("duckdb", "eventful", requests, results)
     b001 = result.brokers["B001"]
     assert {code: f.amount_fen for code, f in b001.findings.items()} == {
-        FindingCode.F1: 1500, FindingCode.F2: 4000, FindingCode.F3: 13400,
+        FindingCode.F1: 1500, FindingCode.F2: 4000, FindingCode.F3: 13300,
         FindingCode.F4: 3500, FindingCode.F5: 1200, FindingCode.F6: 12200,
-        FindingCode.F7: 100, FindingCode.F8: 2000, FindingCode.F9: 0,
+        FindingCode.F7: 300, FindingCode.F8: 2000, FindingCode.F9: 0,
     }  # fmt: skip
     assert b001.findings[FindingCode.F9].items_count == 1  # F9 counts accounts, never fen
+    # F7 is Σ|diff| of the reserve (SZ 1.00) and of D's net settlement (SZ 2.00).
+    assert sorted(
+        (e.ref, dict(e.detail).get("kind", "reserve"), e.amount_fen)
+        for e in b001.findings[FindingCode.F7].evidence
+    ) == [("SZ", "net_settlement", 200), ("SZ", "reserve", 100)]
     assert b001.client_fund_balance_fen == 92000 and b001.affected_accounts == 4
     assert [e.ref for e in b001.findings[FindingCode.F1].evidence] == ["A2", "A9"]
     assert result.brokers["B002"].findings == {}
@@ -293,3 +309,63 @@ def test_postgres_under_a_language_collation_gives_duckdbs_result(tmp_path: Path
     assert f1 == {"BZ01": 1_00, "Ba02": 50_00}
     with language_collated_database(url) as collated:
         assert PostgresFindingsEngine(url=collated).compute(request) == expected
+
+
+# -- an encrypted columnar store (issue 18) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def encrypted(
+    requests: dict[str, EngineRequest], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[DataKey, dict[str, EngineRequest]]:
+    """The same days, each file stored as `monitor submit` stores it, in an encrypted store."""
+    key_text = base64.b64encode(os.urandom(32)).decode("ascii")
+    keys = MasterKeySource(encrypt=True, key_text=key_text)
+    store = ParquetStore(str(tmp_path_factory.mktemp("encrypted") / "columnar"), keys=keys)
+
+    def stored(source_key: str, source: StoredPackageFile) -> StoredPackageFile:
+        kind, name = source_key.split("/", 1)
+        few_valued = file_spec(kind, name).few_valued_columns
+        digest = store.put_table(pq.read_table(source.uri), dictionary_columns=few_valued)
+        return dataclasses.replace(source, uri=store.uri(digest))
+
+    days = {
+        day: dataclasses.replace(
+            request,
+            sources={k: tuple(stored(k, s) for s in v) for k, v in request.sources.items()},
+        )
+        for day, request in requests.items()
+    }
+    assert store.data_key is not None
+    return store.data_key, days
+
+
+@pytest.mark.parametrize("day", ["eventful", "partial", "largest"])
+@pytest.mark.parametrize("backend", BACKENDS[:2])  # not Spark: see the last test
+def test_an_encrypted_store_gives_exactly_the_plaintext_result(
+    backend: str,
+    day: str,
+    requests: dict[str, EngineRequest],
+    results: dict[tuple[str, str], EngineResult],
+    encrypted: tuple[DataKey, dict[str, EngineRequest]],
+) -> None:
+    key, days = encrypted
+    url = postgres_url_or_skip() if backend == "postgres" else None
+    engine = make_findings_engine(backend, postgres_url=url, data_key=key)
+    assert engine.compute(days[day]) == _result("duckdb", day, requests, results)
+
+
+def test_duckdb_in_passes_on_an_encrypted_store_gives_the_same_result(
+    requests: dict[str, EngineRequest],
+    results: dict[tuple[str, str], EngineResult],
+    encrypted: tuple[DataKey, dict[str, EngineRequest]],
+) -> None:
+    """Each pass counts and scans its brokers' encrypted files (no `parquet_file_metadata`)."""
+    key, days = encrypted
+    engine = DuckDBFindingsEngine(accounts_per_pass=1, data_key=key)
+    assert engine.compute(days["eventful"]) == _result("duckdb", "eventful", requests, results)
+
+
+def test_spark_refuses_an_encrypted_store_by_name() -> None:
+    with pytest.raises(EngineConfigurationError, match="CLEARWATCH_ENGINE=spark cannot read"):
+        make_findings_engine("spark", data_key=DataKey(os.urandom(32)))

@@ -79,7 +79,9 @@ def test_bank_depository_equals_true_client_cash(clean_market: SimSummary) -> No
 def test_special_accounts_and_reserves_cover_client_cash_plus_what_is_in_transit(
     clean_market: SimSummary,
 ) -> None:
-    """Σ special + Σ reserve − Σ client cash = commission kept + today's net due to CSDC.
+    """Σ special + Σ reserve − Σ client cash = commission kept + today's net due to CSDC,
+    and the package's net settlement is minus that due: Σ special + Σ (reserve + net
+    settlement) − Σ client cash = commission kept, on net-selling and net-buying days alike.
 
     The net due is recomputed here from executions.csv with the Decimal fee rules.
     """
@@ -103,11 +105,12 @@ def test_special_accounts_and_reserves_cover_client_cash_plus_what_is_in_transit
             special = sum(
                 parse_fen(r["book_balance"]) for r in _rows(expected / "special_accounts.csv")
             )
-            reserve = sum(
-                parse_fen(r["balance"]) for r in _rows(expected / "settlement_reserve.csv")
-            )
-            assert due >= 0, "clean days keep every broker a net payer to CSDC"
+            reserves = _rows(expected / "settlement_reserve.csv")
+            reserve = sum(parse_fen(r["balance"]) for r in reserves)
+            net = sum(parse_fen(r["net_settlement"]) for r in reserves)
             assert special + reserve - cash == commission_kept + due
+            assert net == -due
+            assert special + reserve + net - cash == commission_kept
 
 
 def test_clients_never_overdraw_nor_sell_what_they_did_not_hold_at_the_open(

@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 from clearwatch.adapters.crash_points import crash_point
 from clearwatch.adapters.files.csv_values import arrow_schema, check_column, show_value
 from clearwatch.adapters.files.once_read import HashedStream, NotRegularFile, OpenedFile
+from clearwatch.domain.audit.witness import PublishedHead
 from clearwatch.domain.monitor.intake import file_rows_max
 from clearwatch.domain.monitor.manifest import MANIFEST_FILE_NAME, Manifest
 from clearwatch.domain.monitor.rejections import ErrorCollector, PackageError, PackageRule
@@ -81,6 +82,15 @@ class CsvPackageSource:
 
     def file_sha256(self, directory: str, names: Sequence[str]) -> dict[str, str]:
         return {name: _sha256(Path(directory) / name) for name in names}
+
+    def head_signature_valid(self, head: PublishedHead) -> bool:
+        # Loaded here: most packages carry no head, and a submit starts without cryptography.
+        from clearwatch.adapters.audit_checkpoints import ed25519_signature_valid
+
+        signed = head.signed
+        return ed25519_signature_valid(
+            head.public_key, signed.signature, signed.checkpoint.statement()
+        )
 
     def stage(
         self,
@@ -196,6 +206,7 @@ class _FileReader:
     pending: list[_Pending] = field(default_factory=list)
     invalid_rows: int = 0
     key_hashes: list[np.ndarray[Any, Any]] = field(default_factory=list)
+    header_only: bool = False
     _duckdb: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -210,6 +221,9 @@ class _FileReader:
         if not self._check_header(stream, errors):
             self.sha256 = stream.hexdigest()
             return -1
+        if self.header_only:
+            self.sha256 = stream.hexdigest()
+            return 0
         # Parquet encoding runs in its own thread (pyarrow releases the GIL), overlapping the
         # parsing and checking of the next batch; at most `writes_in_flight_max` batches wait.
         with ThreadPoolExecutor(max_workers=1) as pipeline:
@@ -271,7 +285,7 @@ class _FileReader:
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in self.header},
-                include_columns=list(self.spec.column_names),
+                include_columns=[c for c in self.spec.column_names if c in self.header],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
                 null_values=[],
@@ -297,12 +311,22 @@ class _FileReader:
         if not header:
             errors.add(self._error(PackageRule.HEADER_MUST_EXIST, "the file has no header row", 1))
             return False
-        self.header = [name.lstrip("\ufeff") for name in header]
+        if self.encoding == "gb18030":
+            # One byte-order mark opens the file, and the parser drops exactly one (utf-8-sig
+            # has dropped utf-8's already): any other U+FEFF is part of a name, for both.
+            header[0] = header[0].removeprefix("\ufeff")
+        self.header = header
+        # A header and no line break after it is a file of no rows (RFC 4180), which pyarrow
+        # cannot parse ("cannot infer number of columns").
+        self.header_only = stream.at_end and "\n" not in text and "\r" not in text
         before = len(errors)
-        for column in self.spec.column_names:
-            if column not in self.header:
+        for column_spec in self.spec.columns:
+            # A column a later spec version added may be absent: an earlier version's file.
+            if column_spec.name not in self.header and column_spec.default is None:
                 errors.add(
-                    self._error(PackageRule.HEADER_COLUMN_MUST_BE_PRESENT, "missing", 1, column)
+                    self._error(
+                        PackageRule.HEADER_COLUMN_MUST_BE_PRESENT, "missing", 1, column_spec.name
+                    )
                 )
         for position, column in enumerate(self.header, start=1):
             if column not in self.spec.column_names:
@@ -338,6 +362,11 @@ class _FileReader:
         converted: list[pa.Array] = []
         bad_max = errors.room - len(self.pending)
         for column_spec in self.spec.columns:
+            if column_spec.name not in self.header:
+                # Absent from an earlier version's file: every row holds the default.
+                default = pa.array([column_spec.default] * batch.num_rows, pa.string())
+                converted.append(check_column(default, column_spec, bad_max=1).values)
+                continue
             raw = batch.column(column_spec.name)
             checked = check_column(raw, column_spec, bad_max=max(bad_max, 1))
             converted.append(checked.values)
@@ -370,7 +399,10 @@ class _FileReader:
                 message = f"{width} fields where the header has {len(self.header)}"
                 errors.add(self._error(PackageRule.ROW_MUST_HAVE_HEADER_WIDTH, message, line))
             if not scan.width_problems:
-                errors.add(self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, "malformed rows"))
+                problem = scan.problem or "malformed rows"
+                errors.add(
+                    self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, problem, scan.problem_line)
+                )
             return
         for pending in self.pending:
             errors.add(
@@ -568,7 +600,9 @@ def _scan(file: OpenedFile, encoding: str, width: int, wanted: set[int], width_m
                 if record >= last_wanted and enough:
                     break
         except csv.Error as problem:
-            scan.problem, scan.problem_line = str(problem), reader.line_num
+            # Where the record that cannot be read starts: an unterminated quote is only
+            # noticed at the end of the file.
+            scan.problem, scan.problem_line = str(problem), previous_line + 1
     return scan
 
 

@@ -18,6 +18,10 @@ from typing import Any
 
 read_block_bytes = 8 * 1024 * 1024  # one pread; hashlib releases the GIL on blocks this big
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# Opening a FIFO to read blocks until some writer opens it, before the regular-file check
+# below could refuse it; non-blocking, the open returns at once. It changes nothing for a
+# regular file, whose reads never block.
+_NO_BLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class NotRegularFile(OSError):
@@ -29,7 +33,8 @@ class OpenedFile:
 
     def __init__(self, path: Path) -> None:
         try:
-            self._fd = os.open(path, os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_CLOEXEC", 0))
+            flags = os.O_RDONLY | _NO_FOLLOW | _NO_BLOCK | getattr(os, "O_CLOEXEC", 0)
+            self._fd = os.open(path, flags)
         except OSError as problem:
             if path.is_symlink():
                 raise NotRegularFile(f"{path.name} is a symbolic link") from problem

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from clearwatch.domain.audit.witness import HeadUnreadable, PublishedHead, read_published_head
 from clearwatch.domain.monitor.rejections import PackageError, PackageRule
 from clearwatch.domain.shared.file_format import (
     ENCODINGS,
@@ -24,7 +25,7 @@ from clearwatch.domain.shared.file_format import (
     manifest_identifier,
     show,
 )
-from clearwatch.domain.shared.file_schema import PACKAGE_SPECS, PackageSpec
+from clearwatch.domain.shared.file_schema import AUDIT_HEAD_FIELD, PACKAGE_SPECS, PackageSpec
 from clearwatch.domain.shared.value_grammar import ValueRule
 
 __all__ = ["MANIFEST_FILE_NAME", "Manifest", "ManifestFile", "ManifestHead", "parse_manifest"]
@@ -49,6 +50,9 @@ class Manifest:
     sequence: int
     encoding: str
     files: tuple[ManifestFile, ...]
+    # The sender's signed audit head, when its kind carries one. Not content: a re-run end of
+    # day signs a newer head over the same figures, and that package is still a duplicate.
+    audit_head: PublishedHead | None = None
 
     @property
     def spec(self) -> PackageSpec:
@@ -122,7 +126,7 @@ def _parse_document(document: Mapping[str, Any]) -> ManifestOutcome:
                 )
             )
     for name in document:
-        if name not in _FIELDS:
+        if name not in _FIELDS and not _optional_field(name, document):
             errors.append(
                 _error(PackageRule.MANIFEST_FIELD_MUST_BE_KNOWN, f"field {name!r} is unknown", name)
             )
@@ -140,6 +144,7 @@ def _parse_document(document: Mapping[str, Any]) -> ManifestOutcome:
     sequence = _sequence(document, errors)
     encoding = _encoding(document, errors)
     files = _files(document, errors)
+    audit_head = _audit_head(document, kind, errors)
     head = ManifestHead(kind, institution_id, business_date, sequence)
     if (
         errors
@@ -151,7 +156,7 @@ def _parse_document(document: Mapping[str, Any]) -> ManifestOutcome:
         or files is None
     ):
         return ManifestOutcome(manifest=None, head=head, errors=tuple(errors))
-    manifest = Manifest(kind, institution_id, business_date, sequence, encoding, files)
+    manifest = Manifest(kind, institution_id, business_date, sequence, encoding, files, audit_head)
     return ManifestOutcome(manifest=manifest, head=head, errors=())
 
 
@@ -251,3 +256,30 @@ def _files(
     entries, faults = file_entries(document["files"])
     errors.extend(_fault_error(fault, "files") for fault in faults)
     return None if faults else entries
+
+
+def _optional_field(name: str, document: Mapping[str, Any]) -> bool:
+    """`audit_head` is known where the package's kind carries one."""
+    kind = document.get("kind")
+    spec = PACKAGE_SPECS.get(kind) if isinstance(kind, str) else None
+    return name == AUDIT_HEAD_FIELD and spec is not None and spec.carries_audit_head
+
+
+def _audit_head(
+    document: Mapping[str, Any], kind: str | None, errors: list[PackageError]
+) -> PublishedHead | None:
+    if AUDIT_HEAD_FIELD not in document or kind is None:
+        return None
+    if not PACKAGE_SPECS[kind].carries_audit_head:
+        return None  # named already: an unknown field for this kind
+    try:
+        return read_published_head(document[AUDIT_HEAD_FIELD])
+    except HeadUnreadable as problem:
+        errors.append(
+            _error(
+                PackageRule.MANIFEST_AUDIT_HEAD_MUST_BE_VALID,
+                f"audit_head is not a signed head: {problem}",
+                AUDIT_HEAD_FIELD,
+            )
+        )
+        return None

@@ -36,6 +36,9 @@ class ColumnSpec:
     name: str
     value_type: ValueType
     choices: tuple[str, ...] = ()
+    # A column a later spec version added: a file without it (the earlier version's) is read
+    # as if every row held this value. None: the column must be present.
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,19 @@ class FileSpec:
         )
 
 
+# The manifest field holding the sender's signed audit head (issue 17), where its kind allows.
+AUDIT_HEAD_FIELD = "audit_head"
+
+
 @dataclass(frozen=True)
 class PackageSpec:
     kind: PackageKind
     institution_kind: str  # the registry kind that may submit it
     files: tuple[FileSpec, ...]
+    # The manifest may carry `audit_head`: a back office running this system signs its audit
+    # log's head into the package, and the monitor keeps it as a witness. Optional, so
+    # packages from systems without such a log (banks, CSDC, the simulator) stay valid.
+    carries_audit_head: bool = False
 
     def file(self, name: str) -> FileSpec | None:
         return next((spec for spec in self.files if spec.name == name), None)
@@ -89,9 +100,14 @@ def _enum(name: str, choices: tuple[str, ...]) -> ColumnSpec:
     return ColumnSpec(name, ValueType.ENUM, choices)
 
 
+# D's net settlement per market, due on D+1 (+ CSDC owes the clients' side): spec v2. A v1
+# file without it reads as 0.
+NET_SETTLEMENT = ColumnSpec("net_settlement", M, default="0.00")
+
 BROKER_DAILY = PackageSpec(
     kind=PackageKind.BROKER_DAILY,
     institution_kind="broker",
+    carries_audit_head=True,
     files=(
         FileSpec(
             "client_funds.csv",
@@ -116,7 +132,7 @@ BROKER_DAILY = PackageSpec(
         ),
         FileSpec(
             "settlement_reserve.csv",
-            (_enum("market", MARKETS), _c("balance", M)),
+            (_enum("market", MARKETS), _c("balance", M), NET_SETTLEMENT),
             key=("market",),
         ),
         FileSpec(
@@ -183,7 +199,7 @@ CSDC_DAILY = PackageSpec(
     files=(
         FileSpec(
             "settlement_reserve.csv",
-            (_c("broker_id", T), _enum("market", MARKETS), _c("balance", M)),
+            (_c("broker_id", T), _enum("market", MARKETS), _c("balance", M), NET_SETTLEMENT),
             key=("broker_id", "market"),
         ),
     ),

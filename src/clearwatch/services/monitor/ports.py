@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from clearwatch.domain.audit.witness import KeptHead, PublishedHead
 from clearwatch.domain.monitor.intake import AcceptedIdentity
 from clearwatch.domain.monitor.manifest import Manifest
 from clearwatch.domain.monitor.registry import RegistrySnapshot
@@ -90,7 +91,32 @@ class ReceiptRow:
     first_error: str | None
 
 
-class PackageRepository(Protocol):
+class AuditHeadRepository(Protocol):
+    """The signed audit heads accepted packages carried, and each sender's pinned key."""
+
+    def pinned_key(self, institution_id: str) -> str | None:
+        """The public key (hex) the institution's first head pinned; None before any head."""
+        ...
+
+    def keep_audit_head(
+        self,
+        *,
+        package_id: int,
+        institution_id: str,
+        business_date: date,
+        head: PublishedHead,
+        received_at: datetime,
+    ) -> bool:
+        """Keep the head with its package; pin its key if none is. True when it pinned.
+        Raises `PackageConflictError` when a twin submission pinned a key first."""
+        ...
+
+    def audit_heads(self, *, institution_id: str) -> list[KeptHead]:
+        """Every head kept for the institution, in the order their packages were accepted."""
+        ...
+
+
+class PackageRepository(AuditHeadRepository, Protocol):
     """Accepted packages and rejections; both append-only. Superseded status is derived."""
 
     def accepted_identities(
@@ -181,6 +207,10 @@ class PackageSource(Protocol):
         ...
 
     def file_sha256(self, directory: str, names: Sequence[str]) -> dict[str, str]: ...
+
+    def head_signature_valid(self, head: PublishedHead) -> bool:
+        """Does the audit head's signature verify under the key the head names?"""
+        ...
 
     def stage(
         self,

@@ -39,11 +39,12 @@ from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 from clearwatch.domain.shared.kinds import AuditAction, PackageKind
 from clearwatch.services.audit.audit_log import record_audit
+from clearwatch.services.monitor.cases import open_day_cases
+from clearwatch.services.monitor.cases_ports import CasesRunUnitOfWorkFactory
 from clearwatch.services.monitor.run_ports import (
     ComparisonFailed,
     FindingsEngine,
     MonitorRunUnitOfWork,
-    MonitorRunUnitOfWorkFactory,
     NewRun,
     StoredWarning,
 )
@@ -59,11 +60,11 @@ class RunDayError(Refused):
 @dataclass(frozen=True)
 class RunDayContext:
     clock: Clock
-    uow_factory: MonitorRunUnitOfWorkFactory
+    uow_factory: CasesRunUnitOfWorkFactory
     columnar: ColumnarStore
     engine: FindingsEngine
     rules: Rules
-    # Review decisions (a later workflow) raise M3, M4, G7 and A7; none until it exists.
+    # Review decisions raise M3, M4, G7 and A7: the store's (cases) and, for tests, these.
     designations: Callable[[date], Sequence[ReviewerDesignation]] = field(default=lambda _day: ())
     progress: Callable[[str], None] = field(default=lambda _step: None)
 
@@ -103,11 +104,12 @@ def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDa
     with context.uow_factory() as uow:
         registry = uow.registry.current()
         packages = tuple(uow.packages.latest_accepted(business_date))
+        decided = tuple(uow.cases.designations(business_date))
     if registry is None:
         raise RunDayError("registry_must_be_loaded", "run `clearwatch monitor registry load` first")
     context.progress(f"comparing {len(packages)} packages on {context.engine.backend}")
     found, could_not_compare = _compare(business_date, registry, packages, context)
-    designations = tuple(context.designations(business_date))
+    designations = (*decided, *context.designations(business_date))
     facts = _RunFacts(business_date, at, actor, registry, packages, designations)
     context.progress("grading and routing")
     submitted = frozenset((p.institution_id, p.kind) for p in packages)
@@ -132,6 +134,7 @@ def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDa
             )
         )
         result, recorded = _store_version(uow, assessment, facts, context, late_recorded)
+        open_day_cases(uow, result=result, registry=registry, actor=actor, at=at)
         if not recorded and late_recorded:
             _audit_late(uow, late, facts)
         uow.commit()
@@ -308,23 +311,38 @@ def _new_run(
         ran_at=facts.at,
         ran_by=facts.actor,
         document_json=json.dumps(day_document(result), ensure_ascii=False),
-        warnings=_stored_warnings(assessment, result.result_version, context.rules),
+        warnings=_stored_warnings(
+            assessment, result.result_version, context.rules, facts.designations
+        ),
     )
 
 
-def _stored_warnings(assessment: DayAssessment, version: int, rules: Rules) -> list[StoredWarning]:
-    """Each warning with its evidence: the findings behind it, largest items included."""
+def _stored_warnings(
+    assessment: DayAssessment,
+    version: int,
+    rules: Rules,
+    designations: Sequence[ReviewerDesignation] = (),
+) -> list[StoredWarning]:
+    """Each warning with its evidence: the findings behind it, largest items included, and
+    the review decisions behind a criterion they added (the case and decision, by reference)."""
     stored = []
     for entry in assessment.institutions:
         for warning in entry.warnings:
             behind: list[Finding] = [
                 f for f in entry.findings if f.region in (None, warning.route_to)
             ]
-            evidence = {
+            evidence: dict[str, Any] = {
                 "findings": [finding_document(f, rows_max=rules.evidence_rows_max) for f in behind],
                 "problem_ratio": entry.problem_ratio,
                 "reporting_g6": [category.value for category in entry.reporting],
             }
+            decided = [
+                [d.criterion.value, d.reference]
+                for d in designations
+                if d.institution_id == warning.institution_id and d.criterion in warning.criteria
+            ]
+            if decided:  # only then, so that a day without decisions keeps its evidence
+                evidence["decisions"] = decided
             stored.append(
                 StoredWarning(
                     business_date=assessment.business_date,

@@ -97,7 +97,3 @@ class MonitorRunRepository(Protocol):
 class MonitorRunUnitOfWork(MonitorUnitOfWork, Protocol):
     @property
     def monitor_runs(self) -> MonitorRunRepository: ...
-
-
-class MonitorRunUnitOfWorkFactory(Protocol):
-    def __call__(self) -> MonitorRunUnitOfWork: ...

@@ -22,6 +22,7 @@ from clearwatch.adapters.db.monitor.intake_tables import (
     reporting_occurrences,
     verbal_reminders,
 )
+from clearwatch.adapters.db.monitor.witness_repository import SqlWitnessHeads
 from clearwatch.domain.monitor.intake import AcceptedIdentity
 from clearwatch.domain.monitor.registry import (
     Institution,
@@ -195,7 +196,7 @@ class SqlRegistryRepository:
         ]
 
 
-class SqlPackageRepository:
+class SqlPackageRepository(SqlWitnessHeads):
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 

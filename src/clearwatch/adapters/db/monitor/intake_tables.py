@@ -130,3 +130,32 @@ verbal_reminders = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("text", Text, nullable=False),
 )
+
+# The signed audit head an accepted package carried (issue 17): the monitor as witness of the
+# sender's history. Kept exactly as signed, so anyone can verify it again from these columns.
+audit_heads = Table(
+    "monitor_audit_heads",
+    metadata,
+    Column("package_id", ForeignKey("monitor_packages.package_id"), primary_key=True),
+    Column("institution_id", String(64), nullable=False, index=True),
+    Column("business_date", Date, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("tree_head", String(64), nullable=False),
+    Column("chain_head", String(64), nullable=False),
+    Column("made_at", String(64), nullable=False),  # the signed text, offset and all
+    Column("frontier_json", Text, nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# The key an institution's first head was signed with (trust on first use): one per
+# institution, never replaced; a head under another key is refused.
+witness_keys = Table(
+    "monitor_witness_keys",
+    metadata,
+    Column("institution_id", String(64), primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("package_id", ForeignKey("monitor_packages.package_id"), nullable=False),
+    Column("pinned_at", DateTime(timezone=True), nullable=False),
+)

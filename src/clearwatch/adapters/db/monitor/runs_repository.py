@@ -6,10 +6,14 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select, text
 
+from clearwatch.adapters.db.engine import READ_ONLY_OPTION
 from clearwatch.adapters.db.monitor.runs_tables import monitor_runs, monitor_warnings
 from clearwatch.services.monitor.run_ports import NewRun, StoredRun, StoredWarning
+
+# With the day's ordinal (below 2**22): one lock per business date, see `latest`.
+_PG_RUN_LOCK_KEY = 0x_C1EA_0E62 << 22
 
 
 class SqlMonitorRunRepository:
@@ -17,7 +21,14 @@ class SqlMonitorRunRepository:
         self._connection = connection
 
     def latest(self, business_date: date) -> StoredRun | None:
-        row = self._connection.execute(
+        c = self._connection
+        if c.dialect.name == "postgresql" and not c.get_execution_options().get(READ_ONLY_OPTION):
+            # A run that may store a version reads the latest under the day's lock: a second
+            # run of the day at once waits for the first to commit, then numbers after it
+            # (SQLite serialises writers already; without this both stored version n + 1).
+            key = _PG_RUN_LOCK_KEY + business_date.toordinal()
+            c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        row = c.execute(
             select(monitor_runs)
             .where(monitor_runs.c.business_date == business_date)
             .order_by(monitor_runs.c.result_version.desc())

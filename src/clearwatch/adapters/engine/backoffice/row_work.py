@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from clearwatch.adapters.columnar_keys import DataKey
+from clearwatch.adapters.engine.encrypted_scan import read_encrypted_parquet
 from clearwatch.domain.backoffice.fees import FeeSchedule, exact_ratio
 from clearwatch.domain.shared.kinds import CASH, Side
 from clearwatch.domain.shared.spreadsheet_text import FORMULA_ESCAPE, FORMULA_PREFIX_PATTERN
@@ -158,8 +160,9 @@ def fee_expression(ex: ir.Table, schedule: FeeSchedule) -> ir.Table:
 class IbisBackOfficeEngine:
     """Each method is a handful of expressions executed by DuckDB (in memory, threads capped)."""
 
-    def __init__(self, *, threads: int | None = None) -> None:
+    def __init__(self, *, threads: int | None = None, data_key: DataKey | None = None) -> None:
         self._threads = threads
+        self._data_key = data_key  # an encrypted store's: every object is read with it
         self._backend: Any = None
         # Client lists by the digests they are built from: stored files are content-addressed
         # and never change, so the same digests always give the same table. An end of day
@@ -178,8 +181,13 @@ class IbisBackOfficeEngine:
             backend.con.execute("SET preserve_insertion_order = true")
             for macro in _MACROS:
                 backend.con.execute(macro)
+            if self._data_key is not None:
+                self._data_key.register_in_duckdb(backend.con)
             self._backend = backend
         return self._backend
+
+    def _read(self, con: Any, uri: str) -> ir.Table:
+        return read_parquet(con, uri, self._data_key)
 
     def clear_trades(
         self, *, executions: pa.Table, clients: pa.Table, schedule: FeeSchedule
@@ -354,7 +362,7 @@ class IbisBackOfficeEngine:
         con = self._connect()
         try:
             parts = [
-                con.read_parquet(store.uri(digest)).mutate(generation=ibis.literal(i))
+                self._read(con, store.uri(digest)).mutate(generation=ibis.literal(i))
                 for i, digest in enumerate(tables)
             ]
             union = ibis.union(*parts)
@@ -378,7 +386,7 @@ class IbisBackOfficeEngine:
         try:
             cl = _arrow(con, "clients", clients.select(["fund_account", "client_id"]))
             if detail_uris:
-                detail = ibis.union(*(con.read_parquet(uri) for uri in detail_uris))
+                detail = ibis.union(*(self._read(con, uri) for uri in detail_uris))
             else:
                 detail = _arrow(con, "detail", _empty_detail())
             money = ["amount_fen", *FEE_COLUMNS, "cash_fen"]
@@ -412,12 +420,12 @@ class IbisBackOfficeEngine:
         return first_rate_above(self._connect(), clients, numerator_max, default_rate_text)
 
     def new_executions(self, *, executions: pa.Table, previous_uris: Sequence[str]) -> pa.Table:
-        return new_executions(self._connect(), executions, previous_uris)
+        return new_executions(self._connect(), executions, previous_uris, self._data_key)
 
     def _details(self, con: ibis.BaseBackend, detail_uris: Sequence[str]) -> ir.Table:
         if not detail_uris:
             return _arrow(con, "detail", _empty_detail())
-        return ibis.union(*(con.read_parquet(uri) for uri in detail_uris))
+        return ibis.union(*(self._read(con, uri) for uri in detail_uris))
 
     def sold_shares(self, *, detail_uris: Sequence[str]) -> pa.Table:
         con = self._connect()
@@ -654,14 +662,23 @@ def first_rate_above(
         _release(con)
 
 
-def new_executions(con: Any, executions: pa.Table, previous_uris: Sequence[str]) -> pa.Table:
+def read_parquet(con: Any, uri: str, key: DataKey | None) -> ir.Table:
+    """One stored object as a table; an encrypted one with the key registered on `con`."""
+    if key is None:
+        return con.read_parquet(uri)
+    return read_encrypted_parquet(con, [uri], key)
+
+
+def new_executions(
+    con: Any, executions: pa.Table, previous_uris: Sequence[str], key: DataKey | None = None
+) -> pa.Table:
     """The executions whose key (market, exec_id) no earlier applied file of the day holds."""
     if not previous_uris:
         return executions
     try:
         ex = _arrow(con, "executions", executions)
         earlier = ibis.union(
-            *(con.read_parquet(uri).select("market", "exec_id") for uri in previous_uris)
+            *(read_parquet(con, uri, key).select("market", "exec_id") for uri in previous_uris)
         )
         return ex.anti_join(earlier, ["market", "exec_id"]).order_by("line").to_pyarrow()
     finally:

@@ -19,6 +19,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from sqlalchemy.engine import make_url
 
+from clearwatch.adapters.columnar_keys import DataKey, duckdb_parquet_scan
+from clearwatch.adapters.engine.encrypted_scan import read_encrypted_parquet
 from clearwatch.adapters.engine.monitor.findings import (
     AccountGroup,
     Materialize,
@@ -62,7 +64,9 @@ class DuckDBFindingsEngine:
         threads: int | None = None,
         memory_limit: str | None = None,
         accounts_per_pass: int = accounts_per_pass_default,
+        data_key: DataKey | None = None,
     ) -> None:
+        self._data_key = data_key  # an encrypted store's: every object is read with it
         # Past `memory_limit` (e.g. "8GB") DuckDB spills joins and aggregations to disk.
         self._config = {
             key: value
@@ -79,16 +83,19 @@ class DuckDBFindingsEngine:
         import duckdb
 
         con = ibis.duckdb.connect(**self._config)
+        key = self._data_key
         try:
+            if key is not None:
+                key.register_in_duckdb(con.con)
             with _data_failures(duckdb.Error):
                 tables = build_sources(
                     request,
                     lambda _attribute, sender, schema, sources: _duckdb_scan(
-                        con, sender, schema, sources
+                        con, sender, schema, sources, key
                     ),
                     ibis.memtable(filings_table(request.filings)),
                 )
-                groups = _account_groups(con, request, self.accounts_per_pass)
+                groups = _account_groups(con, request, self.accounts_per_pass, key)
                 rows = run_queries(
                     tables,
                     request,
@@ -132,8 +139,9 @@ class PostgresFindingsEngine:
 
     backend = EngineBackend.POSTGRES
 
-    def __init__(self, *, url: str) -> None:
+    def __init__(self, *, url: str, data_key: DataKey | None = None) -> None:
         self._url = url
+        self._data_key = data_key  # an encrypted store's: every object is read with it
 
     def compute(self, request: EngineRequest) -> EngineResult:
         import psycopg
@@ -141,7 +149,7 @@ class PostgresFindingsEngine:
         con = ibis.postgres.connect(**_postgres_arguments(self._url))
         try:
             with _scratch_schema(con) as schema, _data_failures(psycopg.DataError):
-                tables = _loaded_sources(con, schema, request)
+                tables = _loaded_sources(con, schema, request, self._data_key)
                 materialize = _temporary_table(con, bytewise_text=True)
                 rows = run_queries(
                     tables, request, materialize=materialize, backend_sums_int64_exactly=True
@@ -187,10 +195,11 @@ def make_findings_engine(
     memory_limit: str | None = None,
     accounts_per_pass: int | str | None = None,
     spark_master: str = spark_master_default,
+    data_key: DataKey | None = None,
 ) -> FindingsEngineImpl:
     """The engine named by configuration (`CLEARWATCH_ENGINE`; for DuckDB
     `CLEARWATCH_ENGINE_MEMORY_LIMIT` and `CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS`, for Spark
-    `CLEARWATCH_SPARK_MASTER`)."""
+    `CLEARWATCH_SPARK_MASTER`); `data_key` is an encrypted columnar store's."""
     try:
         chosen = EngineBackend(backend)
     except ValueError as error:
@@ -198,15 +207,24 @@ def make_findings_engine(
         raise EngineConfigurationError(f"CLEARWATCH_ENGINE must be one of {choices}") from error
     if chosen is EngineBackend.DUCKDB:
         return DuckDBFindingsEngine(
-            memory_limit=memory_limit, accounts_per_pass=_accounts_per_pass(accounts_per_pass)
+            memory_limit=memory_limit,
+            accounts_per_pass=_accounts_per_pass(accounts_per_pass),
+            data_key=data_key,
         )
     if chosen is EngineBackend.SPARK:
+        if data_key is not None:
+            # Spark's Parquet encryption unwraps a key per file through a KMS client, from
+            # key material each file carries; it takes no plain store-wide key (issue 18).
+            raise EngineConfigurationError(
+                "CLEARWATCH_ENGINE=spark cannot read an encrypted columnar store: use the "
+                "duckdb or postgres engine"
+            )
         return SparkFindingsEngine(master=spark_master)
     if not postgres_url or not postgres_url.startswith("postgresql"):
         raise EngineConfigurationError(
             "the postgres engine needs CLEARWATCH_ENGINE_URL or a PostgreSQL database URL"
         )
-    return PostgresFindingsEngine(url=postgres_url)
+    return PostgresFindingsEngine(url=postgres_url, data_key=data_key)
 
 
 def _accounts_per_pass(text: int | str | None) -> int:
@@ -223,7 +241,11 @@ def _accounts_per_pass(text: int | str | None) -> int:
 
 
 def _duckdb_scan(
-    con: Any, sender: str, schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
+    con: Any,
+    sender: str,
+    schema: pa.Schema,
+    sources: tuple[StoredPackageFile, ...],
+    key: DataKey | None = None,
 ) -> ir.Table:
     """All files of one kind in one DuckDB scan, tagged by a join on the file's path.
 
@@ -232,7 +254,11 @@ def _duckdb_scan(
     institutions is one content-addressed file, so its path maps to every sender.
     """
     if not sources:
-        return ibis.memtable(schema.empty_table())
+        # On this connection, not as a bare memtable: a query whose inputs were all memtables
+        # would run on Ibis's default backend, one DuckDB connection shared by every thread
+        # of the process ("connection is busy with another call" when two run-days meet).
+        empty = ibis.memtable(schema.empty_table())
+        return con.create_view(f"cw_empty_{uuid.uuid4().hex[:12]}", empty)
     owners = ibis.memtable(
         pa.table(
             {
@@ -241,7 +267,12 @@ def _duckdb_scan(
             }
         )
     )
-    scanned = con.read_parquet(sorted({source.uri for source in sources}), filename=True)
+    uris = sorted({source.uri for source in sources})
+    scanned = (
+        con.read_parquet(uris, filename=True)
+        if key is None
+        else read_encrypted_parquet(con, uris, key, filename=True)
+    )
     tagged = scanned.join(owners, scanned.filename == owners.cw_file)
     selected = tagged.select(
         tagged[sender].cast("string"),
@@ -253,7 +284,9 @@ def _duckdb_scan(
     return con.create_view(f"cw_scan_{uuid.uuid4().hex[:12]}", selected)
 
 
-def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) -> list[AccountGroup]:
+def _account_groups(
+    con: Any, request: EngineRequest, accounts_per_pass: int, data_key: DataKey | None = None
+) -> list[AccountGroup]:
     """The submitted brokers in id order, cut into groups of about `accounts_per_pass` client
     fund rows, each with a scan of its own brokers' files; none when one pass holds them all.
 
@@ -270,11 +303,7 @@ def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) ->
     ]
     if not sources:
         return []
-    counted = con.con.execute(
-        "SELECT file_name, num_rows FROM parquet_file_metadata(?)",
-        [sorted({source.uri for source in sources})],
-    ).fetchall()
-    rows_of_file = {name: int(rows) for name, rows in counted}
+    rows_of_file = _rows_of_files(con, sorted({source.uri for source in sources}), data_key)
     rows_of_broker: dict[str, int] = defaultdict(int)
     sources_of_broker: dict[str, list[StoredPackageFile]] = defaultdict(list)
     for source in sources:
@@ -289,10 +318,22 @@ def _account_groups(con: Any, request: EngineRequest, accounts_per_pass: int) ->
                 "broker_id",
                 schema,
                 tuple(s for b in brokers for s in sources_of_broker[b]),
+                data_key,
             ),
         )
         for brokers in broker_passes(rows_of_broker, accounts_per_pass)
     ]
+
+
+def _rows_of_files(con: Any, uris: list[str], key: DataKey | None) -> dict[str, int]:
+    """Each file's rows. `parquet_file_metadata` takes no key: an encrypted file's rows are
+    counted by a scan that reads no column of it."""
+    if key is None:
+        query, parameters = "SELECT file_name, num_rows FROM parquet_file_metadata(?)", [uris]
+    else:
+        scan = duckdb_parquet_scan(uris, key, filename=True)
+        query, parameters = f"SELECT filename, count(*) FROM {scan} GROUP BY filename", []
+    return {name: int(rows) for name, rows in con.con.execute(query, parameters).fetchall()}
 
 
 def broker_passes(rows_of_broker: Mapping[str, int], accounts_per_pass: int) -> list[list[str]]:
@@ -362,7 +403,9 @@ def _spark_small_table(con: Any, session: Any) -> Callable[[pa.Table], ir.Table]
     return register
 
 
-def _loaded_sources(con: Any, schema: str, request: EngineRequest) -> SourceTables:
+def _loaded_sources(
+    con: Any, schema: str, request: EngineRequest, key: DataKey | None
+) -> SourceTables:
     def load(name: str, table: pa.Table) -> ir.Table:
         con.create_table(name, table, database=schema)
         return con.table(name, database=schema)
@@ -370,7 +413,8 @@ def _loaded_sources(con: Any, schema: str, request: EngineRequest) -> SourceTabl
     def read(
         attribute: str, sender: str, arrow_schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
     ) -> ir.Table:
-        return load(attribute, tagged_arrow(sender, arrow_schema, sources))
+        decryption = None if key is None else key.decryption()
+        return load(attribute, tagged_arrow(sender, arrow_schema, sources, decryption))
 
     return build_sources(request, read, load("filings", filings_table(request.filings)))
 

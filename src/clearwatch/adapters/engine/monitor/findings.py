@@ -204,7 +204,9 @@ def client_fund_liabilities(t: SourceTables, *, widen_inputs: bool = True) -> ir
 
 
 def f3_items(t: SourceTables, liabilities_by_bank: ir.Table) -> ir.Table:
-    """F3: per account kind, Σ max(balance, 0) beyond the banks' balances (plus CSDC reserve)."""
+    """F3: per account kind, Σ max(balance, 0) beyond the banks' balances; for `normal`, plus
+    CSDC's reserve after D's clearing (reserve + net_settlement, spec v2): a net-selling day's
+    proceeds reach the reserve on D+1, a net-buying day's cost leaves it then."""
     by_bank = liabilities_by_bank
     liabilities = by_bank.group_by(broker_id=by_bank.broker_id, kind=by_bank.kind).agg(
         liability=wide_sum(by_bank.liability)
@@ -213,8 +215,9 @@ def f3_items(t: SourceTables, liabilities_by_bank: ir.Table) -> ir.Table:
     held = sab.group_by(broker_id=sab.broker_id, kind=sab.purpose.substitute(KIND_OF_PURPOSE)).agg(
         held=wide_sum(sab.balance)
     )
-    reserve = t.csdc_reserve.group_by(broker_id=t.csdc_reserve.broker_id).agg(
-        held=wide_sum(t.csdc_reserve.balance)
+    cr = t.csdc_reserve
+    reserve = cr.group_by(broker_id=cr.broker_id).agg(
+        held=wide_sum(cr.balance) + wide_sum(cr.net_settlement)
     )
     reserve = reserve.select(reserve.broker_id, kind=ibis.literal("normal"), held=reserve.held)
     assets = held.union(reserve, distinct=False)
@@ -330,16 +333,20 @@ def f6_items(t: SourceTables, request: EngineRequest) -> ir.Table:
 
 
 def f7_items(t: SourceTables, request: EngineRequest) -> ir.Table:
-    """F7: broker reserve − CSDC reserve per market (only when CSDC submitted)."""
+    """F7: broker − CSDC per market, for the reserve and for D's net settlement (only when
+    CSDC submitted). A reserve difference is an item as before; a net settlement difference
+    is one of kind `net_settlement`, so F7 is Σ|diff| of both."""
     brokers = sorted(request.submitted_broker_ids) or ["\x00"]
-    own = t.broker_reserve.select(
-        o_broker=t.broker_reserve.broker_id,
-        o_market=t.broker_reserve.market,
-        o_balance=t.broker_reserve.balance,
+    br = t.broker_reserve
+    own = br.select(
+        o_broker=br.broker_id,
+        o_market=br.market,
+        o_balance=br.balance,
+        o_net=br.net_settlement,
     )
     csdc = t.csdc_reserve.filter(t.csdc_reserve.broker_id.isin(brokers))
     csdc = csdc.group_by(c_broker=csdc.broker_id, c_market=csdc.market).agg(
-        c_balance=wide_sum(csdc.balance)
+        c_balance=wide_sum(csdc.balance), c_net=wide_sum(csdc.net_settlement)
     )
     joined = own.outer_join(csdc, [own.o_broker == csdc.c_broker, own.o_market == csdc.c_market])
     compared = joined.select(
@@ -347,18 +354,33 @@ def f7_items(t: SourceTables, request: EngineRequest) -> ir.Table:
         market=joined.o_market.coalesce(joined.c_market),
         left=joined.o_balance.coalesce(0),
         right=joined.c_balance.coalesce(0),
+        left_net=joined.o_net.coalesce(0),
+        right_net=joined.c_net.coalesce(0),
     )
-    differing = compared.filter(compared.left != compared.right)
     if not request.csdc_submitted:
-        differing = differing.filter(ibis.literal(False))
+        compared = compared.filter(ibis.literal(False))
+    reserve = compared.filter(compared.left != compared.right)
+    net = compared.filter(compared.left_net != compared.right_net)
     return _item(
-        differing,
-        institution=differing.broker_id,
+        reserve,
+        institution=reserve.broker_id,
         code=FindingCode.F7,
-        ref=differing.market,
-        amount=(differing.left - differing.right).abs(),
-        left=differing.left,
-        right=differing.right,
+        ref=reserve.market,
+        amount=(reserve.left - reserve.right).abs(),
+        left=reserve.left,
+        right=reserve.right,
+    ).union(
+        _item(
+            net,
+            institution=net.broker_id,
+            code=FindingCode.F7,
+            ref=net.market,
+            amount=(net.left_net - net.right_net).abs(),
+            subkind=ibis.literal("net_settlement"),
+            left=net.left_net,
+            right=net.right_net,
+        ),
+        distinct=False,
     )
 
 

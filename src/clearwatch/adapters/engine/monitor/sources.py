@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyarrow.parquet.encryption as pe
 
 from clearwatch.adapters.files.csv_values import ARROW_TYPES
 from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, StoredPackageFile
@@ -103,12 +104,16 @@ def build_sources(request: EngineRequest, read: Reader, filings: ir.Table) -> So
 
 
 def tagged_arrow(
-    sender: str, schema: pa.Schema, sources: tuple[StoredPackageFile, ...]
+    sender: str,
+    schema: pa.Schema,
+    sources: tuple[StoredPackageFile, ...],
+    decryption: pe.FileDecryptionProperties | None = None,
 ) -> pa.Table:
-    """All files of one kind as one Arrow table with the sender column (for loading)."""
+    """All files of one kind as one Arrow table with the sender column (for loading);
+    `decryption` reads an encrypted store's files."""
     parts = []
     for source in sources:
-        table = pq.read_table(source.uri)
+        table = pq.read_table(source.uri, decryption_properties=decryption)
         table = table.add_column(
             0, sender, pa.array([source.institution_id] * len(table), pa.string())
         )

@@ -1,0 +1,1 @@
+"""Delivery of approved warnings: files kept content-addressed, signed webhooks, documents."""
