@@ -1,0 +1,69 @@
+"""Alerts: what a rule or a model saw, at which level, with its evidence and the rules' hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from clearwatch.domain.shared.money import format_fen
+from clearwatch.domain.watch.events import WatchEvent, event_to_dict
+
+
+class WatchLevel(StrEnum):
+    """The monitor's three tiers, so a reviewer reads one scale across findings and alerts."""
+
+    ATTENTION = "attention"
+    GENERAL = "general"
+    MAJOR = "major"
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One feature's part in a model alert: its value, what is usual, and its weight."""
+
+    feature: str
+    value: float  # a model feature: floats are allowed here, never for money in events
+    usual: float
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert. `key` is stable (rule, subject, date): raising it again changes nothing."""
+
+    key: str
+    rule: str
+    level: WatchLevel
+    business_date: date
+    broker_id: str
+    subject: str  # the account, counterparty, batch or node the alert is about
+    summary: str
+    amount_fen: int  # the money at stake (0 when a rule has none)
+    raised_at: datetime  # the time of the last evidence event: business time, not wall time
+    rules_sha256: str
+    evidence: tuple[WatchEvent, ...] = ()
+    contributions: tuple[Contribution, ...] = ()
+    model_version: str = ""  # a model alert's model (sha256 of its training rows, rules, seed)
+
+
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    return {
+        "key": alert.key,
+        "rule": alert.rule,
+        "level": alert.level.value,
+        "business_date": alert.business_date.isoformat(),
+        "broker_id": alert.broker_id,
+        "subject": alert.subject,
+        "summary": alert.summary,
+        "amount": format_fen(alert.amount_fen),
+        "raised_at": alert.raised_at.isoformat(),
+        "rules_sha256": alert.rules_sha256,
+        "evidence": [event_to_dict(event) for event in alert.evidence],
+        "contributions": [
+            {"feature": c.feature, "value": c.value, "usual": c.usual, "weight": c.weight}
+            for c in alert.contributions
+        ],
+        "model_version": alert.model_version,
+    }

@@ -1,0 +1,1 @@
+"""Watch use cases: consume the event stream idempotently, replay a day, train the models."""
