@@ -1,8 +1,14 @@
-"""Columnar store: Parquet objects addressed by their sha256, written once, checked on read.
+"""Columnar store: Parquet objects addressed by their content, written once, checked on read.
 
-An object is streamed to `tmp/` and moved to its hash name when complete. A process killed
+An object is streamed to `tmp/` and moved to its name when complete. A process killed
 mid-write leaves its temporary file behind; opening the store removes such orphans, and only
 those: see `ParquetStore.remove_orphans`.
+
+A plaintext object is named by the sha256 of its bytes. An encrypted one (see `columnar_keys`)
+cannot be: its bytes differ at every write (fresh nonces). It is named by a hash, keyed with
+the data key, of the rows written (their Arrow IPC stream), so that equal content still has
+one name; its encrypted, authenticated footer holds that name, so that an object moved to
+another's name is caught on read, and every page is authenticated by AES-GCM as it is read.
 """
 
 from __future__ import annotations
@@ -20,6 +26,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs
 
+from clearwatch.adapters.columnar_keys import (
+    OBJECT_NAME_METADATA,
+    PAGE_BYTES_MAX,
+    ROW_GROUP_ROWS,
+    ColumnarKeyError,
+    DataKey,
+    KeyringFile,
+    MasterKeySource,
+    master_key_id,
+    new_data_key,
+    open_keyring,
+    refuse_plaintext_objects,
+    seal_data_key,
+    sealed_by,
+)
+
 hash_read_block_bytes = 8 * 1024 * 1024
 # A temporary file whose writer cannot be asked (another machine sharing the store, or a name
 # without a pid) is an orphan only past this age: far longer than any write of a day's file.
@@ -34,9 +56,9 @@ class ColumnarIntegrityError(RuntimeError):
 
 
 class _HashingSink:
-    """A file-like sink that hashes every byte on its way to the underlying stream."""
+    """A file-like sink that hashes every byte on its way to the underlying stream (if any)."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any | None) -> None:
         self._stream = stream
         self._digest = hashlib.sha256()
         self.closed = False
@@ -44,11 +66,13 @@ class _HashingSink:
     def write(self, data: Any) -> int:
         view = memoryview(data)
         self._digest.update(view)
-        self._stream.write(view)
+        if self._stream is not None:
+            self._stream.write(view)
         return len(view)
 
     def flush(self) -> None:
-        self._stream.flush()
+        if self._stream is not None:
+            self._stream.flush()
 
     def close(self) -> None:
         self.closed = True
@@ -56,17 +80,43 @@ class _HashingSink:
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
 
+    def digest(self) -> bytes:
+        return self._digest.digest()
+
+
+class _PlaintextIdentity:
+    """The sha256 of the rows written, as the Arrow IPC stream of the writer's schema and its
+    batches: what an encrypted object is named by (its stored bytes are not reproducible)."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self._sink = _HashingSink(None)
+        self._stream = pa.ipc.new_stream(self._sink, schema)
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        self._stream.write(batch)
+
+    def digest(self) -> bytes:
+        self._stream.close()
+        return self._sink.digest()
+
 
 class ParquetWriter:
-    def __init__(self, writer: pq.ParquetWriter) -> None:
+    def __init__(
+        self, writer: pq.ParquetWriter, identity: _PlaintextIdentity | None = None
+    ) -> None:
         self._writer = writer
+        self._identity = identity
+        # An encrypted object's row groups must be no longer than its pages (ROW_GROUP_ROWS).
+        self._row_group_rows = None if identity is None else ROW_GROUP_ROWS
         self._digest: str | None = None
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if self._identity is not None:
+            self._identity.add(batch)
         if isinstance(batch, pa.RecordBatch):
-            self._writer.write_batch(batch)
+            self._writer.write_batch(batch, row_group_size=self._row_group_rows)
         else:
-            self._writer.write_table(batch)
+            self._writer.write_table(batch, row_group_size=self._row_group_rows)
 
     @property
     def digest(self) -> str:
@@ -76,9 +126,16 @@ class ParquetWriter:
 
 
 class ParquetStore:
-    """Objects live at `<root>/<aa>/<sha256>.parquet` on any pyarrow filesystem."""
+    """Objects live at `<root>/<aa>/<name>.parquet` on any pyarrow filesystem; an encrypted
+    store keeps its wrapped data key in `<root>/keyring.json`.
 
-    def __init__(self, root: str) -> None:
+    Opening a store that has a keyring needs its master key (`keys`), or it refuses by the
+    setting's name. A store set to be encrypted (`keys.encrypt`) gets its keyring when its key
+    is first asked for; one that already holds plaintext objects is refused: a store is all
+    plaintext or all encrypted, as a DuckDB scan reads either, never both.
+    """
+
+    def __init__(self, root: str, *, keys: MasterKeySource | None = None) -> None:
         self._fs, base = (
             fs.FileSystem.from_uri(root)
             if "://" in root
@@ -91,6 +148,32 @@ class ParquetStore:
         self._root_uri = root.rstrip("/")
         self._fs.create_dir(self._base, recursive=True)
         self.remove_orphans()
+        self._keys = keys or MasterKeySource()
+        self._keyring = KeyringFile(self._fs, self._base)
+        self._data_key = self._open_keyring()
+
+    def _open_keyring(self) -> DataKey | None:
+        found = self._keyring.read()
+        if found is not None:
+            why = f"the columnar store at {self._root_uri} is encrypted"
+            return self._opened(found, why)
+        if self._keys.encrypt and self.names():
+            raise refuse_plaintext_objects(self._root_uri)
+        return None
+
+    @property
+    def data_key(self) -> DataKey | None:
+        """The key every object is encrypted with; None for a plaintext store. A store set to
+        be encrypted makes its key when first asked (by its first writer, or an engine)."""
+        if self._data_key is None and self._keys.encrypt:
+            why = f"the columnar store at {self._root_uri} is to be encrypted"
+            sealed = seal_data_key(new_data_key(), self._keys.load(why))
+            self._data_key = self._opened(self._keyring.create(sealed), why)
+        return self._data_key
+
+    def _opened(self, keyring: bytes, why: str) -> DataKey:
+        master = self._keys.load(why)
+        return open_keyring(keyring, master, where=self._root_uri, source=self._keys.named)
 
     def remove_orphans(self, *, now: float | None = None) -> int:  # float ok: epoch seconds
         """Remove temporary files no live writer holds; how many were removed.
@@ -117,6 +200,64 @@ class ParquetStore:
     def _path(self, digest: str) -> str:
         return f"{self._base}/{digest[:2]}/{digest}.parquet"
 
+    # -- for recovery: the objects as files --------------------------------------------------
+
+    @property
+    def filesystem(self) -> fs.FileSystem:
+        return self._fs
+
+    @property
+    def base(self) -> str:
+        return self._base
+
+    def object_path(self, digest: str) -> str:
+        """The object's path on `filesystem` (its stored bytes, as they are)."""
+        return self._path(digest)
+
+    def keyring(self) -> bytes | None:
+        """The wrapped data key, as stored; None for a plaintext store."""
+        return self._keyring.read()
+
+    def install_keyring(self, keyring: bytes | None) -> None:
+        """Before a restore puts objects into this empty store: the backup's keyring (None: the
+        backup is plaintext). Refused unless this site's master key opens it."""
+        if self.names():
+            raise RuntimeError("a keyring is installed only into a store without objects")
+        if keyring is None:
+            if self._keys.encrypt:
+                raise refuse_plaintext_objects(self._root_uri, restoring=True)
+            self._keyring.remove()
+            self._data_key = None
+            return
+        key = self._opened(keyring, "the backup's columnar store is encrypted")
+        self._keyring.replace(keyring)
+        self._data_key = key
+
+    def remove_keyring(self) -> None:
+        """What a refused restore installed goes with its objects."""
+        self._keyring.remove()
+        self._data_key = None
+
+    def rotate_master_key(self, master: bytes) -> tuple[str, str]:
+        """Wrap the data key under `master` instead; no object is rewritten. The ids of the
+        old and the new master key."""
+        found, key = self._keyring.read(), self._data_key
+        if found is None or key is None:
+            raise ColumnarKeyError(f"the columnar store at {self._root_uri} is not encrypted")
+        self._keyring.replace(seal_data_key(key.secret, master))
+        return sealed_by(found), master_key_id(master)
+
+    def names(self) -> list[str]:
+        """Every stored object's name (its digest); temporary files are not objects."""
+        found = self._fs.get_file_info(fs.FileSelector(self._base, recursive=True))
+        return sorted(
+            info.base_name.removesuffix(".parquet")
+            for info in found
+            if info.type == fs.FileType.File
+            and info.base_name.endswith(".parquet")
+            and not info.path.startswith(f"{self._base}/tmp/")
+        )
+
     def uri(self, digest: str) -> str:
         return f"{self._root_uri}/{digest[:2]}/{digest}.parquet"
 
@@ -127,33 +268,29 @@ class ParquetStore:
     def writer(
         self, schema: pa.Schema, *, dictionary_columns: Sequence[str] = ()
     ) -> Iterator[ParquetWriter]:
-        """Stream batches to a temporary object, then move it to its hash name at once."""
+        """Stream batches to a temporary object, then move it to its name at once."""
+        key = self.data_key
         temporary = f"{self._base}/tmp/{_HOST}_{os.getpid()}_{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
         self._fs.create_dir(f"{self._base}/tmp", recursive=True)
         stream = self._fs.open_output_stream(temporary)
         sink = _HashingSink(stream)
+        identity = None if key is None else _PlaintextIdentity(schema)
         try:
+            # An encrypted object's bytes are not hashed: it is named by its rows.
             with pq.ParquetWriter(
-                sink,
-                schema,
-                compression=PARQUET_COMPRESSION,
-                # Dictionary pages and min/max statistics cost a third of a submit for
-                # high-cardinality keys (fund accounts, client ids) and buy nothing: the
-                # engines scan and join every row of a day's files. Columns of a few values
-                # (codes, institution ids) are the exception: encoded as a dictionary they are
-                # cheap to write and read back ~13 % faster in the comparison at 10 M rows.
-                use_dictionary=list(dictionary_columns) or False,
-                write_statistics=False,
+                sink if key is None else stream, schema, **_parquet_options(key, dictionary_columns)
             ) as inner:
-                handle = ParquetWriter(inner)
+                handle = ParquetWriter(inner, identity)
                 yield handle
+                if key is not None and identity is not None:
+                    handle._digest = key.object_name(identity.digest())
+                    inner.add_key_value_metadata({OBJECT_NAME_METADATA: handle._digest})
             stream.close()
         except BaseException:
             stream.close()
             self._fs.delete_file(temporary)
             raise
-        digest = sink.hexdigest()
-        handle._digest = digest
+        digest = handle._digest = handle._digest or sink.hexdigest()
         self._publish(temporary, digest)
 
     def _publish(self, temporary: str, digest: str) -> None:
@@ -170,7 +307,11 @@ class ParquetStore:
         return writer.digest
 
     def verify(self, digest: str) -> None:
-        """Re-hash the stored bytes; a mismatch means tampering or corruption."""
+        """Re-hash the stored bytes (an encrypted object: check the name its authenticated
+        footer holds); a mismatch means tampering or corruption."""
+        if self._data_key is not None:
+            self._open_encrypted(digest, self._data_key)
+            return
         hasher = hashlib.sha256()
         with self._fs.open_input_stream(self._path(digest)) as stream:
             while block := stream.read(hash_read_block_bytes):
@@ -179,8 +320,54 @@ class ParquetStore:
             raise ColumnarIntegrityError(f"columnar object {digest} fails its hash check")
 
     def read_table(self, digest: str) -> pa.Table:
-        self.verify(digest)
-        return pq.read_table(self._path(digest), filesystem=self._fs)
+        if self._data_key is None:
+            self.verify(digest)
+            return pq.read_table(self._path(digest), filesystem=self._fs)
+        parquet = self._open_encrypted(digest, self._data_key)
+        try:
+            table = parquet.read()
+        except (OSError, pa.ArrowException) as error:  # a page fails its AES-GCM tag
+            raise ColumnarIntegrityError(f"columnar object {digest} fails its check") from error
+        # The rows as written: the name in the footer is the store's, not the table's.
+        metadata = table.schema.metadata or {}
+        kept = {k: v for k, v in metadata.items() if k != OBJECT_NAME_METADATA}
+        return table.replace_schema_metadata(kept or None)
+
+    def _open_encrypted(self, digest: str, key: DataKey) -> pq.ParquetFile:
+        source = self._fs.open_input_file(self._path(digest))  # a missing object: not found
+        try:
+            parquet = pq.ParquetFile(source, decryption_properties=key.decryption())
+            named = (parquet.metadata.metadata or {}).get(OBJECT_NAME_METADATA)
+        except (OSError, pa.ArrowException) as error:
+            raise ColumnarIntegrityError(
+                f"columnar object {digest} does not open with the store's key"
+            ) from error
+        if named != digest.encode("ascii"):
+            raise ColumnarIntegrityError(f"columnar object {digest} holds another object")
+        return parquet
+
+
+def _parquet_options(key: DataKey | None, dictionary_columns: Sequence[str]) -> dict[str, Any]:
+    """How an object is encoded (and, with a key, encrypted)."""
+    options: dict[str, Any] = {
+        "compression": PARQUET_COMPRESSION,
+        # Dictionary pages and min/max statistics cost a third of a submit for high-cardinality
+        # keys (fund accounts, client ids) and buy nothing: the engines scan and join every row
+        # of a day's files. Columns of a few values (codes, institution ids) are the exception:
+        # encoded as a dictionary they are cheap to write and read back ~13 % faster in the
+        # comparison at 10 M rows.
+        "use_dictionary": list(dictionary_columns) or False,
+        "write_statistics": False,
+    }
+    if key is not None:
+        options |= {
+            "encryption_properties": key.encryption(),
+            # One data page per column chunk: see `columnar_keys.ROW_GROUP_ROWS`.
+            "max_rows_per_page": ROW_GROUP_ROWS,
+            "data_page_size": PAGE_BYTES_MAX,
+            "dictionary_pagesize_limit": PAGE_BYTES_MAX,
+        }
+    return options
 
 
 def _held(info: fs.FileInfo, now: float) -> bool:  # float ok: epoch seconds

@@ -1,0 +1,1 @@
+"""Recovery use cases: back up a running store, restore a verified backup."""
