@@ -13,10 +13,13 @@ Builds stored data (content-addressed Parquet, as `monitor submit` leaves it) fo
 - **passes** (optional, `--passes`): the baseline with the engine's F1 passes (a group of brokers
   at a time, past `accounts_per_pass_default` client rows), by hand;
 - **spark** (optional, `--spark`): the engine on Spark `local[2]`, as a reference;
-- **datacompy** (optional, `--datacompy`, if installed): its pandas comparison of the two sides.
+- **datacompy** (optional, `--datacompy`, if installed): its pandas comparison of the two sides;
+- **engine-encrypted** (`--encrypted`, instead of the baseline): the engine on the same data in
+  an encrypted columnar store, alternately with the engine on the plaintext (issue 18).
 
     .venv/bin/python bench/compare.py --rows 1000000              # quick
     .venv/bin/python bench/compare.py --rows 10000000 --spark --datacompy
+    .venv/bin/python bench/compare.py --rows 4000000 --encrypted --repeat 3
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from clearwatch.adapters.columnar import ParquetStore  # noqa: E402
+from clearwatch.adapters.columnar_keys import (  # noqa: E402
+    DataKey,
+    MasterKeySource,
+    create_master_key_file,
+)
 from clearwatch.adapters.engine.monitor.sources import (  # noqa: E402
     SOURCE_FILES,
     file_spec,
@@ -142,12 +150,22 @@ def _small_files(broker_totals: dict[int, int]) -> dict[tuple[str, int], dict[st
     return small
 
 
-def build(data: Path, rows: int) -> Path:
-    """Write the stored files once per size; the request is saved next to them as JSON."""
-    described = data / f"request-{rows}.json"
+def build(data: Path, rows: int, *, encrypted: bool = False) -> Path:
+    """Write the stored files once per size; the request is saved next to them as JSON.
+
+    `encrypted`: the same files in an encrypted store (its own folder and master key file)."""
+    described = _described(data, rows, encrypted=encrypted)
     if described.exists():
         return described
     store = ParquetStore(str(data / "columnar"))
+    extra: dict[str, str] = {}
+    if encrypted:
+        key_file = data / "master.key"
+        if not key_file.exists():
+            create_master_key_file(key_file)
+        keys = MasterKeySource(encrypt=True, key_file=key_file)
+        store = ParquetStore(str(data / "columnar-encrypted"), keys=keys)
+        extra = {"columnar_root": str(data / "columnar-encrypted"), "key_file": str(key_file)}
     sources: dict[str, list[dict[str, str]]] = {}
     where = {attr: (kind, name) for attr, kind, name, _ in SOURCE_FILES}
 
@@ -173,8 +191,21 @@ def build(data: Path, rows: int) -> Path:
     for (letter, n), files in _small_files(totals).items():
         for attribute, table in files.items():
             put(attribute, f"{letter}{n:03d}", table)
-    described.write_text(json.dumps({"rows": rows, "sources": sources}))
+    described.write_text(json.dumps({"rows": rows, "sources": sources, **extra}))
     return described
+
+
+def _described(data: Path, rows: int, *, encrypted: bool) -> Path:
+    return data / (f"request-{rows}-encrypted.json" if encrypted else f"request-{rows}.json")
+
+
+def data_key_of(described: Path) -> DataKey | None:
+    """An encrypted request's data key, from its store and master key file."""
+    raw = json.loads(described.read_text())
+    if "key_file" not in raw:
+        return None
+    keys = MasterKeySource(key_file=Path(raw["key_file"]))
+    return ParquetStore(raw["columnar_root"], keys=keys).data_key
 
 
 def load_request(described: Path) -> EngineRequest:
@@ -349,14 +380,17 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
 
     ibis.duckdb.connect().disconnect()
 
-    started = time.perf_counter()
+    data_key = data_key_of(described)  # opened before the clock starts, as `run-day` has it
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     detail: dict[str, Any] = {}
-    if stage == "engine":
+    if stage in ("engine", "engine-encrypted"):
         # CLEARWATCH_ENGINE_ACCOUNTS_PER_PASS applies here as it does to `run-day`.
         from clearwatch.config import Settings
 
         passes = Settings.from_environment().engine_accounts_per_pass
-        engine = make_findings_engine("duckdb", memory_limit=MEMORY_LIMIT, accounts_per_pass=passes)
+        engine = make_findings_engine(
+            "duckdb", memory_limit=MEMORY_LIMIT, accounts_per_pass=passes, data_key=data_key
+        )
         result = engine.compute(request)
         f1 = sum(b.findings[k].amount_fen for b in result.brokers.values() for k in b.findings
                  if k.value == "F1")  # fmt: skip
@@ -384,9 +418,15 @@ def run_child(stage: str, described: Path) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         # CPU of the whole child, start-up included: steadier than wall time on a shared machine.
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "stage_cpu_seconds": round(_cpu_seconds() - cpu_started, 2),  # the stage's own
         "peak_rss_mib": peak_kib // 1024,
         **detail,
     }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the child
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_datacompy(request: EngineRequest) -> dict[str, Any]:
@@ -422,6 +462,11 @@ def main() -> None:
     parser.add_argument("--join", action="store_true", help="also the join-shaped SQL, once")
     parser.add_argument("--passes", action="store_true", help="also the SQL in F1 passes, once")
     parser.add_argument("--datacompy", action="store_true")
+    parser.add_argument(
+        "--encrypted",
+        action="store_true",
+        help="the engine on an encrypted copy of the data against the plaintext, alternately",
+    )
     parser.add_argument("--repeat", type=int, default=2, help="runs of engine and baseline")
     parser.add_argument(
         "--only", choices=["spark", "datacompy", "join", "passes"], help="just this stage"
@@ -435,21 +480,25 @@ def main() -> None:
     args.data.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if args.build_only:
-        build(args.data, args.rows)
+        build(args.data, args.rows, encrypted=args.encrypted)
         return
     # Built in a child: Arrow's allocator keeps its memory, which would sit beside every stage.
     generate = [sys.executable, __file__, "--build-only", "--rows", str(args.rows), "--data"]
     subprocess.run([*generate, str(args.data)], check=True)
-    described = args.data / f"request-{args.rows}.json"
+    if args.encrypted:
+        subprocess.run([*generate, str(args.data), "--encrypted"], check=True)
     print(f"data for {args.rows:,} rows per side ready in {time.perf_counter() - started:.1f} s")
     stages = ["engine", "baseline"] * args.repeat if args.only is None else [args.only]
+    if args.encrypted:
+        stages = ["engine", "engine-encrypted"] * args.repeat
     stages += ["join"] if args.join and args.only is None else []
     stages += ["passes"] if args.passes and args.only is None else []
     stages += ["spark"] if args.spark and args.only is None else []
     stages += ["datacompy"] if args.datacompy and args.only is None else []
     best: dict[str, dict[str, Any]] = {}
     for stage in stages:
-        child = [sys.executable, __file__, "--child", stage, str(described)]
+        request = _described(args.data, args.rows, encrypted=stage == "engine-encrypted")
+        child = [sys.executable, __file__, "--child", stage, str(request)]
         out = subprocess.run(child, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             print(f"{stage}: failed\n{out.stderr[-2000:]}")
@@ -458,6 +507,11 @@ def main() -> None:
         print(json.dumps(figures))
         if stage not in best or figures["seconds"] < best[stage]["seconds"]:
             best[stage] = figures
+    if "engine" in best and "engine-encrypted" in best:
+        plain, encrypted = best["engine"], best["engine-encrypted"]
+        cost = encrypted["seconds"] / plain["seconds"] - 1
+        cpu = encrypted["stage_cpu_seconds"] / plain["stage_cpu_seconds"] - 1
+        print(f"encrypted / plaintext engine: {cost:+.1%} wall, {cpu:+.1%} CPU (goal: ≤ +15 %)")
     if "engine" in best and "baseline" in best:
         ratio = best["engine"]["seconds"] / best["baseline"]["seconds"]
         rate = args.rows / best["engine"]["seconds"]

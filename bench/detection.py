@@ -34,6 +34,7 @@ from clearwatch.entrypoints.cli.demo import (
     run_monitor_day,
     submit_day,
 )
+from clearwatch.entrypoints.cli.demo_people import DemoPeople
 from clearwatch.sim.faults import CATALOGUE, KIND_OF, plan_faults
 from clearwatch.sim.simulate import DEFAULT_START, SimParameters, simulate
 
@@ -82,14 +83,18 @@ def _one_market(root: Path, seed: int, with_eod: bool, tally: dict[str, Counter[
         clock,
     )
     app.init_schema()
+    people = DemoPeople(app)
+    people.admit()
     load_market_registry(app, market)
     log = DemoLog()
     false_alarms = 0
     for day in json.loads((market / "sim.json").read_text())["business_dates"]:
         if with_eod:
             run_back_offices(app, clock, market, day, log)
-        submit_day(app, clock, market, day, log, expected_broker_packages=not with_eod)
-        document = run_monitor_day(app, clock, market, day).document
+        submit_day(
+            app, clock, market, day, log, people=people, expected_broker_packages=not with_eod
+        )
+        document = run_monitor_day(app, clock, market, day, people).document
         faults = json.loads((market / day / "faults.json").read_text())
         touched = set()
         for record in faults["faults"]:

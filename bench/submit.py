@@ -6,11 +6,13 @@ and reads the same CSV with `pyarrow.csv.read_csv` in another child as the basel
 
     .venv/bin/python bench/submit.py --rows 200000        # quick
     .venv/bin/python bench/submit.py                      # full: 10 million rows per package
+    .venv/bin/python bench/submit.py --encrypted          # into an encrypted columnar store
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import codecs
 import hashlib
 import json
@@ -32,6 +34,7 @@ DATA_DEFAULT = ROOT / "bench" / "data"
 BUSINESS_DATE = date(2026, 11, 20)
 chunk_rows = 1_000_000
 transcode_block_bytes = 16 * 1024 * 1024
+ENCRYPTED = "BENCH_SUBMIT_ENCRYPTED"
 
 
 def _numbered(prefix: str, start: int, count: int, width: int) -> pa.Array:
@@ -143,21 +146,28 @@ def child_submit(package: Path, home: Path) -> dict[str, object]:
     from clearwatch.adapters.clock import FixedClock
     from clearwatch.bootstrap import build_application
     from clearwatch.config import Settings
+    from clearwatch.domain.access.roles import Role
     from clearwatch.domain.shared.calendar import SHANGHAI
     from clearwatch.services.monitor.submit_package import submit_package
 
     sys.path.insert(0, str(ROOT))
     from tests.integration.monitor.conftest import load
+    from tests.support.identities import gate_of
     from tests.support.packages import write_registry
 
     shutil.rmtree(home, ignore_errors=True)
-    settings = Settings.from_environment({"CLEARWATCH_HOME": str(home)})
+    environment = {"CLEARWATCH_HOME": str(home)}
+    if os.environ.get(ENCRYPTED):  # --encrypted: objects encrypted at rest, a fresh master key
+        master = base64.b64encode(os.urandom(32)).decode("ascii")
+        environment |= {"CLEARWATCH_ENCRYPT_AT_REST": "1", "CLEARWATCH_MASTER_KEY": master}
+    settings = Settings.from_environment(environment)
     app = build_application(settings, FixedClock(datetime(2026, 11, 20, 18, tzinfo=SHANGHAI)))
     app.init_schema()
     load(app, write_registry(home / "registry"))
     rss_before = _peak_rss_bytes()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
-    receipt = submit_package(directory=str(package), context=app.submit_context())
+    gate = gate_of(app, _institution_of(package), Role.SUBMITTER)
+    receipt = submit_package(directory=str(package), context=app.submit_context(), gate=gate)
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     return {
         "status": receipt.status.value,
@@ -167,6 +177,11 @@ def child_submit(package: Path, home: Path) -> dict[str, object]:
         "rss_before": rss_before,
         "errors": [e.to_json() for e in receipt.errors][:3],
     }
+
+
+def _institution_of(package: Path) -> str:
+    manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    return str(manifest["institution_id"])
 
 
 def child_baseline(package: Path, kind: str, encoding: str) -> dict[str, object]:
@@ -196,8 +211,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT)
     parser.add_argument("--kinds", default="broker_daily,bank_daily")
     parser.add_argument("--encodings", default="utf-8,gb18030")
+    parser.add_argument("--encrypted", action="store_true", help="an encrypted columnar store")
     parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.encrypted:
+        os.environ[ENCRYPTED] = "1"  # the children submit into an encrypted store
     if args.child:
         role, package, *rest = args.child
         result = (

@@ -5,6 +5,6 @@ from clearwatch.adapters.db.audit import tables as audit_tables  # noqa: F401
 from clearwatch.adapters.db.backoffice import tables as backoffice_tables  # noqa: F401
 from clearwatch.adapters.db.intraday import tables as intraday_tables  # noqa: F401
 from clearwatch.adapters.db.metadata import metadata
-from clearwatch.adapters.db.monitor import intake_tables, runs_tables  # noqa: F401
+from clearwatch.adapters.db.monitor import cases_tables, intake_tables, runs_tables  # noqa: F401
 
 __all__ = ["metadata"]

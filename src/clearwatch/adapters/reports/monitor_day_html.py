@@ -142,8 +142,12 @@ def _charts(result: DayResult) -> str:
         go.Bar(x=list(totals_fen), y=[format_fen(v) for v in totals_fen.values()]),
         layout={"title": "Amounts by finding type (yuan)"},
     )
-    first: str = ratio_chart.to_html(include_plotlyjs=True, full_html=False)
-    second: str = amount_chart.to_html(include_plotlyjs=False, full_html=False)
+    # Fixed element ids (plotly draws random ones): the same result renders the same bytes,
+    # so a report rewritten after a crash or a re-run is the report a clean run wrote.
+    first: str = ratio_chart.to_html(include_plotlyjs=True, full_html=False, div_id="ratio-chart")
+    second: str = amount_chart.to_html(
+        include_plotlyjs=False, full_html=False, div_id="amount-chart"
+    )
     return "<h2>Charts</h2>" + first + second
 
 

@@ -27,6 +27,10 @@ class CheckpointStore(Protocol):
         """Whether the signing key was ever made (so a checkpoint was ever written)."""
         ...
 
+    def public_key(self) -> str | None:
+        """The signing key's public half (hex, raw Ed25519); None before the key is made."""
+        ...
+
 
 class AppendOnlyGuard(Protocol):
     """The database triggers that refuse UPDATE and DELETE on append-only tables."""

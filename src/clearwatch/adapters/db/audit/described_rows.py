@@ -4,7 +4,8 @@ When a record is appended, the rows its object names are already written in the 
 transaction; their sha256 goes into the record's payload (`rows_sha256`), under the chain.
 `audit verify --data` fingerprints the same rows again: a row edited or deleted with the
 triggers off no longer matches. Covered: packages accepted (the package and its files),
-packages rejected, monitor runs (the run and its warnings), batches imported (the batch row).
+the audit heads they carried (the head and the key it pinned), packages rejected, monitor runs
+(the run and its warnings), batches imported (the batch row).
 Rows that legitimately grow later under the same object (a batch's status history) are left
 out, so a fingerprint never changes without tampering.
 """
@@ -22,9 +23,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from clearwatch.adapters.db.backoffice.tables import bo_batches
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
 from clearwatch.adapters.db.monitor.intake_tables import (
+    audit_heads,
     package_files,
     package_rejections,
     packages,
+    witness_keys,
 )
 from clearwatch.adapters.db.monitor.runs_tables import monitor_runs, monitor_warnings
 from clearwatch.domain.audit.chain import canonical_json
@@ -39,6 +42,11 @@ def _selection(object_ref: str, payload: Mapping[str, Any]) -> Selection | None:
         return (
             (packages, packages.c.package_id == int(key)),
             (package_files, package_files.c.package_id == int(key)),
+        )
+    if kind == "audit_head" and key.isdigit():  # and the key it pinned, if it was the first
+        return (
+            (audit_heads, audit_heads.c.package_id == int(key)),
+            (witness_keys, witness_keys.c.package_id == int(key)),
         )
     if kind == "rejection" and key.isdigit():
         return ((package_rejections, package_rejections.c.rejection_id == int(key)),)

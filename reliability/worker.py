@@ -1,0 +1,246 @@
+"""Run one back-office or monitor job in-process, the way the CLI wires it: the harnesses' worker.
+
+    python -m reliability.worker submit PACKAGE_DIR --at 2026-11-16T19:00:00+08:00
+    python -m reliability.worker import BATCH_DIR --at ...
+    python -m reliability.worker eod --inbox DIR --broker B001 --date 2026-11-16 --at ...
+    python -m reliability.worker run-day --date 2026-11-16 --at ...
+    python -m reliability.worker registry DIR --at ...
+    python -m reliability.worker plan PLAN.json --start K        # operations K.. of a plan
+
+The store comes from the environment (`CLEARWATCH_HOME`, `CLEARWATCH_DATABASE_URL`, …) as for
+the CLI; each job prints one JSON line with its outcome. Like a CLI command, a job builds its
+own application, signs the audit log's head when it wrote (`anchor_appended`) and closes it.
+
+The CLI is not driven on purpose: it is moving to signed-in callers, and what these harnesses
+test is the services and the stores under kills and races, not sign-in. A submit acts as the
+package's institution's registered submitter, a local caller the policy is asked for
+(`reliability.identity`; `identities REGISTRY_DIR` registers them in a new store); the other
+jobs' services still take an actor string, and act as `SYSTEM_ACTOR`. When they take callers,
+each job should act as a registered identity of the organisation concerned (the back office's
+importer, the monitor's analyst), as submit does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from clearwatch.bootstrap import Application, build_application, replay_clock
+from clearwatch.config import CRASH_AT, DATABASE_URL, EOD_STOP_AFTER, HOME, Settings
+from clearwatch.domain.backoffice.batch_manifest import BatchRejected
+from clearwatch.services.backoffice.books_check import BooksBreached
+from clearwatch.services.backoffice.import_batch import import_batch
+from clearwatch.services.backoffice.run_eod import EodFailed, EodInterrupted, EodRequest, run_eod
+from clearwatch.services.monitor.registry import load_registry
+from clearwatch.services.monitor.run_day import run_day
+from clearwatch.services.monitor.submit_package import submit_package
+from reliability.identity import SYSTEM_ACTOR, register_submitters, submit_gate
+from reliability.scenario import HOME_MARK, Job, Op, institutions, load_plan
+
+# Replay mode lets `--at` set business time where the store requires it; the harnesses replay
+# recorded days, so they always run in it. (Ignored by a clearwatch that has no replay mode.)
+REPLAY_VARIABLE = "CLEARWATCH_REPLAY"
+Outcome = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Arming:
+    """How a job is to die, for the crash harness: at a named crash point of the adapters
+    (`CLEARWATCH_CRASH_AT`), or by SIGKILL right after an end-of-day step completes."""
+
+    crash_at: str | None = None
+    eod_kill_after: str | None = None
+
+
+UNARMED = Arming()
+
+
+def settings_for(
+    home: Path, *, database_url: str | None = None, arming: Arming = UNARMED
+) -> Settings:
+    """The settings a CLI command would read from an environment naming this store."""
+    environ = {HOME: str(home), REPLAY_VARIABLE: "1"}
+    if database_url:
+        environ[DATABASE_URL] = database_url
+    if arming.crash_at:
+        environ[CRASH_AT] = arming.crash_at
+    if arming.eod_kill_after:
+        environ[EOD_STOP_AFTER] = arming.eod_kill_after
+    return Settings.from_environment(environ)
+
+
+def run_op(op: Op, settings: Settings) -> Outcome:
+    """Run one operation as its own command would: own application, anchored, closed."""
+    app = build_application(settings, replay_clock(datetime.fromisoformat(op.at)))
+    try:
+        outcome = JOBS[op.job](app, op)
+        app.anchor_appended()
+    finally:
+        app.dispose()
+    return outcome
+
+
+def _registry(app: Application, op: Op) -> Outcome:
+    directory = op.directory(app.settings.home)
+    result = load_registry(
+        files=app.read_registry_files(directory),
+        source=str(directory),
+        actor=SYSTEM_ACTOR,
+        uow=app.uow(),
+        clock=app.clock,
+    )
+    return {"job": op.job.value, "loaded": result.loaded, "version": result.version}
+
+
+def _import(app: Application, op: Op) -> Outcome:
+    try:
+        result = import_batch(
+            directory=op.directory(app.settings.home),
+            uow=app.uow(),
+            tools=app.backoffice_tools,
+            at=app.clock.now(),
+            actor=SYSTEM_ACTOR,
+        )
+    except BatchRejected as rejected:
+        return {"job": op.job.value, "status": "refused", "rule": rejected.rule}
+    return {"job": op.job.value, "status": result.status.value, "posted": result.entries_posted}
+
+
+def _eod(app: Application, op: Op) -> Outcome:
+    request = EodRequest(
+        business_date=date.fromisoformat(op.day),
+        inbox=op.directory(app.settings.home),
+        out_root=app.settings.home / "out",
+        broker_id=op.institution,
+        stop_after=app.settings.eod_stop_after,
+    )
+    try:
+        report = run_eod(
+            uow=app.uow(),
+            tools=app.backoffice_tools,
+            clock=app.clock,
+            request=request,
+            actor=SYSTEM_ACTOR,
+        )
+    except EodInterrupted:
+        # The harness's step-boundary crash: die as a power cut would, nothing after the step.
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise  # not reached
+    except EodFailed as failed:
+        return {"job": op.job.value, "status": "refused", "rule": failed.rule}
+    except BooksBreached as breached:
+        return {"job": op.job.value, "status": "breached", "detail": str(breached)}
+    return {"job": op.job.value, "status": "done", "steps_run": report.steps_run}
+
+
+def _submit(app: Application, op: Op) -> Outcome:
+    directory = op.directory(app.settings.home)
+    if not (directory / "manifest.json").is_file() and op.path.startswith(HOME_MARK):
+        # The broker's end of day was refused: it has nothing to submit (the monitor sees LATE).
+        return {"job": op.job.value, "status": "nothing_to_submit"}
+    institution = op.institution or institution_of(directory)
+    receipt = submit_package(
+        directory=str(directory),
+        context=app.submit_context(),
+        gate=submit_gate(app, institution),
+    )
+    codes = sorted({error.code.value for error in receipt.errors})
+    return {"job": op.job.value, "status": receipt.status.value, "codes": codes}
+
+
+def institution_of(directory: Path, default: str = "B001") -> str:
+    """The institution a package's manifest names, as far as it can be read."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+    named = manifest.get("institution_id") if isinstance(manifest, dict) else None
+    return named if isinstance(named, str) and named else default
+
+
+def _run_day(app: Application, op: Op) -> Outcome:
+    outcome = run_day(
+        business_date=date.fromisoformat(op.day),
+        actor=SYSTEM_ACTOR,
+        context=app.run_day_context(),
+    )
+    app.write_day_report(outcome.result)  # as `monitor run-day` does after the run
+    return {"job": op.job.value, "version": outcome.result_version, "recorded": outcome.recorded}
+
+
+JOBS: Mapping[Job, Callable[[Application, Op], Outcome]] = {
+    Job.REGISTRY: _registry,
+    Job.IMPORT: _import,
+    Job.EOD: _eod,
+    Job.SUBMIT: _submit,
+    Job.RUN_DAY: _run_day,
+}
+
+
+def run_ops_child(
+    plan_path: Path, start: int, stop: int, settings: Settings, result_path: Path | None
+) -> None:
+    """A child process's work: operations `start`..`stop - 1` of the plan, one after another,
+    each as its own command; the outcomes go to `result_path` as JSON when it is given."""
+    plan = load_plan(plan_path)
+    outcomes = [run_op(op, settings) for op in plan[start:stop]]
+    if result_path is not None:
+        result_path.write_text(json.dumps(outcomes), encoding="utf-8")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m reliability.worker", description=__doc__)
+    jobs = parser.add_subparsers(dest="job", required=True)
+    for name in ("registry", "import", "submit"):
+        job = jobs.add_parser(name)
+        job.add_argument("directory", type=Path)
+        job.add_argument("--at", required=True)
+    eod = jobs.add_parser("eod")
+    eod.add_argument("--inbox", type=Path, required=True)
+    eod.add_argument("--broker", required=True)
+    for job in (eod, jobs.add_parser("run-day")):
+        job.add_argument("--date", required=True)
+        job.add_argument("--at", required=True)
+    jobs.add_parser("identities").add_argument("registry", type=Path)
+    plan = jobs.add_parser("plan")
+    plan.add_argument("plan", type=Path)
+    plan.add_argument("--start", type=int, default=0)
+    return parser
+
+
+def _op_of(arguments: argparse.Namespace) -> Op:
+    job = Job(arguments.job.replace("-", "_"))
+    if job is Job.EOD:
+        return Op(job, arguments.at, str(arguments.inbox), arguments.broker, arguments.date)
+    if job is Job.RUN_DAY:
+        return Op(job, arguments.at, day=arguments.date)
+    return Op(job, arguments.at, str(arguments.directory))
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    settings = Settings.from_environment(os.environ | {REPLAY_VARIABLE: "1"})
+    if arguments.job == "identities":
+        app = build_application(settings)
+        register_submitters(app, institutions(arguments.registry))
+        app.dispose()
+        return 0
+    if arguments.job == "plan":
+        ops = load_plan(arguments.plan)[arguments.start :]
+    else:
+        ops = [_op_of(arguments)]
+    for op in ops:
+        print(json.dumps({"op": op.label} | run_op(op, settings), ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
