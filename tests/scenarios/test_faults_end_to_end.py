@@ -111,15 +111,15 @@ def test_each_fault_gives_the_monitor_s_expected_findings_levels_amounts_and_rou
     assert [f["fault"] for f in run.faults(injected_day)["faults"]] == [fault]
 
 
-def test_an_overdrawn_broker_is_on_time_and_warned_for_the_overdraft_alone(
+def test_an_overdrawn_broker_is_on_time_and_warned_for_the_overdraft_and_the_pool_gap(
     tmp_path: Path,
 ) -> None:
-    """The broker that advanced its own funds files on time: the monitor sees F2 (G3), not a
-    missing package."""
+    """The broker that advanced its own funds files on time: the monitor sees F2 (G3) and, as
+    the advance moves no money into the reserve on D, F3 — never a missing package."""
     run = run_market(tmp_path, faults="phantom_funds")
     document = run.monitor(run.dates[0]).document
     assert outcome(document)["reminders"] == []
     assert document.get("missing_packages", []) == []
     found = outcome(document)["institutions"]["B001"]
-    assert [code for code, _ in found["findings"]] == ["F2"]
+    assert [code for code, _ in found["findings"]] == ["F2", "F3"]
     assert any("G3" in criteria for _, criteria, _, _ in found["warnings"])
