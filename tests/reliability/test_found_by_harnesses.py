@@ -153,6 +153,22 @@ def test_an_unterminated_quote_is_named_with_the_line_its_record_starts_on(
     assert (PackageRule.CSV_MUST_BE_WELL_FORMED, "settlement_reserve.csv", 3) in located
 
 
+def test_a_quote_left_open_in_a_last_column_is_named_with_its_line_as_is_the_value(
+    registered: Application, tmp_path: Path
+) -> None:
+    # Fuzz harness: the parser took the open quote to the end of the file as one value of a
+    # row of the right width; the value's error then had no line (the line scan stopped at the
+    # quote) and the quote itself was not named.
+    reserve = b'market,balance\nSH,"1.00\nSZ,2.00\n'
+    receipt = submit_as_owner(registered, _broker_package(tmp_path / "p", reserve))
+    assert receipt.status is ReceiptStatus.REJECTED
+    located = {
+        (e.code, e.line, e.column) for e in receipt.errors if e.file == "settlement_reserve.csv"
+    }
+    assert (PackageRule.CSV_MUST_BE_WELL_FORMED, 2, None) in located
+    assert (PackageRule.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, 2, "balance") in located
+
+
 def test_a_fifo_in_place_of_a_batch_file_is_refused_at_once_not_waited_on(
     sqlite_app: Application, tmp_path: Path
 ) -> None:

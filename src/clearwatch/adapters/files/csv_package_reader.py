@@ -404,6 +404,9 @@ class _FileReader:
                     self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, problem, scan.problem_line)
                 )
             return
+        if scan.problem is not None:  # the values' own error hides a quote left open
+            problem = scan.problem
+            errors.add(self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, problem, scan.problem_line))
         for pending in self.pending:
             errors.add(
                 PackageError(
@@ -588,7 +591,7 @@ def _scan(file: OpenedFile, encoding: str, width: int, wanted: set[int], width_m
     last_wanted = max(wanted, default=0)
     with file.text(_PYTHON_ENCODING[encoding], errors="replace") as handle:
         reader = csv.reader(handle, strict=True)
-        previous_line = 0
+        previous_line = record = 0
         try:
             for record, fields in enumerate(reader, start=1):
                 if record in wanted:
@@ -601,8 +604,10 @@ def _scan(file: OpenedFile, encoding: str, width: int, wanted: set[int], width_m
                     break
         except csv.Error as problem:
             # Where the record that cannot be read starts: an unterminated quote is only
-            # noticed at the end of the file.
+            # noticed at the end of the file. The parser may have taken that record whole
+            # (the quote running to the end), so a value in it is located there too.
             scan.problem, scan.problem_line = str(problem), previous_line + 1
+            scan.lines.setdefault(record + 1, previous_line + 1)
     return scan
 
 
