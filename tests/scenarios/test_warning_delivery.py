@@ -282,6 +282,19 @@ def test_a_tampered_or_replayed_request_fails_verification() -> None:
     )
 
 
+def test_a_retry_in_the_same_second_is_not_taken_for_a_replay() -> None:
+    # CI: a worker killed right after a send was restarted, and its retry, signed in the same
+    # second over the same body, was refused as a replay of the first attempt.
+    body = notice_body({"institution_id": "B001", "problem_amount": "100.00"})
+    now = datetime.now(UTC)
+    seen: set[str] = set()
+    first = signed_headers(SECRET, key="k:CN-SH", body=body, at=now)
+    retry = signed_headers(SECRET, key="k:CN-SH", body=body, at=now)
+    assert verify_request(SECRET, first, body, now=now, seen=seen) is None
+    assert verify_request(SECRET, retry, body, now=now, seen=seen) is None
+    assert verify_request(SECRET, retry, body, now=now, seen=seen) == REQUEST_MUST_NOT_BE_REPLAYED
+
+
 def test_a_delivery_that_keeps_failing_is_parked_after_its_limit_and_shown(
     monitor: Monitor,
 ) -> None:

@@ -1,15 +1,18 @@
 """Signed webhooks: HMAC-SHA256 over timestamp and body, a secret per recipient, replays refused.
 
-The sender signs `<unix seconds>.<body>` with the recipient's secret and sends the signature,
-the timestamp and the delivery key as headers. A receiver checks with `verify_request`: the
-timestamp within the replay window, the signature equal in constant time, and the signature not
-seen before; it deduplicates deliveries by the key (a retry after a crash carries the same key).
+The sender signs `<unix seconds>.<nonce>.<body>` with the recipient's secret and sends the
+signature, the timestamp, the nonce and the delivery key as headers. A receiver checks with
+`verify_request`: the timestamp within the replay window, the signature equal in constant time,
+and the nonce not seen before; it deduplicates deliveries by the key (a retry after a crash
+carries the same key). The nonce is fresh on every attempt: without it a retry sent within the
+same second as the attempt before it signed to the same bytes and was refused as a replay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, MutableSet
@@ -21,6 +24,8 @@ from clearwatch.services.monitor.delivery_ports import DeliveryFailed, Endpoint
 SIGNATURE_HEADER = "X-Clearwatch-Signature"
 TIMESTAMP_HEADER = "X-Clearwatch-Timestamp"
 DELIVERY_HEADER = "X-Clearwatch-Delivery"
+NONCE_HEADER = "X-Clearwatch-Nonce"
+nonce_bytes = 16
 replay_window_seconds = 300
 webhook_timeout_seconds = 10
 error_text_chars_max = 300
@@ -30,18 +35,22 @@ SIGNATURE_MUST_MATCH = "signature_must_match"
 REQUEST_MUST_NOT_BE_REPLAYED = "request_must_not_be_replayed"
 
 
-def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex>` of HMAC-SHA256(secret, timestamp + "." + body)."""
-    mac = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
+def signature(secret: bytes, timestamp: str, nonce: str, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256(secret, timestamp + "." + nonce + "." + body)."""
+    signed = timestamp.encode("ascii") + b"." + nonce.encode("ascii") + b"." + body
+    return f"sha256={hmac.new(secret, signed, hashlib.sha256).hexdigest()}"
 
 
-def signed_headers(secret: bytes, *, key: str, body: bytes, at: datetime) -> dict[str, str]:
+def signed_headers(
+    secret: bytes, *, key: str, body: bytes, at: datetime, nonce: str | None = None
+) -> dict[str, str]:
     timestamp = str(int(at.timestamp()))
+    nonce = nonce if nonce is not None else secrets.token_hex(nonce_bytes)
     return {
         "Content-Type": "application/json; charset=utf-8",
         TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature(secret, timestamp, nonce, body),
         DELIVERY_HEADER: key,
     }
 
@@ -60,12 +69,15 @@ def verify_request(
     timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > window_seconds:
         return TIMESTAMP_MUST_BE_WITHIN_WINDOW
-    given = lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not hmac.compare_digest(given, signature(secret, timestamp, body)):
+    nonce = lowered.get(NONCE_HEADER.lower(), "")
+    if not nonce.isascii():
         return SIGNATURE_MUST_MATCH
-    if given in seen:
+    given = lowered.get(SIGNATURE_HEADER.lower(), "")
+    if not hmac.compare_digest(given, signature(secret, timestamp, nonce, body)):
+        return SIGNATURE_MUST_MATCH
+    if nonce in seen or not nonce:
         return REQUEST_MUST_NOT_BE_REPLAYED
-    seen.add(given)
+    seen.add(nonce)
     return None
 
 
