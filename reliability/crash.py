@@ -87,7 +87,7 @@ EOD_STEPS = (
 )
 # The four commands the harness is about, alike; loading the registry now and then.
 JOB_WEIGHTS = {Job.SUBMIT: 1.0, Job.RUN_DAY: 1.0, Job.IMPORT: 1.0, Job.EOD: 1.0, Job.REGISTRY: 0.2}
-DELAY_SPAN = 1.25  # random kills land within 1.25 × the operation's reference duration
+DELAY_SPAN = 1.0  # random kills land within the operation's reference duration (start to exit)
 CHILD_TIMEOUT_SECONDS = 300
 DEFAULT_MARKET = MarketSize()
 KILLED = -9
@@ -281,7 +281,7 @@ def _what_was_left(ref: Reference, index: int, found: dict[str, Any]) -> str:
 
 def _keep_failure(ref: Reference, trial: Trial) -> None:
     """The failing trial's store, for a person to look at."""
-    kept = ref.work / "failures" / f"trial-{trial.number:05d}"
+    kept = ref.work / "failures" / f"trial-{trial.number:05d}-op-{trial.op_index:02d}"
     shutil.rmtree(kept, ignore_errors=True)
     shutil.copytree(ref.work / "trial", kept)
     (kept / "trial.json").write_text(json.dumps(trial.__dict__, indent=2), encoding="utf-8")

@@ -377,6 +377,8 @@ def check_batch(store: FuzzStore, case: Case, bundle: Bundle, directory: Path) -
 
 
 def _batch_error_located(rule: Rule, file: str, line: int | None, column: str) -> bool:
+    if file == "manifest.json":  # a manifest field: named by the field, a line means nothing
+        return rule not in BATCH_VALUE_RULES or bool(column)
     if rule in BATCH_VALUE_RULES:
         return bool(file) and line is not None and bool(column)
     if rule in BATCH_FILE_RULES:
@@ -424,11 +426,11 @@ def _run_chunk(work: Path, cases: int, chunk_seed: int, stats: Stats, first: int
         elapsed = time.perf_counter() - started
         stats.seconds[general] = stats.seconds.get(general, 0.0) + elapsed
         stats.outcomes[outcome] += 1
-        stats.families.update(name for name, _ in case.corruptions)
+        stats.families.update(mutation.family for mutation in case.corruptions)
         if case.corruptions and outcome in ("accepted", "applied"):
             # Corruptions the readers rightly let through (a quoted field, CRLF line ends):
             # still worth running, but counted, to keep the mix mostly about bad input.
-            stats.passed.update(f"{name}:{params[-1]}" for name, params in case.corruptions)
+            stats.passed.update(f"{m.family}:{m.params[-1]}" for m in case.corruptions)
 
     try:
         one()

@@ -169,6 +169,43 @@ def test_a_quote_left_open_in_a_last_column_is_named_with_its_line_as_is_the_val
     assert (PackageRule.AMOUNT_MUST_HAVE_DIGITS_DOT_TWO_DECIMALS, 2, "balance") in located
 
 
+def test_values_past_a_record_that_cannot_be_read_are_not_reported_without_a_line(
+    registered: Application, tmp_path: Path
+) -> None:
+    # Fuzz harness: after `"0"0"` (a quote closed mid-field) the line scan stops, so an empty
+    # value found further on (the blank last line) was reported with no line at all.
+    reserve = b'market,balance\n"S"H",1.00\nSZ,2.00\n\n'
+    receipt = submit_as_owner(registered, _broker_package(tmp_path / "p", reserve))
+    assert receipt.status is ReceiptStatus.REJECTED
+    mine = [e for e in receipt.errors if e.file == "settlement_reserve.csv"]
+    assert (PackageRule.CSV_MUST_BE_WELL_FORMED, 2) in {(e.code, e.line) for e in mine}
+    assert all(
+        e.line is not None for e in mine if e.code is not PackageRule.MANIFEST_ROWS_MUST_MATCH
+    )
+
+
+@pytest.mark.parametrize("kind", [[], {}, ["trading"]])
+def test_a_batch_manifest_whose_kind_is_no_text_is_refused_by_name(kind: object) -> None:
+    # Fuzz harness: `"kind": []` ended the import in a TypeError (a list is no dict key).
+    import json
+
+    from clearwatch.domain.backoffice.batch_manifest import parse_manifest
+
+    manifest = {
+        "format": "clearwatch.batch/1",
+        "kind": kind,
+        "broker_id": "B001",
+        "business_date": "2026-11-20",
+        "batch_id": "T1",
+        "files": [],
+    }
+    with pytest.raises(BatchRejected) as refused:
+        parse_manifest(json.dumps(manifest).encode())
+    assert [(r.rule, r.column) for r in refused.value.rejections] == [
+        (Rule.KIND_MUST_BE_KNOWN, "kind")
+    ]
+
+
 def test_a_fifo_in_place_of_a_batch_file_is_refused_at_once_not_waited_on(
     sqlite_app: Application, tmp_path: Path
 ) -> None:

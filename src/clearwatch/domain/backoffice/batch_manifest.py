@@ -203,7 +203,7 @@ def parse_manifest(raw: bytes) -> BatchManifest:
         detail = f"format: {show(document.get('format'))}"
         errors.add(_error(Rule.MANIFEST_FORMAT_MUST_BE_BATCH_1, detail, "format"))
     kind = document.get("kind")
-    if kind not in BATCH_KINDS:
+    if not isinstance(kind, str) or kind not in BATCH_KINDS:  # a list or object is no key
         errors.add(_error(Rule.KIND_MUST_BE_KNOWN, f"kind: {show(kind)}", "kind"))
     business_date = iso_date(document.get("business_date"))
     if business_date is None:
