@@ -5,6 +5,11 @@ Full size is 2 million clients, 4,000 securities and 10 million executions in on
 `--scale` shrinks all three. Day D-1 loads the static batch (clients, special accounts,
 opening balances and the holdings the day's sales need); day D is the timed end of day.
 
+Then the independent reconciliation of every client (spec §6): a `bank_statement` batch for D
+whose depository balances are the books' own, one client's off by one fen, is imported and
+compared with the books (timed apart: import, and the comparison that raises the breaks); it
+must raise exactly one break, naming that client.
+
     .venv/bin/python bench/eod.py --scale 0.01     # quick
     .venv/bin/python bench/eod.py                  # full size
 """
@@ -33,7 +38,10 @@ from clearwatch.bootstrap import build_application, build_backoffice_tools
 from clearwatch.config import EngineBackend, Settings
 from clearwatch.domain.audit.chain import HashAlgorithm
 from clearwatch.services.backoffice import run_eod as run_eod_module
+from clearwatch.services.backoffice.books_reference import client_cash_balances
+from clearwatch.services.backoffice.import_batch import import_batch
 from clearwatch.services.backoffice.ports import BackOfficeTools
+from clearwatch.services.backoffice.reconcile import CLIENT_VS_BANK, compare_day, raise_breaks
 from clearwatch.services.backoffice.run_eod import EodRequest, run_eod
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,6 +304,7 @@ def main() -> None:
         app.columnar.uri(files[0].parquet_digest), app.columnar.uri(client_files[0].parquet_digest)
     )
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reconciliation = reconcile_clients(app, tools, args.data)
     result = {
         "clients": clients,
         "securities": securities,
@@ -317,8 +326,67 @@ def main() -> None:
         "engine_over_sql_cpu": round(engine_fee_cpu / sql_cpu, 2) if sql_cpu else None,
         "sql_clients_netted": sql_clients,
         "peak_rss_mb": int(peak_rss_mb),
+        "reconciliation_vs_bank_statement": reconciliation,
     }
     print(json.dumps(result, indent=2))
+
+
+def reconcile_clients(app: Any, tools: BackOfficeTools, data: Path) -> dict[str, Any]:
+    """Every client against a bank statement equal to the books but for one fen on one client:
+    seconds to import the statement and to compare it (with the breaks raised)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+
+    with app.uow() as uow:
+        books = client_cash_balances(uow, BROKER, DAY_1)
+    off = books["fund_account"][len(books) // 2].as_py()
+    bumped = pc.if_else(pc.equal(books["fund_account"], off), 1, 0)
+    balance = pc.max_element_wise(books["balance"], pa.scalar(0, pa.int64()))
+    fen = pc.add(balance, bumped)
+    text_amount = pc.binary_join_element_wise(
+        pc.cast(pc.divide(fen, 100), pa.string()),
+        pc.utf8_lpad(
+            pc.cast(pc.subtract(fen, pc.multiply(pc.divide(fen, 100), 100)), pa.string()), 2, "0"
+        ),
+        ".",
+    )
+    statement = data / "inbox2" / "bank_statement"
+    statement.mkdir(parents=True)
+    pv.write_csv(
+        pa.table(
+            {
+                "broker_id": pa.array([BROKER] * len(books), pa.string()),
+                "fund_account": books["fund_account"],
+                "client_id": pc.binary_join_element_wise(
+                    "C", pc.utf8_slice_codeunits(books["fund_account"], 1), ""
+                ),
+                "balance": text_amount,
+            }
+        ),
+        statement / "client_depository.csv",
+        pv.WriteOptions(quoting_style="none"),
+    )
+    _manifest(statement, "bank_statement", DAY_1, "BS-2026-11-20")
+    started = time.perf_counter()
+    import_batch(directory=statement, uow=app.uow(), tools=tools, at=app.clock.now())
+    imported = time.perf_counter() - started
+    started = time.perf_counter()
+    with app.uow() as uow:
+        compared = compare_day(uow, tools, BROKER, DAY_1)
+        raised = raise_breaks(uow, BROKER, DAY_1, compared, app.clock.now())
+        uow.commit()
+    reconciled = time.perf_counter() - started
+    clients = next(c for c in compared if c.check == CLIENT_VS_BANK)
+    found = [d.subject for d in clients.differences]
+    assert found == [off] and raised == 1, (found, raised)
+    return {
+        "clients": len(books),
+        "import_s": round(imported, 2),
+        "compare_and_breaks_s": round(reconciled, 2),
+        "clients_per_s": int(len(books) / reconciled),
+        "break": off,
+    }
 
 
 def _step_seconds(app: Any, day: date) -> dict[str, float]:
