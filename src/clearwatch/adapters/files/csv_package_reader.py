@@ -408,15 +408,15 @@ class _FileReader:
             problem = scan.problem
             errors.add(self._error(PackageRule.CSV_MUST_BE_WELL_FORMED, problem, scan.problem_line))
         for pending in self.pending:
-            line = scan.lines.get(pending.record)
-            if line is None and scan.problem is not None:
+            located = scan.lines.get(pending.record)
+            if located is None and scan.problem is not None:
                 continue  # past the record that cannot be read, named above: not placeable
             errors.add(
                 PackageError(
                     pending.code,
                     pending.message,
                     self.name,
-                    line,
+                    located,
                     pending.column,
                     pending.column_number,
                 )
