@@ -1,0 +1,149 @@
+"""Special-account filings over the API: file, close, list, approve, reject, with problems.
+
+The HTTP routes call the use cases `clearwatch monitor filings` calls; here: the statuses and
+bodies, problem+json with each rule's name, and that a denial changes nothing and is audited.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clearwatch.bootstrap import Application
+from clearwatch.domain.access.roles import Role
+from tests.api.support import (
+    API,
+    TestClient,
+    audit_head,
+    audit_records,
+    bearer,
+    person,
+    row_counts,
+)
+from tests.integration.monitor.conftest import load
+from tests.scenarios.test_monitor_day import FILINGS, INSTITUTIONS
+from tests.support.packages import write_registry
+
+PROBLEM = "application/problem+json"
+U9 = {
+    "account_no": "U-9",
+    "bank_id": "K001",
+    "broker_id": "B001",
+    "purpose": "client_settlement",
+    "branch_region": "CN-SH",
+    "filed_on": "2026-11-02",
+}
+
+
+@pytest.fixture
+def registry(api_app: Application, tmp_path: Path) -> Application:
+    assert load(api_app, write_registry(tmp_path / "registry", INSTITUTIONS, FILINGS)).loaded
+    return api_app
+
+
+def headers_of(app: Application, organisation: str, role: Role) -> dict[str, str]:
+    return bearer(app, person(app, organisation, role))
+
+
+def problem(answer: Any, status: int, rule: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM
+    assert answer.json()["rule"] == rule
+
+
+def test_a_filing_made_and_approved_is_the_next_registry_version(
+    registry: Application, client: TestClient
+) -> None:
+    b001 = headers_of(registry, "B001", Role.OFFICER)
+    answer = client.post(f"{API}/filings", json=U9, headers=b001)
+    assert answer.status_code == 201, answer.text
+    filed = answer.json()
+    assert (filed["status"], filed["kind"], filed["institution_id"]) == ("pending", "open", "B001")
+    assert filed["filed_by"] == "b001-officer" and filed["registry_version"] is None
+    ro = headers_of(registry, "SIPF", Role.REGISTRY_OFFICER)
+    answer = client.post(f"{API}/filings/{filed['filing_id']}/approve", headers=ro)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["registry_version"]) == ("approved", 2)
+    shown = client.get(f"{API}/registry", headers=ro).json()
+    assert shown["version"] == 2
+    assert "U-9" in [a["account_no"] for a in shown["special_accounts"]]
+    again = client.post(f"{API}/filings/{filed['filing_id']}/approve", headers=ro)
+    problem(again, 409, "filing_must_be_pending")
+    problem(
+        client.post(f"{API}/filings", json=U9, headers=b001), 409, "account_must_not_be_filed_twice"
+    )
+    problem(client.post(f"{API}/filings/77/approve", headers=ro), 404, "filing_must_exist")
+
+
+def test_a_closing_rejected_keeps_the_registry(registry: Application, client: TestClient) -> None:
+    b001 = headers_of(registry, "B001", Role.OFFICER)
+    body = {"account_no": "SA-002", "reason": "moved to another bank"}
+    answer = client.post(f"{API}/filings/close", json=body, headers=b001)
+    assert answer.status_code == 201, answer.text
+    closing = answer.json()
+    assert (closing["kind"], closing["purpose"], closing["reason"]) == (
+        "close", "credit_guarantee", "moved to another bank",
+    )  # fmt: skip
+    ro = headers_of(registry, "SIPF", Role.REGISTRY_OFFICER)
+    url = f"{API}/filings/{closing['filing_id']}/reject"
+    problem(client.post(url, json={"reason": ""}, headers=ro), 422, "request_must_match_schema")
+    answer = client.post(url, json={"reason": "the account still holds money"}, headers=ro)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "rejected"
+    assert client.get(f"{API}/registry", headers=ro).json()["version"] == 1
+    unfiled = {"account_no": "U-9", "reason": "x"}
+    problem(
+        client.post(f"{API}/filings/close", json=unfiled, headers=b001),
+        422,
+        "closing_needs_a_filed_account",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changed", "rule"),
+    [
+        ({"purpose": "savings"}, "purpose_must_be_known"),
+        ({"branch_region": "SHANGHAI"}, "region_must_be_known"),
+        ({"bank_id": "K404"}, "bank_must_be_registered"),
+        ({"filed_on": "2026-13-01"}, "request_must_match_schema"),
+    ],
+)
+def test_a_bad_filing_is_a_problem_naming_its_rule(
+    registry: Application, client: TestClient, changed: dict[str, str], rule: str
+) -> None:
+    b001 = headers_of(registry, "B001", Role.OFFICER)
+    before = row_counts(registry)
+    problem(client.post(f"{API}/filings", json=U9 | changed, headers=b001), 422, rule)
+    assert row_counts(registry) == before
+
+
+def test_another_brokers_officer_is_denied_audited_and_nothing_changes(
+    registry: Application, client: TestClient
+) -> None:
+    b002 = headers_of(registry, "B002", Role.OFFICER)
+    before, head = row_counts(registry), audit_head(registry)
+    problem(
+        client.post(f"{API}/filings", json=U9, headers=b002),
+        403,
+        "filing_must_be_for_own_institution",
+    )
+    assert row_counts(registry) == before
+    [denial] = audit_records(registry, head)
+    assert (denial.action, denial.actor) == ("access.denied", "b002-officer")
+
+
+def test_listings_show_each_caller_its_scope(registry: Application, client: TestClient) -> None:
+    b001 = headers_of(registry, "B001", Role.OFFICER)
+    assert client.post(f"{API}/filings", json=U9, headers=b001).status_code == 201
+    listed = client.get(f"{API}/filings", headers=b001).json()
+    assert [f["account_no"] for f in listed] == ["U-9"]
+    b002 = headers_of(registry, "B002", Role.VIEWER)
+    assert client.get(f"{API}/filings", headers=b002).json() == []
+    analyst = headers_of(registry, "SIPF", Role.ANALYST)
+    pending = client.get(f"{API}/filings", params={"status": "pending"}, headers=analyst).json()
+    assert [f["account_no"] for f in pending] == ["U-9"]
+    assert client.get(f"{API}/filings", params={"status": "approved"}, headers=analyst).json() == []
+    bureau = headers_of(registry, "CN-SH", Role.BUREAU_HEAD)
+    problem(client.get(f"{API}/filings", headers=bureau), 403, "policy_must_allow_action")
