@@ -16,6 +16,7 @@ import typer
 
 from clearwatch.domain.monitor.cases import Case, CaseEvent, CaseStatus
 from clearwatch.domain.monitor.cases_notice import WarningStatus
+from clearwatch.domain.monitor.reminders import BureauReminder
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.cli.common import application, console, fail, signed_in
 from clearwatch.entrypoints.cli.output import (
@@ -43,6 +44,8 @@ from clearwatch.services.monitor.delivery_approval import (
     review_warnings,
     withdraw_warning,
 )
+from clearwatch.services.monitor.reminder_ports import ReminderContext
+from clearwatch.services.monitor.reminders import list_reminders, mark_reminder_done
 
 cases_app = typer.Typer(
     help="Verification cases (核实说明), warning approval and delivery (预警推送).",
@@ -53,6 +56,11 @@ warnings_app = typer.Typer(
     no_args_is_help=True,
 )
 cases_app.add_typer(warnings_app, name="warnings")
+reminders_app = typer.Typer(
+    help="Verbal reminders (口头提醒): the bureau's tasks, with due times; mark one done.",
+    no_args_is_help=True,
+)
+cases_app.add_typer(reminders_app, name="reminders")
 
 worker_interval_seconds_default = 10
 
@@ -459,3 +467,69 @@ def inbox_command(wide: bool = wide_option, as_json: bool = json_option) -> None
         for m in messages
     ]
     print_listing(console, "Inbox 收件箱", INBOX_COLUMNS, rows, wide=wide, as_json=as_json)
+
+
+REMINDER_COLUMNS = (
+    Column("id", "reminder_id", justify="right"),
+    Column("bureau", "bureau"),
+    Column("institution", "institution_id"),
+    Column("category", "category"),
+    Column("date", "business_date"),
+    Column("due", "due_at", show=local_time),
+    Column("done by", "done_by"),
+    Column("done", "done_at", show=lambda at: "" if at is None else local_time(at)),
+    Column("text", "text", whole=False, wide=True),
+    Column("note", "note", whole=False, wide=True),
+)
+
+
+def reminder_row(task: BureauReminder) -> dict[str, Any]:
+    r, mark = task.reminder, task.mark
+    return {
+        "reminder_id": r.reminder_id,
+        "bureau": task.bureau,
+        "institution_id": r.institution_id,
+        "category": r.category.value,
+        "business_date": r.business_date.isoformat(),
+        "issued_at": r.issued_at,
+        "due_at": task.due_at,
+        "text": r.text,
+        "done_by": None if mark is None else mark.done_by,
+        "done_at": None if mark is None else mark.done_at,
+        "note": None if mark is None else mark.note,
+    }
+
+
+@reminders_app.command("list")
+def reminders_list(
+    institution: Annotated[str | None, typer.Option("--institution")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only those not done.")] = False,
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
+    """The reminders you may read: a bureau its tasks, SIPF all, an institution its own."""
+    wired = application()
+    found = list_reminders(
+        gate=signed_in(wired),
+        context=ReminderContext(clock=wired.real_clock, uow_factory=wired.uow),
+        institution_id=institution,
+        open_only=open_only,
+    )
+    rows = [reminder_row(t) for t in found]
+    print_listing(console, "Reminders 口头提醒", REMINDER_COLUMNS, rows, wide=wide, as_json=as_json)
+
+
+@reminders_app.command("done")
+def reminders_done(
+    reminder_id: Annotated[int, typer.Argument(help="The reminder's id (`reminders list`).")],
+    note: Annotated[str, typer.Option(help="What was said, to whom.")],
+) -> None:
+    """Mark a reminder of your bureau done (bureau analyst or head), once, with a note."""
+    wired = application()
+    task = mark_reminder_done(
+        reminder_id=reminder_id,
+        note=note,
+        gate=signed_in(wired),
+        context=ReminderContext(clock=wired.real_clock, uow_factory=wired.uow),
+    )
+    say(console, f"reminder {reminder_id} of {task.reminder.institution_id} done ({task.bureau})")

@@ -4,6 +4,8 @@ Nothing else needs starting: on the embedded default the store is created on fir
 PostgreSQL store must have been initialised (`clearwatch init`). The server keeps no state of
 its own, so several may serve one PostgreSQL, each with the same access-token key. uvicorn's
 access log prints the request line and status only, never a header: no token reaches the log.
+With `CLEARWATCH_SERVE_WORKER_USER` set, each server process also sweeps deadlines and runs the
+delivery worker in the background (`entrypoints/api/cases_jobs.py`), and stops them with itself.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from clearwatch.bootstrap import Application
+from clearwatch.config import SERVE_WORKER_USER
 from clearwatch.entrypoints.cli.common import EXIT_USAGE, application, console, fail
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -53,14 +57,16 @@ def serve(
             f"{wired.settings.shown_database_url})",
         )
     )
+    _say_background(wired)
     if tls_cert is None and host not in LOOPBACK_HOSTS:
         console.print(
             Text("warning: serving without TLS beyond this machine: tokens cross in clear")
         )
     if workers == 1:
         from clearwatch.entrypoints.api.app import create_app
+        from clearwatch.entrypoints.api.cases_jobs import serve_jobs
 
-        target: object = create_app(wired)
+        target: object = create_app(wired, jobs=serve_jobs(wired))
     else:
         wired.dispose()
         target = API_FACTORY  # each process builds its own application from the environment
@@ -77,3 +83,14 @@ def serve(
         access_log=access_log,
         log_level="info",
     )
+
+
+def _say_background(wired: Application) -> None:
+    """Which background jobs run, as whom: an operator sees at start what the server does."""
+    settings = wired.settings
+    if settings.serve_worker_user is None:
+        console.print(Text(f"background sweep and delivery off ({SERVE_WORKER_USER} unset)"))
+        return
+    every = {"sweep": settings.serve_sweep_seconds, "delivery": settings.serve_deliver_seconds}
+    running = ", ".join(f"{name} every {s} s" for name, s in every.items() if s > 0) or "none"
+    console.print(Text(f"background as {settings.serve_worker_user}: {running}"))

@@ -127,3 +127,21 @@ inbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("recipient", "delivery_key"),
 )
+
+# A verbal reminder marked done by its bureau (issue 14): once, never edited.
+reminder_marks = Table(
+    "monitor_reminder_marks",
+    metadata,
+    Column("mark_id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "reminder_id",
+        Id,
+        ForeignKey("monitor_verbal_reminders.reminder_id"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("bureau", String(64), nullable=False),
+    Column("done_by", String(128), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False),
+)
