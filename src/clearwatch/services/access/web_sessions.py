@@ -1,0 +1,153 @@
+"""Web sessions: signing a browser in (the sign-in service's checks), knowing it, signing it out.
+
+The browser's cookie holds only a random id; the store keeps its sha256, the user, the form
+(CSRF) token and when it ends, so any number of servers on one store know the same sessions
+and a stolen copy of the store opens none. A session ends with the sign-in's access token
+(`access_token_minutes`) on the server's real clock, and is deleted at logout. Opening and
+closing one are audited; a session past its end signs nobody in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from clearwatch.services.access.ports import AccessUnitOfWork, AuthenticationTools
+from clearwatch.services.access.sign_in import sign_in
+from clearwatch.services.audit.audit_log import record_audit
+
+WEB_SESSION_OPENED = "access.web_session_opened"
+WEB_SESSION_CLOSED = "access.web_session_closed"
+WEB_FORM_FORGED = "access.web_form_forged"  # a POST without its session's CSRF token
+session_id_bytes = 32  # the cookie's random id: 256 bits from the system's CSPRNG
+csrf_token_bytes = 32
+
+
+@dataclass(frozen=True)
+class StoredWebSession:
+    """A session's row: never its id, only the id's sha256."""
+
+    session_sha256: str
+    user_id: str
+    csrf_token: str
+    opened_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class OpenedWebSession:
+    """What the browser gets once: the id for its cookie; and the session as stored."""
+
+    session_id: str
+    session: StoredWebSession
+
+
+class WebSessionRepository(Protocol):
+    def add(self, session: StoredWebSession) -> None: ...
+
+    def get(self, session_sha256: str) -> StoredWebSession | None: ...
+
+    def remove(self, session_sha256: str) -> bool: ...
+
+    def remove_expired(self, *, user_id: str, at: datetime) -> int: ...
+
+
+class WebSessionUnitOfWork(AccessUnitOfWork, Protocol):
+    @property
+    def web_sessions(self) -> WebSessionRepository: ...
+
+
+def _sha256(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def open_web_session(
+    *,
+    uow: WebSessionUnitOfWork,
+    tools: AuthenticationTools,
+    user_id: str,
+    password: str,
+    code: str | None,
+    at: datetime,
+) -> OpenedWebSession:
+    """Sign in exactly as the API does (password, second factor, lockout, all audited), then
+    keep a session that ends when that sign-in's token would."""
+    signed = sign_in(uow=uow, tools=tools, user_id=user_id, password=password, code=code, at=at)
+    session_id = secrets.token_urlsafe(session_id_bytes)
+    stored = StoredWebSession(
+        session_sha256=_sha256(session_id),
+        user_id=signed.user_id,
+        csrf_token=secrets.token_urlsafe(csrf_token_bytes),
+        opened_at=at.astimezone(UTC),
+        expires_at=signed.expires_at.astimezone(UTC),
+    )
+    with uow:
+        uow.web_sessions.remove_expired(user_id=stored.user_id, at=stored.opened_at)
+        uow.web_sessions.add(stored)
+        record_audit(
+            uow,
+            actor=stored.user_id,
+            action=WEB_SESSION_OPENED,
+            object_ref=f"user:{stored.user_id}",
+            payload={"expires_at": stored.expires_at.isoformat()},
+            recorded_at=at,
+        )
+        uow.commit()
+    return OpenedWebSession(session_id, stored)
+
+
+def web_session(
+    *, uow: WebSessionUnitOfWork, session_id: str, at: datetime
+) -> StoredWebSession | None:
+    """The session this cookie's id opens now, or None (unknown, or ended). Only reads, so a
+    page costs no write lock; an ended row is deleted at its owner's next sign-in or logout."""
+    with uow:
+        found = uow.web_sessions.get(_sha256(session_id))
+    if found is None or at >= found.expires_at:
+        return None
+    return found
+
+
+def close_web_session(*, uow: WebSessionUnitOfWork, session_id: str, at: datetime) -> bool:
+    """Logout: the session's row is deleted, audited; False when there was none."""
+    key = _sha256(session_id)
+    with uow:
+        found = uow.web_sessions.get(key)
+        if found is None:
+            return False
+        uow.web_sessions.remove(key)
+        record_audit(
+            uow,
+            actor=found.user_id,
+            action=WEB_SESSION_CLOSED,
+            object_ref=f"user:{found.user_id}",
+            payload={"opened_at": found.opened_at.isoformat()},
+            recorded_at=at,
+        )
+        uow.commit()
+    return True
+
+
+def csrf_matches(session: StoredWebSession, presented: str | None) -> bool:
+    """The form's token is the session's own (compared in constant time)."""
+    return presented is not None and hmac.compare_digest(
+        session.csrf_token.encode(), presented.encode()
+    )
+
+
+def refuse_forged_form(*, uow: WebSessionUnitOfWork, user_id: str, path: str, at: datetime) -> None:
+    """Record a POST that came without its session's CSRF token; it changed nothing else."""
+    with uow:
+        record_audit(
+            uow,
+            actor=user_id,
+            action=WEB_FORM_FORGED,
+            object_ref=f"web:{path}",
+            payload={"rule": "csrf_token_must_match"},
+            recorded_at=at,
+        )
+        uow.commit()

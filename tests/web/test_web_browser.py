@@ -1,0 +1,143 @@
+"""The pages in real Chromium (Debian's `chromium`, driven by Playwright through its
+`executable_path`; never a browser download) against `clearwatch serve` as a subprocess."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from clearwatch.bootstrap import build_application
+from clearwatch.config import Settings
+from clearwatch.domain.access.roles import Role
+from tests.api.support import PASSWORD, load_world, person, write_world
+from tests.api.test_api_serve import _env, serving
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium")
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    officer: str  # B001's officer
+    analyst: str  # SIPF's analyst
+    shanghai: str  # CN-SH's bureau analyst
+    shenzhen: str  # CITY-SZ's bureau analyst
+    package: Path  # a B001 package for the day, sequence 1, not yet submitted
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A store with the test market's day run (B001's package left for the browser to send),
+    served by `clearwatch serve` on a free port."""
+    root = tmp_path_factory.mktemp("web")
+    env = _env(root)
+    app = build_application(Settings.from_environment(env))
+    try:
+        load_world(app, root / "market")  # everyone's packages, the day run: B002 is warned
+        users = [
+            person(app, "B002", Role.OFFICER, "b002-officer", password=PASSWORD),
+            person(app, "SIPF", Role.ANALYST, password=PASSWORD),
+            person(app, "CN-SH", Role.BUREAU_ANALYST, password=PASSWORD),
+            person(app, "CITY-SZ", Role.BUREAU_ANALYST, password=PASSWORD),
+        ]
+    finally:
+        app.dispose()
+    # B002 sends its package again (the same content: a duplicate) from the browser.
+    package = write_world(root / "again")["B002"]
+    with serving(env, root / "serve.log") as base:
+        yield Served(base, *users, package=package)
+
+
+PROBLEMS: list[str] = []  # console errors of the running test's page
+
+
+@pytest.fixture
+def page(served: Served) -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            context = browser.new_context(base_url=served.base)
+            page = context.new_page()
+            problems = PROBLEMS
+            problems.clear()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            yield page
+            assert problems == []  # no console errors (a CSP violation would be one)
+        finally:
+            browser.close()
+
+
+def _sign_in(page: object, served: Served, user_id: str) -> None:
+    page.goto(f"{served.base}/web/login")  # type: ignore[attr-defined]
+    page.get_by_label("用户").fill(user_id)  # type: ignore[attr-defined]
+    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.locator("#sign-in").click()  # type: ignore[attr-defined]
+
+
+def test_an_officer_signs_in_uploads_a_package_and_sees_the_receipt(
+    page: object, served: Served
+) -> None:
+    _sign_in(page, served, served.officer)
+    sync_api.expect(page).to_have_url(re.compile(r"/web/institution$"))  # type: ignore[arg-type]
+    files = [str(path) for path in sorted(served.package.iterdir())]
+    page.locator("#files").set_input_files(files)  # type: ignore[attr-defined]
+    page.locator("#upload").click()  # type: ignore[attr-defined]
+    status = page.locator("#receipt-status")  # type: ignore[attr-defined]
+    sync_api.expect(status).to_contain_text("duplicate")
+    sync_api.expect(page.locator("dl.facts")).to_contain_text("B002")  # type: ignore[attr-defined]
+
+
+def test_an_analyst_sees_the_grid_and_a_chart_on_a_numeric_axis_then_english(
+    page: object, served: Served
+) -> None:
+    _sign_in(page, served, served.analyst)
+    response = page.goto(f"{served.base}/web/sipf?date=2026-11-20")  # type: ignore[attr-defined]
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    grid = page.locator("#submission-grid")  # type: ignore[attr-defined]
+    sync_api.expect(grid.locator("td[data-status]")).to_have_count(5)
+    bars = page.locator("#trend-warnings rect.bar")  # type: ignore[attr-defined]
+    sync_api.expect(bars).to_have_count(30)
+    day = page.locator('#trend-warnings rect.bar[data-label="2026-11-20"]')  # type: ignore[attr-defined]
+    assert day.get_attribute("data-value") == "1"  # B002's one warning
+    ticks = page.locator("#trend-warnings text.tick").all_text_contents()  # type: ignore[attr-defined]
+    assert ticks[0] == "0" and all(re.fullmatch(r"\d+(\.\d+)?", tick) for tick in ticks)
+    assert [float(t) for t in ticks] == sorted(float(t) for t in ticks)
+    page.locator("#lang-switch").click()  # type: ignore[attr-defined]
+    sync_api.expect(page.locator("h2").first).to_have_text("Submission grid")  # type: ignore[attr-defined]
+    sync_api.expect(page.locator("html")).to_have_attribute("lang", "en")  # type: ignore[attr-defined]
+    page.locator("#lang-switch").click()  # type: ignore[attr-defined]
+    sync_api.expect(page.locator("h2").first).to_have_text("报送情况表")  # type: ignore[attr-defined]
+
+
+def test_a_post_without_the_csrf_token_is_refused(page: object, served: Served) -> None:
+    _sign_in(page, served, served.officer)
+    sync_api.expect(page).to_have_url(re.compile(r"/web/institution$"))  # type: ignore[arg-type]
+    # The browser's own cookies, a form without the session's token: refused, still signed in.
+    answer = page.request.post(f"{served.base}/web/logout", form={"x": "1"})  # type: ignore[attr-defined]
+    assert answer.status == 403 and "csrf_token_must_match" in answer.text()
+    again = page.goto(f"{served.base}/web/institution")  # type: ignore[attr-defined]
+    assert again.status == 200 and again.url.endswith("/web/institution")
+
+
+def test_a_bureau_cannot_see_another_bureaus_warning(page: object, served: Served) -> None:
+    _sign_in(page, served, served.shanghai)
+    sync_api.expect(page).to_have_url(re.compile(r"/web/bureau$"))  # type: ignore[arg-type]
+    answer = page.goto(f"{served.base}/web/warnings/2026-11-20/B002")  # type: ignore[attr-defined]
+    assert answer.status == 404
+    PROBLEMS.remove(next(p for p in PROBLEMS if "404" in p))  # that very answer, as expected
+    page.locator("#logout").click()  # type: ignore[attr-defined]
+    sync_api.expect(page).to_have_url(re.compile(r"/web/login$"))  # type: ignore[arg-type]
+    _sign_in(page, served, served.shenzhen)
+    page.goto(f"{served.base}/web/warnings/2026-11-20/B002")  # type: ignore[attr-defined]
+    sync_api.expect(page.locator("dl.facts")).to_contain_text("500.00")  # type: ignore[attr-defined]
