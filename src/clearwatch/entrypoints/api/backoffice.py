@@ -130,6 +130,8 @@ def _import(gate: Gate, wired: Application, directory: FilePath) -> ImportResult
             tools=wired.backoffice_tools,
             at=wired.clock.now(),
             actor=gate.caller.label,
+            # In a worker thread (run_in_threadpool): the NATS publisher runs its own loop.
+            publisher=wired.watch_publisher(),
         )
     except BatchRejected as rejected:
         raise _batch_refused(rejected) from rejected
@@ -182,6 +184,7 @@ def eod(broker_id: BrokerId, order: EodOrder, gate: CallerGate, wired: Wired) ->
             clock=wired.clock,
             request=request,
             actor=gate.caller.label,
+            publisher=wired.watch_publisher(),
         )
     except EodFailed as failed:
         errors = [rejection.as_json() for rejection in failed.rejections]

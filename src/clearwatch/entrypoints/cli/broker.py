@@ -138,6 +138,7 @@ def eod_command(
             clock=wired.clock,
             request=request,
             actor=gate.caller.label,
+            publisher=wired.watch_publisher(),
         )
     except EodInterrupted as stopped:
         # Ends the process at once, as a crash would: nothing after the step runs.

@@ -63,6 +63,7 @@ def check(
         business_date=_day(day),
         central=central,
         actor=gate.caller.label,
+        publisher=wired.watch_publisher(),
     )
     for breach in report.breaches:
         unit = money(breach.excess) if breach.asset == CASH else f"{breach.excess} shares"

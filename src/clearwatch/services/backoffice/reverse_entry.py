@@ -11,14 +11,18 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from clearwatch.domain.access.approvals import AccessRefused, AccessRejection, ApprovalKind
+from clearwatch.domain.backoffice import accounts as acc
 from clearwatch.domain.backoffice.approval_content import reversal_content
 from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, reversal_of
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
+from clearwatch.domain.watch.events import WatchEvent
+from clearwatch.domain.watch.live import adjustment_events
 from clearwatch.services.access.approvals import approved_content_for
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.backoffice.books_check import check_books
 from clearwatch.services.backoffice.ports import BackOfficeUnitOfWork
+from clearwatch.services.watch.ports import NO_PUBLISHER, EventPublisher
 
 REVERSAL_KIND = ApprovalKind.REVERSAL.value
 # A day's trades and the opening are millions of netted postings: they are corrected by a
@@ -48,8 +52,10 @@ def reverse_entry(
     business_date: date,
     actor: str,
     at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> JournalEntry:
-    """Post the reversal of `entry_key` on `business_date`, approved for exactly that entry."""
+    """Post the reversal of `entry_key` on `business_date`, approved for exactly that entry.
+    Once committed, the watch's `publisher` hears of each client's cash it moved."""
     with uow:
         entry = uow.books.entry(entry_key)
         if entry is None:
@@ -77,7 +83,27 @@ def reverse_entry(
             recorded_at=at,
         )
         uow.commit()
+    publisher.occurred(_client_cash_events(reversal, at))
     return reversal
+
+
+def _client_cash_events(reversal: JournalEntry, at: datetime) -> list[WatchEvent]:
+    """A manual adjustment as the watch sees it: money into a client's account is +, and a
+    client's cash is a liability of the broker, so its credit (−) is money in."""
+    prefix = acc.client("")
+    moved: dict[str, int] = {}
+    for posting in reversal.postings:
+        if posting.asset == acc.CASH and posting.account.startswith(prefix):
+            account = posting.account.removeprefix(prefix)
+            moved[account] = moved.get(account, 0) - posting.quantity
+    return adjustment_events(
+        broker_id=reversal.broker_id,
+        business_date=reversal.business_date,
+        entry_key=reversal.idempotency_key,
+        reason="reversal",
+        client_cash_fen=moved,
+        at=at,
+    )
 
 
 def _approval(uow: BackOfficeUnitOfWork, entry: JournalEntry) -> int:

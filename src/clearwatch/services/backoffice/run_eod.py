@@ -22,6 +22,7 @@ from clearwatch.domain.backoffice.batch_manifest import BatchError, BatchManifes
 from clearwatch.domain.backoffice.journal import EntryKind, JournalEntry, Posting, Source
 from clearwatch.domain.shared.errors import ClearwatchError, Refused
 from clearwatch.domain.shared.kinds import AuditAction
+from clearwatch.domain.watch.live import eod_step_event
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.backoffice.books_check import BooksBreached, check_books
 from clearwatch.services.backoffice.eod_outputs import (
@@ -34,6 +35,7 @@ from clearwatch.services.backoffice.eod_outputs import (
 from clearwatch.services.backoffice.import_batch import ImportResult, import_batch, read_manifest
 from clearwatch.services.backoffice.ports import BackOfficeTools, BackOfficeUnitOfWork
 from clearwatch.services.shared.ports import Clock
+from clearwatch.services.watch.ports import NO_PUBLISHER, EventPublisher
 
 # Statements last: they post nothing, and reconciliation compares them with the books.
 KIND_ORDER = ("static", "trading", "bank", "bank_statement", "csdc_statement")
@@ -117,7 +119,10 @@ def run_eod(
     clock: Clock,
     request: EodRequest,
     actor: str = EOD_ACTOR,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> EodReport:
+    """The day's steps in order, each once. The watch's `publisher` is told of each batch the
+    import step delivers and of each step completed (issue 19)."""
     batches = _inbox_batches(request.inbox, request.business_date)
     broker_id = request.broker_id or _only_broker(batches)
     batches = [(path, m) for path, m in batches if m.broker_id == broker_id]
@@ -127,7 +132,7 @@ def run_eod(
     with uow:
         done = uow.eod.completed_steps(broker_id, day)
     steps: dict[EodStep, Callable[[], dict[str, Any]]] = {
-        EodStep.IMPORT: lambda: _import(uow, tools, clock, batches, report),
+        EodStep.IMPORT: lambda: _import(uow, tools, clock, batches, report, publisher),
         EodStep.SETTLE_CSDC: lambda: _settle_csdc(uow, clock, broker_id, day),
         EodStep.CHECK: lambda: _check(uow, broker_id, day),
         EodStep.STATEMENTS: lambda: write_statements(uow, tools, broker_id, day, out_dir),
@@ -143,6 +148,10 @@ def run_eod(
         else:
             report.details[step.value] = _run_step(uow, clock, broker_id, day, step, steps[step])
             report.steps_run.append(step.value)
+            publisher.occurred(
+                [eod_step_event(broker_id=broker_id, business_date=day, step=step.value,
+                                at=clock.now())]
+            )  # fmt: skip
         if request.stop_after == step.value:
             raise EodInterrupted(f"stopped after {step.value} as asked")
     with uow:
@@ -229,11 +238,14 @@ def _import(
     clock: Clock,
     batches: list[tuple[Path, BatchManifest]],
     report: EodReport,
+    publisher: EventPublisher,
 ) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for path, manifest in batches:
         try:
-            result = import_batch(directory=path, uow=uow, tools=tools, at=clock.now())
+            result = import_batch(
+                directory=path, uow=uow, tools=tools, at=clock.now(), publisher=publisher
+            )
         except BatchRejected as rejected:
             raise EodFailed(
                 EodStep.IMPORT, f"batch {manifest.batch_ref} refused", rejected.rejections

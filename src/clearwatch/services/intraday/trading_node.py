@@ -38,6 +38,8 @@ from clearwatch.domain.intraday.lease import (
     next_lease,
 )
 from clearwatch.domain.shared.kinds import CASH, AuditAction
+from clearwatch.domain.watch.events import WatchEvent
+from clearwatch.domain.watch.live import halt_events, node_funds_events, node_lease_event
 from clearwatch.services.access.approvals import approved_request_for
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.intraday.ports import (
@@ -48,6 +50,7 @@ from clearwatch.services.intraday.ports import (
     central_quantities,
 )
 from clearwatch.services.shared.ports import Clock
+from clearwatch.services.watch.ports import NO_PUBLISHER, EventPublisher
 
 LEASE_TTL_DEFAULT = timedelta(seconds=10)
 # What one check gives: the entry to journal, or the named reason it was refused.
@@ -189,19 +192,33 @@ def check_conservation(
     business_date: date,
     central: CentralFunds,
     actor: str,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> ConservationReport:
-    """The `check` command: one transaction, committed."""
+    """The `check` command: one transaction, committed; the halts it raised go to the watch."""
     with uow:
+        at = clock.now()
         report = check_conservation_in(
             uow,
             broker_id=broker_id,
             business_date=business_date,
             central=central,
             actor=actor,
-            at=clock.now(),
+            at=at,
         )
         uow.commit()
+    publisher.occurred(_halted(report, actor, at))
     return report
+
+
+def _halted(report: ConservationReport, actor: str, at: datetime) -> list[WatchEvent]:
+    return halt_events(
+        broker_id=report.broker_id,
+        business_date=report.business_date,
+        fund_accounts=report.halts_raised,
+        rule="nodes_available_must_not_exceed_central_available",
+        raised_by=actor,
+        at=at,
+    )
 
 
 def _restricted(positions: Iterable[CentralPosition]) -> dict[str, str]:
@@ -243,8 +260,11 @@ class TradingNode:
         business_date: date,
         rates: FeeRates,
         lease_ttl: timedelta = LEASE_TTL_DEFAULT,
+        publisher: EventPublisher = NO_PUBLISHER,
     ) -> None:
         self._uow_factory = uow_factory
+        # The watch hears of starts, takeovers and halts once they are committed (issue 19).
+        self._publisher = publisher
         self._clock = clock
         self.node_id = node_id
         self.instance_id = instance_id
@@ -306,6 +326,12 @@ class TradingNode:
         if lease.epoch != self.epoch:
             self.book = None
         self.epoch = lease.epoch
+        if move is not LeaseMove.RENEW:
+            self._publisher.occurred(
+                [node_lease_event(broker_id=self.broker_id, business_date=self.business_date,
+                                  node_id=self.node_id, move=move.value, epoch=lease.epoch,
+                                  at=now)]
+            )  # fmt: skip
         return move
 
     def release(self) -> None:
@@ -421,6 +447,10 @@ class TradingNode:
             uow.commit()
         self.book = book
         self._next_seq = first_seq + len(entries)
+        held: dict[str, int] = {}
+        for entry in entries:
+            held[entry.fund_account] = held.get(entry.fund_account, 0) + entry.cash_delta_fen
+        self._tell_watch("start", held, conservation, now)
         return StartOfDayReport(
             node_id=self.node_id,
             business_date=self.business_date,
@@ -503,6 +533,8 @@ class TradingNode:
             uow.commit()
         self.book = book
         self._next_seq = next_seq
+        held = {view.fund_account: view.cash_claim_fen for view in book.clients()}
+        self._tell_watch(f"takeover/{self.epoch}", held, conservation, now)
         return TakeoverReport(
             node_id=self.node_id,
             epoch=self.epoch,
@@ -511,6 +543,23 @@ class TradingNode:
             open_orders=len(book.open_order_ids()),
             conservation=conservation,
         )
+
+    def _tell_watch(
+        self, moment: str, held: dict[str, int], conservation: ConservationReport, at: datetime
+    ) -> None:
+        """Each client's cash on this node beside the central figure, then the halts raised."""
+        figures = self._central_figures or {}
+        central = {account: figures.get((account, CASH), 0) for account in held}
+        funds = node_funds_events(
+            broker_id=self.broker_id,
+            business_date=self.business_date,
+            node_id=self.node_id,
+            moment=moment,
+            held_fen=held,
+            central_fen=central,
+            at=at,
+        )
+        self._publisher.occurred([*funds, *_halted(conservation, self.instance_id, at)])
 
     # -- orders, fills, cancels ---------------------------------------------------------------
 
@@ -567,8 +616,9 @@ class TradingNode:
         with uow:
             now = self._clock.now()
             self._fence(uow, now)
+            guarded = None
             if clients and self._central_figures is not None:
-                self._guard(uow, clients, now)
+                guarded = self._guard(uow, clients, now)
             book.halted = uow.intraday.halted(
                 broker_id=self.broker_id, business_date=self.business_date
             )
@@ -600,6 +650,8 @@ class TradingNode:
             uow.commit()
         self.book = book
         self._next_seq += len(entries)
+        if guarded is not None:
+            self._publisher.occurred(_halted(guarded, self.instance_id, now))
         return outcomes
 
     def _conserve_every_client(self, uow: IntradayUnitOfWork, now: datetime) -> ConservationReport:
@@ -615,27 +667,30 @@ class TradingNode:
             at=now,
         )
 
-    def _guard(self, uow: IntradayUnitOfWork, clients: Collection[str], now: datetime) -> None:
+    def _guard(
+        self, uow: IntradayUnitOfWork, clients: Collection[str], now: datetime
+    ) -> ConservationReport | None:
         """Conservation for the batch's clients across every node, before any order is checked.
 
         One query returns only breaching clients; for them the full check halts and alerts."""
         breaching = uow.intraday.breaching_clients(
             broker_id=self.broker_id, business_date=self.business_date, fund_accounts=clients
         )
-        if breaching:
-            conserve_in(
-                uow,
+        if not breaching:
+            return None
+        return conserve_in(
+            uow,
+            broker_id=self.broker_id,
+            business_date=self.business_date,
+            figures=uow.intraday.central_figures(
                 broker_id=self.broker_id,
                 business_date=self.business_date,
-                figures=uow.intraday.central_figures(
-                    broker_id=self.broker_id,
-                    business_date=self.business_date,
-                    fund_accounts=breaching,
-                ),
                 fund_accounts=breaching,
-                actor=self.instance_id,
-                at=now,
-            )
+            ),
+            fund_accounts=breaching,
+            actor=self.instance_id,
+            at=now,
+        )
 
     def _journal(
         self,

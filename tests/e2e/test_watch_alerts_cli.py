@@ -1,0 +1,84 @@
+"""`clearwatch watch alerts list|review|halt` as the risk desk drives it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from clearwatch.adapters.watch.alert_log import JsonlAlertLog
+from clearwatch.domain.access.roles import Role
+from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.domain.watch.alerts import Alert, WatchLevel
+from clearwatch.domain.watch.events import EventKind, WatchEvent
+from tests.support.identities import signed_env
+
+DAY = date(2026, 11, 20)
+
+
+def clearwatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "clearwatch.entrypoints.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+def _raised(home: Path, broker: str, account: str) -> str:
+    """An alert as `watch serve` records it in the home's alert log; its key."""
+    at = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+    events = tuple(
+        WatchEvent(f"{broker}/2026-11-20/K-1/X{i}", EventKind.BANK_TRANSFER, DAY, broker,
+                   account, -50_000_00, at + timedelta(minutes=i), "K001")
+        for i in range(6)
+    )  # fmt: skip
+    alert = Alert(
+        key=f"withdrawal_burst/{broker}/2026-11-20/account:{account}",
+        rule="withdrawal_burst",
+        level=WatchLevel.MAJOR,
+        business_date=DAY,
+        broker_id=broker,
+        subject=f"account:{account}",
+        summary=f"6 withdrawals from {account} in 5 minutes",
+        amount_fen=300_000_00,
+        raised_at=events[-1].occurred_at,
+        rules_sha256="0" * 64,
+        evidence=events,
+    )
+    JsonlAlertLog(home / "watch" / "alerts.jsonl").add(alert)
+    return alert.key
+
+
+def test_the_desk_confirms_an_alert_and_a_checker_s_approval_halts_the_client(
+    cli_env: dict[str, str],
+) -> None:
+    operator = signed_env(cli_env, "BO:B001", Role.OPERATOR)
+    checker = signed_env(cli_env, "BO:B001", Role.CHECKER)
+    home = Path(cli_env["CLEARWATCH_HOME"])
+    key = _raised(home, "B001", "F100001")
+    other = _raised(home, "B002", "F200002")
+    listed = clearwatch(operator, "watch", "alerts", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [(a["key"], a["review"]) for a in json.loads(listed.stdout)] == [(key, "open")]
+    table = clearwatch(operator, "watch", "alerts", "list")
+    assert "F100001" not in table.stdout  # a table masks the client's account
+    bad = clearwatch(operator, "watch", "alerts", "review", key, "dismiss")
+    assert bad.returncode == 3 and "dismissal_must_have_reason" in bad.stderr
+    confirmed = clearwatch(operator, "watch", "alerts", "review", key, "confirm")
+    assert confirmed.returncode == 0, confirmed.stderr
+    asked = clearwatch(operator, "watch", "alerts", "halt", key, "--date", "2026-11-20")
+    assert asked.returncode == 0 and "pending" in asked.stdout, asked.stderr
+    request_id = asked.stdout.split("#")[1].split()[0]
+    own = clearwatch(operator, "watch", "alerts", "halt", "--approve", request_id)
+    assert own.returncode == 3 and "checker_must_not_be_maker" in own.stderr
+    approved = clearwatch(checker, "watch", "alerts", "halt", "--approve", request_id)
+    assert approved.returncode == 0 and "halted" in approved.stdout, approved.stderr
+    halts = clearwatch(operator, "intraday", "halts", "--date", "2026-11-20", "--json")
+    assert halts.returncode == 0, halts.stderr
+    [(halted, evidence)] = [(h["fund_account"], h["evidence"]) for h in json.loads(halts.stdout)]
+    assert halted == "F100001" and evidence["alert"] == key
+    everything = json.loads(
+        clearwatch(operator, "watch", "alerts", "list", "--all", "--json").stdout
+    )
+    assert [(a["key"], a["review"]) for a in everything] == [(key, "confirmed")]
+    outsider = clearwatch(operator, "watch", "alerts", "review", other, "confirm")
+    assert outsider.returncode == 3 and "policy_must_allow_action" in outsider.stderr
