@@ -17,8 +17,13 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
+from clearwatch.domain.audit.checkpoint import Checkpoint, SignedCheckpoint
+from clearwatch.domain.audit.merkle import Frontier
+from clearwatch.domain.audit.witness import PublishedHead
 from clearwatch.domain.backoffice.batch_files import BATCH_FORMAT, BATCH_KINDS
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS, FileSpec, ValueType
 
@@ -135,16 +140,48 @@ def valid_packages(draw: st.DrawFn) -> Bundle:
         spec.name: csv_bytes(spec.column_names, draw(spec_rows(spec)), encoding)
         for spec in PACKAGE_SPECS[kind].files
     }
+    institution = draw(st.sampled_from(SUBMITTERS[kind]))
     manifest = {
         "format": PACKAGE_FORMAT,
         "kind": kind,
-        "institution_id": draw(st.sampled_from(SUBMITTERS[kind])),
+        "institution_id": institution,
         "business_date": DATE,
         "sequence": 1,
         "encoding": encoding,
         "files": [],  # filled in when written, from the files as they end up
     }
+    if PACKAGE_SPECS[kind].carries_audit_head and draw(st.booleans()):
+        # The day's signed audit head, as the back office's end of day puts it in.
+        manifest["audit_head"] = signed_head(institution, draw(st.integers(1, 40)))
     return Bundle("package", kind, manifest, files)
+
+
+def audit_key(institution_id: str) -> Ed25519PrivateKey:
+    """One fixed key per broker: the monitor pins a broker's first key, and an uncorrupted
+    head must always be accepted, so every case of a broker signs with the same key."""
+    return Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(f"fuzz-audit-key:{institution_id}".encode()).digest()
+    )
+
+
+def signed_head(institution_id: str, seq: int, *, key: Ed25519PrivateKey | None = None) -> Any:
+    """A valid signed head (`PublishedHead.document`) over `seq` made-up records."""
+    frontier = Frontier.empty()
+    for record in range(1, seq + 1):
+        frontier.append(hashlib.sha256(f"record {record}".encode()).digest())
+    checkpoint = Checkpoint(
+        seq=seq,
+        tree_head=frontier.root().hex(),
+        chain_head=hashlib.sha256(f"chain {seq}".encode()).hexdigest(),
+        made_at="2026-11-20T10:00:00+00:00",  # signed: never a placeholder filled in later
+        frontier=tuple(zip(frontier.sizes, (h.hex() for h in frontier.hashes), strict=True)),
+    )
+    key = key or audit_key(institution_id)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    signed = SignedCheckpoint(checkpoint, key.sign(checkpoint.statement()).hex())
+    return PublishedHead(signed, public.hex()).document()
 
 
 def _timestamp() -> st.SearchStrategy[str]:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from reliability.fuzz_inputs import Bundle
+from reliability.fuzz_inputs import Bundle, audit_key, signed_head
 
 
 class Mutation(NamedTuple):
@@ -135,6 +135,7 @@ ODD_ENCODINGS = ("UTF-8", "utf8", "GBK", "gb2312", "ascii", "utf-16", "latin-1",
 CLEAN_ONE_IN = 20
 HUGE_CELL_CHARS = 200_000
 MANY_ROWS = 2_000
+HEAD_STYLES = ("add", "other_key", "signature", "seq", "tree_head", "frontier", "not_object")
 MANIFEST_PAD_BYTES = 1024 * 1024 + 16  # past the manifest limit
 
 FRACTION = st.floats(0.0, 1.0)
@@ -230,6 +231,7 @@ def _manifest_mutations() -> list[st.SearchStrategy[Mutation]]:
         _op("entry", INDEX, pick(ENTRY_FIELDS), JSON_VALUES),
         _op("entries", INDEX, pick(ENTRIES_STYLES), pick(NASTY_NAMES)),
         _op("raw", pick(RAW_STYLES)),
+        _op("head", pick(HEAD_STYLES)),
     ]
 
 
@@ -474,6 +476,31 @@ def apply_to_manifest(bundle: Bundle, mutation: Mutation) -> None:
         _entries(entries, params)
     elif name == "raw":
         bundle.manifest_bytes = _raw_manifest(document, params[0])
+    elif name == "head":
+        _head(document, params[0])
+
+
+def _head(document: dict[str, Any], how: str) -> None:
+    """Corrupt the signed audit head (or give one to a package that has none)."""
+    institution = str(document.get("institution_id"))
+    head = document.get("audit_head")
+    if not isinstance(head, dict) or how == "add":
+        document["audit_head"] = signed_head(institution, 5)  # on a bank's: a field unknown
+        return
+    body = head["checkpoint"]
+    if how == "other_key":  # validly signed, by a key the monitor has not pinned
+        document["audit_head"] = signed_head(institution, body["seq"], key=audit_key("other"))
+    elif how == "signature":
+        head["signature_ed25519"] = ("0" if head["signature_ed25519"][0] != "0" else "1") + head[
+            "signature_ed25519"][1:]  # fmt: skip
+    elif how == "seq":
+        body["seq"] = body["seq"] + 1  # the frontier no longer adds up to it
+    elif how == "tree_head":
+        body["tree_head"] = "f" * 64
+    elif how == "frontier":
+        body["frontier"] = body["frontier"][:-1] or [[1, "0" * 64]]
+    elif how == "not_object":
+        document["audit_head"] = "signed"
 
 
 def _entries(entries: list[Any], params: tuple[Any, ...]) -> None:

@@ -34,6 +34,7 @@ class Job(StrEnum):
     IMPORT = "import"
     EOD = "eod"
     SUBMIT = "submit"
+    UPLOAD = "upload"  # a package submitted through the HTTP API (`POST /packages`)
     RUN_DAY = "run_day"
 
 
@@ -101,7 +102,10 @@ def plan_operations(market: Path) -> list[Op]:
             path = str(market / day / item["path"])
             if item["kind"] == "broker_daily":  # the broker's own end of day wrote it
                 path = f"{HOME_MARK}/out/{item['institution_id']}/{day}/package"
-            plan.append(Op(Job.SUBMIT, item["submit_at"], path, item["institution_id"], day))
+            # The banks' packages come over the HTTP API, the rest from the command line, so
+            # that a kill lands in an upload as often as in a submit.
+            job = Job.UPLOAD if item["kind"] == "bank_daily" else Job.SUBMIT
+            plan.append(Op(job, item["submit_at"], path, item["institution_id"], day))
         plan.append(Op(Job.RUN_DAY, schedule["run_day_at"], day=day))
     return plan
 

@@ -70,6 +70,7 @@ def inspect_store(app: Application, *, dates: Iterable[date]) -> dict[str, Any]:
     """Open the store as the next command would, then read its state and run its checks."""
     columnar_root = Path(app.settings.columnar_root)
     app.columnar  # noqa: B018 -- opening the store is the "next start" that removes orphans
+    app.remove_orphaned_uploads()  # and the API's start, those of uploads killed mid-way
     return {
         "state": {
             "tables": table_rows(app),
@@ -192,9 +193,11 @@ def _sha256(path: Path) -> str:
 
 
 def orphans(home: Path, columnar_root: Path) -> list[str]:
-    """Files a crashed writer left behind: anything in the columnar `tmp/`, or a temporary
-    name anywhere under the home."""
+    """Files a crashed writer left behind: anything in the columnar `tmp/` or the API's
+    `uploads/`, or a temporary name anywhere under the home."""
     left = {p for p in (columnar_root / "tmp").glob("*") if p.is_file()}
+    # The API's uploads are removed when their request ends: one left is a killed request's.
+    left |= {p for p in (home / "uploads").rglob("*") if p.is_file()}
     left |= {p for p in home.rglob("*") if p.is_file() and TEMPORARY_NAME.search(p.name)}
     return sorted(p.relative_to(home).as_posix() for p in left)
 

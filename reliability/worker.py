@@ -23,13 +23,15 @@ importer, the monitor's analyst), as submit does.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
 import sys
+import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ from clearwatch.services.backoffice.run_eod import EodFailed, EodInterrupted, Eo
 from clearwatch.services.monitor.registry import load_registry
 from clearwatch.services.monitor.run_day import run_day
 from clearwatch.services.monitor.submit_package import submit_package
-from reliability.identity import SYSTEM_ACTOR, register_submitters, submit_gate
+from reliability.identity import SYSTEM_ACTOR, register_submitters, submit_gate, submitter_of
 from reliability.scenario import HOME_MARK, Job, Op, institutions, load_plan
 
 # Replay mode lets `--at` set business time where the store requires it; the harnesses replay
@@ -156,6 +158,35 @@ def _submit(app: Application, op: Op) -> Outcome:
     return {"job": op.job.value, "status": receipt.status.value, "codes": codes}
 
 
+def _upload(app: Application, op: Op) -> Outcome:
+    """The package streamed to the HTTP API as its institution's submitter would send it:
+    a tar of the folder, the app started and stopped as `serve` would (its lifespan)."""
+    from fastapi.testclient import TestClient
+
+    from clearwatch.entrypoints.api.app import create_app
+
+    directory = op.directory(app.settings.home)
+    institution = op.institution or institution_of(directory)
+    now = app.real_clock.now()
+    token = app.authentication.signer.issue(
+        user_id=submitter_of(institution), issued_at=now, expires_at=now + timedelta(hours=1)
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-tar"}
+    with TestClient(create_app(app, anchor_every_seconds=None)) as client:
+        answer = client.post("/api/v1/packages", content=_tar(directory), headers=headers)
+    receipt = answer.json()
+    codes = sorted({error["code"] for error in receipt.get("errors", [])})
+    return {"job": op.job.value, "status": receipt.get("status"), "codes": codes}
+
+
+def _tar(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(directory.iterdir()):
+            tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
 def institution_of(directory: Path, default: str = "B001") -> str:
     """The institution a package's manifest names, as far as it can be read."""
     try:
@@ -181,6 +212,7 @@ JOBS: Mapping[Job, Callable[[Application, Op], Outcome]] = {
     Job.IMPORT: _import,
     Job.EOD: _eod,
     Job.SUBMIT: _submit,
+    Job.UPLOAD: _upload,
     Job.RUN_DAY: _run_day,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,11 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _masked(figure: str) -> str:
+    """The drills' client fund accounts (F0001…, F1001…) as printed: `***` and the last two."""
+    return re.sub(r"\bF[01]00(\d)\b", r"***0\1", figure)
+
+
 def _passes(
     env: dict[str, str], drill: str, checks: tuple[tuple[str, str], ...], *options: str
 ) -> str:
@@ -36,10 +42,12 @@ def _passes(
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == "PASS"
     printed = lines[lines.index("Checks:") + 1 : -1]
+    # Printed, the clients' fund accounts are masked (F0002 → ***02); the report keeps them.
     assert [line.split(maxsplit=1) for line in printed] == [
-        ["ok", f"{name} ({figure})"] for name, figure in checks
+        ["ok", f"{name} ({_masked(figure)})"] for name, figure in checks
     ]
     assert "[control:" in done.stdout
+    assert re.search(r"\bF[01]00\d\b", done.stdout) is None, "a client's account printed whole"
     return done.stdout
 
 
@@ -72,7 +80,7 @@ def test_the_overdraft_advance_drill_books_covers_halts_and_the_monitor_sees_f2(
 ) -> None:
     out = _passes(cli_env, "overdraft-advance", OVERDRAFT_ADVANCE_CHECKS)
     assert "client_cash_overdrawn_by_executions" in out
-    assert "F0002 cash -500,314.10" in out
+    assert "***02 cash -500,314.10" in out and "receivable from ***02" in out
 
 
 ORG = ("--org", "BO:B001")

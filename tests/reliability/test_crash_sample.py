@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reliability.scenario import MarketSize
+import pytest
+from reliability.scenario import Job, MarketSize
 
 from reliability import crash, state
 
@@ -25,6 +26,24 @@ def test_twenty_commands_killed_at_random_each_converge_to_the_clean_run(tmp_pat
     # The sample is worth something only if it killed each kind of command, mostly mid-way.
     assert {"submit", "run_day", "import", "eod"} <= set(summary["by_job"])
     assert summary["killed"] >= TRIALS // 2
+
+
+UPLOAD_TRIALS = 6
+
+
+def test_packages_uploaded_through_the_api_killed_at_random_converge_to_the_clean_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the API's uploads are killed here: the request streamed, unpacked, submitted.
+    only_uploads = {job: 1.0 if job is Job.UPLOAD else 0.0 for job in Job}
+    monkeypatch.setattr(crash, "JOB_WEIGHTS", only_uploads)
+    summary = crash.run(
+        trials=UPLOAD_TRIALS, seed=SEED, work=tmp_path / "crash", size=SAMPLE_MARKET,
+        finish_plan=False,
+    )  # fmt: skip
+    assert summary["failures"] == [], summary["failures"]
+    assert summary["converged"] == UPLOAD_TRIALS
+    assert set(summary["by_job"]) == {"upload"}
 
 
 def test_a_temporary_file_a_live_writer_left_is_an_orphan_the_check_names(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability.fuzz_inputs import Bundle
-from reliability.fuzz_mutations import Mutation
+from reliability.fuzz_inputs import Bundle, signed_head
+from reliability.fuzz_mutations import HEAD_STYLES, Mutation
 
 from clearwatch.domain.monitor.receipt import Receipt
 from clearwatch.services.monitor.submit_package import submit_package
@@ -72,3 +72,50 @@ def test_a_hex_amount_is_rejected_and_a_rejection_without_its_line_fails_the_cas
             fuzz.check_case(store, hex_amount, 3, tmp_path)
     finally:
         store.close()
+
+
+def _broker_daily_with_head() -> Bundle:
+    """A valid broker_daily package of B001 carrying its day's signed audit head."""
+    from hypothesis import given, settings
+    from reliability.fuzz_inputs import valid_packages
+
+    found: list[Bundle] = []
+
+    @settings(max_examples=200, database=None, derandomize=True)
+    @given(valid_packages())
+    def pick(bundle: Bundle) -> None:
+        if not found and "audit_head" in bundle.manifest:
+            found.append(bundle)
+
+    pick()
+    bundle = found[0]
+    bundle.manifest["institution_id"] = "B001"
+    bundle.manifest["audit_head"] = signed_head("B001", 7)
+    return bundle
+
+
+def test_a_package_carrying_its_signed_head_is_accepted_and_each_corrupted_head_named(
+    tmp_path: Path,
+) -> None:
+    store = fuzz.FuzzStore(tmp_path / "store" / "home")
+    try:
+        clean = fuzz.Case(_broker_daily_with_head(), [], "none")
+        assert fuzz.check_case(store, clean, 1, tmp_path) == "accepted"  # and pins B001's key
+        outcomes = {
+            how: fuzz.check_case(
+                store, fuzz.Case(_broker_daily_with_head(), [Mutation("head", (how,))], "none"),
+                number, tmp_path,
+            )
+            for number, how in enumerate(HEAD_STYLES, start=2)
+        }  # fmt: skip
+    finally:
+        store.close()
+    assert outcomes == {
+        "add": "accepted",  # another valid head of the same key (on a bank's: an unknown field)
+        "other_key": "rejected:audit_head_key_must_be_pinned_key",
+        "signature": "rejected:audit_head_signature_must_verify",
+        "seq": "rejected:manifest_audit_head_must_be_valid",
+        "tree_head": "rejected:manifest_audit_head_must_be_valid",
+        "frontier": "rejected:manifest_audit_head_must_be_valid",
+        "not_object": "rejected:manifest_audit_head_must_be_valid",
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ temporary_age_max_seconds = 24 * 60 * 60  # no live write lasts this long, on an
 # A temporary is `.<name>.<host>_<pid>.tmp`: "_" and "." separate its parts.
 _HOST = socket.gethostname().replace("_", "-").replace(".", "-")
 _TEMPORARY = re.compile(r"^\..+\.(?P<host>[^._]*)_(?P<pid>\d+)\.tmp$")
+_TEMPORARY_FOLDER = re.compile(r"^(?P<host>[^._]*)_(?P<pid>\d+)_")  # `writer_prefix` + random
 
 
 def owner_only_dir(directory: Path) -> Path:
@@ -75,6 +77,36 @@ def remove_orphans(directory: Path, *, now: float | None = None) -> int:
             os.unlink(entry.path)
             removed += 1
     return removed
+
+
+def writer_prefix() -> str:
+    """`<host>_<pid>_`: the start of a temporary folder's name (`tempfile.mkdtemp(prefix=…)`),
+    so that `remove_orphan_folders` can tell whether its writer still lives."""
+    return f"{_HOST}_{os.getpid()}_"
+
+
+def remove_orphan_folders(directory: Path, *, now: float | None = None) -> int:
+    """Remove the temporary folders in `directory` of writers that died before removing them
+    (a request killed mid-way); how many. Kept, as for files: a live writer's on this host,
+    another host's or an unnamed one until older than `temporary_age_max_seconds`."""
+    if not directory.is_dir():
+        return 0
+    now = time.time() if now is None else now
+    removed = 0
+    for entry in os.scandir(directory):
+        if not entry.is_dir(follow_symlinks=False) or _folder_held(entry, now):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)  # another process may remove it first
+        removed += 1
+    return removed
+
+
+def _folder_held(entry: os.DirEntry[str], now: float) -> bool:  # float ok: epoch seconds
+    named = _TEMPORARY_FOLDER.match(entry.name)
+    if named is not None and named["host"] == _HOST:
+        pid = int(named["pid"])
+        return pid == os.getpid() or _alive(pid)
+    return now - entry.stat(follow_symlinks=False).st_mtime < temporary_age_max_seconds
 
 
 def _temporary(path: Path) -> Path:

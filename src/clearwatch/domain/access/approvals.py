@@ -27,6 +27,9 @@ class ApprovalKind(StrEnum):
     ACCOUNT_STATUS = "account_status"  # an account made active, frozen or closed
     AMOUNT_FREEZE = "amount_freeze"  # an amount freeze (司法冻结) placed or lifted
     BREAK_RESOLUTION = "break_resolution"  # a reconciliation break matched or explained
+    # The monitor accepts a broker's audit heads under a new key (the pinned one was lost or
+    # rotated): SIPF's admin asks, a SIPF reviewer approves. Subject `institution:<id>`.
+    WITNESS_KEY_ROTATION = "witness_key_rotation"
 
 
 class ApprovalStatus(StrEnum):
@@ -107,6 +110,7 @@ CONTENT_FIELDS: Mapping[ApprovalKind, tuple[str, ...]] = {
     ApprovalKind.ACCOUNT_STATUS: ("fund_account", "status"),
     ApprovalKind.AMOUNT_FREEZE: ("fund_account", "amount", "action"),
     ApprovalKind.BREAK_RESOLUTION: ("break_id", "difference", "resolution", "reason"),
+    ApprovalKind.WITNESS_KEY_ROTATION: ("institution_id", "key_sha256"),
 }
 
 

@@ -2,8 +2,9 @@
 
 The first head an institution sends pins its public key (trust on first use). A later head
 under another key is refused: a back office that lost or replaced its key could otherwise
-re-sign a rewritten history and the witness would keep that instead. The registry carries no
-keys yet, so a key change is a matter for the regulator (see docs/decisions.md).
+re-sign a rewritten history and the witness would keep that instead. A key change is the
+regulator's decision: the latest approved `witness_key_rotation` for the institution names
+the one other key accepted (see docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from clearwatch.domain.shared.file_schema import AUDIT_HEAD_FIELD
 
 
 def head_errors(
-    manifest: Manifest, *, signature_valid: bool, pinned_key: str | None
+    manifest: Manifest,
+    *,
+    signature_valid: bool,
+    pinned_key: str | None,
+    approved_key_sha256: str | None = None,
 ) -> tuple[PackageError, ...]:
     """The head's signature must verify under the key it names, and that key must be the one
-    pinned for the institution, if one is. No head, no error: the head is optional."""
+    pinned for the institution, if one is, or the one an approved rotation names
+    (`approved_key_sha256`). No head, no error: the head is optional."""
     head = manifest.audit_head
     if head is None:
         return ()
@@ -33,7 +39,8 @@ def head_errors(
                 column=AUDIT_HEAD_FIELD,
             )
         )
-    if pinned_key is not None and pinned_key != head.public_key:
+    rotated_to = approved_key_sha256 is not None and approved_key_sha256 == head.key_sha256
+    if pinned_key is not None and pinned_key != head.public_key and not rotated_to:
         errors.append(_key_not_pinned(manifest.institution_id, head.public_key, pinned_key))
     return tuple(errors)
 
@@ -42,7 +49,8 @@ def _key_not_pinned(institution_id: str, public_key: str, pinned_key: str) -> Pa
     return PackageError(
         PackageRule.AUDIT_HEAD_KEY_MUST_BE_PINNED_KEY,
         f"{institution_id}'s heads are signed by key sha256 {key_fingerprint(pinned_key)[:16]} "
-        f"(pinned by its first head); this one by {key_fingerprint(public_key)[:16]}",
+        f"(pinned by its first head); this one by {key_fingerprint(public_key)[:16]}, "
+        "which no approved witness_key_rotation names",
         file=MANIFEST_FILE_NAME,
         column=AUDIT_HEAD_FIELD,
     )

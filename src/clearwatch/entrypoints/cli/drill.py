@@ -15,6 +15,7 @@ from rich.markup import escape
 from clearwatch.bootstrap import FixedClock, build_application
 from clearwatch.config import Settings
 from clearwatch.domain.monitor.report import day_document
+from clearwatch.domain.shared.masking import mask_in
 from clearwatch.entrypoints.cli.common import EXIT_FAILED, console
 from clearwatch.entrypoints.cli.demo_people import DemoPeople
 from clearwatch.services.drills.harness import DrillReport, DrillStore
@@ -97,13 +98,16 @@ def _run(home: str | None, drill: Callable[..., DrillReport], *, monitor: bool =
 
 
 def _print(report: DrillReport) -> None:
+    def shown(text: str) -> str:  # the clients' accounts masked, as everywhere on a screen
+        return escape(mask_in(text, report.clients))
+
     console.print(f"[bold]Drill {report.name}[/]")
     for number, line in enumerate(report.narrative, start=1):
-        console.print(f"{number:>2}. {escape(line)}", highlight=False)
+        console.print(f"{number:>2}. {shown(line)}", highlight=False)
     console.print("Checks:")
     for check in report.checks:
         mark = "[green]ok[/]  " if check.passed else "[red]FAIL[/]"
-        console.print(f"  {mark} {escape(check.name)} ({escape(check.detail)})", highlight=False)
+        console.print(f"  {mark} {shown(check.name)} ({shown(check.detail)})", highlight=False)
     console.print(
         "PASS" if report.passed else "FAIL", style="bold green" if report.passed else "bold red"
     )

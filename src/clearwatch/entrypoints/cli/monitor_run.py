@@ -13,6 +13,7 @@ from rich.text import Text
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.monitor.evidence_masking import masked_day_document
 from clearwatch.domain.monitor.report import DayResult, InstitutionResult, finding_figure_text
 from clearwatch.domain.shared.errors import ClearwatchError
 from clearwatch.domain.shared.money import format_fen
@@ -35,6 +36,9 @@ from clearwatch.services.monitor.run_ports import StoredWarning
 # deadlines (LATE packages, overdue cases) are the monitor's business.
 monitor_app.command("sweep")(sweep_command)
 
+EVIDENCE_HELP = (
+    "Write the findings' client and account numbers unmasked (policy: monitor.evidence)."
+)
 LEVEL_STYLE = {"major": "bold red", "general": "yellow", "attention": "cyan"}
 
 
@@ -62,12 +66,15 @@ def run_day_command(
         Path | None, typer.Option("--json", help="Write the day's result as JSON here.")
     ] = None,
     wide: Annotated[bool, typer.Option("--wide", help=WIDE_HELP)] = False,
+    evidence: Annotated[bool, typer.Option("--evidence", help=EVIDENCE_HELP)] = False,
 ) -> None:
     """Compare the day's packages, grade and route warnings; print, write JSON and HTML."""
     day = _parse_date(business_date)
     wired = application(at)
     gate = signed_in(wired)
     gate.check(Action.RUN_DAY, Resource())
+    if evidence:  # asked before the run, so that a refusal changes nothing
+        gate.check(Action.MONITOR_EVIDENCE, Resource())
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, transient=True,
@@ -82,7 +89,8 @@ def run_day_command(
             raise fail(f"run_day_could_not_run: {type(error).__name__}: {error}") from error
     _print_outcome(outcome, wide=wide)
     if json_file is not None:
-        json_file.write_text(json.dumps(outcome.document, ensure_ascii=False, indent=2) + "\n")
+        shown = outcome.document if evidence else masked_day_document(outcome.document)
+        json_file.write_text(json.dumps(shown, ensure_ascii=False, indent=2) + "\n")
         say(console, f"JSON written to {json_file}", whole=True)
     report = wired.write_day_report(outcome.result)
     say(console, f"HTML report: {report}", whole=True)

@@ -137,7 +137,7 @@ def _try(
 
 
 def run_duplicate_import_drill(*, store: DrillStore) -> DrillReport:
-    log = DrillLog()
+    log = DrillLog(clients=frozenset(DEDUCTIONS_FEN))
     clock = DrillClock(
         datetime.combine(DRILL_DAY, datetime.min.time(), SHANGHAI) + timedelta(hours=17)
     )
@@ -192,7 +192,7 @@ def run_duplicate_import_drill(*, store: DrillStore) -> DrillReport:
         f"{len(hashes)} versions of {DEDUCTION_FILE} applied, {len(set(hashes))} distinct",
     )
     audit_intact(store, log)
-    return DrillReport("duplicate-import", tuple(log.lines), tuple(log.checks))
+    return DrillReport("duplicate-import", tuple(log.lines), tuple(log.checks), log.clients)
 
 
 def _retries_post_nothing(

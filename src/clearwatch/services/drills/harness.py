@@ -80,6 +80,8 @@ class DrillCheck:
 class DrillLog:
     lines: list[str] = field(default_factory=list)
     checks: list[DrillCheck] = field(default_factory=list)
+    # The client fund accounts the narrative names: masked wherever it is printed.
+    clients: frozenset[str] = frozenset()
 
     def say(self, text: str, *, control: str | None = None) -> None:
         self.lines.append(text if control is None else f"{text}  [control: {control}]")
@@ -93,6 +95,7 @@ class DrillReport:
     name: str
     narrative: tuple[str, ...]
     checks: tuple[DrillCheck, ...]
+    clients: frozenset[str] = frozenset()  # masked when printed (`masking.mask_in`)
 
     @property
     def passed(self) -> bool:

@@ -68,7 +68,7 @@ class DrillMonitor(Protocol):
 def run_overdraft_advance_drill(
     *, store: DrillStore, monitor: DrillMonitor | None = None
 ) -> DrillReport:
-    log = DrillLog()
+    log = DrillLog(clients=frozenset(CASH_FEN))
     clock = DrillClock(datetime.combine(DRILL_DAY, datetime.min.time(), SHANGHAI))
     clock.advance(timedelta(hours=17, minutes=30))
     register_people(store, clock.now())
@@ -80,7 +80,7 @@ def run_overdraft_advance_drill(
     if monitor is not None:
         _monitor(store, log, monitor, package)
     audit_intact(store, log)
-    return DrillReport("overdraft-advance", tuple(log.lines), tuple(log.checks))
+    return DrillReport("overdraft-advance", tuple(log.lines), tuple(log.checks), log.clients)
 
 
 def _end_of_day(store: DrillStore, clock: DrillClock, log: DrillLog) -> EodReport:

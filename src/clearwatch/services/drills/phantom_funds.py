@@ -110,7 +110,7 @@ def _accepted(outcomes: Sequence[NodeEntry | Refusal]) -> list[NodeEntry]:
 
 
 def run_phantom_funds_drill(*, store: DrillStore) -> DrillReport:
-    log = DrillLog()
+    log = DrillLog(clients=frozenset(CENTRAL_CASH_FEN))
     clock = DrillClock(
         datetime.combine(DRILL_DAY, datetime.min.time(), SHANGHAI) + timedelta(hours=8)
     )
@@ -137,7 +137,7 @@ def run_phantom_funds_drill(*, store: DrillStore) -> DrillReport:
     accepted += _spend_attempt(store, log, standby, spent, accepted)
     _fills_and_clearing(store, clock, log, central, standby, accepted)
     audit_intact(store, log)
-    return DrillReport("phantom-funds", tuple(log.lines), tuple(log.checks))
+    return DrillReport("phantom-funds", tuple(log.lines), tuple(log.checks), log.clients)
 
 
 def _start(

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from clearwatch.domain.access.approvals import ApprovalKind
+from clearwatch.domain.access.organisations import SIPF
 from clearwatch.domain.audit.checkpoint import AuditFinding
 from clearwatch.domain.audit.witness import KeptHead, regressions
 from clearwatch.domain.monitor.audit_heads import head_errors
@@ -29,10 +31,12 @@ def audit_head_errors(
     head = manifest.audit_head
     if head is None:
         return ()
+    pinned = uow.packages.pinned_key(manifest.institution_id)
     return head_errors(
         manifest,
         signature_valid=source.head_signature_valid(head),
-        pinned_key=uow.packages.pinned_key(manifest.institution_id),
+        pinned_key=pinned,
+        approved_key_sha256=_rotated_key(uow, manifest, pinned),
     )
 
 
@@ -41,7 +45,40 @@ def pinned_key_errors(uow: MonitorUnitOfWork, manifest: Manifest) -> tuple[Packa
     if manifest.audit_head is None:
         return ()
     pinned = uow.packages.pinned_key(manifest.institution_id)
-    return head_errors(manifest, signature_valid=True, pinned_key=pinned)
+    rotated = _rotated_key(uow, manifest, pinned)
+    return head_errors(
+        manifest, signature_valid=True, pinned_key=pinned, approved_key_sha256=rotated
+    )
+
+
+def rotation_subject(institution_id: str) -> str:
+    """The subject of an institution's `witness_key_rotation` approval requests."""
+    return f"institution:{institution_id}"
+
+
+def _rotated_key(uow: MonitorUnitOfWork, manifest: Manifest, pinned: str | None) -> str | None:
+    """The key sha256 the institution's latest approved rotation names, when the head is not
+    under the pinned key (only then asked). Only the latest counts: a rotation approved
+    later retires the key an earlier one let in."""
+    head = manifest.audit_head
+    if head is None or pinned is None or pinned == head.public_key:
+        return None
+    approved = uow.access.latest_approved(
+        kind=ApprovalKind.WITNESS_KEY_ROTATION,
+        subject_ref=rotation_subject(manifest.institution_id),
+    )
+    if approved is None or approved.payload.get("institution_id") != manifest.institution_id:
+        return None
+    # Only the regulator decides whose history it witnesses: a rotation a broker's own maker
+    # and checker approved in their back office lets nothing in.
+    if not all(_of_sipf(uow, user) for user in (approved.maker, approved.checker)):
+        return None
+    return str(approved.payload.get("key_sha256"))
+
+
+def _of_sipf(uow: MonitorUnitOfWork, user_id: str | None) -> bool:
+    user = None if user_id is None else uow.access.user(user_id)
+    return user is not None and user.organisation == SIPF
 
 
 def keep_audit_head(

@@ -20,6 +20,7 @@ from clearwatch.domain.monitor.reporting import (
 )
 from clearwatch.domain.monitor.stored_package import StoredPackage
 from clearwatch.domain.shared.errors import ClearwatchError
+from clearwatch.services.access.ports import AccessRepository
 from clearwatch.services.shared.ports import ColumnarStore, UnitOfWork
 
 
@@ -176,6 +177,9 @@ class MonitorUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def reporting(self) -> ReportingRepository: ...
+
+    @property
+    def access(self) -> AccessRepository: ...  # approvals: a witness key's approved rotation
 
 
 class MonitorUnitOfWorkFactory(Protocol):
