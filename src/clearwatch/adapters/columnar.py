@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from pyarrow import fs
 
 from clearwatch.adapters.columnar_keys import (
+    ENCRYPTED_FOOTER_MAGIC,
     OBJECT_NAME_METADATA,
     PAGE_BYTES_MAX,
     ROW_GROUP_ROWS,
@@ -41,6 +42,7 @@ from clearwatch.adapters.columnar_keys import (
     seal_data_key,
     sealed_by,
 )
+from clearwatch.adapters.crash_points import crash_point
 
 hash_read_block_bytes = 8 * 1024 * 1024
 # A temporary file whose writer cannot be asked (another machine sharing the store, or a name
@@ -131,8 +133,9 @@ class ParquetStore:
 
     Opening a store that has a keyring needs its master key (`keys`), or it refuses by the
     setting's name. A store set to be encrypted (`keys.encrypt`) gets its keyring when its key
-    is first asked for; one that already holds plaintext objects is refused: a store is all
-    plaintext or all encrypted, as a DuckDB scan reads either, never both.
+    is first asked for; one that already holds plaintext objects is refused: those are
+    encrypted in place by `begin_encryption` and `encrypt_object` (`keys encrypt-store`),
+    during which the store holds both forms and reads each object in its own.
     """
 
     def __init__(self, root: str, *, keys: MasterKeySource | None = None) -> None:
@@ -308,8 +311,10 @@ class ParquetStore:
 
     def verify(self, digest: str) -> None:
         """Re-hash the stored bytes (an encrypted object: check the name its authenticated
-        footer holds); a mismatch means tampering or corruption."""
-        if self._data_key is not None:
+        footer holds); a mismatch means tampering or corruption. In an encrypted store a
+        plaintext object (one `encrypt_object` has not reached yet) is checked by its bytes:
+        only the original plaintext hashes to its name, so integrity holds either way."""
+        if self._data_key is not None and self._encrypted_object(digest):
             self._open_encrypted(digest, self._data_key)
             return
         hasher = hashlib.sha256()
@@ -320,7 +325,7 @@ class ParquetStore:
             raise ColumnarIntegrityError(f"columnar object {digest} fails its hash check")
 
     def read_table(self, digest: str) -> pa.Table:
-        if self._data_key is None:
+        if self._data_key is None or not self._encrypted_object(digest):
             self.verify(digest)
             return pq.read_table(self._path(digest), filesystem=self._fs)
         parquet = self._open_encrypted(digest, self._data_key)
@@ -332,6 +337,73 @@ class ParquetStore:
         metadata = table.schema.metadata or {}
         kept = {k: v for k, v in metadata.items() if k != OBJECT_NAME_METADATA}
         return table.replace_schema_metadata(kept or None)
+
+    def _encrypted_object(self, digest: str) -> bool:
+        """Whether the object's footer is encrypted (its last four bytes say so)."""
+        with self._fs.open_input_file(self._path(digest)) as source:  # missing: not found
+            size = source.size()
+            if size < len(ENCRYPTED_FOOTER_MAGIC):
+                return False  # not Parquet at all: the plaintext check names it
+            source.seek(size - len(ENCRYPTED_FOOTER_MAGIC))
+            return bool(source.read(len(ENCRYPTED_FOOTER_MAGIC)) == ENCRYPTED_FOOTER_MAGIC)
+
+    # -- encrypting a plaintext store in place ----------------------------------------------
+
+    def begin_encryption(self) -> str:
+        """Give this store a keyring (a new data key sealed under the master key) unless it
+        has one; the master key's id. Refused, changing nothing, without the master key."""
+        why = f"encrypting the columnar store at {self._root_uri}"
+        master = self._keys.load(why)
+        if self._data_key is None:
+            sealed = seal_data_key(new_data_key(), master)
+            # `create` links into place: of two concurrent starts, both end with one key.
+            self._data_key = self._opened(self._keyring.create(sealed), why)
+        return master_key_id(master)
+
+    def encrypt_object(self, digest: str) -> bool:
+        """Rewrite one plaintext object encrypted under its own name; False if it already is.
+
+        The name stays: rows of the relational store name objects and are never rewritten.
+        The plaintext is checked against its name first, the encrypted copy is decrypted and
+        its rows compared (sha256 of their Arrow IPC stream) before it replaces the plaintext
+        in one rename: a crash leaves the object whole in one form or the other, and a
+        temporary file that `remove_orphans` clears.
+        """
+        key = self._data_key
+        if key is None:
+            raise ColumnarKeyError(f"the columnar store at {self._root_uri} has no keyring yet")
+        if self._encrypted_object(digest):
+            self._open_encrypted(digest, key)
+            return False
+        self.verify(digest)
+        plaintext = pq.ParquetFile(self._path(digest), filesystem=self._fs)
+        temporary = self._temporary()
+        rows = _rows_identity(plaintext)
+        options = _parquet_options(key, _dictionary_columns(plaintext))
+        try:
+            with pq.ParquetWriter(temporary, plaintext.schema_arrow, filesystem=self._fs,
+                                  **options) as writer:  # fmt: skip
+                for group in range(plaintext.num_row_groups):
+                    table = plaintext.read_row_group(group)
+                    writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                writer.add_key_value_metadata({OBJECT_NAME_METADATA: digest})
+            crash_point("columnar_encrypt_written")
+            written = pq.ParquetFile(
+                temporary, filesystem=self._fs, decryption_properties=key.decryption()
+            )
+            if _rows_identity(written) != rows:
+                raise ColumnarIntegrityError(f"columnar object {digest} did not encrypt intact")
+        except BaseException:
+            self._fs.delete_file(temporary)
+            raise
+        self._fs.move(temporary, self._path(digest))  # a rename: replaces the plaintext whole
+        crash_point("columnar_encrypt_replaced")
+        self._open_encrypted(digest, key)
+        return True
+
+    def _temporary(self) -> str:
+        self._fs.create_dir(f"{self._base}/tmp", recursive=True)
+        return f"{self._base}/tmp/{_HOST}_{os.getpid()}_{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
 
     def _open_encrypted(self, digest: str, key: DataKey) -> pq.ParquetFile:
         source = self._fs.open_input_file(self._path(digest))  # a missing object: not found
@@ -345,6 +417,32 @@ class ParquetStore:
         if named != digest.encode("ascii"):
             raise ColumnarIntegrityError(f"columnar object {digest} holds another object")
         return parquet
+
+
+def _rows_identity(parquet: pq.ParquetFile) -> bytes:
+    """The sha256 of the file's rows as an Arrow IPC stream, the store's own metadata left out:
+    equal for a plaintext object and its encrypted rewrite when every row came through."""
+    metadata = parquet.schema_arrow.metadata or {}
+    kept = {k: v for k, v in metadata.items() if k != OBJECT_NAME_METADATA} or None
+    schema = (
+        parquet.schema_arrow.with_metadata(kept) if kept else parquet.schema_arrow.remove_metadata()
+    )
+    identity = _PlaintextIdentity(schema)
+    for group in range(parquet.num_row_groups):
+        identity.add(parquet.read_row_group(group).replace_schema_metadata(kept))
+    return identity.digest()
+
+
+def _dictionary_columns(parquet: pq.ParquetFile) -> list[str]:
+    """The columns the plaintext object kept as a dictionary: its rewrite keeps them so."""
+    if parquet.metadata.num_row_groups == 0:
+        return []
+    group = parquet.metadata.row_group(0)
+    return [
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).has_dictionary_page
+    ]
 
 
 def _parquet_options(key: DataKey | None, dictionary_columns: Sequence[str]) -> dict[str, Any]:

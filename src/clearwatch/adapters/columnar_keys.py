@@ -45,6 +45,7 @@ _SEAL_CONTEXT = KEYRING_FORMAT.encode("ascii")
 _NAME_LABEL = b"clearwatch.object-name/1"
 _KEY_ID_LABEL = b"clearwatch.master-key-id/1"
 DUCKDB_KEY_NAME = "clearwatch_store"  # the name the data key is registered under in DuckDB
+ENCRYPTED_FOOTER_MAGIC = b"PARE"  # the last bytes of a Parquet file whose footer is encrypted
 OBJECT_NAME_METADATA = b"clearwatch.object"  # in the encrypted footer: the object's own name
 # DuckDB checks a column chunk of an encrypted file as one page and fails ("Computed AES tag
 # differs from read AES tag") as soon as a chunk holds more than one data page. pyarrow cuts
@@ -102,12 +103,44 @@ def duckdb_parquet_scan(
     returns. Ibis's `read_parquet` cannot be used either: it passes `encryption_config` as a
     MAP, where DuckDB wants a STRUCT.
     """
-    listed = "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
     options = ", filename = true" if filename else ""
     if key is None:
-        return f"read_parquet({listed}{options})"
-    options += f", encryption_config = {{footer_key: '{DUCKDB_KEY_NAME}'}}"
-    return f"(SELECT * FROM read_parquet({listed}{options}) OFFSET 0)"
+        return f"read_parquet({_listed(paths)}{options})"
+    # A store being encrypted in place (`keys encrypt-store`) holds both forms for a while,
+    # and DuckDB reads one form per `read_parquet`: the plaintext ones are read apart.
+    forms = {path: encrypted_footer(path) for path in paths}
+    plaintext = [path for path in paths if not forms[path]]
+    encrypted = [path for path in paths if forms[path]]
+    keyed = f"{options}, encryption_config = {{footer_key: '{DUCKDB_KEY_NAME}'}}"
+    scan = f"(SELECT * FROM read_parquet({_listed(encrypted)}{keyed}) OFFSET 0)"
+    if not plaintext:
+        return scan
+    plain = f"SELECT * FROM read_parquet({_listed(plaintext)}{options})"
+    if not encrypted:
+        return f"({plain})"
+    return f"(SELECT * FROM {scan} UNION ALL BY NAME {plain})"
+
+
+def _listed(paths: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + path.replace("'", "''") + "'" for path in paths) + "]"
+
+
+def encrypted_footer(path: str) -> bool:
+    """Whether the Parquet file at `path` (a path or a pyarrow URI) has an encrypted footer:
+    its last four bytes are `PARE`, not `PAR1`. A missing file counts as encrypted, so that
+    the reader names it as before."""
+    filesystem, where = (
+        fs.FileSystem.from_uri(path) if "://" in path else (fs.LocalFileSystem(), path)
+    )
+    try:
+        with filesystem.open_input_file(where) as source:
+            size = source.size()
+            if size < len(ENCRYPTED_FOOTER_MAGIC):
+                return False
+            source.seek(size - len(ENCRYPTED_FOOTER_MAGIC))
+            return bool(source.read(len(ENCRYPTED_FOOTER_MAGIC)) == ENCRYPTED_FOOTER_MAGIC)
+    except FileNotFoundError:
+        return True
 
 
 @dataclass(frozen=True)
@@ -285,6 +318,6 @@ class KeyringFile:
 def refuse_plaintext_objects(where: str, *, restoring: bool = False) -> ColumnarKeyError:
     held = "the backup holds" if restoring else f"the columnar store at {where} already holds"
     return ColumnarKeyError(
-        f"{ENCRYPT_AT_REST}=1, but {held} plaintext objects, which are not encrypted in "
-        "place: run it with the setting off"
+        f"{ENCRYPT_AT_REST}=1, but {held} plaintext objects: run it with the setting off"
+        + ("" if restoring else ", or encrypt them first with `clearwatch keys encrypt-store`")
     )

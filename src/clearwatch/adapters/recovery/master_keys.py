@@ -1,4 +1,4 @@
-"""The columnar store's master key for `clearwatch keys rotate`: a key file, the keyring."""
+"""The columnar store's master key for `clearwatch keys`: a key file, the keyring, the objects."""
 
 from __future__ import annotations
 
@@ -35,3 +35,12 @@ class ParquetMasterKeys:
             raise Refused(NEW_MASTER_KEY_MUST_DIFFER, f"{new_key_file} holds the current key")
         old_id, new_id = self._store.rotate_master_key(master)
         return KeyRotation(old_id, new_id, new_key_file, created)
+
+    def begin_encryption(self) -> str:
+        return self._store.begin_encryption()
+
+    def object_names(self) -> list[str]:
+        return self._store.names()
+
+    def encrypt_object(self, name: str) -> bool:
+        return self._store.encrypt_object(name)

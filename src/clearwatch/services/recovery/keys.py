@@ -1,4 +1,6 @@
-"""Rotate the columnar store's master key: the data key is wrapped again, no object rewritten.
+"""The columnar store's keys: rotate the master key, encrypt a plaintext store in place.
+
+Rotation: the data key is wrapped again, no object rewritten.
 
 The data key that encrypts every object stays the same; only its wrapping changes. So a
 rotation protects against a master key that leaked without the keyring, and it is instant
@@ -21,6 +23,7 @@ from clearwatch.services.shared.ports import Clock, UnitOfWork
 STORE_MUST_BE_ENCRYPTED = "columnar_store_must_be_encrypted"
 NEW_MASTER_KEY_MUST_DIFFER = "new_master_key_must_differ"
 STORE_KEY_ROTATED = "store.key_rotated"  # the audit action; its payload names the keys' ids
+STORE_ENCRYPTED = "store.encrypted_in_place"  # the audit action of `encrypt_store`
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,66 @@ class MasterKeys(Protocol):
         """Wrap the data key under the key in `new_key_file` (made, owner-only, when the file
         does not exist); refuse a key that is the current one."""
         ...
+
+    def begin_encryption(self) -> str:
+        """Give a plaintext store its keyring (kept if it has one); the master key's id.
+        Refused without the master key, before anything changes."""
+        ...
+
+    def object_names(self) -> list[str]: ...
+
+    def encrypt_object(self, name: str) -> bool:
+        """Rewrite one plaintext object encrypted, checked; False if it already was."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoreEncryption:
+    """What `encrypt_store` did: objects rewritten now, objects found already encrypted."""
+
+    master_key_id: str
+    objects_encrypted: int
+    objects_already_encrypted: int
+
+
+def encrypt_store(
+    *,
+    keys: MasterKeys,
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    actor: str,
+    progress: Callable[[str, bool], None] | None = None,
+) -> StoreEncryption:
+    """Encrypt every plaintext object of the columnar store in place, one at a time.
+
+    Each object is replaced whole by its checked encrypted copy, under the same name, so the
+    store stays readable throughout and a run killed at any point is finished by running it
+    again: objects already encrypted are checked and kept. The audit record is appended once
+    every object is encrypted; a run that died left none, the run that completes it does.
+    """
+    key_id = keys.begin_encryption()
+    encrypted = already = 0
+    for name in keys.object_names():
+        rewritten = keys.encrypt_object(name)
+        encrypted, already = encrypted + rewritten, already + (not rewritten)
+        if progress is not None:
+            progress(name, rewritten)
+    done = StoreEncryption(key_id, encrypted, already)
+    with uow_factory() as uow:
+        record_audit(
+            uow,
+            actor=actor,
+            action=STORE_ENCRYPTED,
+            object_ref="store:columnar",
+            payload={
+                "master_key": key_id,
+                "objects_encrypted": encrypted,
+                "objects_already_encrypted": already,
+            },
+            recorded_at=clock.now(),
+        )
+        uow.commit()
+    return done
 
 
 def rotate_master_key(

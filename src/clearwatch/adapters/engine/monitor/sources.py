@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyarrow.parquet.encryption as pe
 
+from clearwatch.adapters.columnar_keys import encrypted_footer
 from clearwatch.adapters.files.csv_values import ARROW_TYPES
 from clearwatch.domain.monitor.findings import EngineRequest, FilingRow, StoredPackageFile
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS, FileSpec
@@ -113,7 +114,9 @@ def tagged_arrow(
     `decryption` reads an encrypted store's files."""
     parts = []
     for source in sources:
-        table = pq.read_table(source.uri, decryption_properties=decryption)
+        # A store being encrypted in place holds plaintext objects for a while.
+        keyed = decryption if decryption is not None and encrypted_footer(source.uri) else None
+        table = pq.read_table(source.uri, decryption_properties=keyed)
         table = table.add_column(
             0, sender, pa.array([source.institution_id] * len(table), pa.string())
         )
