@@ -1,4 +1,5 @@
-"""`clearwatch demo`: the main job — simulate a market, run the back offices and the monitor."""
+"""`clearwatch demo`: the main job — simulate a market, run the back offices and the monitor,
+then the Measures past run-day: explanations, review, sweep, approvals, delivery."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.kinds import PackageKind
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.cli.common import EXIT_USAGE, console, fail
+from clearwatch.entrypoints.cli.demo_cases import (
+    continue_past_run_day,
+    print_cases_summary,
+)
 from clearwatch.entrypoints.cli.demo_people import DemoPeople
 from clearwatch.entrypoints.cli.output import Column, level_style, listing_table, say
 from clearwatch.services.backoffice.books_check import BooksBreached
@@ -81,7 +86,8 @@ def demo(
         False, "--skip-eod", help="Submit the simulator's broker_daily instead of running EOD."
     ),
 ) -> None:
-    """Simulate market days, run each broker's end of day, submit every package, run the monitor."""
+    """Simulate market days, run each broker's end of day, submit every package, run the monitor;
+    then explain, review and sweep the cases, approve the warnings and deliver them."""
     try:
         plans = plan_faults(faults, days=days, brokers=brokers, banks=banks)
     except UnknownFaultError as error:
@@ -126,7 +132,12 @@ def demo(
                 progress=progress,
             )
         results = _run_monitor_days(wired, clock, market, dates, people, progress)
+        task = progress.add_task("cases, approvals, delivery", total=1)
+        cases_log = continue_past_run_day(wired, clock, people, dates)
+        progress.advance(task)
     _print_results(market, dates, results, log)
+    # After the run-day's results, what came of them: cases by state, deliveries by channel.
+    print_cases_summary(wired, people, cases_log)
 
 
 def _demo_store(clock: FixedClock) -> tuple[Application, DemoPeople]:

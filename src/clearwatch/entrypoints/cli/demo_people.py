@@ -1,8 +1,10 @@
 """The people and machines of the demo's replayed market, registered in its store.
 
 The demo acts as each party would: every institution's reporting system submits its own
-packages under a machine identity of that institution, and a SIPF analyst runs the day — each
-asked of the policy like anyone else. They act in-process (no password to type), registered
+packages under a machine identity of that institution, a SIPF analyst runs the day and reviews
+the cases, each institution's officer explains its own, a second SIPF analyst (a reviewer)
+approves the warnings, and a SIPF delivery worker pushes them — each asked of the policy like
+anyone else. They act in-process (no password to type), registered
 by the demo's own admin, which is the first admin of the demo's store. A store whose users
 were registered by someone else is refused: the demo runs in a home of its own.
 
@@ -25,6 +27,8 @@ from clearwatch.services.access.users import add_user
 
 DEMO_ADMIN = "demo-admin"
 DEMO_ANALYST = "demo-analyst"
+DEMO_REVIEWER = "demo-reviewer"
+DEMO_DELIVERY_WORKER = "demo-delivery"
 DEMO_STORE_MUST_BE_THE_DEMOS = "demo_store_must_be_the_demos"
 
 
@@ -49,6 +53,18 @@ class DemoPeople:
 
     def analyst(self) -> Gate:
         return self._gate(DEMO_ANALYST, SIPF_ID, Role.ANALYST)
+
+    def reviewer(self) -> Gate:
+        """The second analyst: approves what the analyst's runs and decisions proposed."""
+        return self._gate(DEMO_REVIEWER, SIPF_ID, Role.REVIEWER)
+
+    def delivery_worker(self) -> Gate:
+        """The identity the delivery worker acts as, like `serve`'s named worker user."""
+        return self._gate(DEMO_DELIVERY_WORKER, SIPF_ID, Role.ANALYST)
+
+    def officer(self, institution_id: str) -> Gate:
+        """The institution's officer, who explains its cases (核实说明) and no one else's."""
+        return self._gate(f"{institution_id.lower()}-officer", institution_id, Role.OFFICER)
 
     def reporting_system(self, institution_id: str) -> Gate:
         """The institution's machine identity, a submitter of that institution only."""
