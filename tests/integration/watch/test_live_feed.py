@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,9 @@ class Recorded:
 
     def batch_delivered(self, directory: Path) -> None:
         self.deliveries.append(directory)
+
+    def occurred(self, events: Sequence[WatchEvent]) -> None:
+        return None
 
 
 def test_every_delivery_is_told_after_the_import_applied_or_absorbed_it(

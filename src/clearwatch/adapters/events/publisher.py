@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from clearwatch.domain.watch.events import WatchEvent
 from clearwatch.services.watch.ports import EventSource, EventStream
 
 log = logging.getLogger(__name__)
@@ -24,3 +25,11 @@ class StreamPublisher:
             self.stream().publish(self.source(directory).events())
         except Exception as error:  # the import stands; `watch publish --from` can redo this
             log.warning("watch_events_not_published: %s: %s", directory, error)
+
+    def occurred(self, events: Sequence[WatchEvent]) -> None:
+        if not events:
+            return
+        try:
+            self.stream().publish(events)
+        except Exception as error:  # the books stand; the events' keys make a retry harmless
+            log.warning("watch_events_not_published: %s: %s", events[0].key, error)

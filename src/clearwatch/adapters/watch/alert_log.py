@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from clearwatch.domain.watch.alerts import Alert, alert_to_dict
+from clearwatch.domain.watch.alerts import Alert, alert_from_dict, alert_to_dict
 
 
 class JsonlAlertLog:
@@ -41,3 +41,11 @@ class JsonlAlertLog:
 
     def keys(self) -> set[str]:
         return set(self._keys)
+
+    def recorded(self) -> list[Alert]:
+        """Every alert recorded, in the order raised (the risk desk's list)."""
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        whole = data[: data.rfind(b"\n") + 1]  # a line being written is not an alert yet
+        return [alert_from_dict(json.loads(line)) for line in whole.splitlines() if line.strip()]

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from clearwatch.domain.shared.money import format_fen
-from clearwatch.domain.watch.events import WatchEvent, event_to_dict
+from clearwatch.domain.shared.money import format_fen, parse_fen
+from clearwatch.domain.watch.events import WatchEvent, event_from_dict, event_to_dict
 
 
 class WatchLevel(StrEnum):
@@ -67,3 +67,25 @@ def alert_to_dict(alert: Alert) -> dict[str, Any]:
         ],
         "model_version": alert.model_version,
     }
+
+
+def alert_from_dict(data: dict[str, Any]) -> Alert:
+    """An alert as `alert_to_dict` wrote it (the alert log's lines), evidence and all."""
+    return Alert(
+        key=str(data["key"]),
+        rule=str(data["rule"]),
+        level=WatchLevel(data["level"]),
+        business_date=date.fromisoformat(data["business_date"]),
+        broker_id=str(data["broker_id"]),
+        subject=str(data["subject"]),
+        summary=str(data["summary"]),
+        amount_fen=parse_fen(str(data["amount"])),
+        raised_at=datetime.fromisoformat(data["raised_at"]),
+        rules_sha256=str(data["rules_sha256"]),
+        evidence=tuple(event_from_dict(event) for event in data.get("evidence", ())),
+        contributions=tuple(
+            Contribution(c["feature"], float(c["value"]), float(c["usual"]), float(c["weight"]))
+            for c in data.get("contributions", ())
+        ),
+        model_version=str(data.get("model_version", "")),
+    )

@@ -38,6 +38,15 @@ class EventKind(StrEnum):
     # A trading node's available cash for a client: amount = what the node holds; detail =
     # start or takeover; counterparty = node id; extra `central` = the central books' figure.
     NODE_FUNDS = "node.funds"
+    # Live hooks only (issue 19; a recorded day's files have no such rows):
+    # An end-of-day step completed: detail = the step; account empty; amount 0.
+    EOD_STEP = "eod.step"
+    # A trading node's lease moved (first, takeover, override): counterparty = node id;
+    # detail = the move; extra `epoch`; account empty; amount 0.
+    NODE_LEASE = "node.lease"
+    # A client's trading halted for the day: detail = the rule that halted it (a conservation
+    # breach, or an approved halt from a watch alert); counterparty = who raised it; amount 0.
+    CLIENT_HALTED = "client.halted"
 
 
 @dataclass(frozen=True, slots=True)

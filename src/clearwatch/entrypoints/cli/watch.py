@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.access.policy import Action
+from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.masking import mask_in, mask_subject
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.domain.watch.alerts import Alert, alert_to_dict
 from clearwatch.domain.watch.events import EventKind
 from clearwatch.domain.watch.features import DailyFeatures
+from clearwatch.domain.watch.reviews import ReviewDecision, client_accounts
 from clearwatch.entrypoints.cli.common import EXIT_USAGE, application, console, fail, signed_in
 from clearwatch.entrypoints.cli.output import (
     Column,
@@ -27,6 +30,13 @@ from clearwatch.entrypoints.cli.output import (
 from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer, replay
 from clearwatch.services.watch.models import split_days, train_models
 from clearwatch.services.watch.ports import EventStream, WatchWiring
+from clearwatch.services.watch.review import (
+    alert_reviews,
+    approve_halt,
+    find_alert,
+    request_halt,
+    review_alert,
+)
 from clearwatch.services.watch.scoring import ModelWatch
 
 watch_app = typer.Typer(
@@ -214,3 +224,142 @@ def train(
         f" models {models.version[:12]} (seed {models.seed}) on {len(training.dates())} days, "
         f"calibrated on {len(calibration.dates())}: {out}",
     )
+
+
+alerts_app = typer.Typer(
+    help="The risk desk's alerts: list, review, halt a client (风控复核).",
+    no_args_is_help=True,
+)
+watch_app.add_typer(alerts_app, name="alerts")
+
+REVIEW_COLUMNS = (
+    Column("level", "level", style=level_style),
+    Column("rule", "rule"),
+    Column("broker", "broker_id"),
+    Column("date", "business_date"),
+    Column("subject", "subject", whole=False),
+    Column("amount", "amount", justify="right"),
+    Column("review", "review"),
+    Column("by", "reviewer"),
+    Column("key", "key", wide=True),
+    Column("reason", "reason", whole=False, wide=True),
+)
+DECISIONS = {"confirm": ReviewDecision.CONFIRMED, "dismiss": ReviewDecision.DISMISSED}
+
+
+def _books(broker_id: str) -> Resource:
+    return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    everything: bool = typer.Option(False, "--all", help="Reviewed alerts too."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
+    """Alerts `watch serve` raised on the caller's broker, not yet reviewed (--all: every one)."""
+    wired = application()
+    sees = signed_in(wired).lister(Action.WATCH_READ)
+    reviews = alert_reviews(uow=wired.read_uow())
+    rows = []
+    for alert in wired.watch_wiring().alert_log().recorded():
+        review = reviews.get(alert.key)
+        if not sees(_books(alert.broker_id)) or (review is not None and not everything):
+            continue
+        [row] = _rows([alert], masked=not as_json)
+        rows.append(
+            {
+                **row,
+                "review": "open" if review is None else review.decision.value,
+                "reviewer": "" if review is None else review.reviewer,
+                "reason": "" if review is None else review.reason,
+            }
+        )
+    print_listing(
+        console, "Watch alerts 实时监测告警", REVIEW_COLUMNS, rows, wide=wide, as_json=as_json
+    )
+
+
+@alerts_app.command("review")
+def alerts_review(
+    key: str = typer.Argument(..., help="The alert's key (`watch alerts list --wide`)."),
+    decision: str = typer.Argument(..., help="confirm or dismiss"),
+    reason: str = typer.Option("", "--reason", help="Why (required to dismiss)."),
+) -> None:
+    """Confirm an alert (a halt may follow) or dismiss it with a reason; once per alert."""
+    if decision not in DECISIONS:
+        raise fail(f"decision must be confirm or dismiss, not {decision!r}", EXIT_USAGE)
+    wired = application()
+    gate = signed_in(wired)
+    gate.check_credential(Action.WATCH_REVIEW)
+    alert = find_alert(wired.watch_wiring().alert_log(), key)
+    review = review_alert(
+        uow=wired.uow(),
+        alert=alert,
+        decision=DECISIONS[decision],
+        reason=reason,
+        reviewer=gate.caller.user_id,
+        at=wired.clock.now(),
+    )
+    say(console, (review.decision.value, "bold"), f" {key} by {review.reviewer}")
+
+
+@alerts_app.command("halt")
+def alerts_halt(
+    key: str | None = typer.Argument(None, help="A confirmed alert's key: ask for the halt."),
+    account: str | None = typer.Option(
+        None, "--account", help="The client to halt (default: the one the alert names)."
+    ),
+    business_date: str | None = typer.Option(
+        None, "--date", help="The trading day to halt (default: today in Shanghai)."
+    ),
+    approve: int | None = typer.Option(
+        None, "--approve", help="As a checker: approve this halt request, which halts at once."
+    ),
+) -> None:
+    """Halt a client a confirmed alert names, for a day: an operator asks, a checker approves.
+
+    A duty officer without the checker role approves under an emergency grant of `checker`
+    (`clearwatch user emergency-grant`)."""
+    wired = application()
+    gate = signed_in(wired)
+    publisher = wired.watch_publisher()
+    if approve is not None:
+        gate.check_credential(Action.APPROVALS_APPROVE)
+        outcome = approve_halt(
+            uow=wired.uow(), request_id=approve, checker=gate.caller.user_id,
+            at=wired.clock.now(), publisher=publisher,
+        )  # fmt: skip
+    else:
+        if key is None:
+            raise fail("name the alert's key, or --approve a halt request", EXIT_USAGE)
+        gate.check_credential(Action.WATCH_HALT)
+        alert = find_alert(wired.watch_wiring().alert_log(), key)
+        outcome = request_halt(
+            uow=wired.uow(),
+            alert=alert,
+            fund_account=account or _named_client(alert),
+            business_date=_day(business_date, wired.clock.now()),
+            maker=gate.caller.user_id,
+            at=wired.clock.now(),
+            publisher=publisher,
+        )
+    request = outcome.request
+    state = ("halted", "red") if outcome.halted else ("pending", "yellow")
+    say(console, f"approval #{request.request_id} {request.subject_ref}: ", state)
+
+
+def _named_client(alert: Alert) -> str:
+    named = client_accounts(alert)
+    if len(named) != 1:
+        raise fail(f"the alert names {len(named)} clients: choose one with --account", EXIT_USAGE)
+    return named[0]
+
+
+def _day(text: str | None, now: datetime) -> date:
+    if text is None:
+        return now.astimezone(SHANGHAI).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise fail(f"--date {text} is not YYYY-MM-DD", EXIT_USAGE) from error

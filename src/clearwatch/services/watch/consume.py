@@ -34,6 +34,9 @@ class AlertsInMemory:
     def keys(self) -> set[str]:
         return set(self.alerts)
 
+    def recorded(self) -> list[Alert]:
+        return list(self.alerts.values())
+
 
 @dataclass
 class WatchConsumer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -13,7 +13,9 @@ import numpy.typing as npt
 from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.events import WatchEvent
 from clearwatch.domain.watch.features import DailyFeatures
+from clearwatch.domain.watch.reviews import AlertReview
 from clearwatch.domain.watch.rules import WatchRules
+from clearwatch.services.intraday.ports import IntradayUnitOfWork
 
 if TYPE_CHECKING:  # models.py imports this module's ports
     from clearwatch.services.watch.models import WatchModels
@@ -56,6 +58,10 @@ class AlertLog(Protocol):
 
     def keys(self) -> set[str]: ...
 
+    def recorded(self) -> list[Alert]:
+        """Every alert recorded, in the order raised (what the risk desk reviews)."""
+        ...
+
 
 class OutlierModel(Protocol):
     """An unsupervised model of account-days: fitted on clean days, higher score = odder."""
@@ -90,6 +96,12 @@ class EventPublisher(Protocol):
 
     def batch_delivered(self, directory: Path) -> None: ...
 
+    def occurred(self, events: Sequence[WatchEvent]) -> None:
+        """Events the back office made itself (an end-of-day step, a node's start, takeover
+        or halt, a reversal), told once they are committed; keyed by what happened
+        (`domain/watch/live.py`), so telling them again changes nothing. Never raises."""
+        ...
+
 
 class NoPublisher:
     """The default: nothing is listening (no stream configured, tests, drills)."""
@@ -97,8 +109,30 @@ class NoPublisher:
     def batch_delivered(self, directory: Path) -> None:
         return None
 
+    def occurred(self, events: Sequence[WatchEvent]) -> None:
+        return None
+
 
 NO_PUBLISHER = NoPublisher()
+
+
+class AlertReviews(Protocol):
+    """The risk desk's reviews, one per alert, appended and never changed."""
+
+    def review(self, alert_key: str) -> AlertReview | None: ...
+
+    def add(self, review: AlertReview, *, alert: dict[str, object]) -> bool:
+        """False when the alert was reviewed already (a race lost); `alert` is kept whole."""
+        ...
+
+    def reviews(self, *, broker_id: str | None = None) -> list[AlertReview]: ...
+
+
+class WatchUnitOfWork(IntradayUnitOfWork, Protocol):
+    """Reviews, approvals and the intraday halts in one transaction."""
+
+    @property
+    def watch_reviews(self) -> AlertReviews: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Relational storage of the watch: the risk desk's reviews of alerts."""

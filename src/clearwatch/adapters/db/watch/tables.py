@@ -1,0 +1,24 @@
+"""Relational tables of the watch: one review per alert, with the alert as reviewed."""
+
+from sqlalchemy import Column, Date, Index, Integer, String, Table, Text
+
+from clearwatch.adapters.db.metadata import metadata
+
+# Append-only. The alert itself lives in the watch's alert log; its copy here (evidence, rules
+# hash, model version) is what the reviewer saw, kept with the decision in the same row.
+watch_alert_reviews = Table(
+    "watch_alert_reviews",
+    metadata,
+    Column("review_id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_key", String(512), nullable=False, unique=True),
+    Column("broker_id", String(32), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("reviewed_at", String(40), nullable=False),
+    Column("alert_json", Text, nullable=False),
+    Index("ix_watch_alert_reviews_broker_date", "broker_id", "business_date"),
+)

@@ -1,0 +1,126 @@
+"""The back office's live events: what its end of day, trading nodes and halts tell the watch.
+
+Each key names the occurrence in the back office's own terms, so publishing it again (a
+rerun step, a retried hook, `watch publish`) changes nothing: the stream dedupes by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+from clearwatch.domain.watch.events import EventKind, WatchEvent
+
+
+def eod_step_event(*, broker_id: str, business_date: date, step: str, at: datetime) -> WatchEvent:
+    """One end-of-day step completed (a rerun of the same step is the same occurrence)."""
+    return WatchEvent(
+        key=f"{broker_id}/{business_date.isoformat()}/eod/{step}",
+        kind=EventKind.EOD_STEP,
+        business_date=business_date,
+        broker_id=broker_id,
+        account="",
+        amount_fen=0,
+        occurred_at=at,
+        detail=step,
+    )
+
+
+def node_lease_event(
+    *, broker_id: str, business_date: date, node_id: str, move: str, epoch: int, at: datetime
+) -> WatchEvent:
+    """A node's lease taken (its epoch names the occurrence: each move makes a new one)."""
+    return WatchEvent(
+        key=f"{broker_id}/{business_date.isoformat()}/node/{node_id}/lease/{epoch}",
+        kind=EventKind.NODE_LEASE,
+        business_date=business_date,
+        broker_id=broker_id,
+        account="",
+        amount_fen=0,
+        occurred_at=at,
+        counterparty=node_id,
+        detail=move,
+        extra=(("epoch", str(epoch)),),
+    )
+
+
+def node_funds_events(
+    *,
+    broker_id: str,
+    business_date: date,
+    node_id: str,
+    moment: str,
+    held_fen: Mapping[str, int],
+    central_fen: Mapping[str, int],
+    at: datetime,
+) -> list[WatchEvent]:
+    """Each client's cash on the node at a start of day or a takeover, beside the central
+    books' figure: what `node_divergence` compares across a broker's nodes. `moment` is
+    `start` or `takeover/<epoch>` (one takeover per epoch)."""
+    return [
+        WatchEvent(
+            key=f"{broker_id}/{business_date.isoformat()}/node/{node_id}/{moment}/{account}",
+            kind=EventKind.NODE_FUNDS,
+            business_date=business_date,
+            broker_id=broker_id,
+            account=account,
+            amount_fen=held,
+            occurred_at=at,
+            counterparty=node_id,
+            detail=moment.split("/")[0],
+            extra=(("central", str(central_fen.get(account, 0))),),
+        )
+        for account, held in sorted(held_fen.items())
+    ]
+
+
+def halt_events(
+    *,
+    broker_id: str,
+    business_date: date,
+    fund_accounts: Iterable[str],
+    rule: str,
+    raised_by: str,
+    at: datetime,
+) -> list[WatchEvent]:
+    """Clients halted for the day: one halt per client and day, as the books keep it."""
+    return [
+        WatchEvent(
+            key=f"{broker_id}/{business_date.isoformat()}/halt/{account}",
+            kind=EventKind.CLIENT_HALTED,
+            business_date=business_date,
+            broker_id=broker_id,
+            account=account,
+            amount_fen=0,
+            occurred_at=at,
+            counterparty=raised_by,
+            detail=rule,
+        )
+        for account in sorted(set(fund_accounts))
+    ]
+
+
+def adjustment_events(
+    *,
+    broker_id: str,
+    business_date: date,
+    entry_key: str,
+    reason: str,
+    client_cash_fen: Mapping[str, int],
+    at: datetime,
+) -> list[WatchEvent]:
+    """A manual adjustment outside a batch (a reversal, 红冲): each client's cash as booked."""
+    return [
+        WatchEvent(
+            key=f"{broker_id}/{business_date.isoformat()}/entry/{entry_key}/{account}",
+            kind=EventKind.CASH_ADJUSTMENT,
+            business_date=business_date,
+            broker_id=broker_id,
+            account=account,
+            amount_fen=amount,
+            occurred_at=at,
+            detail=reason,
+        )
+        for account, amount in sorted(client_cash_fen.items())
+        if amount
+    ]

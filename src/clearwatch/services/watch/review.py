@@ -1,0 +1,232 @@
+"""The risk desk's use cases: review an alert, ask to halt a client, approve that halt.
+
+Every one asks the policy inside its own transaction (the alert's broker is the resource), so
+an operator of another broker is refused, the refusal audited and nothing changed. A halt is
+the existing maker-checker: `request_approval` for the operator, `approve` for a checker of
+the same back office (all its segregation rules: never the maker, never an admin; a duty
+officer acts through an emergency grant of `checker`, and the audit says so). The approval
+and the intraday halt commit together; the watch hears of the halt once committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest
+from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.watch.alerts import Alert, alert_to_dict
+from clearwatch.domain.watch.live import halt_events
+from clearwatch.domain.watch.reviews import (
+    HALT_KIND,
+    HALT_RULE,
+    AlertReview,
+    ReviewDecision,
+    ReviewRule,
+    WatchAudit,
+    check_halt,
+    halt_content,
+    halt_subject,
+    new_review,
+    parse_halt_subject,
+)
+from clearwatch.services.access.approvals import approve, approved_content_for, request_approval
+from clearwatch.services.access.authorize import denials_audited, require
+from clearwatch.services.audit.audit_log import record_audit
+from clearwatch.services.watch.ports import (
+    NO_PUBLISHER,
+    AlertLog,
+    EventPublisher,
+    WatchUnitOfWork,
+)
+
+
+@dataclass(frozen=True)
+class HaltOutcome:
+    """What `request_halt` or `approve_halt` did: asked, or halted (the request that did)."""
+
+    request: ApprovalRequest
+    halted: bool  # the client is halted for the day now (False: awaiting a checker)
+
+
+def find_alert(log: AlertLog, key: str) -> Alert:
+    for alert in log.recorded():
+        if alert.key == key:
+            return alert
+    raise Refused(ReviewRule.ALERT_MUST_EXIST, key)
+
+
+def _books_of(broker_id: str) -> Resource:
+    return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
+
+
+def review_alert(
+    *,
+    uow: WatchUnitOfWork,
+    alert: Alert,
+    decision: ReviewDecision,
+    reason: str,
+    reviewer: str,
+    at: datetime,
+) -> AlertReview:
+    """Confirm or dismiss (with a reason) an alert, once; audited with the alert's hash."""
+    with denials_audited(uow, at=at), uow:
+        require(uow, user_id=reviewer, action=Action.WATCH_REVIEW,
+                resource=_books_of(alert.broker_id), at=at)  # fmt: skip
+        review = new_review(
+            alert,
+            decision=decision,
+            reason=reason,
+            reviewer=reviewer,
+            at=at,
+            earlier=uow.watch_reviews.review(alert.key),
+        )
+        if not uow.watch_reviews.add(review, alert=alert_to_dict(alert)):
+            raise Refused(ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE, alert.key)
+        record_audit(
+            uow,
+            actor=reviewer,
+            action=WatchAudit.ALERT_REVIEWED,
+            object_ref=f"alert:{alert.key}",
+            payload={
+                "decision": decision.value,
+                "reason": review.reason,
+                "rule": alert.rule,
+                "level": alert.level.value,
+                "rules_sha256": alert.rules_sha256,
+                "model_version": alert.model_version,
+            },
+            recorded_at=at,
+        )
+        uow.commit()
+    return review
+
+
+def request_halt(
+    *,
+    uow: WatchUnitOfWork,
+    alert: Alert,
+    fund_account: str,
+    business_date: date,
+    maker: str,
+    at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
+) -> HaltOutcome:
+    """Ask a checker to halt a client a confirmed alert names, for one trading day. Asked
+    again once a checker approved it through `approvals approve`, it applies the halt."""
+    subject = halt_subject(alert.broker_id, fund_account, business_date)
+    with denials_audited(uow, at=at), uow:
+        require(uow, user_id=maker, action=Action.WATCH_HALT,
+                resource=_books_of(alert.broker_id), at=at)  # fmt: skip
+        check_halt(alert, uow.watch_reviews.review(alert.key), fund_account)
+        try:
+            approved = approved_content_for(
+                uow, kind=HALT_KIND, subject_ref=subject, content=halt_content(fund_account)
+            )
+        except AccessRefused:
+            approved = None
+        if approved is not None:
+            halted = _halt(uow, approved, at)
+            uow.commit()
+            _tell(publisher, approved, halted, at)
+            return HaltOutcome(approved, halted=True)
+        request = request_approval(
+            uow=uow,
+            kind=HALT_KIND,
+            subject_ref=subject,
+            payload={
+                **halt_content(fund_account),
+                "broker_id": alert.broker_id,
+                "business_date": business_date.isoformat(),
+                "alert": alert.key,
+                "rule": alert.rule,
+                "level": alert.level.value,
+            },
+            maker=maker,
+            at=at,
+        )
+        record_audit(
+            uow,
+            actor=maker,
+            action=WatchAudit.HALT_REQUESTED,
+            object_ref=f"alert:{alert.key}",
+            payload={"approval": request.request_id, "subject": subject},
+            recorded_at=at,
+        )
+        uow.commit()
+    return HaltOutcome(request, halted=False)
+
+
+def approve_halt(
+    *,
+    uow: WatchUnitOfWork,
+    request_id: int,
+    checker: str,
+    at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
+) -> HaltOutcome:
+    """A checker (or a duty officer by emergency grant) approves a halt: the approval and the
+    intraday halt commit together, so no approved halt is left unapplied by this path."""
+    with denials_audited(uow, at=at), uow:
+        pending = uow.access.request(request_id)
+        if pending is None or pending.kind.value != HALT_KIND:
+            raise Refused(ReviewRule.REQUEST_MUST_BE_WATCH_HALT, f"approval #{request_id}")
+        parse_halt_subject(pending.subject_ref)
+        decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
+        halted = _halt(uow, decided, at)
+        uow.commit()
+    _tell(publisher, decided, halted, at)
+    return HaltOutcome(decided, halted=True)
+
+
+def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> bool:
+    """The intraday halt every node reads before each order batch; False if already halted."""
+    broker_id, fund_account, day = parse_halt_subject(approved.subject_ref)
+    evidence = {
+        "rule": HALT_RULE,
+        "alert": approved.payload.get("alert"),
+        "approval": approved.request_id,
+        "maker": approved.maker,
+        "checker": approved.checker,
+    }
+    added = uow.intraday.add_halt(
+        broker_id=broker_id,
+        business_date=day,
+        fund_account=fund_account,
+        evidence=evidence,
+        raised_at=at,
+        raised_by=approved.checker or approved.maker,
+    )
+    if added:
+        record_audit(
+            uow,
+            actor=approved.checker or approved.maker,
+            action=WatchAudit.CLIENT_HALTED,
+            object_ref=f"client:{broker_id}/{fund_account}/{day.isoformat()}",
+            payload=evidence,
+            recorded_at=at,
+        )
+    return added
+
+
+def _tell(publisher: EventPublisher, approved: ApprovalRequest, halted: bool, at: datetime) -> None:
+    if not halted:
+        return
+    broker_id, fund_account, day = parse_halt_subject(approved.subject_ref)
+    publisher.occurred(
+        halt_events(
+            broker_id=broker_id,
+            business_date=day,
+            fund_accounts=[fund_account],
+            rule=HALT_RULE,
+            raised_by=approved.checker or approved.maker,
+            at=at,
+        )
+    )
+
+
+def alert_reviews(*, uow: WatchUnitOfWork) -> dict[str, AlertReview]:
+    """Every review, by alert key (the desk's list joins them with the alert log)."""
+    with uow:
+        return {review.alert_key: review for review in uow.watch_reviews.reviews()}
