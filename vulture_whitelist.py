@@ -91,6 +91,24 @@ _.packages_show
 _.monitor_run_day
 _.monitor_day_result
 _.warnings_list
+_.filings_file
+_.filings_close
+_.filings_list
+_.filings_approve
+_.filings_reject
+_.cases_list
+_.cases_show
+_.cases_attachment
+_.cases_explain
+_.cases_decide
+_.cases_approve
+_.timeline
+_.warnings_review
+_.warnings_approve
+_.warnings_withdraw
+_.deliveries_list
+_.reminders_list
+_.reminders_done
 _.batches_import
 _.batches_list
 _.books_check
@@ -102,6 +120,10 @@ _.token_type
 _.holds
 _.problem_amount
 _.emergency_grants
+# fpdf2 reads these of the notice font copied for each PDF (adapters/delivery).
+_.missing_glyphs
+_.biggest_size_pt
+_.subset
 # tarfile reads a member's link target (the API tests build unsafe archives).
 _.linkname
 # Commands that are one function each, loaded by name from LAZY_COMMANDS (entrypoints/cli/main.py).

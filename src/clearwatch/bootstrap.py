@@ -301,10 +301,18 @@ class Application:
 
     def upload_folder(self) -> Path:
         """A new owner-only (0700) folder for one upload, under `$CLEARWATCH_HOME/uploads/`
-        (also 0700); whoever asked for it removes it."""
-        from clearwatch.adapters.private_files import owner_only_dir
+        (also 0700); whoever asked for it removes it. Named by host and pid, so that a start
+        after a kill can tell it is an orphan (`remove_orphaned_uploads`)."""
+        from clearwatch.adapters.private_files import owner_only_dir, writer_prefix
 
-        return Path(tempfile.mkdtemp(dir=owner_only_dir(self.settings.home / UPLOADS_DIR)))
+        uploads = owner_only_dir(self.settings.home / UPLOADS_DIR)
+        return Path(tempfile.mkdtemp(prefix=writer_prefix(), dir=uploads))
+
+    def remove_orphaned_uploads(self) -> int:
+        """At the API's start: remove the upload folders of requests killed mid-way."""
+        from clearwatch.adapters.private_files import remove_orphan_folders
+
+        return remove_orphan_folders(self.settings.home / UPLOADS_DIR)
 
     # -- the monitor ----------------------------------------------------------------------
 

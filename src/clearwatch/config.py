@@ -59,6 +59,13 @@ DELIVERY_LEASE_SECONDS = "CLEARWATCH_DELIVERY_LEASE_SECONDS"
 DELIVERY_ATTEMPTS_MAX_DEFAULT = 8
 DELIVERY_BACKOFF_SECONDS_DEFAULT = 30
 DELIVERY_LEASE_SECONDS_DEFAULT = 300
+# `clearwatch serve` runs the sweep and the delivery worker in the background, as the named
+# SIPF user (unset: neither runs); every N seconds, 0 disables one.
+SERVE_WORKER_USER = "CLEARWATCH_SERVE_WORKER_USER"
+SERVE_SWEEP_SECONDS = "CLEARWATCH_SERVE_SWEEP_SECONDS"
+SERVE_DELIVER_SECONDS = "CLEARWATCH_SERVE_DELIVER_SECONDS"
+SERVE_SWEEP_SECONDS_DEFAULT = 300
+SERVE_DELIVER_SECONDS_DEFAULT = 10
 ENCRYPT_AT_REST = "CLEARWATCH_ENCRYPT_AT_REST"
 MASTER_KEY_FILE = "CLEARWATCH_MASTER_KEY_FILE"
 MASTER_KEY = "CLEARWATCH_MASTER_KEY"  # base64 of 32 bytes; never printed
@@ -128,6 +135,9 @@ class Settings:
     delivery_attempts_max: int = DELIVERY_ATTEMPTS_MAX_DEFAULT
     delivery_backoff_seconds: int = DELIVERY_BACKOFF_SECONDS_DEFAULT
     delivery_lease_seconds: int = DELIVERY_LEASE_SECONDS_DEFAULT
+    serve_worker_user: str | None = None
+    serve_sweep_seconds: int = SERVE_SWEEP_SECONDS_DEFAULT
+    serve_deliver_seconds: int = SERVE_DELIVER_SECONDS_DEFAULT
     # Encryption at rest of the columnar store (issue 18): a new store's objects are written
     # encrypted under its data key, which the master key wraps: from an owner-only key file or
     # the environment (base64). A store that holds a keyring is encrypted whatever
@@ -345,6 +355,13 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "delivery_lease_seconds": _bounded(
             DELIVERY_LEASE_SECONDS, env.get(DELIVERY_LEASE_SECONDS), DELIVERY_LEASE_SECONDS_DEFAULT
         ),
+        "serve_worker_user": env.get(SERVE_WORKER_USER),
+        "serve_sweep_seconds": _bounded(
+            SERVE_SWEEP_SECONDS, env.get(SERVE_SWEEP_SECONDS), SERVE_SWEEP_SECONDS_DEFAULT
+        ),
+        "serve_deliver_seconds": _bounded(
+            SERVE_DELIVER_SECONDS, env.get(SERVE_DELIVER_SECONDS), SERVE_DELIVER_SECONDS_DEFAULT
+        ),
     }
 
 
@@ -356,6 +373,8 @@ def _check_delivery(settings: Settings) -> None:
     for name, value in (
         (DELIVERY_BACKOFF_SECONDS, settings.delivery_backoff_seconds),
         (DELIVERY_LEASE_SECONDS, settings.delivery_lease_seconds),
+        (SERVE_SWEEP_SECONDS, settings.serve_sweep_seconds),
+        (SERVE_DELIVER_SECONDS, settings.serve_deliver_seconds),
     ):
         if value < 0:
             raise ConfigurationError(f"{name} must not be negative, not {value}")

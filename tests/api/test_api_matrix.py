@@ -28,6 +28,15 @@ from clearwatch.domain.access.policy import POLICY, Action, Actor, Allowed, Reso
 from clearwatch.domain.access.roles import ROLES_BY_KIND, Role
 from clearwatch.services.access import approvals
 from clearwatch.services.access.api_tokens import create_token
+from tests.api.matrix_cases import (
+    case_attachment_path,
+    case_id_of,
+    explain_form,
+    prepare_cases_world,
+    reminder_id_of,
+    warning_id_of,
+)
+from tests.api.matrix_filings import CLOSING, new_account_body, pending_filing_id
 from tests.api.support import (
     API,
     DAY,
@@ -207,11 +216,33 @@ def _warning_rows(_world: World, rows: list[Any]) -> list[Resource]:
     ]
 
 
+def _case_rows(_world: World, rows: list[Any]) -> list[Resource]:
+    return [Resource(institution=row["institution_id"], bureau=row["bureaus"][0]) for row in rows]
+
+
+def _inbox_rows(_world: World, rows: list[Any]) -> list[Resource]:
+    recipients = [row["recipient"] for row in rows]
+    return [Resource(institution=r, bureau=r, special_report=r == "CSRC") for r in recipients]
+
+
+def _reminder_rows(_world: World, rows: list[Any]) -> list[Resource]:
+    return [Resource(institution=row["institution_id"], bureau=row["bureau"]) for row in rows]
+
+
+def _explain(world: World, headers: dict[str, str], case_id: str) -> httpx.Response:
+    data, files = explain_form()
+    url = f"{API}/cases/{case_id}/explanation"
+    return world.client.post(url, headers=headers, data=data, files=files)
+
+
 def _approval_rows(world: World, rows: list[Any]) -> list[Resource]:
     return [Resource(organisation=world.org_of(row["maker"])) for row in rows]
 
 
 GRANT = {"role": "checker", "hours": 4, "reason": "the checker is ill"}
+B002_CASE = Resource(institution="B002", bureau="CITY-SZ")
+B002_WARNING = Resource(institution="B002", bureau="CITY-SZ", special_report=True)
+DONE_OR_NOT_NOW = frozenset({200, 409})  # the first allowed caller moves it; the next, 409
 EOD = {"business_date": str(DAY), "inbox": "b001"}
 
 ENDPOINTS = (
@@ -281,6 +312,54 @@ ENDPOINTS = (
              _get("/backoffice/B001/check", date=str(DAY)), resource=_of(institution="B001")),
     Endpoint("end of day", Action.BROKER_EOD, B001, _post("/backoffice/B001/eod", EOD),
              resource=_of(institution="B001")),
+    Endpoint("cases list", Action.CASES_READ, B002, _get("/cases"), form="lister",
+             rows=_case_rows, target_row=B002_CASE),
+    Endpoint("case show", Action.CASES_READ, B002, _get("/cases/{}"), form="private",
+             resource=lambda _org: B002_CASE, prepare=lambda w: case_id_of(w.app)),
+    Endpoint("case attachment", Action.CASES_READ, B002, _get("/cases/{}"), form="private",
+             resource=lambda _org: B002_CASE, prepare=lambda w: case_attachment_path(w.app)),
+    Endpoint("case explain", Action.CASES_EXPLAIN, B002, _explain, form="private",
+             resource=lambda _org: B002_CASE, allowed=DONE_OR_NOT_NOW,
+             prepare=lambda w: case_id_of(w.app)),
+    Endpoint("case decide", Action.CASES_DECIDE, B002,
+             _post("/cases/{}/decision", {"decision": "accept", "reason": REASON}),
+             resource=lambda _org: B002_CASE, allowed=DONE_OR_NOT_NOW,
+             prepare=lambda w: case_id_of(w.app)),
+    Endpoint("case approve", Action.CASES_APPROVE, B002,
+             _post("/cases/{}/approval", {"reason": REASON}),
+             resource=lambda _org: B002_CASE, allowed=DONE_OR_NOT_NOW,
+             prepare=lambda w: case_id_of(w.app)),
+    Endpoint("warnings review", Action.WARNINGS_LIST, B002, _get("/warnings/review"),
+             form="lister", rows=_warning_rows, target_row=B002_WARNING),
+    Endpoint("warning approve", Action.WARNINGS_APPROVE, B002, _post("/warnings/{}/approve"),
+             resource=lambda _org: B002_WARNING, allowed=DONE_OR_NOT_NOW,
+             prepare=lambda w: warning_id_of(w.app)),
+    Endpoint("warning withdraw", Action.WARNINGS_WITHDRAW, B002,
+             _post("/warnings/{}/withdraw", {"reason": REASON}),
+             resource=_of(institution="B002", bureau="CITY-SZ", special_report=True,
+                          reason=REASON),
+             allowed=DONE_OR_NOT_NOW, prepare=lambda w: warning_id_of(w.app)),
+    Endpoint("deliveries", Action.DELIVERIES_LIST, B002, _get("/deliveries")),
+    Endpoint("inbox", Action.INBOX_READ, B002, _get("/inbox"), form="lister", rows=_inbox_rows,
+             target_row=Resource(institution="CITY-SZ", bureau="CITY-SZ")),
+    Endpoint("reminders", Action.REMINDERS_READ, B002, _get("/reminders"), form="lister",
+             rows=_reminder_rows, target_row=B002_CASE),
+    Endpoint("reminder done", Action.REMINDERS_DONE, B002,
+             _post("/reminders/{}/done", {"note": REASON}), form="private",
+             resource=lambda _org: B002_CASE, allowed=DONE_OR_NOT_NOW,
+             prepare=lambda w: reminder_id_of(w.app)),
+    Endpoint("filings file", Action.FILINGS_FILE, B001, _post("/filings", new_account_body),
+             resource=_of(institution="B001"), allowed=frozenset({201})),
+    Endpoint("filings close", Action.FILINGS_CLOSE, B001, _post("/filings/close", CLOSING),
+             resource=_of(institution="B001"), allowed=frozenset({201})),
+    Endpoint("filings list", Action.FILINGS_LIST, B001, _get("/filings"), form="lister",
+             rows=_rows_of("institution_id", "institution"),
+             target_row=Resource(institution="B001")),
+    Endpoint("filing approve", Action.FILINGS_APPROVE, B001, _post("/filings/{}/approve"),
+             resource=_of(institution="B001"), prepare=lambda w: pending_filing_id(w.app)),
+    Endpoint("filing reject", Action.FILINGS_REJECT, B001,
+             _post("/filings/{}/reject", {"reason": REASON}),
+             resource=_of(institution="B001"), prepare=lambda w: pending_filing_id(w.app)),
 )  # fmt: skip
 
 
@@ -323,6 +402,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # The users the requests name, registered before any row is counted.
     person(app, "B001", Role.SUBMITTER, "b001-machine")
     person(app, "B001", Role.VIEWER)
+    pending_filing_id(app)  # a filing of B001 that its readers list
+    prepare_cases_world(app)  # B002's case explained, its warning delivered, a reminder
     yield built
     app.dispose()
 
@@ -408,6 +489,24 @@ ROUTES = {
     "batches": "GET /backoffice/{broker_id}/batches",
     "books check": "GET /backoffice/{broker_id}/check",
     "end of day": "POST /backoffice/{broker_id}/eod",
+    "cases list": "GET /cases",
+    "case show": "GET /cases/{case_id}",
+    "case attachment": "GET /cases/{case_id}/attachments/{sha256}",
+    "case explain": "POST /cases/{case_id}/explanation",
+    "case decide": "POST /cases/{case_id}/decision",
+    "case approve": "POST /cases/{case_id}/approval",
+    "warnings review": "GET /warnings/review",
+    "warning approve": "POST /warnings/{warning_id}/approve",
+    "warning withdraw": "POST /warnings/{warning_id}/withdraw",
+    "deliveries": "GET /deliveries",
+    "inbox": "GET /inbox",
+    "reminders": "GET /reminders",
+    "reminder done": "POST /reminders/{reminder_id}/done",
+    "filings file": "POST /filings",
+    "filings close": "POST /filings/close",
+    "filings list": "GET /filings",
+    "filing approve": "POST /filings/{filing_id}/approve",
+    "filing reject": "POST /filings/{filing_id}/reject",
 }
 # Only sign-in goes without a bearer token (tested on its own), and the liveness probe.
 UNGUARDED = {"POST /auth/login", "GET /health"}

@@ -33,8 +33,11 @@ APPEND_ONLY_TABLES = (
     "monitor_deliveries",
     "monitor_delivery_events",
     "monitor_inbox",
+    "monitor_reminder_marks",
     "monitor_audit_heads",
     "monitor_witness_keys",
+    "monitor_filings",
+    "monitor_filing_decisions",
     "bo_batches",
     "bo_batch_status",
     "bo_batch_files",
@@ -50,6 +53,7 @@ APPEND_ONLY_TABLES = (
     "intraday_start_of_day",
     "intraday_journal",
     "intraday_halts",
+    "watch_alert_reviews",
 )
 
 _PG_FUNCTION = """

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.adapters.db.access.credentials_repository import SqlCredentialsRepository
 from clearwatch.adapters.db.access.repository import SqlAccessRepository
+from clearwatch.adapters.db.access.web_sessions_repository import SqlWebSessionRepository
 from clearwatch.adapters.db.audit.repository import SqlAuditLog
 from clearwatch.adapters.db.backoffice.repository import SqlBatches, SqlBooks, SqlEodLog
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
@@ -17,13 +18,16 @@ from clearwatch.adapters.db.monitor.cases_delivery_repository import (
     SqlOutboxRepository,
     SqlWarningReviewRepository,
 )
+from clearwatch.adapters.db.monitor.cases_reminders_repository import SqlReminderMarks
 from clearwatch.adapters.db.monitor.cases_repository import SqlCaseRepository
+from clearwatch.adapters.db.monitor.filings_repository import SqlFilingRepository
 from clearwatch.adapters.db.monitor.intake_repository import (
     SqlPackageRepository,
     SqlRegistryRepository,
     SqlReportingRepository,
 )
 from clearwatch.adapters.db.monitor.runs_repository import SqlMonitorRunRepository
+from clearwatch.adapters.db.watch.repository import SqlAlertReviews
 from clearwatch.domain.audit.chain import HashAlgorithm
 
 
@@ -68,14 +72,18 @@ class SqlUnitOfWork:
         self.eod = SqlEodLog(connection)
         self.access = SqlAccessRepository(connection)
         self.credentials = SqlCredentialsRepository(connection)
+        self.web_sessions = SqlWebSessionRepository(connection)
         self.intraday = SqlIntradayRepository(connection)
+        self.watch_reviews = SqlAlertReviews(connection)
         self.registry = SqlRegistryRepository(connection)
         self.packages = SqlPackageRepository(connection)
         self.reporting = SqlReportingRepository(connection)
         self.monitor_runs = SqlMonitorRunRepository(connection)
         self.cases = SqlCaseRepository(connection)
+        self.filings = SqlFilingRepository(connection)
         self.warning_review = SqlWarningReviewRepository(connection)
         self.outbox = SqlOutboxRepository(connection)
+        self.reminder_marks = SqlReminderMarks(connection)
 
     def __exit__(
         self,

@@ -26,10 +26,17 @@ class Action(StrEnum):
     MONITOR_SUPERSEDE = "monitor.supersede"
     REGISTRY_LOAD = "monitor.registry.load"
     REGISTRY_SHOW = "monitor.registry.show"
+    # Special-account filings (账户报备): institutions file, SIPF's registry officer decides.
+    FILINGS_FILE = "monitor.filings.file"
+    FILINGS_CLOSE = "monitor.filings.close"
+    FILINGS_LIST = "monitor.filings.list"
+    FILINGS_APPROVE = "monitor.filings.approve"
+    FILINGS_REJECT = "monitor.filings.reject"
     RUN_DAY = "monitor.run_day"
     WARNINGS_LIST = "monitor.warnings.list"
     PACKAGES_LIST = "monitor.packages.list"
     MONITOR_WITNESS = "monitor.witness"  # the brokers' signed audit heads the monitor keeps
+    MONITOR_EVIDENCE = "monitor.evidence"  # findings' client and account numbers, unmasked
     APPROVALS_REQUEST = "approvals.request"
     APPROVALS_APPROVE = "approvals.approve"
     APPROVALS_REJECT = "approvals.reject"
@@ -56,6 +63,8 @@ class Action(StrEnum):
     PASSWORD_RESET = "access.password.reset"
     WATCH_READ = "watch.read"  # replay a day through the detectors, read their alerts
     WATCH_FEED = "watch.feed"  # publish to and consume the live stream
+    WATCH_REVIEW = "watch.alerts.review"  # confirm or dismiss an alert (the risk desk)
+    WATCH_HALT = "watch.alerts.halt"  # ask to halt a client a confirmed alert names
     # Verification cases, warning approval and delivery (issue 14).
     CASES_READ = "monitor.cases.read"
     CASES_EXPLAIN = "monitor.cases.explain"
@@ -67,8 +76,11 @@ class Action(StrEnum):
     DELIVER = "monitor.deliver"
     DELIVERIES_LIST = "monitor.deliveries.list"
     INBOX_READ = "monitor.inbox.read"
+    REMINDERS_READ = "monitor.reminders.read"  # verbal reminders as the bureau's tasks
+    REMINDERS_DONE = "monitor.reminders.done"
     STORE_BACKUP = "store.backup"  # a backup holds every client's data (issue 18)
     STORE_KEYS_ROTATE = "store.keys.rotate"  # re-wrap the columnar store's data key (issue 18)
+    STORE_KEYS_ENCRYPT = "store.keys.encrypt"  # encrypt a plaintext columnar store in place
 
 
 class Scope(StrEnum):
@@ -113,6 +125,15 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.MONITOR_SUPERSEDE, S.OWN_INSTITUTION, R.OFFICER, needs_reason=True),
     *_rules(A.REGISTRY_LOAD, S.WHOLE_MONITOR, R.REGISTRY_OFFICER),
     *_rules(A.REGISTRY_SHOW, S.WHOLE_MONITOR, *_SIPF_READERS),
+    # Filings: an institution's officer files and closes its own accounts (the use case names
+    # whose: a broker by broker_id, a bank by bank_id); its officer and viewer list its own;
+    # SIPF lists all; only the registry officer decides, never on a filing of their own.
+    *_rules(A.FILINGS_FILE, S.OWN_INSTITUTION, R.OFFICER),
+    *_rules(A.FILINGS_CLOSE, S.OWN_INSTITUTION, R.OFFICER),
+    *_rules(A.FILINGS_LIST, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.FILINGS_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
+    *_rules(A.FILINGS_APPROVE, S.WHOLE_MONITOR, R.REGISTRY_OFFICER),
+    *_rules(A.FILINGS_REJECT, S.WHOLE_MONITOR, R.REGISTRY_OFFICER),
     *_rules(A.RUN_DAY, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
     *_rules(A.WARNINGS_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
     *_rules(A.WARNINGS_LIST, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
@@ -122,6 +143,10 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.PACKAGES_LIST, S.OWN_INSTITUTION, R.SUBMITTER, R.OFFICER, R.VIEWER),
     # The regulator as witness of the brokers' audit logs: SIPF reads and hands out the heads.
     *_rules(A.MONITOR_WITNESS, S.WHOLE_MONITOR, *_SIPF_READERS),
+    # The evidence itself (accounts unmasked): SIPF's analysts, who investigate, and the
+    # institution's officer for its own accounts; every other reader sees them masked.
+    *_rules(A.MONITOR_EVIDENCE, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
+    *_rules(A.MONITOR_EVIDENCE, S.OWN_INSTITUTION, R.OFFICER),
     *_rules(A.APPROVALS_REQUEST, S.OWN_ORGANISATION, R.OPERATOR, R.ADMIN),
     *_rules(A.APPROVALS_APPROVE, S.OWN_ORGANISATION, *_APPROVERS),
     *_rules(A.APPROVALS_REJECT, S.OWN_ORGANISATION, *_APPROVERS),
@@ -155,6 +180,11 @@ POLICY: tuple[Rule, ...] = (
     # The watch is the back office's risk desk: its readers replay, its operators run the feed.
     *_rules(A.WATCH_READ, S.OWN_ORGANISATION, *_BOOKS_READERS),
     *_rules(A.WATCH_FEED, S.OWN_ORGANISATION, R.OPERATOR),
+    # An alert is about one broker's books: its operator reviews it and asks for a halt; the
+    # halt is a maker-checker request, so a checker of the same back office approves it
+    # (APPROVALS_APPROVE), or a duty officer holding an emergency grant of `checker`.
+    *_rules(A.WATCH_REVIEW, S.OWN_BROKER_BOOKS, R.OPERATOR),
+    *_rules(A.WATCH_HALT, S.OWN_BROKER_BOOKS, R.OPERATOR),
     # Cases: the institution's officer explains its own; SIPF's analysts decide; a reviewer
     # approves an escalation (never their own: the use case checks who escalated); a bureau
     # reads the cases behind what is routed to it.
@@ -174,9 +204,16 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.INBOX_READ, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
     *_rules(A.INBOX_READ, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
     *_rules(A.INBOX_READ, S.SPECIAL_REPORTS, R.CSRC_VIEWER),
+    # A verbal reminder is a task of the institution's bureau, which marks it done; SIPF and
+    # the institution itself only read it.
+    *_rules(A.REMINDERS_READ, S.WHOLE_MONITOR, *_SIPF_READERS),
+    *_rules(A.REMINDERS_READ, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
+    *_rules(A.REMINDERS_READ, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.REMINDERS_DONE, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
     # The deployment's own admin backs up its store and rotates its master key; no one else.
     *_rules(A.STORE_BACKUP, S.OWN_ORGANISATION, R.ADMIN),
     *_rules(A.STORE_KEYS_ROTATE, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.STORE_KEYS_ENCRYPT, S.OWN_ORGANISATION, R.ADMIN),
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,21 +26,33 @@ from swagger_ui_bundle import swagger_ui_path
 from clearwatch import __version__
 from clearwatch.bootstrap import Application, build_application
 from clearwatch.domain.shared.errors import ClearwatchError
-from clearwatch.entrypoints.api import access, auth, backoffice, monitor
+from clearwatch.entrypoints.api import (
+    access,
+    auth,
+    backoffice,
+    cases,
+    cases_delivery,
+    filings,
+    monitor,
+)
+from clearwatch.entrypoints.api.cases_jobs import BackgroundJob, serve_jobs
 from clearwatch.entrypoints.api.problems import (
     JSON_BODY_MUST_FIT,
     PROBLEM_MEDIA_TYPE,
     install_problem_handlers,
     problem_response,
 )
+from clearwatch.entrypoints.web import UPLOAD_PATH as WEB_UPLOAD_PATH
+from clearwatch.entrypoints.web import mount_web
 
 API_PREFIX = "/api/v1"
 
 anchor_interval_seconds = 300.0  # how often a running server signs the audit log's head
 json_body_bytes_max = 1024 * 1024  # a JSON request body; uploads have their own limit
 UPLOAD_PATHS = frozenset(
-    {f"{API_PREFIX}/packages", f"{API_PREFIX}/registry", f"{API_PREFIX}/backoffice/batches"}
-)
+    {f"{API_PREFIX}/packages", f"{API_PREFIX}/registry", f"{API_PREFIX}/backoffice/batches",
+     WEB_UPLOAD_PATH}
+)  # fmt: skip
 _log = logging.getLogger("clearwatch.api")
 DOCS_ASSETS = "/docs/assets"
 
@@ -52,9 +64,13 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def create_app(
-    application: Application, *, anchor_every_seconds: float | None = anchor_interval_seconds
+    application: Application,
+    *,
+    anchor_every_seconds: float | None = anchor_interval_seconds,
+    jobs: Sequence[BackgroundJob] = (),
 ) -> FastAPI:
-    """The API over `application`; `anchor_every_seconds` None: sign only at shutdown."""
+    """The API over `application`; `anchor_every_seconds` None: sign only at shutdown; `jobs`
+    run in the background while it serves (`serve`: the sweep and the delivery worker)."""
     app = FastAPI(
         title="clearwatch",
         version=__version__,
@@ -66,16 +82,18 @@ def create_app(
         docs_url=None,  # served below from the installed package, never from a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
-        lifespan=_lifespan(application, anchor_every_seconds),
+        lifespan=_lifespan(application, anchor_every_seconds, jobs),
     )
     app.state.application = application
+    application.remove_orphaned_uploads()  # a request killed mid-upload left its folder
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for area in (auth, access, monitor, backoffice):
+    for area in (auth, access, monitor, filings, backoffice, cases, cases_delivery):
         api.include_router(area.router)
     app.include_router(api)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     _serve_docs(app)
+    mount_web(app)  # the platform's pages (交互平台) under /web
     app.add_middleware(JsonBodyLimit)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -100,7 +118,8 @@ def _serve_docs(app: FastAPI) -> None:
 
 def app_from_environment() -> FastAPI:
     """For `clearwatch serve --workers N`: each server process wires its own application."""
-    return create_app(build_application())
+    application = build_application()
+    return create_app(application, jobs=serve_jobs(application))
 
 
 async def health() -> dict[str, str]:
@@ -108,17 +127,24 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _lifespan(application: Application, every_seconds: float | None) -> Callable[[FastAPI], Any]:
+def _lifespan(
+    application: Application, every_seconds: float | None, jobs: Sequence[BackgroundJob]
+) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = None
         if every_seconds is not None:
             task = asyncio.create_task(_anchor_every(application, every_seconds))
+        running = [asyncio.create_task(job.run_forever()) for job in jobs]
         try:
             yield
         finally:
             if task is not None:
                 task.cancel()
+            for job in running:
+                job.cancel()
+            # A round already in its thread finishes (and commits or rolls back) first.
+            await asyncio.gather(*running, return_exceptions=True)
             try:
                 await run_in_threadpool(_anchor, application)
             finally:
@@ -157,9 +183,15 @@ class JsonBodyLimit:
         if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
+        # An explanation's form carries its attachments: the CLI's limits, not a JSON body's.
+        body_bytes_max = (
+            cases.explanation_body_bytes_max
+            if cases.EXPLANATION_PATH.fullmatch(scope["path"])
+            else json_body_bytes_max
+        )
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > json_body_bytes_max:
-            detail = f"a JSON body may hold {json_body_bytes_max} bytes"
+        if declared.isdigit() and int(declared) > body_bytes_max:
+            detail = f"a request body may hold {body_bytes_max} bytes here"
             await problem_response(413, JSON_BODY_MUST_FIT, detail)(scope, receive, send)
             return
         seen = 0
@@ -168,9 +200,9 @@ class JsonBodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > json_body_bytes_max:
+            if seen > body_bytes_max:
                 # An HTTP error, so that FastAPI's body reading passes it on as it is.
-                raise StarletteHTTPException(413, f"a JSON body may hold {json_body_bytes_max}")
+                raise StarletteHTTPException(413, f"a request body may hold {body_bytes_max}")
             return message
 
         await self.app(scope, counted, send)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.monitor.evidence_masking import masked_day_document
 from clearwatch.domain.monitor.receipt import ReceiptStatus
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.api.problems import ProblemError, problems
@@ -43,6 +44,9 @@ PACKAGE_MUST_EXIST = "package_must_exist"
 DAY_RESULT_MUST_EXIST = "day_result_must_exist"
 UPLOAD_SHA256_HEADER = "Upload-Sha256"
 InstitutionId = Annotated[str, Query(min_length=1, max_length=32)]
+# Findings name client fund accounts and account numbers: masked unless the caller asks for
+# the evidence itself and the policy allows it (`monitor.evidence`).
+Evidence = Annotated[bool, Query(description="Unmasked accounts (policy: monitor.evidence).")]
 
 
 class PackageIdentityOut(BaseModel):
@@ -324,9 +328,13 @@ def packages_show(
 
 
 @router.post("/monitor/days/{business_date}/run", responses=problems(403, 409))
-def monitor_run_day(business_date: BusinessDate, gate: CallerGate, wired: Wired) -> DayRun:
+def monitor_run_day(
+    business_date: BusinessDate, gate: CallerGate, wired: Wired, evidence: Evidence = False
+) -> DayRun:
     """Compare the day's packages, grade and route warnings (SIPF's analyst or reviewer)."""
     gate.check(Action.RUN_DAY, Resource())
+    if evidence:  # asked before the run, so that a refusal changes nothing
+        gate.check(Action.MONITOR_EVIDENCE, Resource())
     outcome = run_day(
         business_date=business_date, actor=gate.caller.label, context=wired.run_day_context()
     )
@@ -338,15 +346,19 @@ def monitor_run_day(business_date: BusinessDate, gate: CallerGate, wired: Wired)
         late_recorded=outcome.late_recorded,
         rules_version=outcome.result.rules_version,
         warnings=len(outcome.result.warnings),
-        document=outcome.document,
+        document=_shown(outcome.document, evidence=evidence),
     )
 
 
 @router.get("/monitor/days/{business_date}", responses=problems(403, 404))
-def monitor_day_result(business_date: BusinessDate, gate: CallerGate, wired: Wired) -> DayResultOut:
+def monitor_day_result(
+    business_date: BusinessDate, gate: CallerGate, wired: Wired, evidence: Evidence = False
+) -> DayResultOut:
     """The latest result version of a day: the whole monitor's, so SIPF's readers'."""
     # A result names every institution and bureau: only the whole monitor's scope covers it.
     gate.check(Action.WARNINGS_LIST, Resource())
+    if evidence:
+        gate.check(Action.MONITOR_EVIDENCE, Resource())
     with wired.read_uow() as uow:
         run = uow.monitor_runs.latest(business_date)
     if run is None:
@@ -358,8 +370,13 @@ def monitor_day_result(business_date: BusinessDate, gate: CallerGate, wired: Wir
         registry_version=run.registry_version,
         engine=run.engine,
         ran_at=run.ran_at,
-        document=json.loads(run.document_json),
+        document=_shown(json.loads(run.document_json), evidence=evidence),
     )
+
+
+def _shown(document: dict[str, Any], *, evidence: bool) -> dict[str, Any]:
+    """The stored result whole for whom the policy let ask for the evidence; else masked."""
+    return document if evidence else masked_day_document(document)
 
 
 def warning_resource(warning: StoredWarning) -> Resource:

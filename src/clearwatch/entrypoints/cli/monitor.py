@@ -23,6 +23,7 @@ from clearwatch.entrypoints.cli.common import (
     fail,
     signed_in,
 )
+from clearwatch.entrypoints.cli.filings import filings_app
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -47,6 +48,7 @@ registry_app = typer.Typer(
     help="Institutions, special-account filings (账户报备) and holidays.", no_args_is_help=True
 )
 monitor_app.add_typer(registry_app, name="registry")
+monitor_app.add_typer(filings_app, name="filings")
 
 
 @registry_app.command("load")
