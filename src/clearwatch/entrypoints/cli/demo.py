@@ -86,8 +86,9 @@ def demo(
         False, "--skip-eod", help="Submit the simulator's broker_daily instead of running EOD."
     ),
 ) -> None:
-    """Simulate market days, run each broker's end of day, submit every package, run the monitor;
-    then explain, review and sweep the cases, approve the warnings and deliver them."""
+    """Simulate market days, run each broker's end of day, submit every package, run the monitor.
+
+    Then explain, review and sweep the cases, approve the warnings and deliver them."""
     try:
         plans = plan_faults(faults, days=days, brokers=brokers, banks=banks)
     except UnknownFaultError as error:
@@ -107,16 +108,7 @@ def demo(
     market = wired.settings.home / "demo" / f"market-{_fingerprint(params)}"
     log = DemoLog()
     with _progress() as progress:
-        task = progress.add_task("simulating market days", total=days)
-        if (market / "sim.json").is_file():
-            dates = json.loads((market / "sim.json").read_text(encoding="utf-8"))["business_dates"]
-            progress.update(task, completed=days)
-        else:
-            partial = market.with_name(market.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            simulate(params, partial, progress=lambda _: progress.advance(task))
-            partial.rename(market)
-            dates = json.loads((market / "sim.json").read_text(encoding="utf-8"))["business_dates"]
+        dates = _simulated(params, market, progress)
         load_market_registry(wired, market)
         for day in dates:
             if not skip_eod:
@@ -138,6 +130,21 @@ def demo(
     _print_results(market, dates, results, log)
     # After the run-day's results, what came of them: cases by state, deliveries by channel.
     print_cases_summary(wired, people, cases_log)
+
+
+def _simulated(params: SimParameters, market: Path, progress: Progress) -> list[str]:
+    """The market's business dates, simulating it first unless this very market is on disk."""
+    task = progress.add_task("simulating market days", total=params.days)
+    if not (market / "sim.json").is_file():
+        partial = market.with_name(market.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        simulate(params, partial, progress=lambda _: progress.advance(task))
+        partial.rename(market)
+    progress.update(task, completed=params.days)
+    dates: list[str] = json.loads((market / "sim.json").read_text(encoding="utf-8"))[
+        "business_dates"
+    ]
+    return dates
 
 
 def _demo_store(clock: FixedClock) -> tuple[Application, DemoPeople]:

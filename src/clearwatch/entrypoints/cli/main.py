@@ -125,7 +125,7 @@ LAZY_COMMANDS = {
     "keys": LazyCommand(
         f"{_CLI}.keys",
         "keys_app",
-        "The columnar store's encryption keys: rotate the master key.",
+        "The columnar store's encryption keys: rotate the master key, encrypt a plaintext store.",
     ),
     "demo": LazyCommand(
         f"{_CLI}.demo",
