@@ -64,8 +64,8 @@ class WatchModels:
     # Per feature: first-time amounts reach z ≈ 20 on clean days while two withdrawals
     # in ten minutes reach 1.1, so one line for all features hid every burst (measured).
     client_thresholds: FloatArray
-    broker_threshold: float
-    forest_threshold: float
+    broker_threshold: float  # float ok: a robust z-score line, not money
+    forest_threshold: float  # float ok: an isolation-forest score line, not money
 
 
 def rows_of(features: DailyFeatures, day: date) -> tuple[list[AccountDay], FloatMatrix]:
@@ -76,6 +76,8 @@ def rows_of(features: DailyFeatures, day: date) -> tuple[list[AccountDay], Float
     return keys, np.log1p(raw)
 
 
+# float ok (this module): features, z-scores, quantiles and thresholds of the models are
+# statistics over amounts, never amounts; the money itself stays integer fen in the events.
 def _robust(stack: FloatMatrix, floor_share: float, floor: float = SCALE_FLOOR) -> Robust:
     median = np.median(stack, axis=0)
     mad = np.median(np.abs(stack - median), axis=0) * MAD_TO_SIGMA
