@@ -70,12 +70,20 @@ def read_catalogue(path: Path) -> dict[str, str]:
 
 
 def load_catalogues(root: Path = LOCALES_DIR) -> dict[Language, dict[str, str]]:
-    """Every language's catalogue, read once when the pages are built."""
+    """Every language's catalogue, read once when the pages are built.
+
+    A language's catalogue is every `.po` file in its folder, merged in name order: each
+    area of the pages (admin, back office, …) keeps its labels in a file of its own, so
+    that one area's labels can be reviewed beside its pages.
+    """
     folders = {Language.ZH: "zh_CN", Language.EN: "en"}
-    return {
-        language: read_catalogue(root / folder / "LC_MESSAGES" / "messages.po")
-        for language, folder in folders.items()
-    }
+    catalogues: dict[Language, dict[str, str]] = {}
+    for language, folder in folders.items():
+        merged: dict[str, str] = {}
+        for path in sorted((root / folder / "LC_MESSAGES").glob("*.po")):
+            merged.update(read_catalogue(path))
+        catalogues[language] = merged
+    return catalogues
 
 
 @dataclass(frozen=True)
