@@ -52,6 +52,29 @@ def _env(home: Path) -> dict[str, str]:
     return {**env, "CLEARWATCH_HOME": str(home), "XDG_CONFIG_HOME": str(home / "config")}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its children that ended or run (Linux /proc)."""
+    pids = [pid, *(int(child) for child in _children(pid))]
+    total = 0
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
+_served: dict[str, int] = {}  # base URL → the server's pid, for its CPU time
+
+
 @contextmanager
 def _server(command: list[str], env: dict[str, str]) -> Iterator[str]:
     """A child process serving on a free loopback port until the block ends; its base URL."""
@@ -73,6 +96,7 @@ def _server(command: list[str], env: dict[str, str]) -> Iterator[str]:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
+        _served[base] = process.pid
         yield base
     finally:
         process.send_signal(signal.SIGINT)
@@ -260,8 +284,15 @@ async def _response_status(reader: asyncio.StreamReader) -> int:
 
 
 def _measured(url: str, headers: dict[str, str], requests: int) -> dict[str, float]:
+    """Throughput and latencies; and CPU per request of the server (its workers too) and of
+    this client: unlike the wall figures, these hardly move with what else the machine runs."""
     asyncio.run(_hammer(url, headers, warmup_requests))  # connections, caches, first compiles
-    return _read_figures(*asyncio.run(_hammer(url, headers, requests)))
+    server = _served[str(httpx.URL(url).copy_with(path="/", query=None)).rstrip("/")]
+    server_before, client_before = _cpu_seconds(server), time.process_time()
+    figures = _read_figures(*asyncio.run(_hammer(url, headers, requests)))
+    figures["server_cpu_us"] = (_cpu_seconds(server) - server_before) / requests * 1e6
+    figures["client_cpu_us"] = (time.process_time() - client_before) / requests * 1e6
+    return figures
 
 
 def _read_figures(wall: float, latencies: list[float]) -> dict[str, float]:
@@ -346,14 +377,17 @@ def main() -> None:
         )
         print(f"(CLI {up['cli_status']}, HTTP {up['api_status']}; tar {up['tar_seconds']:.2f} s)")
     print(f"\n{args.requests:,} requests by {clients} concurrent clients:\n")
-    print("| endpoint | requests/s | p50 ms | p99 ms |")
-    print("|---|---|---|---|")
+    print(f"(load average {os.getloadavg()[0]:.1f} at the start)\n")
+    print("| endpoint | requests/s | p50 ms | p99 ms | server CPU µs/request | client CPU µs |")
+    print("|---|---|---|---|---|---|")
     for name, figures in measure_reads(args.data, args.requests, args.workers).items():
         print(
             f"| {name} | {figures['requests_per_second']:,.0f} | {figures['p50_ms']:.1f} "
-            f"| {figures['p99_ms']:.1f} |",
+            f"| {figures['p99_ms']:.1f} | {figures['server_cpu_us']:,.0f} "
+            f"| {figures['client_cpu_us']:,.0f} |",
             flush=True,
         )
+    print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 Access tokens are HS256 JWTs signed with a 256-bit key kept in an owner-only file beside the
 store (`CLEARWATCH_ACCESS_KEY`); every server of one store reads the same key, so any of them
-can check a token another issued. PyJWT checks expiry against the real clock.
+can check a token another issued. PyJWT checks expiry against the real clock; the service
+checks the token's credential epoch against the store's (a changed password ends it).
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -24,6 +26,10 @@ from clearwatch.services.access.ports import AccessClaims
 _ALGORITHM = "HS256"
 _ISSUER = "clearwatch"
 _AUDIENCE = "clearwatch-api"
+# The user's credential epoch at issue; checked against the store's on every use.
+_EPOCH_CLAIM = "cep"
+# Tokens whose signature check a process remembers (about 2 MB): the people signed in at once.
+verified_tokens_kept = 4096
 TOTP_WINDOW = 1  # one step (30 s) either side, for a phone's clock that drifts a little
 
 
@@ -41,20 +47,30 @@ class Argon2Passwords:
 
 
 class JwtAccessTokens:
-    """Signed, short-lived access tokens; the key is made on first use, owner-only."""
+    """Signed, short-lived access tokens; the key is made on first use, owner-only.
+
+    A token's signature and claims are checked once per process and remembered (the result
+    is the same every time for the same text and key); its expiry is checked on every use,
+    and whether its user and credential epoch still hold is the service's check, against the
+    store, on every use too. Nothing a revocation changes is remembered here.
+    """
 
     def __init__(self, key_path: Path) -> None:
         self._key_path = key_path
         self._key: bytes | None = None
+        self._verified = functools.lru_cache(maxsize=verified_tokens_kept)(self._verify)
 
     def _secret(self) -> bytes:
         if self._key is None:
             self._key = owner_only_key(self._key_path, secrets.token_bytes(32))
         return self._key
 
-    def issue(self, *, user_id: str, issued_at: datetime, expires_at: datetime) -> str:
+    def issue(
+        self, *, user_id: str, issued_at: datetime, expires_at: datetime, credential_epoch: int = 0
+    ) -> str:
         claims = {
             "sub": user_id,
+            _EPOCH_CLAIM: credential_epoch,
             "jti": uuid.uuid4().hex,
             "iat": int(issued_at.timestamp()),
             "exp": int(expires_at.timestamp()),
@@ -64,6 +80,12 @@ class JwtAccessTokens:
         return jwt.encode(claims, self._secret(), algorithm=_ALGORITHM)
 
     def read(self, token: str) -> AccessClaims:
+        claims = self._verified(token)
+        if datetime.now(UTC) >= claims.expires_at:  # as PyJWT decides it, leeway none
+            raise Refused(TOKEN_MUST_BE_VALID, "expired: sign in again")
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -71,17 +93,28 @@ class JwtAccessTokens:
                 algorithms=[_ALGORITHM],
                 audience=_AUDIENCE,
                 issuer=_ISSUER,
-                options={"require": ["sub", "exp", "iat", "jti"]},
+                # A token without its credential epoch (issued before 0840) is not accepted.
+                options={"require": ["sub", "exp", "iat", "jti", _EPOCH_CLAIM]},
             )
         except jwt.ExpiredSignatureError as error:
             raise Refused(TOKEN_MUST_BE_VALID, "expired: sign in again") from error
+        except jwt.MissingRequiredClaimError as error:
+            raise Refused(TOKEN_MUST_BE_VALID, f"{error}: sign in again") from error
         except jwt.InvalidTokenError as error:
             raise Refused(TOKEN_MUST_BE_VALID, "not signed by this store") from error
         return AccessClaims(
             user_id=str(claims["sub"]),
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            credential_epoch=_epoch(claims[_EPOCH_CLAIM]),
         )
+
+
+def _epoch(claim: object) -> int:
+    # Signed by this store's key, so never forged; still, only a whole number is an epoch.
+    if type(claim) is not int:
+        raise Refused(TOKEN_MUST_BE_VALID, "its credential epoch is not a number")
+    return claim
 
 
 class TotpSecondFactor:

@@ -29,6 +29,7 @@ from clearwatch.domain.audit.chain import (
     HashAlgorithm,
     seal,
 )
+from clearwatch.services.access.ports import CallerRecord
 
 
 @dataclass
@@ -133,6 +134,12 @@ class FakeAccessRepository:
 
     def grants_of(self, user_id: str) -> list[EmergencyGrant]:
         return [grant for grant in self.state.grants if grant.user_id == user_id]
+
+    def caller_record(self, user_id: str) -> CallerRecord | None:
+        user = self.user(user_id)
+        if user is None:
+            return None
+        return CallerRecord(user, tuple(self.grants_of(user_id)), credential_epoch=0)
 
 
 class FakeAuditLog:

@@ -19,12 +19,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from clearwatch.bootstrap import Application
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.evidence_masking import masked_day_document
 from clearwatch.domain.monitor.receipt import ReceiptStatus
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.api.problems import ProblemError, problems
 from clearwatch.entrypoints.api.security import CallerGate, Wired, may_ask
+from clearwatch.entrypoints.api.store_threads import store_threads_of
 from clearwatch.entrypoints.api.uploads import received_upload, upload_body
 from clearwatch.entrypoints.api.values import (
     BusinessDate,
@@ -33,7 +35,7 @@ from clearwatch.entrypoints.api.values import (
     Reason,
     listing_rows_max,
 )
-from clearwatch.services.access.authorize import PolicyDenied
+from clearwatch.services.access.authorize import Gate, PolicyDenied
 from clearwatch.services.monitor.registry import load_registry, show_registry
 from clearwatch.services.monitor.run_day import run_day
 from clearwatch.services.monitor.run_ports import StoredWarning
@@ -388,24 +390,43 @@ def warning_resource(warning: StoredWarning) -> Resource:
     )
 
 
+WarningLevel = Literal["major", "general", "attention"]
+
+
 @router.get("/warnings", responses=problems(403))
-def warnings_list(
+async def warnings_list(
+    request: Request,
     gate: CallerGate,
     wired: Wired,
     business_date: BusinessDate | None = None,
-    level: Literal["major", "general", "attention"] | None = None,
+    level: WarningLevel | None = None,
     bureau: Annotated[str | None, Query(max_length=32)] = None,
     limit: Limit = listing_rows_max,
     offset: Offset = 0,
 ) -> list[WarningOut]:
     """The warnings of each day's latest result that the caller's scope reaches."""
+    # A bureau's screen asks this often: the policy and the query in one store thread, the
+    # answer checked and written as JSON by Pydantic on the loop (no further hand-off).
+    found = await store_threads_of(request).run(
+        _warnings_seen, gate, wired, business_date=business_date, level=level, bureau=bureau
+    )
+    return [_warning_out(w) for w in found[offset : offset + limit]]
+
+
+def _warnings_seen(
+    gate: Gate,
+    wired: Application,
+    *,
+    business_date: date | None,
+    level: WarningLevel | None,
+    bureau: str | None,
+) -> list[StoredWarning]:
     sees = gate.lister(Action.WARNINGS_LIST)
     with wired.read_uow() as uow:
         stored = uow.monitor_runs.warnings(
             business_date=business_date, level=level, route_to=bureau
         )
-    found = [w for w in stored if sees(warning_resource(w))]
-    return [_warning_out(w) for w in found[offset : offset + limit]]
+    return [w for w in stored if sees(warning_resource(w))]
 
 
 def _warning_out(w: StoredWarning) -> WarningOut:

@@ -16,6 +16,7 @@ from clearwatch.bootstrap import Application
 from clearwatch.domain.access.callers import CALLER_MUST_BE_AUTHENTICATED
 from clearwatch.domain.access.policy import Action
 from clearwatch.entrypoints.api.problems import ProblemError, bearer_challenge
+from clearwatch.entrypoints.api.store_threads import store_threads_of
 from clearwatch.services.access.authorize import Gate
 
 _bearer = HTTPBearer(
@@ -25,7 +26,9 @@ _bearer = HTTPBearer(
 )
 
 
-def application_of(request: Request) -> Application:
+# Async, as are the dependencies below: FastAPI runs a plain `def` dependency in a thread of
+# its own pool, a hand-off that costs more than this lookup.
+async def application_of(request: Request) -> Application:
     """The application this API was made for (`create_app`)."""
     wired: Application = request.app.state.application
     return wired
@@ -34,11 +37,16 @@ def application_of(request: Request) -> Application:
 Wired = Annotated[Application, Depends(application_of)]
 
 
-def gate_of_request(
+async def gate_of_request(
+    request: Request,
     wired: Wired,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Gate:
-    """The authenticated caller's gate (policy on the real clock); else a 401 problem."""
+    """The authenticated caller's gate (policy on the real clock); else a 401 problem.
+
+    The token is checked against the store on every request (its user, its credential epoch,
+    a machine token's revocation), in one of the store threads; the caller read with it is
+    what this request's gate decides by, and nothing of it outlives the request."""
     if credentials is None or not credentials.credentials.strip():
         raise ProblemError(
             401,
@@ -47,7 +55,8 @@ def gate_of_request(
             headers=bearer_challenge(CALLER_MUST_BE_AUTHENTICATED),
         )
     # A bad token is a `Refused(token_must_be_valid)`: a 401 with its challenge.
-    return wired.gate(wired.authenticate(credentials.credentials.strip()))
+    presented = credentials.credentials.strip()
+    return await store_threads_of(request).run(wired.gate_of_bearer, presented)
 
 
 CallerGate = Annotated[Gate, Depends(gate_of_request)]

@@ -26,7 +26,7 @@ from clearwatch.domain.access.policy import (
 from clearwatch.domain.access.roles import ROLES_BY_KIND
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
-from clearwatch.services.access.ports import AccessUnitOfWork
+from clearwatch.services.access.ports import AccessUnitOfWork, CallerRecord
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.shared.ports import Clock
 
@@ -43,20 +43,26 @@ class PolicyDenied(Refused):
         self.resource = resource
 
 
+def actor_of(record: CallerRecord, at: datetime) -> Actor:
+    """The user of `record` with the roles in force at `at` (permanent and granted)."""
+    user = record.user
+    return Actor(user.user_id, user.organisation, user.roles | roles_in_force(record.grants, at))
+
+
 def actor_in(uow: AccessUnitOfWork, *, user_id: str, at: datetime) -> Actor | None:
     """The registered user with the roles in force at `at` (permanent and granted)."""
-    user = uow.access.user(user_id)
-    if user is None:
-        return None
-    granted = roles_in_force(uow.access.grants_of(user_id), at)
-    return Actor(user.user_id, user.organisation, user.roles | granted)
+    record = uow.access.caller_record(user_id)
+    return None if record is None else actor_of(record, at)
 
 
 def require(
     uow: AccessUnitOfWork, *, user_id: str, action: Action, resource: Resource, at: datetime
 ) -> Actor:
     """Inside the caller's unit of work: the actor if the policy allows, else `PolicyDenied`."""
-    actor = actor_in(uow, user_id=user_id, at=at)
+    return _required(actor_in(uow, user_id=user_id, at=at), user_id, action, resource)
+
+
+def _required(actor: Actor | None, user_id: str, action: Action, resource: Resource) -> Actor:
     verdict: Allowed | Denied = (
         Denied(ACTOR_MUST_BE_REGISTERED, user_id)
         if actor is None
@@ -107,9 +113,23 @@ class Gate:
     # The decision itself only reads; on SQLite a writing transaction would take the store's
     # write lock for every request the policy is asked about.
     read_uow_factory: Callable[[], AccessUnitOfWork] | None = None
+    # The caller as authentication read them for this one request (API) or command (CLI):
+    # checks then read nothing more. Never kept beyond it, so a change of roles or a revoked
+    # credential holds from the caller's next request. Grants in force are still judged at
+    # each check's own time. None: each check reads the caller afresh.
+    known: CallerRecord | None = None
+
+    def __post_init__(self) -> None:
+        assert self.known is None or self.known.user.user_id == self.caller.user_id
 
     def _reading(self) -> AccessUnitOfWork:
         return (self.read_uow_factory or self.uow_factory)()
+
+    def _actor(self, at: datetime) -> Actor | None:
+        if self.known is not None:
+            return actor_of(self.known, at)
+        with self._reading() as uow:
+            return actor_in(uow, user_id=self.user_id, at=at)
 
     @property
     def user_id(self) -> str:
@@ -119,17 +139,17 @@ class Gate:
         """The actor if the caller's credential and the policy allow; else `PolicyDenied`,
         audited, with nothing else changed."""
         at = self.clock.now()
-        with denials_audited(self.uow_factory(), at=at), self._reading() as uow:
+        with denials_audited(self.uow_factory(), at=at):
             self._check_credential(action, resource)
-            return require(uow, user_id=self.user_id, action=action, resource=resource, at=at)
+            return _required(self._actor(at), self.user_id, action, resource)
 
     def check_own(self, action: Action) -> Actor:
         """`check` for a thing of the caller's own organisation (it names no other): a broken
         package's rejection, the deployment's audit log."""
         at = self.clock.now()
-        with denials_audited(self.uow_factory(), at=at), self._reading() as uow:
+        with denials_audited(self.uow_factory(), at=at):
             self._check_credential(action, Resource())
-            actor = actor_in(uow, user_id=self.user_id, at=at)
+            actor = self._actor(at)
             own = (
                 Resource()
                 if actor is None
@@ -137,15 +157,15 @@ class Gate:
                     organisation=actor.organisation.ident, institution=actor.organisation.code
                 )
             )
-            return require(uow, user_id=self.user_id, action=action, resource=own, at=at)
+            return _required(actor, self.user_id, action, own)
 
     def lister(self, action: Action) -> Callable[[Resource], bool]:
         """For a listing: denied (audited) unless some rule of `action` names a role the caller
         holds; then a filter keeping exactly the rows the policy lets them see."""
         at = self.clock.now()
-        with denials_audited(self.uow_factory(), at=at), self._reading() as uow:
+        with denials_audited(self.uow_factory(), at=at):
             self._check_credential(action, Resource())
-            actor = actor_in(uow, user_id=self.user_id, at=at)
+            actor = self._actor(at)
             if actor is None or not _may_list(actor, action):
                 rule = ACTOR_MUST_BE_REGISTERED if actor is None else NO_RULE
                 denied = Denied(rule, f"{action} by {self.user_id}")

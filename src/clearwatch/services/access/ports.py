@@ -71,6 +71,22 @@ class AccessRepository(Protocol):
 
     def grants_of(self, user_id: str) -> list[EmergencyGrant]: ...
 
+    def caller_record(self, user_id: str) -> CallerRecord | None:
+        """The user, their grants and credential epoch in one read; None if not registered."""
+        ...
+
+
+@dataclass(frozen=True)
+class CallerRecord:
+    """A user as one read of the store finds them: organisation and permanent roles, every
+    emergency grant (which are in force depends on when it is asked), and the credential
+    epoch, which moves on at each change of password or second factor (0 for one never
+    changed, and for a machine, which has none)."""
+
+    user: User
+    grants: tuple[EmergencyGrant, ...]
+    credential_epoch: int
+
 
 @dataclass(frozen=True)
 class StoredCredentials:
@@ -80,16 +96,20 @@ class StoredCredentials:
     totp_secret: str | None
     totp_last_step: int | None
     sign_ins: SignInRecord
+    credential_epoch: int = 0
 
 
 class CredentialsRepository(Protocol):
     def credentials(self, user_id: str) -> StoredCredentials | None: ...
 
     def set_password(self, *, user_id: str, password_hash: str, at: datetime) -> None:
-        """Store a new password hash (a first one or a replacement); failures start over."""
+        """Store a new password hash (a first one or a replacement); failures start over, and
+        the credential epoch moves on, so access tokens issued before stop working."""
         ...
 
-    def set_second_factor(self, *, user_id: str, secret: str) -> None: ...
+    def set_second_factor(self, *, user_id: str, secret: str) -> None:
+        """A new TOTP secret; the credential epoch moves on, as for a new password."""
+        ...
 
     def record_sign_ins(self, *, user_id: str, record: SignInRecord) -> None: ...
 
@@ -116,15 +136,19 @@ class PasswordHasher(Protocol):
 
 @dataclass(frozen=True)
 class AccessClaims:
-    """What a signed access token says: whose it is and until when."""
+    """What a signed access token says: whose it is, until when, and the credential epoch of
+    its user when it was issued (a later change of password makes it worthless)."""
 
     user_id: str
     token_id: str
     expires_at: datetime
+    credential_epoch: int
 
 
 class AccessTokenSigner(Protocol):
-    def issue(self, *, user_id: str, issued_at: datetime, expires_at: datetime) -> str: ...
+    def issue(
+        self, *, user_id: str, issued_at: datetime, expires_at: datetime, credential_epoch: int = 0
+    ) -> str: ...
 
     def read(self, token: str) -> AccessClaims:
         """The claims of a token this store signed and that has not expired (real clock);

@@ -36,6 +36,7 @@ class SqlCredentialsRepository:
             totp_secret=row.totp_secret,
             totp_last_step=row.totp_last_step,
             sign_ins=SignInRecord(int(row.failures), _moment(row.locked_until)),
+            credential_epoch=int(row.credential_epoch),
         )
 
     def set_password(self, *, user_id: str, password_hash: str, at: datetime) -> None:
@@ -48,6 +49,8 @@ class SqlCredentialsRepository:
                 failures=0,
                 locked_until=None,
                 changed_at=at.isoformat(),
+                # In the statement, so two changes racing both move it on.
+                credential_epoch=table.c.credential_epoch + 1,
             )
         ).rowcount
         if not changed:
@@ -65,7 +68,11 @@ class SqlCredentialsRepository:
         self._connection.execute(
             update(table)
             .where(table.c.user_id == user_id)
-            .values(totp_secret=secret, totp_last_step=None)
+            .values(
+                totp_secret=secret,
+                totp_last_step=None,
+                credential_epoch=table.c.credential_epoch + 1,
+            )
         )
 
     def record_sign_ins(self, *, user_id: str, record: SignInRecord) -> None:

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, exists, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clearwatch.adapters.db.access.tables import (
     access_approval_requests,
+    access_credentials,
     access_emergency_grants,
     access_user_roles,
     access_users,
@@ -31,6 +32,7 @@ from clearwatch.domain.access.organisations import (
 )
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.access.users import User
+from clearwatch.services.access.ports import CallerRecord
 
 
 def _text(moment: datetime) -> str:
@@ -246,6 +248,63 @@ class SqlAccessRepository:
             )
             for row in rows
         ]
+
+    def caller_record(self, user_id: str) -> CallerRecord | None:
+        rows = list(self._connection.execute(_CALLER, {"user_id": user_id}))
+        return _caller_record(rows) if rows else None
+
+
+def _caller_statement() -> Any:
+    """The user with their credential epoch, roles and grants: one row per (role, grant) pair,
+    few for anyone (a handful of roles, a grant now and then), in one round trip. Built once:
+    every API request asks it, and building a statement costs more than running it here."""
+    users, credentials = access_users, access_credentials
+    roles, grants = access_user_roles, access_emergency_grants
+    joined = (
+        users.outerjoin(credentials, credentials.c.user_id == users.c.user_id)
+        .outerjoin(roles, roles.c.user_id == users.c.user_id)
+        .outerjoin(grants, grants.c.user_id == users.c.user_id)
+    )
+    return (
+        select(
+            users.c.user_id,
+            users.c.organisation,
+            users.c.created_at,
+            func.coalesce(credentials.c.credential_epoch, 0).label("credential_epoch"),
+            roles.c.role,
+            grants.c.grant_id,
+            grants.c.role.label("grant_role"),
+            grants.c.expires_at.label("grant_expires_at"),
+            grants.c.approval_request_id,
+            grants.c.approved_at.label("grant_approved_at"),
+        )
+        .select_from(joined)
+        .where(users.c.user_id == bindparam("user_id"))
+    )
+
+
+_CALLER = _caller_statement()
+
+
+def _caller_record(rows: list[Row[Any]]) -> CallerRecord:
+    roles = frozenset(Role(row.role) for row in rows if row.role is not None)
+    grants = {
+        int(row.grant_id): EmergencyGrant(
+            grant_id=int(row.grant_id),
+            user_id=row.user_id,
+            role=Role(row.grant_role),
+            expires_at=datetime.fromisoformat(row.grant_expires_at),
+            approval_request_id=int(row.approval_request_id),
+            approved_at=datetime.fromisoformat(row.grant_approved_at),
+        )
+        for row in rows
+        if row.grant_id is not None
+    }
+    return CallerRecord(
+        user=_user(rows[0], roles),
+        grants=tuple(grants[grant_id] for grant_id in sorted(grants)),
+        credential_epoch=int(rows[0].credential_epoch),
+    )
 
 
 def _institution(organisation: Organisation) -> str | None:

@@ -82,6 +82,8 @@ access_emergency_grants = Table(
 # A person's sign-in secret and its run of failures. The password is an argon2 hash (pwdlib);
 # the TOTP secret must be readable to check a code, so it is kept as given (encryption at rest
 # of the store is its own work). `totp_last_step` refuses a code used twice in its window.
+# `credential_epoch` moves on at each change of the password or second factor; an access token
+# carries the epoch it was issued at and stops working once the epoch has moved past it.
 access_credentials = Table(
     "access_credentials",
     metadata,
@@ -92,6 +94,7 @@ access_credentials = Table(
     Column("failures", Integer, nullable=False),
     Column("locked_until", String(40), nullable=True),
     Column("changed_at", String(40), nullable=False),
+    Column("credential_epoch", Integer, nullable=False, server_default=text("0")),
 )
 
 # Machines' tokens: only the SHA-256 of the secret is stored; a token is revoked, never deleted.

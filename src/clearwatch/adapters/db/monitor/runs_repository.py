@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, text
+from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select, text
 
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
 from clearwatch.adapters.db.monitor.runs_tables import monitor_runs, monitor_warnings
@@ -35,6 +36,28 @@ class SqlMonitorRunRepository:
             .limit(1)
         ).first()
         return None if row is None else _run(row)
+
+    def latest_between(self, first: date, last: date) -> list[StoredRun]:
+        within = (monitor_runs.c.business_date >= first) & (monitor_runs.c.business_date <= last)
+        latest = (
+            select(
+                monitor_runs.c.business_date,
+                func.max(monitor_runs.c.result_version).label("result_version"),
+            )
+            .where(within)
+            .group_by(monitor_runs.c.business_date)
+            .subquery()
+        )
+        rows = self._connection.execute(
+            select(monitor_runs)
+            .join(
+                latest,
+                (monitor_runs.c.business_date == latest.c.business_date)
+                & (monitor_runs.c.result_version == latest.c.result_version),
+            )
+            .order_by(monitor_runs.c.business_date)
+        )
+        return [_run(row) for row in rows]
 
     def add(self, run: NewRun) -> int:
         run_id = self._connection.execute(
@@ -68,27 +91,33 @@ class SqlMonitorRunRepository:
         level: str | None = None,
         route_to: str | None = None,
     ) -> list[StoredWarning]:
-        latest = (
-            select(
-                monitor_runs.c.business_date,
-                func.max(monitor_runs.c.result_version).label("result_version"),
-            )
-            .group_by(monitor_runs.c.business_date)
-            .subquery()
+        given = {"business_date": business_date, "level": level, "route_to": route_to}
+        filters = {name: value for name, value in given.items() if value is not None}
+        query = _warnings_query(frozenset(filters))
+        return [_warning(row) for row in self._connection.execute(query, filters)]
+
+
+@functools.cache
+def _warnings_query(filtered_by: frozenset[str]) -> Select[Any]:
+    """The warnings of each day's latest result, filtered by the columns named (values bound
+    at execution). Built once for each set of filters: the API's bureaus ask it on every
+    screen, and building the statement cost more than running it."""
+    latest = (
+        select(
+            monitor_runs.c.business_date,
+            func.max(monitor_runs.c.result_version).label("result_version"),
         )
-        query = select(monitor_warnings).join(
-            latest,
-            (monitor_warnings.c.business_date == latest.c.business_date)
-            & (monitor_warnings.c.result_version == latest.c.result_version),
-        )
-        if business_date is not None:
-            query = query.where(monitor_warnings.c.business_date == business_date)
-        if level is not None:
-            query = query.where(monitor_warnings.c.level == level)
-        if route_to is not None:
-            query = query.where(monitor_warnings.c.route_to == route_to)
-        query = query.order_by(monitor_warnings.c.business_date, monitor_warnings.c.warning_id)
-        return [_warning(row) for row in self._connection.execute(query)]
+        .group_by(monitor_runs.c.business_date)
+        .subquery()
+    )
+    query = select(monitor_warnings).join(
+        latest,
+        (monitor_warnings.c.business_date == latest.c.business_date)
+        & (monitor_warnings.c.result_version == latest.c.result_version),
+    )
+    for name in sorted(filtered_by):
+        query = query.where(monitor_warnings.c[name] == bindparam(name))
+    return query.order_by(monitor_warnings.c.business_date, monitor_warnings.c.warning_id)
 
 
 def _warning_values(run_id: int, warning: StoredWarning) -> dict[str, Any]:
