@@ -179,7 +179,7 @@ def test_monitor_listings_show_markup_like_ids_whole(
 
     shown = listed(analyst, "monitor", "registry", "show")
     row(shown, BROKER, "broker", "CITY-SZ", NAME)
-    row(shown, "SA-003", "K002", BROKER, "client_settlement", "CITY-SZ", "2026-02-02")
+    row(shown, "***003", "K002", BROKER, "client_settlement", "CITY-SZ", "2026-02-02")  # masked
     document = json.loads(listed(analyst, "monitor", "registry", "show", "--json"))
     assert NAME in [i["name"] for i in document["institutions"]]
 
@@ -232,6 +232,7 @@ def _plant(home: str) -> None:
                 evidence={"breaches": [breach]},
                 raised_at=at,
                 raised_by="[red]checker",
+                cause="conservation:test",
             )
         uow.commit()
     app.engine.dispose()

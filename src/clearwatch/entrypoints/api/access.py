@@ -32,6 +32,7 @@ from clearwatch.services.access.users import (
     list_users,
     register_person,
 )
+from clearwatch.services.intraday.halt_lifts import approve_request
 
 router = APIRouter(tags=["users and approvals"])
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -279,8 +280,13 @@ def approvals_request(body: NewApproval, gate: CallerGate, wired: Wired) -> Appr
 def approvals_approve(request_id: RequestId, gate: CallerGate, wired: Wired) -> ApprovalOut:
     """Approve someone else's request (a checker of the maker's organisation)."""
     may_ask(gate, Action.APPROVALS_APPROVE)
-    decided = approvals.approve_committed(
-        uow=wired.uow(), request_id=request_id, checker=gate.user_id, at=wired.real_clock.now()
+    # A halt lift is lifted with its approval (issue 16); any other request is approved alone.
+    decided = approve_request(
+        uow=wired.uow(),
+        request_id=request_id,
+        checker=gate.user_id,
+        at=wired.real_clock.now(),
+        publisher=wired.watch_publisher(),
     )
     return _approval_out(decided)
 

@@ -37,6 +37,7 @@ from clearwatch.services.access.users import (
     list_users,
     register_person,
 )
+from clearwatch.services.intraday.halt_lifts import approve_request
 
 user_app = typer.Typer(help="Users registered in the store and their roles.", no_args_is_help=True)
 approvals_app = typer.Typer(
@@ -310,9 +311,14 @@ def approvals_approve(
     wired = _real_clock(at)
     actor = _gate(wired, Action.APPROVALS_APPROVE).user_id
     try:
+        # A halt lift is lifted with its approval (issue 16); any other request is approved alone.
         _decided(
-            approvals.approve_committed(
-                uow=wired.uow(), request_id=request_id, checker=actor, at=wired.clock.now()
+            approve_request(
+                uow=wired.uow(),
+                request_id=request_id,
+                checker=actor,
+                at=wired.clock.now(),
+                publisher=wired.watch_publisher(),
             )
         )
     except Refused as error:

@@ -88,6 +88,13 @@ HALT_COLUMNS = (
     Column("raised", "raised_at", show=lambda at: local_time(at, "%Y-%m-%d %H:%M:%S")),
     Column("by", "raised_by"),
     Column("evidence", "breaches", whole=False, show=lambda found: _describe(found)),
+    # A halt lifted by an approved override (issue 16) no longer stops the client.
+    Column(
+        "lifted",
+        "lifted_by_approval",
+        wide=True,
+        show=lambda n: "" if n is None else f"approval #{n}",
+    ),
 )
 
 
@@ -106,7 +113,7 @@ def halts(
     wide: bool = wide_option,
     as_json: bool = json_option,
 ) -> None:
-    """Clients whose trading is halted on a date, with the evidence."""
+    """Clients whose trading was halted on a date, with the evidence and any lift."""
     wired = application()
     sees = signed_in(wired).lister(Action.INTRADAY_HALTS)
     with wired.read_uow() as uow:
@@ -120,6 +127,7 @@ def halts(
             "raised_by": record.raised_by,
             "breaches": record.evidence.get("breaches"),
             "evidence": dict(record.evidence),
+            "lifted_by_approval": record.lifted_by_approval,
         }
         for record in records
     ]

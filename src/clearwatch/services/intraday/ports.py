@@ -65,6 +65,13 @@ class HaltRecord:
     raised_at: datetime
     raised_by: str
     evidence: Mapping[str, Any]
+    seq: int = 1  # the client's halts of the day, in order: a lifted client can be halted again
+    cause: str = "legacy"  # what raised it, unique per client and day (a breach, an approval)
+    lifted_by_approval: int | None = None  # the approved override that lifted it, if any
+
+    @property
+    def lifted(self) -> bool:
+        return self.lifted_by_approval is not None
 
 
 class IntradayRepository(Protocol):
@@ -154,7 +161,9 @@ class IntradayRepository(Protocol):
         """(node, client, cash) each node's start of day allocated on the date."""
         ...
 
-    def halted(self, *, broker_id: str, business_date: date) -> set[str]: ...
+    def halted(self, *, broker_id: str, business_date: date) -> set[str]:
+        """Clients with a halt of the day that no approved override has lifted."""
+        ...
 
     def add_halt(
         self,
@@ -165,11 +174,23 @@ class IntradayRepository(Protocol):
         evidence: Mapping[str, Any],
         raised_at: datetime,
         raised_by: str,
-    ) -> bool:
-        """False when the client was already halted for the day."""
+        cause: str,
+    ) -> int | None:
+        """The new halt's seq; None when this cause already halted the client that day, or
+        another halt took the same seq at the same moment (the client is halted either way)."""
         ...
 
-    def halts(self, *, business_date: date) -> list[HaltRecord]: ...
+    def halts(
+        self, *, business_date: date, broker_id: str | None = None, fund_account: str | None = None
+    ) -> list[HaltRecord]:
+        """The day's halts in the order raised, each with its lift if any."""
+        ...
+
+    def add_lift(
+        self, *, halt_id: int, approval_request_id: int, lifted_at: datetime, lifted_by: str
+    ) -> bool:
+        """False when the halt is already lifted or the approval already lifted a halt."""
+        ...
 
 
 class IntradayUnitOfWork(AccessUnitOfWork, Protocol):

@@ -14,7 +14,7 @@ and a start of day happens once per (node, business date), whatever the failover
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 
@@ -28,6 +28,11 @@ from clearwatch.domain.intraday.book import (
 )
 from clearwatch.domain.intraday.conservation import Breach, find_breaches
 from clearwatch.domain.intraday.fee_estimates import FeeRates
+from clearwatch.domain.intraday.halt_lifts import (
+    CONSERVATION_RULE,
+    breach_cause,
+    breach_halts_again,
+)
 from clearwatch.domain.intraday.lease import (
     IntradayRefused,
     IntradayRejection,
@@ -82,6 +87,8 @@ class ConservationReport:
     clients_checked: int
     breaches: tuple[Breach, ...]
     halts_raised: tuple[str, ...]
+    # Each halted client's halt sequence of the day: a client lifted and halted again is 2.
+    halts_raised_seq: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,36 +159,65 @@ def conserve_in(
         assets=assets,
     )
     breaches = find_breaches(claims, figures)
-    raised = []
+    raised: dict[str, int] = {}
     for fund_account in sorted({breach.fund_account for breach in breaches}):
-        evidence = {
-            "rule": "nodes_available_must_not_exceed_central_available",
-            "breaches": [b.evidence() for b in breaches if b.fund_account == fund_account],
-        }
-        if uow.intraday.add_halt(
+        seq = _halt_for_breach(
+            uow,
             broker_id=broker_id,
             business_date=business_date,
-            fund_account=fund_account,
-            evidence=evidence,
-            raised_at=at,
-            raised_by=actor,
-        ):
-            raised.append(fund_account)
-            record_audit(
-                uow,
-                actor=actor,
-                action=AuditAction.INTRADAY_CONSERVATION_BREACH,
-                object_ref=f"client:{broker_id}/{fund_account}/{business_date.isoformat()}",
-                payload=evidence,
-                recorded_at=at,
-            )
+            breaches=[b for b in breaches if b.fund_account == fund_account],
+            actor=actor,
+            at=at,
+        )
+        if seq is not None:
+            raised[fund_account] = seq
     return ConservationReport(
         broker_id=broker_id,
         business_date=business_date,
         clients_checked=len({claim.fund_account for claim in claims}),
         breaches=tuple(breaches),
         halts_raised=tuple(raised),
+        halts_raised_seq=raised,
     )
+
+
+def _halt_for_breach(
+    uow: IntradayUnitOfWork,
+    *,
+    broker_id: str,
+    business_date: date,
+    breaches: Sequence[Breach],
+    actor: str,
+    at: datetime,
+) -> int | None:
+    """Halt one client for its breach, unless a halt stands or a lift accepted this breach;
+    the new halt's seq, audited as the alert."""
+    fund_account = breaches[0].fund_account
+    earlier = uow.intraday.halts(
+        business_date=business_date, broker_id=broker_id, fund_account=fund_account
+    )
+    if not breach_halts_again(breaches, [(h.evidence, h.lifted) for h in earlier]):
+        return None
+    evidence = {"rule": CONSERVATION_RULE, "breaches": [b.evidence() for b in breaches]}
+    seq = uow.intraday.add_halt(
+        broker_id=broker_id,
+        business_date=business_date,
+        fund_account=fund_account,
+        evidence=evidence,
+        raised_at=at,
+        raised_by=actor,
+        cause=breach_cause(breaches),
+    )
+    if seq is not None:
+        record_audit(
+            uow,
+            actor=actor,
+            action=AuditAction.INTRADAY_CONSERVATION_BREACH,
+            object_ref=f"client:{broker_id}/{fund_account}/{business_date.isoformat()}",
+            payload={**evidence, "seq": seq},
+            recorded_at=at,
+        )
+    return seq
 
 
 def check_conservation(
@@ -215,9 +251,10 @@ def _halted(report: ConservationReport, actor: str, at: datetime) -> list[WatchE
         broker_id=report.broker_id,
         business_date=report.business_date,
         fund_accounts=report.halts_raised,
-        rule="nodes_available_must_not_exceed_central_available",
+        rule=CONSERVATION_RULE,
         raised_by=actor,
         at=at,
+        seqs=report.halts_raised_seq,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from clearwatch.adapters.db.intraday.tables import (
     intraday_central_figures,
     intraday_claims,
+    intraday_halt_lifts,
     intraday_halts,
     intraday_journal,
     intraday_lease_epochs,
@@ -385,11 +386,15 @@ class SqlIntradayRepository:
         return [(str(node), str(account), int(total)) for node, account, total in rows]
 
     def halted(self, *, broker_id: str, business_date: date) -> set[str]:
-        table = intraday_halts
+        h, lifts = intraday_halts, intraday_halt_lifts
         return set(
             self._connection.execute(
-                select(table.c.fund_account).where(
-                    table.c.business_date == business_date, table.c.broker_id == broker_id
+                select(h.c.fund_account)
+                .select_from(h.outerjoin(lifts, lifts.c.halt_id == h.c.halt_id))
+                .where(
+                    h.c.business_date == business_date,
+                    h.c.broker_id == broker_id,
+                    lifts.c.lift_id.is_(None),
                 )
             ).scalars()
         )
@@ -403,28 +408,49 @@ class SqlIntradayRepository:
         evidence: Mapping[str, Any],
         raised_at: datetime,
         raised_by: str,
-    ) -> bool:
+        cause: str,
+    ) -> int | None:
+        table = intraday_halts
+        client_day = (
+            table.c.business_date == business_date,
+            table.c.broker_id == broker_id,
+            table.c.fund_account == fund_account,
+        )
+        last = self._connection.execute(select(func.max(table.c.seq)).where(*client_day))
+        seq = int(last.scalar_one() or 0) + 1
         try:
             with self._connection.begin_nested():
                 self._connection.execute(
-                    insert(intraday_halts).values(
+                    insert(table).values(
                         business_date=business_date,
                         broker_id=broker_id,
                         fund_account=fund_account,
                         raised_at=raised_at.isoformat(),
                         raised_by=raised_by,
                         evidence_json=json.dumps(evidence, sort_keys=True),
+                        seq=seq,
+                        cause=cause,
                     )
                 )
         except IntegrityError:
-            return False
-        return True
+            # The same cause again, or a concurrent halt took this seq: one halt stands.
+            return None
+        return seq
 
-    def halts(self, *, business_date: date) -> list[HaltRecord]:
-        table = intraday_halts
-        rows = self._connection.execute(
-            select(table).where(table.c.business_date == business_date).order_by(table.c.halt_id)
+    def halts(
+        self, *, business_date: date, broker_id: str | None = None, fund_account: str | None = None
+    ) -> list[HaltRecord]:
+        h, lifts = intraday_halts, intraday_halt_lifts
+        query = (
+            select(h, lifts.c.approval_request_id)
+            .select_from(h.outerjoin(lifts, lifts.c.halt_id == h.c.halt_id))
+            .where(h.c.business_date == business_date)
+            .order_by(h.c.halt_id)
         )
+        if broker_id is not None:
+            query = query.where(h.c.broker_id == broker_id)
+        if fund_account is not None:
+            query = query.where(h.c.fund_account == fund_account)
         return [
             HaltRecord(
                 halt_id=int(row.halt_id),
@@ -434,6 +460,28 @@ class SqlIntradayRepository:
                 raised_at=datetime.fromisoformat(row.raised_at),
                 raised_by=row.raised_by,
                 evidence=json.loads(row.evidence_json),
+                seq=int(row.seq),
+                cause=row.cause,
+                lifted_by_approval=(
+                    None if row.approval_request_id is None else int(row.approval_request_id)
+                ),
             )
-            for row in rows
+            for row in self._connection.execute(query)
         ]
+
+    def add_lift(
+        self, *, halt_id: int, approval_request_id: int, lifted_at: datetime, lifted_by: str
+    ) -> bool:
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(
+                    insert(intraday_halt_lifts).values(
+                        halt_id=halt_id,
+                        approval_request_id=approval_request_id,
+                        lifted_at=lifted_at.isoformat(),
+                        lifted_by=lifted_by,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True

@@ -4,6 +4,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -107,7 +108,8 @@ intraday_central_figures = Table(
     PrimaryKeyConstraint("business_date", "broker_id", "fund_account", "asset"),
 )
 
-# A conservation breach: the alert and the halt of that client's trading for the day.
+# A halt of a client's trading for the day: a conservation breach, or an approved watch halt.
+# A lifted client can be halted again (seq); the same cause re-checked never halts twice.
 intraday_halts = Table(
     "intraday_halts",
     metadata,
@@ -118,5 +120,19 @@ intraday_halts = Table(
     Column("raised_at", String(40), nullable=False),
     Column("raised_by", String(128), nullable=False),
     Column("evidence_json", Text, nullable=False),
-    UniqueConstraint("business_date", "broker_id", "fund_account"),
+    Column("seq", Integer, nullable=False, server_default="1"),
+    Column("cause", String(128), nullable=False, server_default="legacy"),
+    UniqueConstraint("business_date", "broker_id", "fund_account", "seq"),
+    UniqueConstraint("business_date", "broker_id", "fund_account", "cause"),
+)
+
+# An approved override that lifted one halt: one approval lifts one halt, a halt lifts once.
+intraday_halt_lifts = Table(
+    "intraday_halt_lifts",
+    metadata,
+    Column("lift_id", Integer, primary_key=True, autoincrement=True),
+    Column("halt_id", Integer, ForeignKey("intraday_halts.halt_id"), nullable=False, unique=True),
+    Column("approval_request_id", Integer, nullable=False, unique=True),
+    Column("lifted_at", String(40), nullable=False),
+    Column("lifted_by", String(128), nullable=False),
 )
