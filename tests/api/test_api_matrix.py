@@ -37,6 +37,7 @@ from tests.api.matrix_cases import (
     warning_id_of,
 )
 from tests.api.matrix_filings import CLOSING, new_account_body, pending_filing_id
+from tests.api.matrix_watch import HALT_BODY, confirmed_alert_key, fresh_alert_key
 from tests.api.support import (
     API,
     DAY,
@@ -239,7 +240,12 @@ def _approval_rows(world: World, rows: list[Any]) -> list[Resource]:
     return [Resource(organisation=world.org_of(row["maker"])) for row in rows]
 
 
+def _watch_rows(_world: World, rows: list[Any]) -> list[Resource]:
+    return [Resource(organisation=f"BO:{r['broker_id']}", institution=r["broker_id"]) for r in rows]
+
+
 GRANT = {"role": "checker", "hours": 4, "reason": "the checker is ill"}
+B001_BOOKS = Resource(organisation="BO:B001", institution="B001")
 B002_CASE = Resource(institution="B002", bureau="CITY-SZ")
 B002_WARNING = Resource(institution="B002", bureau="CITY-SZ", special_report=True)
 DONE_OR_NOT_NOW = frozenset({200, 409})  # the first allowed caller moves it; the next, 409
@@ -360,6 +366,14 @@ ENDPOINTS = (
     Endpoint("filing reject", Action.FILINGS_REJECT, B001,
              _post("/filings/{}/reject", {"reason": REASON}),
              resource=_of(institution="B001"), prepare=lambda w: pending_filing_id(w.app)),
+    Endpoint("watch alerts", Action.WATCH_READ, B001, _get("/watch/alerts"), form="lister",
+             rows=_watch_rows, target_row=B001_BOOKS, prepare=lambda w: fresh_alert_key(w.app)),
+    Endpoint("watch review", Action.WATCH_REVIEW, B001,
+             _post("/watch/alerts/{}/review", {"decision": "confirm"}), form="private",
+             resource=lambda _org: B001_BOOKS, prepare=lambda w: fresh_alert_key(w.app)),
+    Endpoint("watch halt", Action.WATCH_HALT, B001, _post("/watch/alerts/{}/halt", HALT_BODY),
+             form="private", resource=lambda _org: B001_BOOKS, allowed=frozenset({201, 409}),
+             prepare=lambda w: confirmed_alert_key(w.app)),
 )  # fmt: skip
 
 
@@ -507,6 +521,9 @@ ROUTES = {
     "filings list": "GET /filings",
     "filing approve": "POST /filings/{filing_id}/approve",
     "filing reject": "POST /filings/{filing_id}/reject",
+    "watch alerts": "GET /watch/alerts",
+    "watch review": "POST /watch/alerts/{key}/review",
+    "watch halt": "POST /watch/alerts/{key}/halt",
 }
 # Only sign-in goes without a bearer token (tested on its own), and the liveness probe.
 UNGUARDED = {"POST /auth/login", "GET /health"}

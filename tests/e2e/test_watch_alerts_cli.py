@@ -82,3 +82,34 @@ def test_the_desk_confirms_an_alert_and_a_checker_s_approval_halts_the_client(
     assert [(a["key"], a["review"]) for a in everything] == [(key, "confirmed")]
     outsider = clearwatch(operator, "watch", "alerts", "review", other, "confirm")
     assert outsider.returncode == 3 and "policy_must_allow_action" in outsider.stderr
+
+
+def test_the_desk_halts_a_flow_a_checker_approves_it_and_a_lift_takes_two_people_too(
+    cli_env: dict[str, str],
+) -> None:
+    operator = signed_env(cli_env, "BO:B001", Role.OPERATOR)
+    checker = signed_env(cli_env, "BO:B001", Role.CHECKER)
+    key = _raised(Path(cli_env["CLEARWATCH_HOME"]), "B001", "F100001")
+    assert clearwatch(operator, "watch", "alerts", "review", key, "confirm").returncode == 0
+    unnamed = clearwatch(operator, "watch", "alerts", "halt-flow", key, "--account", "F9")
+    assert unnamed.returncode == 3 and "halt_flow_must_be_named_by_the_alert" in unnamed.stderr
+    asked = clearwatch(operator, "watch", "alerts", "halt-flow", key, "--account", "F100001",
+                       "--to", "K001")  # fmt: skip
+    assert asked.returncode == 0 and "pending" in asked.stdout, asked.stderr
+    request_id = asked.stdout.split("#")[1].split()[0]
+    approved = clearwatch(checker, "watch", "alerts", "halt-flow", "--approve", request_id)
+    assert approved.returncode == 0 and "halted (flow halt #1)" in approved.stdout, approved.stderr
+    flows = json.loads(clearwatch(operator, "watch", "alerts", "flows", "--json").stdout)
+    assert [(f["halt_id"], f["account"], f["counterparty"], f["state"]) for f in flows] == [
+        (1, "F100001", "K001", "in force")
+    ]
+    table = clearwatch(operator, "watch", "alerts", "flows")
+    assert "F100001" not in table.stdout  # the table masks the account
+    lift = clearwatch(operator, "watch", "alerts", "lift", "1", "--reason", "a new bank, verified")
+    assert lift.returncode == 0 and "pending" in lift.stdout, lift.stderr
+    lift_id = lift.stdout.split("#")[1].split()[0]
+    lifted = clearwatch(checker, "watch", "alerts", "lift", "--approve", lift_id)
+    assert lifted.returncode == 0 and "lifted" in lifted.stdout, lifted.stderr
+    assert json.loads(clearwatch(operator, "watch", "alerts", "flows", "--json").stdout) == []
+    again = clearwatch(operator, "watch", "alerts", "lift", "1", "--reason", "again")
+    assert again.returncode == 3 and "flow_halt_must_be_in_force" in again.stderr

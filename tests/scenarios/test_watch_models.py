@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from clearwatch.adapters.events.day_files import DayFilesSource
@@ -91,7 +92,7 @@ def test_thresholds_respect_the_rules_floors(scored: tuple[WatchModels, list[Ale
         for name in FEATURES
     ]  # fmt: skip
     assert all(models.client_thresholds >= [float(floor) for floor in floors])
-    assert models.broker_threshold >= float(RULES.models.broker_robust_z_min)
+    assert all(models.broker_thresholds >= float(RULES.models.broker_robust_z_min))
 
 
 def test_the_same_clean_days_and_seed_give_the_same_models_and_scores(tmp_path: Path) -> None:
@@ -121,6 +122,20 @@ def test_a_model_file_reloads_the_same_models_and_refuses_other_rules(
     other = replace(RULES, content_sha256="0" * 64)
     with pytest.raises(ModelFileError, match="model_file_rules_must_match"):
         NpzModelFiles().load(path, other)
+    assert list(loaded.broker_thresholds) == list(models.broker_thresholds)
+    # A file of the first format (one broker line, rules watch-2026.2) is refused by name.
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    header = json.loads(str(arrays["header"]))
+    header["format"] = "clearwatch-watch-models/1"
+    header["thresholds"] = [8.0, header.pop("forest_threshold")]
+    del header["broker_thresholds"]
+    old = tmp_path / "models-v1.npz"
+    np.savez_compressed(old, **{**arrays, "header": np.array(json.dumps(header))})
+    with pytest.raises(
+        ModelFileError, match="model_file_must_have_format_clearwatch-watch-models/2"
+    ):
+        NpzModelFiles().load(old, RULES)
 
 
 def test_a_replay_with_models_scores_each_day_once_it_is_complete(

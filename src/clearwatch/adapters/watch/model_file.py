@@ -25,7 +25,7 @@ from clearwatch.domain.watch.features import FEATURES, DailyFeatures
 from clearwatch.domain.watch.rules import WatchRules
 from clearwatch.services.watch.models import WatchModels, train_models
 
-FORMAT = "clearwatch-watch-models/1"
+FORMAT = "clearwatch-watch-models/2"  # 2: a broker line per feature (rules watch-2026.3)
 
 
 class ModelFileError(ConfigurationError, ValueError):
@@ -40,7 +40,8 @@ def _header(models: WatchModels, rules: WatchRules) -> dict[str, Any]:
         "rules_sha256": rules.content_sha256,
         "version": models.version,
         "client_thresholds": models.client_thresholds.tolist(),
-        "thresholds": [models.broker_threshold, models.forest_threshold],
+        "broker_thresholds": models.broker_thresholds.tolist(),
+        "forest_threshold": models.forest_threshold,
     }
 
 

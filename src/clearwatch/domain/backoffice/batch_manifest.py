@@ -81,6 +81,7 @@ class Rule(StrEnum):
     CLIENT_CASH_MUST_NOT_GO_NEGATIVE = "client_cash_must_not_go_negative"
     CLOSED_ACCOUNT_MUST_NOT_TRANSFER = "closed_account_must_not_transfer"
     FROZEN_ACCOUNT_MUST_NOT_TRANSFER_OUT = "frozen_account_must_not_transfer_out"
+    FLOW_MUST_NOT_BE_HALTED = "flow_must_not_be_halted"  # the risk desk halted it (issue 19)
     WITHDRAWAL_MUST_NOT_EXCEED_WITHDRAWABLE = "withdrawal_must_not_exceed_withdrawable_cash"
     COMMISSION_RATE_MUST_BE_ALLOWED = "commission_rate_must_be_at_most_the_ceiling"
     MANUAL_ADJUSTMENT_MUST_BE_APPROVED = "manual_adjustment_must_be_approved"

@@ -47,6 +47,9 @@ class EventKind(StrEnum):
     # A client's trading halted for the day: detail = the rule that halted it (a conservation
     # breach, or an approved halt from a watch alert); counterparty = who raised it; amount 0.
     CLIENT_HALTED = "client.halted"
+    # A halt lifted by an approved override: detail = the approval; counterparty = who applied
+    # it; extra `halt_id` and `seq` (the client's halt of the day it lifts); amount 0.
+    CLIENT_HALT_LIFTED = "client.halt_lifted"
 
 
 @dataclass(frozen=True, slots=True)

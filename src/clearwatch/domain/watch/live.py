@@ -82,11 +82,15 @@ def halt_events(
     rule: str,
     raised_by: str,
     at: datetime,
+    seqs: Mapping[str, int] | None = None,
 ) -> list[WatchEvent]:
-    """Clients halted for the day: one halt per client and day, as the books keep it."""
+    """Clients halted for the day, as the books keep it: a client lifted and halted again
+    has a later halt (`seqs`), a new occurrence with its own key."""
+    seqs = seqs or {}
     return [
         WatchEvent(
-            key=f"{broker_id}/{business_date.isoformat()}/halt/{account}",
+            key=f"{broker_id}/{business_date.isoformat()}/halt/{account}"
+            + (f"/{seqs[account]}" if seqs.get(account, 1) > 1 else ""),
             kind=EventKind.CLIENT_HALTED,
             business_date=business_date,
             broker_id=broker_id,
@@ -98,6 +102,32 @@ def halt_events(
         )
         for account in sorted(set(fund_accounts))
     ]
+
+
+def halt_lift_event(
+    *,
+    broker_id: str,
+    business_date: date,
+    fund_account: str,
+    halt_id: int,
+    seq: int,
+    approval_id: int,
+    lifted_by: str,
+    at: datetime,
+) -> WatchEvent:
+    """One halt lifted by an approved override (a halt lifts once, so the key is the halt's)."""
+    return WatchEvent(
+        key=f"{broker_id}/{business_date.isoformat()}/halt-lift/{fund_account}/{seq}",
+        kind=EventKind.CLIENT_HALT_LIFTED,
+        business_date=business_date,
+        broker_id=broker_id,
+        account=fund_account,
+        amount_fen=0,
+        occurred_at=at,
+        counterparty=lifted_by,
+        detail=f"approval:{approval_id}",
+        extra=(("halt_id", str(halt_id)), ("seq", str(seq))),
+    )
 
 
 def adjustment_events(

@@ -72,6 +72,7 @@ class ModelRule:
     mad_floor_share: Decimal
     forest_trees: int
     forest_false_alarms_per_10k: int
+    broker_false_alarms_per_10k: int  # per 10,000 broker-days, not account-days
     level: WatchLevel
     top_features: int
 
@@ -165,6 +166,7 @@ def _models(section: Mapping[str, Any]) -> ModelRule:
         mad_floor_share=parse_rate(str(section["mad_floor_share"])),
         forest_trees=int(section["forest_trees"]),
         forest_false_alarms_per_10k=int(section["forest_false_alarms_per_10k_account_days"]),
+        broker_false_alarms_per_10k=int(section["broker_false_alarms_per_10k_broker_days"]),
         level=WatchLevel(section["level"]),
         top_features=int(section["top_features"]),
     )

@@ -11,11 +11,12 @@ import typer
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.calendar import SHANGHAI
-from clearwatch.domain.shared.masking import mask_in, mask_subject
+from clearwatch.domain.shared.masking import mask, mask_in, mask_subject
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.domain.watch.alerts import Alert, alert_to_dict
 from clearwatch.domain.watch.events import EventKind
 from clearwatch.domain.watch.features import DailyFeatures
+from clearwatch.domain.watch.flow_halts import ANY_COUNTERPARTY, Flow
 from clearwatch.domain.watch.reviews import ReviewDecision, client_accounts
 from clearwatch.entrypoints.cli.common import EXIT_USAGE, application, console, fail, signed_in
 from clearwatch.entrypoints.cli.output import (
@@ -28,6 +29,14 @@ from clearwatch.entrypoints.cli.output import (
     wide_option,
 )
 from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer, replay
+from clearwatch.services.watch.flow_halts import (
+    FlowOutcome,
+    approve_flow_halt,
+    approve_lift,
+    flow_halts,
+    request_flow_halt,
+    request_lift,
+)
 from clearwatch.services.watch.models import split_days, train_models
 from clearwatch.services.watch.ports import EventStream, WatchWiring
 from clearwatch.services.watch.review import (
@@ -227,7 +236,7 @@ def train(
 
 
 alerts_app = typer.Typer(
-    help="The risk desk's alerts: list, review, halt a client (风控复核).",
+    help="The risk desk's alerts: list, review, halt a client or a flow (风控复核).",
     no_args_is_help=True,
 )
 watch_app.add_typer(alerts_app, name="alerts")
@@ -363,3 +372,107 @@ def _day(text: str | None, now: datetime) -> date:
         return date.fromisoformat(text)
     except ValueError as error:
         raise fail(f"--date {text} is not YYYY-MM-DD", EXIT_USAGE) from error
+
+
+@alerts_app.command("halt-flow")
+def alerts_halt_flow(
+    key: str | None = typer.Argument(None, help="A confirmed alert's key: ask for the halt."),
+    account: str | None = typer.Option(
+        None, "--account", help="Whose outflows: a client's or a special account (the alert's)."
+    ),
+    to: str = typer.Option(
+        ANY_COUNTERPARTY, "--to", help="Only outflows to this counterparty (default: all)."
+    ),
+    approve: int | None = typer.Option(
+        None, "--approve", help="As a checker: approve this flow halt request, which halts."
+    ),
+) -> None:
+    """Halt a flow a confirmed alert names (an account's outflows, to one counterparty or
+    all): an operator asks, a checker (or a duty officer's emergency grant) approves, and the
+    back office refuses every withdrawal through it (`flow_must_not_be_halted`) until lifted."""
+    wired = application()
+    gate = signed_in(wired)
+    if approve is not None:
+        gate.check_credential(Action.APPROVALS_APPROVE)
+        outcome = approve_flow_halt(uow=wired.uow(), request_id=approve,
+                                    checker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+    else:
+        if key is None or account is None:
+            raise fail("name the alert's key and --account, or --approve a request", EXIT_USAGE)
+        gate.check_credential(Action.WATCH_HALT)
+        alert = find_alert(wired.watch_wiring().alert_log(), key)
+        outcome = request_flow_halt(uow=wired.uow(), alert=alert,
+                                    flow=Flow(alert.broker_id, account, to),
+                                    maker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+    _say_flow(outcome, "halted")
+
+
+@alerts_app.command("lift")
+def alerts_lift(
+    halt: int | None = typer.Argument(None, help="The flow halt's id (`watch alerts flows`)."),
+    reason: str = typer.Option("", "--reason", help="Why the flow may move again."),
+    approve: int | None = typer.Option(
+        None, "--approve", help="As a checker: approve this lift request, which lifts."
+    ),
+) -> None:
+    """Lift a flow halt: an override an operator asks for with a reason and a checker approves."""
+    wired = application()
+    gate = signed_in(wired)
+    if approve is not None:
+        gate.check_credential(Action.APPROVALS_APPROVE)
+        outcome = approve_lift(uow=wired.uow(), request_id=approve,
+                               checker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+        _say_flow(outcome, "lifted")
+        return
+    if halt is None:
+        raise fail("name the flow halt's id, or --approve a lift request", EXIT_USAGE)
+    gate.check_credential(Action.WATCH_HALT)
+    outcome = request_lift(uow=wired.uow(), halt_id=halt, reason=reason,
+                           maker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+    pending = outcome.halt is not None and outcome.halt.in_force
+    state = ("pending", "yellow") if pending else ("lifted", "green")
+    say(console, f"approval #{outcome.request.request_id} {outcome.request.subject_ref}: ", state)
+
+
+def _say_flow(outcome: FlowOutcome, done: str) -> None:
+    request = outcome.request
+    state = ("pending", "yellow")
+    if outcome.halt is not None:
+        state = (f"{done} (flow halt #{outcome.halt.halt_id})", "red")
+    say(console, f"approval #{request.request_id} {request.subject_ref}: ", state)
+
+
+FLOW_COLUMNS = (
+    Column("halt", "halt_id"),
+    Column("broker", "broker_id"),
+    Column("account", "account", show=mask),  # `--json` is the evidence: unmasked
+    Column("to", "counterparty"),
+    Column("state", "state"),
+    Column("by", "raised_by"),
+    Column("alert", "alert_key", wide=True),
+)
+
+
+@alerts_app.command("flows")
+def alerts_flows(
+    everything: bool = typer.Option(False, "--all", help="Lifted halts too."),
+    wide: bool = wide_option,
+    as_json: bool = json_option,
+) -> None:
+    """Flows halted on the caller's broker (in force; --all: lifted too)."""
+    wired = application()
+    sees = signed_in(wired).lister(Action.WATCH_READ)
+    rows = [
+        {
+            "halt_id": h.halt_id,
+            "broker_id": h.flow.broker_id,
+            "account": h.flow.account,
+            "counterparty": h.flow.counterparty,
+            "state": "in force" if h.in_force else "lifted",
+            "raised_by": h.raised_by,
+            "alert_key": h.alert_key,
+        }
+        for h in flow_halts(uow=wired.read_uow(), in_force=not everything)
+        if sees(_books(h.flow.broker_id))
+    ]
+    print_listing(console, "Halted flows 止付", FLOW_COLUMNS, rows, wide=wide, as_json=as_json)

@@ -29,6 +29,7 @@ from clearwatch.domain.backoffice.journal import (
 )
 from clearwatch.domain.shared.file_schema import PURPOSE_OF_ACCOUNT_KIND
 from clearwatch.domain.shared.masking import mask
+from clearwatch.domain.watch.flow_halts import halt_stopping
 from clearwatch.services.access.approvals import approved_content_for
 from clearwatch.services.backoffice.account_status import AccountStanding, account_standing
 from clearwatch.services.backoffice.advances import Advance, post_advances, shortfalls
@@ -441,6 +442,7 @@ def _apply_transfers(context: ApplyContext, table: pa.Table, sha: str) -> None:
     index = _client_index(context)
     entries: list[JournalEntry] = []
     changes: list[int] = []
+    specials: list[str] = []
     for row in rows:
         fund_account, line = str(row["fund_account"]), int(row["line"])
         if fund_account not in index:
@@ -473,6 +475,7 @@ def _apply_transfers(context: ApplyContext, table: pa.Table, sha: str) -> None:
             )
         change = int(row["amount"]) * (1 if row["direction"] == "in" else -1)
         changes.append(change)
+        specials.append(special)
         entries.append(
             JournalEntry(
                 broker_id=context.broker_id,
@@ -489,6 +492,7 @@ def _apply_transfers(context: ApplyContext, table: pa.Table, sha: str) -> None:
         )
     keys = [str(row["transfer_id"]) for row in rows]
     _refuse_by_status(context, rows, keys)
+    _refuse_halted_flows(context, rows, keys, specials)
     _refuse_record_overdraft(context, "bank_transfers.csv", rows, keys, changes, withdrawal=True)
     _apply_records(context, "bank_transfers.csv", rows, entries, keys)
 
@@ -509,6 +513,33 @@ def _refuse_by_status(
                 int(str(row["line"])),
                 "direction",
                 f"{mask(account)} is {standing.status(account).value}",
+            )
+
+
+def _refuse_halted_flows(
+    context: ApplyContext,
+    rows: Sequence[dict[str, object]],
+    keys: Sequence[str],
+    specials: Sequence[str],
+) -> None:
+    """A withdrawal through a flow the risk desk halted is refused: the client's money to
+    that bank (or anywhere), or the special account's outflows it would be paid from."""
+    halts = context.uow.flow_halts.halts(broker_id=context.broker_id, in_force=True)
+    if not halts:
+        return
+    done = context.uow.books.applied_keys(context.broker_id, "bank_transfers.csv", keys)
+    for row, key, special in zip(rows, keys, specials, strict=True):
+        if row["direction"] != "out" or key in done:
+            continue
+        account, bank = str(row["fund_account"]), str(row["bank_id"])
+        halt = halt_stopping(halts, account, bank) or halt_stopping(halts, special, account)
+        if halt is not None:
+            raise _reject(
+                Rule.FLOW_MUST_NOT_BE_HALTED,
+                "bank_transfers.csv",
+                int(str(row["line"])),
+                "fund_account",
+                f"flow halt #{halt.halt_id}: {mask(halt.flow.account)} → {halt.flow.counterparty}",
             )
 
 

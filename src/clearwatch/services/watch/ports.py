@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,6 +14,7 @@ import numpy.typing as npt
 from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.events import WatchEvent
 from clearwatch.domain.watch.features import DailyFeatures
+from clearwatch.domain.watch.flow_halts import Flow, FlowHalt
 from clearwatch.domain.watch.reviews import AlertReview
 from clearwatch.domain.watch.rules import WatchRules
 from clearwatch.services.intraday.ports import IntradayUnitOfWork
@@ -128,11 +130,32 @@ class AlertReviews(Protocol):
     def reviews(self, *, broker_id: str | None = None) -> list[AlertReview]: ...
 
 
+class FlowHalts(Protocol):
+    """Flows halted by approval and their lifts, appended and never changed."""
+
+    def add(self, flow: Flow, *, approval_id: int, alert_key: str, at: datetime, by: str) -> int:
+        """The new halt's id."""
+        ...
+
+    def lift(self, halt_id: int, *, approval_id: int, at: datetime, by: str) -> bool:
+        """False when the halt was lifted already."""
+        ...
+
+    def halt(self, halt_id: int) -> FlowHalt | None: ...
+
+    def by_approval(self, approval_id: int) -> FlowHalt | None: ...
+
+    def halts(self, *, broker_id: str | None = None, in_force: bool = False) -> list[FlowHalt]: ...
+
+
 class WatchUnitOfWork(IntradayUnitOfWork, Protocol):
-    """Reviews, approvals and the intraday halts in one transaction."""
+    """Reviews, approvals, the intraday halts and the flow halts in one transaction."""
 
     @property
     def watch_reviews(self) -> AlertReviews: ...
+
+    @property
+    def flow_halts(self) -> FlowHalts: ...
 
 
 @dataclass(frozen=True)

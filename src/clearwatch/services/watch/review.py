@@ -126,10 +126,11 @@ def request_halt(
             )
         except AccessRefused:
             approved = None
-        if approved is not None:
-            halted = _halt(uow, approved, at)
+        # An approved halt since lifted (an approved override) needs a new approval to halt again.
+        if approved is not None and not _lifted(uow, approved):
+            seq = _halt(uow, approved, at)
             uow.commit()
-            _tell(publisher, approved, halted, at)
+            _tell(publisher, approved, seq, at)
             return HaltOutcome(approved, halted=True)
         request = request_approval(
             uow=uow,
@@ -174,14 +175,26 @@ def approve_halt(
             raise Refused(ReviewRule.REQUEST_MUST_BE_WATCH_HALT, f"approval #{request_id}")
         parse_halt_subject(pending.subject_ref)
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
-        halted = _halt(uow, decided, at)
+        seq = _halt(uow, decided, at)
         uow.commit()
-    _tell(publisher, decided, halted, at)
+    _tell(publisher, decided, seq, at)
     return HaltOutcome(decided, halted=True)
 
 
-def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> bool:
-    """The intraday halt every node reads before each order batch; False if already halted."""
+def _cause(approved: ApprovalRequest) -> str:
+    """One approved halt raises one intraday halt, however often it is applied."""
+    return f"approval:{approved.request_id}"
+
+
+def _lifted(uow: WatchUnitOfWork, approved: ApprovalRequest) -> bool:
+    broker_id, fund_account, day = parse_halt_subject(approved.subject_ref)
+    halts = uow.intraday.halts(business_date=day, broker_id=broker_id, fund_account=fund_account)
+    return any(h.lifted for h in halts if h.cause == _cause(approved))
+
+
+def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> int | None:
+    """The intraday halt every node reads before each order batch: its seq of the client's
+    day, or None if this approval already halted the client."""
     broker_id, fund_account, day = parse_halt_subject(approved.subject_ref)
     evidence = {
         "rule": HALT_RULE,
@@ -190,15 +203,16 @@ def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> bool
         "maker": approved.maker,
         "checker": approved.checker,
     }
-    added = uow.intraday.add_halt(
+    seq = uow.intraday.add_halt(
         broker_id=broker_id,
         business_date=day,
         fund_account=fund_account,
         evidence=evidence,
         raised_at=at,
         raised_by=approved.checker or approved.maker,
+        cause=_cause(approved),
     )
-    if added:
+    if seq is not None:
         record_audit(
             uow,
             actor=approved.checker or approved.maker,
@@ -207,11 +221,13 @@ def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> bool
             payload=evidence,
             recorded_at=at,
         )
-    return added
+    return seq
 
 
-def _tell(publisher: EventPublisher, approved: ApprovalRequest, halted: bool, at: datetime) -> None:
-    if not halted:
+def _tell(
+    publisher: EventPublisher, approved: ApprovalRequest, seq: int | None, at: datetime
+) -> None:
+    if seq is None:
         return
     broker_id, fund_account, day = parse_halt_subject(approved.subject_ref)
     publisher.occurred(
@@ -222,6 +238,7 @@ def _tell(publisher: EventPublisher, approved: ApprovalRequest, halted: bool, at
             rule=HALT_RULE,
             raised_by=approved.checker or approved.maker,
             at=at,
+            seqs={fund_account: seq},
         )
     )
 

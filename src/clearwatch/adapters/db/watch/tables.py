@@ -1,6 +1,6 @@
 """Relational tables of the watch: one review per alert, with the alert as reviewed."""
 
-from sqlalchemy import Column, Date, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
 from clearwatch.adapters.db.metadata import metadata
 
@@ -21,4 +21,31 @@ watch_alert_reviews = Table(
     Column("reviewed_at", String(40), nullable=False),
     Column("alert_json", Text, nullable=False),
     Index("ix_watch_alert_reviews_broker_date", "broker_id", "business_date"),
+)
+
+# Append-only. A flow halted by an approved request (`account_status`, subject
+# `watch-flow-halt:…`); lifting it is a row of its own below, never an edit of this one.
+watch_flow_halts = Table(
+    "watch_flow_halts",
+    metadata,
+    Column("halt_id", Integer, primary_key=True, autoincrement=True),
+    Column("broker_id", String(32), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("counterparty", String(128), nullable=False),
+    Column("approval_id", Integer, nullable=False, unique=True),
+    Column("alert_key", String(512), nullable=False),
+    Column("raised_at", String(40), nullable=False),
+    Column("raised_by", String(64), nullable=False),
+    Index("ix_watch_flow_halts_broker_account", "broker_id", "account"),
+)
+
+# Append-only. One lift per halt, by an approved override (`watch-flow-lift:<halt id>`).
+watch_flow_halt_lifts = Table(
+    "watch_flow_halt_lifts",
+    metadata,
+    Column("lift_id", Integer, primary_key=True, autoincrement=True),
+    Column("halt_id", Integer, ForeignKey("watch_flow_halts.halt_id"), nullable=False, unique=True),
+    Column("approval_id", Integer, nullable=False, unique=True),
+    Column("lifted_at", String(40), nullable=False),
+    Column("lifted_by", String(64), nullable=False),
 )

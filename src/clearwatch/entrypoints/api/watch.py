@@ -1,0 +1,235 @@
+"""The risk desk's alerts over HTTP: list the broker's own, review one, ask to halt (风控复核).
+
+The routes call the very use cases `clearwatch watch alerts` calls. Only the broker's own back
+office sees its alerts: a listing keeps the rows the policy lets the caller see, and an alert
+of another broker is answered as an unknown one (404 `alert_must_exist`: its key names a
+client), the denial still audited. A halt is a maker-checker request: `pending` until a
+checker approves it (`POST /approvals/{id}/approve`); asked again then, it is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from clearwatch.bootstrap import Application
+from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.watch.alerts import Alert, WatchLevel, alert_to_dict
+from clearwatch.domain.watch.flow_halts import ANY_COUNTERPARTY, Flow
+from clearwatch.domain.watch.reviews import AlertReview, ReviewDecision, ReviewRule
+from clearwatch.entrypoints.api.problems import ProblemError, problems
+from clearwatch.entrypoints.api.security import CallerGate, Wired, may_ask
+from clearwatch.entrypoints.api.values import BusinessDate, Limit, Offset, listing_rows_max
+from clearwatch.services.access.authorize import Gate, PolicyDenied
+from clearwatch.services.watch.flow_halts import request_flow_halt
+from clearwatch.services.watch.review import alert_reviews, find_alert, request_halt, review_alert
+
+router = APIRouter(prefix="/watch", tags=["watch"])
+AlertKey = Annotated[str, Path(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Account = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+STATUS_OF_RULE = {
+    ReviewRule.ALERT_MUST_EXIST.value: 404,
+    ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE.value: 409,
+}
+T = TypeVar("T")
+
+
+class AlertState(StrEnum):
+    OPEN = "open"  # not reviewed yet
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["confirm", "dismiss"]
+    reason: str = Field("", max_length=2000, description="Why; required to dismiss.")
+
+
+class HaltIn(BaseModel):
+    """A client's trading for a day, or a flow: an account's outflows (to one counterparty)."""
+
+    kind: Literal["client", "flow"]
+    account: Account = Field(description="The client (kind client) or the sending account.")
+    business_date: BusinessDate | None = Field(
+        None, description="Kind client: the trading day to halt (default: today in Shanghai)."
+    )
+    counterparty: str = Field(
+        ANY_COUNTERPARTY,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Kind flow: only outflows to this counterparty; `*` (default) all.",
+    )
+
+
+class ReviewOut(BaseModel):
+    alert_key: str
+    decision: AlertState
+    reason: str
+    reviewer: str
+    reviewed_at: str
+
+
+class AlertOut(BaseModel):
+    key: str
+    rule: str
+    level: WatchLevel
+    business_date: date
+    broker_id: str
+    subject: str
+    summary: str
+    amount_fen: int
+    amount: str = Field(description="Yuan, two decimals, as text.")
+    raised_at: str
+    rules_sha256: str
+    model_version: str
+    evidence: list[dict[str, Any]] = Field(description="The events, amounts in integer fen.")
+    state: AlertState
+    review: ReviewOut | None
+
+
+class HaltOut(BaseModel):
+    request_id: int
+    subject: str
+    state: Literal["pending", "halted"]
+    flow_halt_id: int | None = Field(description="Kind flow, once halted: lift it by this id.")
+
+
+def _books(broker_id: str) -> Resource:
+    return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
+
+
+def _review_out(review: AlertReview) -> ReviewOut:
+    return ReviewOut(
+        alert_key=review.alert_key,
+        decision=AlertState(review.decision.value),
+        reason=review.reason,
+        reviewer=review.reviewer,
+        reviewed_at=review.reviewed_at.isoformat(),
+    )
+
+
+def _alert_out(alert: Alert, review: AlertReview | None) -> AlertOut:
+    row = alert_to_dict(alert)
+    return AlertOut(
+        **{k: row[k] for k in ("key", "rule", "subject", "summary", "amount", "raised_at")},
+        level=alert.level,
+        business_date=alert.business_date,
+        broker_id=alert.broker_id,
+        amount_fen=alert.amount_fen,
+        rules_sha256=alert.rules_sha256,
+        model_version=alert.model_version,
+        evidence=row["evidence"],
+        state=AlertState.OPEN if review is None else AlertState(review.decision.value),
+        review=None if review is None else _review_out(review),
+    )
+
+
+def _answered(call: Callable[[], T]) -> T:
+    """The use case's result. Another broker's alert is answered as an unknown one (its key
+    names a client; the denial was audited by the use case); named refusals get their status."""
+    try:
+        return call()
+    except PolicyDenied as denied:
+        raise ProblemError(404, ReviewRule.ALERT_MUST_EXIST.value, "no such alert") from denied
+    except Refused as refusal:
+        status = STATUS_OF_RULE.get(refusal.rule)
+        if status is None:
+            raise
+        raise ProblemError(status, refusal.rule, str(refusal)) from refusal
+
+
+def _alert(wired: Application, key: str) -> Alert:
+    return _answered(lambda: find_alert(wired.watch_wiring().alert_log(), key))
+
+
+@router.get("/alerts", responses=problems(403))
+def alerts_list(
+    gate: CallerGate,
+    wired: Wired,
+    business_date: Annotated[BusinessDate | None, Query()] = None,
+    level: WatchLevel | None = None,
+    state: AlertState | None = None,
+    limit: Limit = listing_rows_max,
+    offset: Offset = 0,
+) -> list[AlertOut]:
+    """The alerts of the caller's broker, oldest first, filtered by date, level and state."""
+    sees = gate.lister(Action.WATCH_READ)
+    reviews = alert_reviews(uow=wired.read_uow())
+    rows = []
+    for alert in wired.watch_wiring().alert_log().recorded():
+        if not sees(_books(alert.broker_id)):
+            continue
+        shown = _alert_out(alert, reviews.get(alert.key))
+        if business_date not in (None, alert.business_date) or level not in (None, alert.level):
+            continue
+        if state not in (None, shown.state):
+            continue
+        rows.append(shown)
+    return rows[offset : offset + limit]
+
+
+@router.post("/alerts/{key:path}/review", responses=problems(403, 404, 409))
+def alerts_review(key: AlertKey, body: ReviewIn, gate: CallerGate, wired: Wired) -> ReviewOut:
+    """Confirm an alert (a halt may follow) or dismiss it with a reason; once per alert."""
+    may_ask(gate, Action.WATCH_REVIEW)
+    alert = _alert(wired, key)
+    decision = ReviewDecision.CONFIRMED if body.decision == "confirm" else ReviewDecision.DISMISSED
+    review = _answered(
+        lambda: review_alert(
+            uow=wired.uow(),
+            alert=alert,
+            decision=decision,
+            reason=body.reason,
+            reviewer=gate.caller.user_id,
+            at=wired.real_clock.now(),
+        )
+    )
+    return _review_out(review)
+
+
+@router.post("/alerts/{key:path}/halt", status_code=201, responses=problems(403, 404, 409))
+def alerts_halt(key: AlertKey, body: HaltIn, gate: CallerGate, wired: Wired) -> HaltOut:
+    """Ask to halt a client (for a day) or a flow a confirmed alert names; 201 either way,
+    `state` says whether it awaits a checker or holds (asked again after the approval)."""
+    may_ask(gate, Action.WATCH_HALT)
+    alert = _alert(wired, key)
+    return _answered(lambda: _halt(wired, gate, alert, body))
+
+
+def _halt(wired: Application, gate: Gate, alert: Alert, body: HaltIn) -> HaltOut:
+    now = wired.real_clock.now()
+    if body.kind == "flow":
+        flow = Flow(alert.broker_id, body.account, body.counterparty)
+        flowed = request_flow_halt(
+            uow=wired.uow(), alert=alert, flow=flow, maker=gate.caller.user_id, at=now
+        )
+        halt_id = None if flowed.halt is None else flowed.halt.halt_id
+        return HaltOut(
+            request_id=flowed.request.request_id,
+            subject=flowed.request.subject_ref,
+            state="pending" if halt_id is None else "halted",
+            flow_halt_id=halt_id,
+        )
+    outcome = request_halt(
+        uow=wired.uow(),
+        alert=alert,
+        fund_account=body.account,
+        business_date=body.business_date or now.astimezone(SHANGHAI).date(),
+        maker=gate.caller.user_id,
+        at=now,
+        publisher=wired.watch_publisher(),
+    )
+    return HaltOut(
+        request_id=outcome.request.request_id,
+        subject=outcome.request.subject_ref,
+        state="halted" if outcome.halted else "pending",
+        flow_halt_id=None,
+    )
