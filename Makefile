@@ -27,6 +27,15 @@ install: $(STAMP)
 demo: $(BASE)
 	$(BIN)/clearwatch demo
 
+# The demo, then its data served on 127.0.0.1:8000 with one printed login per role (Ctrl-C stops).
+.PHONY: demo-serve screens
+demo-serve: $(BASE)
+	$(BIN)/clearwatch demo --serve
+
+# The main page of each role in Debian's chromium, saved as PNG into docs/screens/.
+screens: $(STAMP)
+	CLEARWATCH_SCREENS_DIR=docs/screens $(BIN)/python -m pytest tests/web/test_web_screens.py -q -n 0 -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench reliability
 	$(BIN)/ruff format --check src tests bench reliability

@@ -38,7 +38,7 @@ def sign_in(
     user_id = person(app, organisation, role, user_id, password=PASSWORD)
     form = client.get(f"{WEB}/login")
     fields = {"user_id": user_id, "password": PASSWORD, "csrf_token": csrf_of(form.text)}
-    if role in (Role.REVIEWER, Role.ADMIN, Role.BUREAU_HEAD, Role.REGISTRY_OFFICER):
+    if role in (Role.REVIEWER, Role.ADMIN, Role.BUREAU_HEAD, Role.REGISTRY_OFFICER, Role.CHECKER):
         fields["totp"] = totp_of(app, user_id).now()
     return client.post(f"{WEB}/login", data=fields, follow_redirects=True)
 

@@ -141,3 +141,46 @@ def test_a_bureau_cannot_see_another_bureaus_warning(page: object, served: Serve
     _sign_in(page, served, served.shenzhen)
     page.goto(f"{served.base}/web/warnings/2026-11-20/B002")  # type: ignore[attr-defined]
     sync_api.expect(page.locator("dl.facts")).to_contain_text("500.00")  # type: ignore[attr-defined]
+
+
+# Every value the upload's <progress> takes, recorded in the page's window (which the receipt,
+# replacing the document, leaves in place; a plain form post would start a new one).
+_WATCH_PROGRESS = """() => {
+  const bar = document.getElementById("upload-progress");
+  window.progressSeen = {values: [], shown: false};
+  new MutationObserver(() => {
+    window.progressSeen.values.push(Number(bar.value));
+    window.progressSeen.shown = window.progressSeen.shown || !bar.hidden;
+  }).observe(bar, {attributes: true});
+}"""
+
+
+def test_the_upload_shows_its_progress_up_to_100_then_the_receipt(
+    page: object, served: Served
+) -> None:
+    _sign_in(page, served, served.officer)
+    sync_api.expect(page).to_have_url(re.compile(r"/web/institution$"))  # type: ignore[arg-type]
+    progress = page.locator("#upload-progress")  # type: ignore[attr-defined]
+    sync_api.expect(progress).to_be_hidden()
+    page.evaluate(_WATCH_PROGRESS)  # type: ignore[attr-defined]
+    files = [str(path) for path in sorted(served.package.iterdir())]
+    page.locator("#files").set_input_files(files)  # type: ignore[attr-defined]
+    page.locator("#upload").click()  # type: ignore[attr-defined]
+    status = page.locator("#receipt-status")  # type: ignore[attr-defined]
+    sync_api.expect(status).to_contain_text("duplicate")
+    seen = page.evaluate("() => window.progressSeen")  # type: ignore[attr-defined]
+    assert seen is not None, "the page was left: the form was posted without the script"
+    assert seen["shown"] and seen["values"][-1] == 100
+    assert seen["values"] == sorted(seen["values"])
+
+
+def test_without_script_the_upload_form_posts_as_it_is(page: object, served: Served) -> None:
+    browser = page.context.browser  # type: ignore[attr-defined]
+    plain = browser.new_context(base_url=served.base, java_script_enabled=False).new_page()
+    _sign_in(plain, served, served.officer)
+    sync_api.expect(plain).to_have_url(re.compile(r"/web/institution$"))
+    sync_api.expect(plain.locator("#upload-progress")).to_be_hidden()
+    plain.locator("#files").set_input_files(sorted(str(p) for p in served.package.iterdir()))
+    plain.locator("#upload").click()
+    sync_api.expect(plain).to_have_url(re.compile(r"/web/institution/packages$"))
+    sync_api.expect(plain.locator("#receipt-status")).to_contain_text("duplicate")

@@ -1,14 +1,21 @@
 """An institution's filings and messages pages over HTTP: it files and closes its own special
 accounts and sees their approval; it reads its reminders and the copies of its warnings; it
-sees nothing of another institution's."""
+sees nothing of another institution's; its explanation carries attachments as large as the
+API takes."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
+
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.roles import Role
+from clearwatch.domain.monitor.cases import CaseStatus, attachment_bytes_max
 from clearwatch.domain.monitor.cases_notice import WarningStatus
 from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.entrypoints.web.pages_review import filings_context
+from clearwatch.services.monitor.cases import list_cases, show_case
 from clearwatch.services.monitor.delivery import deliver_due
 from clearwatch.services.monitor.delivery_approval import approve_warning, review_warnings
 from clearwatch.services.monitor.filings import approve_filing, list_filings
@@ -121,3 +128,52 @@ def test_an_institution_reads_its_reminders_and_its_warning_copies_only(
     assert 'id="reminders"' not in shown and 'id="inbox"' not in shown
     analyst, _ = _signed(review_day, "SIPF", Role.ANALYST)
     _refused(analyst.get(MESSAGES), 403, "policy_must_allow_action")  # SIPF has no inbox
+
+
+def _explain(client: TestClient, case_id: int, token: str, attachment: bytes) -> object:
+    return client.post(
+        f"{WEB}/institution/cases/{case_id}/explain",
+        data={"category": "data_error", "text": "见附件：银行对账单", "responsible_party": "清算部",
+              "csrf_token": token},
+        files=[("attachments", ("statement.pdf", attachment, "application/pdf"))],
+    )  # fmt: skip
+
+
+def test_an_explanation_carries_attachments_up_to_the_apis_limit_not_a_json_bodys(
+    review_day: Application,
+) -> None:
+    officer, token = _signed(review_day, "B001", Role.OFFICER)
+    cases = list_cases(gate=gate_of(review_day, "B001", Role.OFFICER),
+                       context=review_day.cases_context(), institution_id="B001")  # fmt: skip
+    first, second = sorted(c.case_id for c in cases if c.status is CaseStatus.OPEN)[:2]
+    statement = secrets.token_bytes(2 * 1024 * 1024)  # twice a JSON body's limit
+    explained = _explain(officer, first, token, statement)
+    assert explained.status_code == 200, explained.text  # followed back to the page
+    assert explained.url.path == f"{WEB}/institution"
+    _, events = show_case(case_id=first, gate=gate_of(review_day, "B001", Role.OFFICER),
+                          context=review_day.cases_context())  # fmt: skip
+    [attached] = [a for e in events if e.explanation for a in e.explanation.attachments]
+    assert attached.sha256 == hashlib.sha256(statement).hexdigest()
+    before = row_counts(review_day)
+    too_large = _explain(officer, second, token, bytes(attachment_bytes_max + 1))
+    _refused(too_large, 422, "attachment_must_not_be_too_large")
+    assert row_counts(review_day) == before
+
+
+def test_only_the_upload_page_allows_a_script_and_only_its_own_file(
+    review_day: Application,
+) -> None:
+    officer, _ = _signed(review_day, "B001", Role.OFFICER)
+    page = officer.get(f"{WEB}/institution")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+    assert "default-src 'none'" in policy and "unsafe" not in policy
+    scripts = re.findall(r"<script[^>]*>", page.text)
+    assert scripts == [f'<script src="{WEB}/static/upload_progress.js" defer>']  # none inline
+    assert 'data-upload-progress="upload-progress"' in page.text
+    assert '<progress id="upload-progress" max="100" value="0" hidden>' in page.text
+    script = officer.get(f"{WEB}/static/upload_progress.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "XMLHttpRequest" in script.text and script.headers["x-content-type-options"] == "nosniff"
+    # Every other page keeps the policy that allows no script at all.
+    assert "script-src" not in officer.get(FILINGS).headers["content-security-policy"]

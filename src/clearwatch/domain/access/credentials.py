@@ -31,6 +31,8 @@ SIGN_IN_FAILED = "sign_in_must_match_a_user_and_password"
 ACCOUNT_LOCKED = "account_must_not_be_locked"
 SECOND_FACTOR_NEEDED = "second_factor_must_be_given"
 SECOND_FACTOR_NOT_ENROLLED = "second_factor_must_be_enrolled"
+# A code counts for one sign-in; said only once the password checked out (see `sign_in`).
+SECOND_FACTOR_CODE_USED = "second_factor_code_must_not_be_reused"
 
 
 def check_password_rule(password: str) -> str:

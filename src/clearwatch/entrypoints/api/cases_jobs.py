@@ -11,6 +11,9 @@ Several servers may run both on one store: a delivery is claimed by one worker o
 event's seq), and the sweep is idempotent (a case is marked overdue once, an occurrence recorded
 once). A sweep that lost a race on a case is refused for that round and tries again next time.
 A job whose user the policy refuses stops (the refusal is audited once, not every round).
+
+Besides, every server deletes the web sessions that ended without a logout, every
+`session_sweep_seconds`: the server's own housekeeping, which needs no user (nobody asks it).
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from clearwatch.bootstrap import Application
 from clearwatch.domain.access.callers import local_caller
 from clearwatch.domain.shared.errors import ClearwatchError, Refused
 from clearwatch.services.access.authorize import PolicyDenied
+from clearwatch.services.access.web_sessions import sweep_web_sessions
 from clearwatch.services.monitor.cases_sweep import sweep
 from clearwatch.services.monitor.delivery import run_worker
 
 _log = logging.getLogger("clearwatch.serve")
+session_sweep_seconds = 600.0  # how often a server deletes the web sessions that ended
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,28 @@ def worker_label(user_id: str) -> str:
     return f"{user_id}/serve:{socket.gethostname()}:{os.getpid()}"
 
 
+def session_sweep_job(application: Application) -> BackgroundJob:
+    """Delete the web sessions that ended (up to the sweep's bound a round), audited as this
+    server process."""
+    actor = f"serve:{socket.gethostname()}:{os.getpid()}"
+
+    def sessions_round() -> str:
+        at = application.real_clock.now()
+        swept = sweep_web_sessions(uow=application.uow(), at=at, actor=actor)
+        return f"{swept} ended web session(s) deleted" if swept else ""
+
+    return BackgroundJob("sessions", session_sweep_seconds, sessions_round)
+
+
 def serve_jobs(application: Application) -> tuple[BackgroundJob, ...]:
-    """The sweep and the delivery worker as the settings ask; none without a worker user."""
+    """The session sweep always; the sweep and the delivery worker as the settings ask, none
+    of them without a worker user."""
     settings = application.settings
     user_id = settings.serve_worker_user
     if user_id is None:
-        return ()
+        return (session_sweep_job(application),)
     gate = application.gate(local_caller(user_id))
-    jobs = []
+    jobs = [session_sweep_job(application)]
     if settings.serve_sweep_seconds > 0:
         context = application.cases_context()
 

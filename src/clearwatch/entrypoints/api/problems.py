@@ -23,6 +23,7 @@ from clearwatch.domain.access.approvals import AccessRejection
 from clearwatch.domain.access.callers import CALLER_MUST_BE_AUTHENTICATED
 from clearwatch.domain.access.credentials import (
     ACCOUNT_LOCKED,
+    SECOND_FACTOR_CODE_USED,
     SECOND_FACTOR_NEEDED,
     SECOND_FACTOR_NOT_ENROLLED,
     SIGN_IN_FAILED,
@@ -49,6 +50,7 @@ UNAUTHENTICATED_RULES = frozenset(
         SIGN_IN_FAILED,
         SECOND_FACTOR_NEEDED,
         SECOND_FACTOR_NOT_ENROLLED,
+        SECOND_FACTOR_CODE_USED,
     }
 )
 # Rules whose breach is about the state of things, not the request's shape.

@@ -34,6 +34,12 @@ from clearwatch.entrypoints.cli.demo_cases import (
     print_cases_summary,
 )
 from clearwatch.entrypoints.cli.demo_people import DemoPeople
+from clearwatch.entrypoints.cli.demo_serve import (
+    check_demo_store,
+    check_port_free,
+    mark_demo_store,
+    serve_demo,
+)
 from clearwatch.entrypoints.cli.output import Column, level_style, listing_table, say
 from clearwatch.services.backoffice.books_check import BooksBreached
 from clearwatch.services.backoffice.run_eod import EodFailed, EodRequest, run_eod
@@ -85,16 +91,25 @@ def demo(
     skip_eod: bool = typer.Option(
         False, "--skip-eod", help="Submit the simulator's broker_daily instead of running EOD."
     ),
+    serve: bool = typer.Option(
+        False, "--serve", help="Then serve the web pages on the demo's data, one login per role."
+    ),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="The --serve port."),
 ) -> None:
     """Simulate market days, run each broker's end of day, submit every package, run the monitor.
 
-    Then explain, review and sweep the cases, approve the warnings and deliver them."""
+    Then explain, review and sweep the cases, approve the warnings and deliver them. With
+    --serve, then serve the platform on 127.0.0.1 with one person per role (demo only)."""
     try:
         plans = plan_faults(faults, days=days, brokers=brokers, banks=banks)
     except UnknownFaultError as error:
         raise fail(str(error), EXIT_USAGE) from error
+    if serve:
+        check_port_free(port)
     clock = replay_clock(datetime.combine(DEFAULT_START, time(8), tzinfo=SHANGHAI))
     wired, people = _demo_store(clock)
+    if serve:  # before the two minutes of the demo: a store not the demo's gets no logins
+        check_demo_store(wired)
     params = SimParameters(
         brokers=brokers,
         banks=banks,
@@ -104,6 +119,21 @@ def demo(
         seed=seed,
         faults=plans,
     )
+    _run_demo(wired, clock, people, params, skip_eod=skip_eod)
+    if serve:
+        wired.dispose()
+        serve_demo(port)
+
+
+def _run_demo(
+    wired: Application,
+    clock: FixedClock,
+    people: DemoPeople,
+    params: SimParameters,
+    *,
+    skip_eod: bool,
+) -> None:
+    """The market days, end to end, then what came of them on the console."""
     # Same parameters, same bytes: a market already simulated is reused as it is.
     market = wired.settings.home / "demo" / f"market-{_fingerprint(params)}"
     log = DemoLog()
@@ -152,7 +182,8 @@ def _demo_store(clock: FixedClock) -> tuple[Application, DemoPeople]:
     wired = build_application(clock=clock)
     wired.init_schema(actor=DEMO_ACTOR)
     people = DemoPeople(wired)
-    people.admit()
+    if people.admit():  # an empty store: the demo's own, which `--serve` may give logins
+        mark_demo_store(wired)
     return wired, people
 
 

@@ -37,8 +37,9 @@ class DemoPeople:
     wired: Application
     _known: set[str] = field(default_factory=set)
 
-    def admit(self) -> None:
-        """Register the demo's admin on an empty store; refuse a store someone else set up."""
+    def admit(self) -> bool:
+        """Register the demo's admin on an empty store; refuse a store someone else set up.
+        True when the store was empty: the demo made it."""
         with self.wired.read_uow() as uow:
             users = {user.user_id for user in uow.access.users()}
         if not users:
@@ -50,6 +51,7 @@ class DemoPeople:
                 "CLEARWATCH_HOME set to a new directory",
             )
         self._known |= users | {DEMO_ADMIN}
+        return not users
 
     def analyst(self) -> Gate:
         return self._gate(DEMO_ANALYST, SIPF_ID, Role.ANALYST)

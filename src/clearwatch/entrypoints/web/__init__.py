@@ -7,10 +7,10 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from clearwatch.entrypoints.web.headers import PageHeaders
-from clearwatch.entrypoints.web.pages import UPLOAD_PATH, router
+from clearwatch.entrypoints.web.pages import EXPLAIN_PATH, UPLOAD_PATH, router
 from clearwatch.entrypoints.web.site import STATIC_DIR, WEB_PREFIX, build_pages
 
-__all__ = ["UPLOAD_PATH", "mount_web"]
+__all__ = ["EXPLAIN_PATH", "UPLOAD_PATH", "mount_web"]
 
 
 def mount_web(app: FastAPI) -> None:

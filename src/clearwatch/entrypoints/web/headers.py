@@ -17,6 +17,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 _HEADERS = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+# A page with a script (the upload form's progress) sends this policy itself, and the
+# middleware leaves a header the page set: scripts from this server only (never inline), and
+# the requests they make back to it. Every other page allows no script at all.
+SCRIPTED_CONTENT_SECURITY_POLICY = (
+    f"{SECURITY_HEADERS['content-security-policy']}; script-src 'self'; connect-src 'self'"
+)
 
 
 class PageHeaders:

@@ -37,9 +37,11 @@ from clearwatch.entrypoints.api.uploads import (
     UPLOAD_MEMBERS_MUST_FIT,
     upload_members_max,
 )
+from clearwatch.entrypoints.web.headers import SCRIPTED_CONTENT_SECURITY_POLICY
 from clearwatch.entrypoints.web.pages_admin import ACCESS_PATH, ADMIN_PAGES
 from clearwatch.entrypoints.web.pages_backoffice import BACKOFFICE_PAGES
 from clearwatch.entrypoints.web.pages_bureau import BUREAU_PAGES
+from clearwatch.entrypoints.web.pages_csrc import CSRC_PAGES
 from clearwatch.entrypoints.web.pages_institution import INSTITUTION_PAGES
 from clearwatch.entrypoints.web.pages_review import REVIEW_PAGES
 from clearwatch.entrypoints.web.site import (
@@ -66,6 +68,8 @@ from clearwatch.services.monitor.submit_package import submit_package
 router = APIRouter(prefix=WEB_PREFIX, route_class=WebRoute, include_in_schema=False)
 LOGIN_CSRF_COOKIE = "cw_login_csrf"  # double-submit token of the login form (no session yet)
 UPLOAD_PATH = f"{WEB_PREFIX}/institution/packages"
+# The explanation form carries attachments: its body gets the API's explanation limit.
+EXPLAIN_PATH = re.compile(rf"{WEB_PREFIX}/institution/cases/[^/]+/explain")
 UPLOAD_MUST_NOT_BE_EMPTY = "upload_must_not_be_empty"
 WARNING_MUST_EXIST = "warning_must_exist"
 trend_days = 30
@@ -73,6 +77,7 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # as a package's f
 _HOME_OF = {
     OrganisationKind.SIPF: "/sipf",
     OrganisationKind.BUREAU: "/bureau",
+    OrganisationKind.CSRC: "/csrc",
     OrganisationKind.INSTITUTION: "/institution",
     OrganisationKind.BACK_OFFICE: "/backoffice",
 }
@@ -164,11 +169,12 @@ def logout(
 
 
 def _latest_day(request: Request) -> date:
-    """The last day anything arrived for, else today in Shanghai."""
+    """The last day anything arrived for, else today in Shanghai (the date's index: the page
+    must not read every receipt ever received to choose its default)."""
     wired = application_of(request)
     with wired.read_uow() as uow:
-        dates = [r.business_date for r in uow.packages.receipts() if r.business_date]
-    return max(dates, default=wired.real_clock.now().astimezone(SHANGHAI).date())
+        latest = uow.packages.latest_business_date()
+    return latest or wired.real_clock.now().astimezone(SHANGHAI).date()
 
 
 _PERCENT_PLACES = Decimal("0.0001")  # a six-decimal ratio is a percentage of four
@@ -328,7 +334,7 @@ def _institution_page(request: Request, viewer: Viewer) -> HTMLResponse:
         if viewer.may(Action.CASES_READ, Resource(institution=code))
         else []
     )
-    return render(
+    page = render(
         request,
         "institution.html.j2",
         viewer=viewer,
@@ -338,6 +344,8 @@ def _institution_page(request: Request, viewer: Viewer) -> HTMLResponse:
         categories=tuple(ExplanationCategory),
         upload_path=UPLOAD_PATH,
     )
+    page.headers["content-security-policy"] = SCRIPTED_CONTENT_SECURITY_POLICY  # its progress
+    return page
 
 
 def institution_home(request: Request, viewer: SignedIn) -> HTMLResponse:
@@ -443,6 +451,7 @@ PAGES = (
     *BUREAU_PAGES,
     *ADMIN_PAGES,
     *BACKOFFICE_PAGES,
+    *CSRC_PAGES,
 )
 for _method, _path, _endpoint in PAGES:
     router.add_api_route(_path, _endpoint, methods=[_method])

@@ -1,5 +1,6 @@
-"""A bureau's other pages: the verbal reminders it is to carry out (mark done with a note) and a
-month's summary of the warnings routed to it (counts by level, by day).
+"""A bureau's other pages: the verbal reminders it is to carry out (mark done with a note), a
+month's summary of the warnings routed to it (counts by level, by day), and its inbox (the
+notices delivered to it, `read_inbox` of the delivery, each linked to its warning).
 
 The reminders are `list_reminders` and `mark_reminder_done`, asked with the viewer's gate: a
 bureau sees and marks its own tasks; another bureau's reminder is answered as one that does not
@@ -31,6 +32,7 @@ from clearwatch.entrypoints.web.site import (
     render,
 )
 from clearwatch.services.access.authorize import PolicyDenied
+from clearwatch.services.monitor.delivery import read_inbox
 from clearwatch.services.monitor.reminder_ports import ReminderContext
 from clearwatch.services.monitor.reminders import list_reminders, mark_reminder_done
 
@@ -120,8 +122,22 @@ def _routed(institution_id: str, route_to: str, special_report: bool) -> Resourc
     return Resource(institution=institution_id, bureau=route_to, special_report=special_report)
 
 
+def bureau_inbox(request: Request, viewer: SignedIn) -> HTMLResponse:
+    """The notices delivered to the viewer's bureau, newest first, each linked to its warning.
+    The inbox keeps no mark of having been read, so none is shown."""
+    code = viewer.actor.organisation.code
+    # A bureau's own inbox: an institution's user (who reads its own copies on its messages
+    # page) or SIPF is refused here (403, audited) rather than shown a list.
+    viewer.gate.check(Action.INBOX_READ, Resource(bureau=code))
+    context = application_of(request).delivery_context()
+    inbox = [m for m in read_inbox(gate=viewer.gate, context=context) if m.recipient == code]
+    inbox.sort(key=lambda m: (m.delivered_at, m.message_id), reverse=True)
+    return render(request, "bureau_inbox.html.j2", viewer=viewer, inbox=inbox)
+
+
 BUREAU_PAGES = (
     ("GET", "/bureau/reminders", bureau_reminders),
     ("POST", "/bureau/reminders/{reminder_id}/done", reminder_done),
     ("GET", "/bureau/month", bureau_month),
+    ("GET", "/bureau/inbox", bureau_inbox),
 )

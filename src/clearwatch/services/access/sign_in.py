@@ -20,6 +20,7 @@ from clearwatch.domain.access.api_tokens import (
 from clearwatch.domain.access.callers import Caller, CredentialKind
 from clearwatch.domain.access.credentials import (
     ACCOUNT_LOCKED,
+    SECOND_FACTOR_CODE_USED,
     SECOND_FACTOR_NEEDED,
     SECOND_FACTOR_NOT_ENROLLED,
     SIGN_IN_FAILED,
@@ -31,6 +32,7 @@ from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.access.ports import (
     AccessUnitOfWork,
     AuthenticationTools,
+    CallerRecord,
     StoredCredentials,
 )
 from clearwatch.services.audit.audit_log import record_audit
@@ -96,7 +98,12 @@ def _sign_in(
         _check_second_factor(uow, tools, user_id, stored, code, at)
     uow.credentials.record_sign_ins(user_id=user_id, record=stored.sign_ins.after_success())
     expires_at = at + timedelta(minutes=tools.access_token_minutes)
-    token = tools.signer.issue(user_id=user_id, issued_at=at, expires_at=expires_at)
+    token = tools.signer.issue(
+        user_id=user_id,
+        issued_at=at,
+        expires_at=expires_at,
+        credential_epoch=stored.credential_epoch,
+    )
     record_audit(
         uow,
         actor=user_id,
@@ -121,8 +128,14 @@ def _check_second_factor(
     if not code:
         raise Refused(SECOND_FACTOR_NEEDED, f"{user_id} holds a deciding role: give --totp")
     step = tools.second_factor.matching_step(secret=stored.totp_secret, code=code, at=at)
-    if step is None or not uow.credentials.use_totp_step(user_id=user_id, step=step):
-        _fail(uow, user_id, stored, "wrong or reused second-factor code", at, counted=True)
+    if step is None:
+        _fail(uow, user_id, stored, "wrong second-factor code", at, counted=True)
+    assert step is not None  # _fail raised otherwise
+    if not uow.credentials.use_totp_step(user_id=user_id, step=step):
+        # The password checked out (this runs only after it), so naming the spent code tells
+        # nothing to one who lacks it; and the right code twice is no guess: not counted.
+        _fail(uow, user_id, stored, "reused second-factor code", at, counted=False,
+              rule=SECOND_FACTOR_CODE_USED)  # fmt: skip
 
 
 def _fail(
@@ -133,8 +146,10 @@ def _fail(
     at: datetime,
     *,
     counted: bool,
+    rule: str = SIGN_IN_FAILED,
 ) -> None:
-    """Count the failure (a known user's), audit it, commit both, then refuse by name."""
+    """Count the failure (a known user's), audit it, commit both, then refuse by `rule` (the
+    generic one unless told otherwise), or as locked."""
     locked = False
     if stored is not None and counted:
         after = stored.sign_ins.after_failure(at)
@@ -151,23 +166,47 @@ def _fail(
     uow.commit()
     if stored is not None and stored.sign_ins.locked_at(at):
         raise _Failure(Refused(ACCOUNT_LOCKED, f"{user_id}: try again later"))
-    raise _Failure(Refused(SIGN_IN_FAILED, user_id))
+    raise _Failure(Refused(rule, user_id))
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """Who presents a bearer, and what the store held of them when it was checked: the record
+    a request's gate decides by, so that one request reads its caller once."""
+
+    caller: Caller
+    record: CallerRecord
 
 
 def authenticate(
     *, uow: AccessUnitOfWork, tools: AuthenticationTools, presented: str, at: datetime
 ) -> Caller:
     """Who presents this bearer: a person's signed access token or a machine's API token."""
+    return authenticate_caller(uow=uow, tools=tools, presented=presented, at=at).caller
+
+
+def authenticate_caller(
+    *, uow: AccessUnitOfWork, tools: AuthenticationTools, presented: str, at: datetime
+) -> Authenticated:
+    """`authenticate`, with the caller's record read in the same transaction.
+
+    A person's token is checked against the store on every use, never remembered: its user
+    must be registered and its credential epoch the user's now, so a token issued before a
+    change of password or second factor is refused from the moment the change commits, by
+    every server of the store."""
     if looks_like_api_token(presented):
         return _machine(uow, presented, at)
     claims = tools.signer.read(presented)
     with uow:
-        if uow.access.user(claims.user_id) is None:
-            raise Refused(TOKEN_MUST_BE_VALID, "its user is no longer registered")
-    return Caller(claims.user_id, CredentialKind.PASSWORD)
+        record = uow.access.caller_record(claims.user_id)
+    if record is None:
+        raise Refused(TOKEN_MUST_BE_VALID, "its user is no longer registered")
+    if claims.credential_epoch != record.credential_epoch:
+        raise Refused(TOKEN_MUST_BE_VALID, "issued before a change of password: sign in again")
+    return Authenticated(Caller(claims.user_id, CredentialKind.PASSWORD), record)
 
 
-def _machine(uow: AccessUnitOfWork, presented: str, at: datetime) -> Caller:
+def _machine(uow: AccessUnitOfWork, presented: str, at: datetime) -> Authenticated:
     """An API token: known, its secret matching, not revoked or expired; each use audited."""
     token_id, presented_sha256 = split_token(presented)
     with uow:
@@ -177,6 +216,9 @@ def _machine(uow: AccessUnitOfWork, presented: str, at: datetime) -> Caller:
         if not token.usable_at(at):
             why = "revoked" if token.revoked_at is not None else "expired"
             raise Refused(TOKEN_MUST_BE_VALID, f"token {token_id} is {why}")
+        record = uow.access.caller_record(token.user_id)
+        if record is None:
+            raise Refused(TOKEN_MUST_BE_VALID, "its user is no longer registered")
         caller = Caller(token.user_id, CredentialKind.API_TOKEN, token_id, token.scope)
         record_audit(
             uow,
@@ -187,7 +229,7 @@ def _machine(uow: AccessUnitOfWork, presented: str, at: datetime) -> Caller:
             recorded_at=at,
         )
         uow.commit()
-    return caller
+    return Authenticated(caller, record)
 
 
 # An argon2 hash of nothing anyone can type: checking against it costs what a real check does.

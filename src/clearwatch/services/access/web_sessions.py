@@ -5,6 +5,10 @@ The browser's cookie holds only a random id; the store keeps its sha256, the use
 and a stolen copy of the store opens none. A session ends with the sign-in's access token
 (`access_token_minutes`) on the server's real clock, and is deleted at logout. Opening and
 closing one are audited; a session past its end signs nobody in.
+
+A session that ended without a logout (the browser was closed) is deleted by a sweep: of at most
+`sessions_swept_at_sign_in_max` at anyone's sign-in, and of up to `sessions_swept_max` a round
+by `clearwatch serve` now and then, so that the table holds live sessions and few others.
 """
 
 from __future__ import annotations
@@ -23,8 +27,12 @@ from clearwatch.services.audit.audit_log import record_audit
 WEB_SESSION_OPENED = "access.web_session_opened"
 WEB_SESSION_CLOSED = "access.web_session_closed"
 WEB_FORM_FORGED = "access.web_form_forged"  # a POST without its session's CSRF token
+WEB_SESSIONS_SWEPT = "access.web_sessions_swept"
 session_id_bytes = 32  # the cookie's random id: 256 bits from the system's CSPRNG
 csrf_token_bytes = 32
+# Ended sessions deleted by one sign-in (a bounded cost on the way in) and by one sweep round.
+sessions_swept_at_sign_in_max = 100
+sessions_swept_max = 10_000
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,10 @@ class WebSessionRepository(Protocol):
     def remove(self, session_sha256: str) -> bool: ...
 
     def remove_expired(self, *, user_id: str, at: datetime) -> int: ...
+
+    def remove_ended(self, *, at: datetime, limit: int) -> int:
+        """Delete up to `limit` sessions of anyone that ended by `at`, the oldest first."""
+        ...
 
 
 class WebSessionUnitOfWork(AccessUnitOfWork, Protocol):
@@ -87,13 +99,16 @@ def open_web_session(
     )
     with uow:
         uow.web_sessions.remove_expired(user_id=stored.user_id, at=stored.opened_at)
+        swept = uow.web_sessions.remove_ended(
+            at=stored.opened_at, limit=sessions_swept_at_sign_in_max
+        )
         uow.web_sessions.add(stored)
         record_audit(
             uow,
             actor=stored.user_id,
             action=WEB_SESSION_OPENED,
             object_ref=f"user:{stored.user_id}",
-            payload={"expires_at": stored.expires_at.isoformat()},
+            payload={"expires_at": stored.expires_at.isoformat(), "ended_swept": swept},
             recorded_at=at,
         )
         uow.commit()
@@ -130,6 +145,27 @@ def close_web_session(*, uow: WebSessionUnitOfWork, session_id: str, at: datetim
         )
         uow.commit()
     return True
+
+
+def sweep_web_sessions(
+    *, uow: WebSessionUnitOfWork, at: datetime, actor: str, limit: int = sessions_swept_max
+) -> int:
+    """Delete sessions of anyone that ended by `at` (up to `limit`), audited when any was;
+    how many. The server's housekeeping of its own sessions: no caller asks it, so no policy
+    is asked, and the audit record names the server (`actor`)."""
+    with uow:
+        swept = uow.web_sessions.remove_ended(at=at.astimezone(UTC), limit=limit)
+        if swept:
+            record_audit(
+                uow,
+                actor=actor,
+                action=WEB_SESSIONS_SWEPT,
+                object_ref="web_sessions",
+                payload={"swept": swept, "ended_by": at.astimezone(UTC).isoformat()},
+                recorded_at=at,
+            )
+        uow.commit()
+    return swept
 
 
 def csrf_matches(session: StoredWebSession, presented: str | None) -> bool:

@@ -9,17 +9,19 @@ rather than as zero. The whole monitor's view: SIPF's readers only.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from clearwatch.domain.access.policy import Action, Resource
-from clearwatch.domain.shared.money import parse_fen
+from clearwatch.domain.shared.money import AMOUNT_PATTERN, parse_fen
 from clearwatch.services.access.authorize import Gate
 from clearwatch.services.monitor.run_ports import MonitorRunUnitOfWork
 
-trend_days_max = 90  # a page's trend reads one stored result per day
+_STORED_AMOUNT = re.compile(AMOUNT_PATTERN)
+trend_days_max = 90  # a page's trend reads one stored result per day, in one query
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,24 @@ class TrendDay:
         return Decimal(self.problem_fen) / Decimal(self.balance_fen)
 
 
-def _trend_day(business_date: date, result_version: int, document: dict[str, Any]) -> TrendDay:
+def _fen(text: str) -> int:
+    """`parse_fen` of an amount the run stored (`format_fen`'s `-?digits.dd`), on the short
+    path: a month of a national market is tens of thousands of amounts a page. Anything else
+    is left to `parse_fen`, which names what is wrong with it."""
+    if _STORED_AMOUNT.fullmatch(text):
+        return int(text.replace(".", "", 1))
+    return parse_fen(text)
+
+
+def _summed_day(business_date: date, result_version: int, document_json: str) -> TrendDay:
+    document: dict[str, Any] = json.loads(document_json)
     problem_fen = balance_fen = warnings = 0
     for entry in document.get("institutions", []):
         warnings += len(entry.get("warnings", []))
         balance = entry.get("client_fund_balance")
         if entry.get("kind") == "broker" and balance is not None:
-            balance_fen += parse_fen(balance)
-            problem_fen += parse_fen(entry["problem_amount"])
+            balance_fen += _fen(balance)
+            problem_fen += _fen(entry["problem_amount"])
     return TrendDay(business_date, result_version, problem_fen, balance_fen, warnings)
 
 
@@ -55,14 +67,17 @@ def day_trend(
     """`days` calendar days ending on `last_date`, oldest first (PolicyDenied unless SIPF)."""
     gate.check(Action.WARNINGS_LIST, Resource())
     days = max(1, min(days, trend_days_max))
-    trend = []
+    first_date = last_date - timedelta(days=days - 1)
     with uow:
-        for back in range(days - 1, -1, -1):
-            business_date = last_date - timedelta(days=back)
-            run = uow.monitor_runs.latest(business_date)
-            if run is None:
-                trend.append(TrendDay(business_date, None))
-            else:
-                document = json.loads(run.document_json)
-                trend.append(_trend_day(business_date, run.result_version, document))
+        runs = {
+            run.business_date: run for run in uow.monitor_runs.latest_between(first_date, last_date)
+        }
+    trend = []
+    for back in range(days - 1, -1, -1):
+        business_date = last_date - timedelta(days=back)
+        run = runs.get(business_date)
+        if run is None:
+            trend.append(TrendDay(business_date, None))
+        else:
+            trend.append(_summed_day(business_date, run.result_version, run.document_json))
     return tuple(trend)

@@ -140,6 +140,11 @@ class PackageRepository(AuditHeadRepository, Protocol):
         self, *, business_date: date | None = None, institution_id: str | None = None
     ) -> list[ReceiptRow]: ...
 
+    def latest_business_date(self) -> date | None:
+        """The last business date any package or rejection was received for (by the date's
+        index, never a scan of the receipts); None before the first."""
+        ...
+
 
 class ReportingRepository(Protocol):
     """Reporting occurrences, once per (institution, date, package kind, category); reminders."""

@@ -81,6 +81,11 @@ class MonitorRunRepository(Protocol):
 
     def latest(self, business_date: date) -> StoredRun | None: ...
 
+    def latest_between(self, first: date, last: date) -> list[StoredRun]:
+        """The latest result version of each date from `first` to `last` that was run, by
+        date, in one query (a trend reads a month at once)."""
+        ...
+
     def add(self, run: NewRun) -> int: ...
 
     def warnings(

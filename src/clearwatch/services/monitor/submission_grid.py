@@ -71,14 +71,14 @@ def grid_of(
 ) -> SubmissionGrid:
     """The grid from the registry and the day's receipts (pure)."""
     kinds = tuple(sorted(set(PACKAGE_KIND_OF.values()), key=str))
+    # Grouped once: each institution's receipts by key, not a pass over all of them per row.
+    by_sender: dict[tuple[str | None, str | None], list[ReceiptRow]] = {}
+    for receipt in receipts:
+        by_sender.setdefault((receipt.institution_id, receipt.kind), []).append(receipt)
     rows = []
     for institution in sorted(registry.institutions, key=lambda i: i.institution_id):
         due = PACKAGE_KIND_OF[institution.kind]
-        own = [
-            r
-            for r in receipts
-            if r.institution_id == institution.institution_id and r.kind == due.value
-        ]
+        own = by_sender.get((institution.institution_id, due.value), [])
         cells = tuple(_cell(kind, own) if kind is due else None for kind in kinds)
         rows.append(GridRow(institution.institution_id, institution.name, cells))
     return SubmissionGrid(business_date, kinds, tuple(rows))

@@ -57,3 +57,17 @@ class SqlWebSessionRepository:
                 )
             ).rowcount
         )
+
+    def remove_ended(self, *, at: datetime, limit: int) -> int:
+        table = web_sessions
+        oldest = (
+            select(table.c.session_sha256)
+            .where(table.c.expires_at <= at.isoformat())
+            .order_by(table.c.expires_at)
+            .limit(limit)
+        )
+        return int(
+            self._connection.execute(
+                delete(table).where(table.c.session_sha256.in_(oldest.scalar_subquery()))
+            ).rowcount
+        )

@@ -281,6 +281,15 @@ class SqlPackageRepository(SqlWitnessHeads):
         stored = self._stored(list(rows))
         return stored[0] if stored else None
 
+    def latest_business_date(self) -> date | None:
+        # Each max reads one end of its table's business-date index.
+        accepted = self._connection.execute(select(func.max(packages.c.business_date))).scalar()
+        rejected = self._connection.execute(
+            select(func.max(package_rejections.c.business_date))
+        ).scalar()
+        dates = [d for d in (accepted, rejected) if d is not None]
+        return max(dates, default=None)
+
     def latest_accepted(self, business_date: date) -> list[StoredPackage]:
         rows = self._connection.execute(
             select(packages)
@@ -324,7 +333,14 @@ class SqlPackageRepository(SqlWitnessHeads):
         self, *, business_date: date | None = None, institution_id: str | None = None
     ) -> list[ReceiptRow]:
         later = packages.alias("later")
-        superseded = exists().where(later.c.supersedes_package_id == packages.c.package_id)
+        # Only a later sequence of the package's own identity supersedes it (submit chooses
+        # among those): searched within that identity's index entries, not the whole table.
+        superseded = exists().where(
+            later.c.institution_id == packages.c.institution_id,
+            later.c.kind == packages.c.kind,
+            later.c.business_date == packages.c.business_date,
+            later.c.supersedes_package_id == packages.c.package_id,
+        )
         rows_total = (
             select(func.sum(package_files.c.rows))
             .where(package_files.c.package_id == packages.c.package_id)
