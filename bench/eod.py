@@ -10,8 +10,16 @@ whose depository balances are the books' own, one client's off by one fen, is im
 compared with the books (timed apart: import, and the comparison that raises the breaks); it
 must raise exactly one break, naming that client.
 
+A speed change must not change a byte: `--fingerprint FILE` runs under a fixed clock and
+writes the sha256 of every output file, every columnar object and every database table (books,
+batches, step log, breaks, audit) after the run; `--against FILE` compares a run with such a
+reference (taken with the code before the change, same `--scale` and `--data`) and fails
+naming what differs. Under the fixed clock the step seconds come from the timing wrappers.
+
     .venv/bin/python bench/eod.py --scale 0.01     # quick
     .venv/bin/python bench/eod.py                  # full size
+    PYTHONPATH=/tmp/old/src .venv/bin/python bench/eod.py --scale 0.01 --fingerprint ref.json
+    .venv/bin/python bench/eod.py --scale 0.01 --against ref.json
 """
 
 from __future__ import annotations
@@ -22,17 +30,18 @@ import hashlib
 import json
 import resource
 import shutil
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from sqlalchemy import text
 
-from clearwatch.adapters.clock import SystemClock
+from clearwatch.adapters.clock import FixedClock, SystemClock
 from clearwatch.adapters.db.backoffice import repository as books_repository
 from clearwatch.bootstrap import build_application, build_backoffice_tools
 from clearwatch.config import EngineBackend, Settings
@@ -51,6 +60,7 @@ BROKER = "B001"
 CLIENTS_FULL, SECURITIES_FULL, EXECUTIONS_FULL = 2_000_000, 4_000, 10_000_000
 OPENING_CASH_FEN = 100_000_000  # 1,000,000.00 per client
 RESERVE_FEN = 10_000_000_000  # 100,000,000.00 per market
+FINGERPRINT_AT = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # every timestamp of a fingerprint run
 
 timings: dict[str, float] = defaultdict(float)  # wall seconds per call name
 cpu_timings: dict[str, float] = defaultdict(float)  # CPU seconds (every thread of the process)
@@ -143,8 +153,10 @@ def generate(data: Path, clients: int, securities: int, executions: int) -> None
         "SA003,K001,credit_guarantee\nSA004,K002,credit_guarantee\n"
     )
     special = clients * OPENING_CASH_FEN - 2 * RESERVE_FEN
+    # Ordered: a parallel GROUP BY returns its groups in any order, and a fingerprint needs
+    # the same bytes every run.
     con.execute(f"""
-        COPY (
+        COPY (SELECT * FROM (
           SELECT 'F' || lpad(i::VARCHAR, 8, '0') AS account, 'CASH' AS asset,
                  '{OPENING_CASH_FEN // 100}.00' AS quantity FROM range({clients}) t(i)
           UNION ALL
@@ -153,7 +165,7 @@ def generate(data: Path, clients: int, securities: int, executions: int) -> None
           UNION ALL SELECT 'SA001', 'CASH', '{special // 100}.{special % 100:02d}'
           UNION ALL SELECT 'RESERVE.SH', 'CASH', '{RESERVE_FEN // 100}.00'
           UNION ALL SELECT 'RESERVE.SZ', 'CASH', '{RESERVE_FEN // 100}.00'
-        ) TO '{static}/opening.csv' (HEADER, DELIMITER ',', QUOTE '')
+        ) ORDER BY account, asset) TO '{static}/opening.csv' (HEADER, DELIMITER ',', QUOTE '')
     """)
     con.execute(f"""
         COPY (SELECT exec_id, market, security, side, quantity,
@@ -243,7 +255,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--data", type=Path, default=DATA_DEFAULT)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--fingerprint", type=Path, help="write the run's fingerprint here")
+    parser.add_argument("--against", type=Path, help="fail unless the run has this fingerprint")
     args = parser.parse_args()
+    fixed_clock = args.fingerprint is not None or args.against is not None
     clients = max(100, int(CLIENTS_FULL * args.scale))
     securities = max(50, int(SECURITIES_FULL * args.scale))
     executions = max(100, int(EXECUTIONS_FULL * args.scale))
@@ -260,7 +275,7 @@ def main() -> None:
         audit_algorithm=HashAlgorithm.SHA256,
         engine_backend=EngineBackend.DUCKDB,
     )
-    app = build_application(settings, SystemClock())
+    app = build_application(settings, FixedClock(FINGERPRINT_AT) if fixed_clock else SystemClock())
     app.init_schema()
     tools = build_backoffice_tools(app.columnar, threads=args.threads)
     instrument(tools)
@@ -288,6 +303,8 @@ def main() -> None:
     )
     eod, eod_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     steps = _step_seconds(app, DAY_1)
+    if fixed_clock:  # the step log's times are all one instant: time the steps by the wrappers
+        steps = {k.removeprefix("step:"): v for k, v in timings.items() if k.startswith("step:")}
     engine_fee = timings["engine:clear_trades"]
     engine_fee_cpu = cpu_timings["engine:clear_trades"]
     with app.uow() as uow:
@@ -329,6 +346,50 @@ def main() -> None:
         "reconciliation_vs_bank_statement": reconciliation,
     }
     print(json.dumps(result, indent=2))
+    if fixed_clock:
+        _fingerprint_check(fingerprint(app, args.data), args.fingerprint, args.against)
+
+
+def fingerprint(app: Any, data: Path) -> dict[str, dict[str, str]]:
+    """sha256 of every output file and columnar object, and of every database table's rows in
+    insertion order: books, batches, step log, breaks, halts and the audit chain."""
+    files = {}
+    for root in (data / "out", data / "home" / "columnar"):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if "tmp" not in path.relative_to(root).parts:
+                files[str(path.relative_to(data))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    tables = {}
+    with app.uow() as uow:
+        names = uow.connection.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        ).scalars()
+        for name in list(names):
+            digest = hashlib.sha256()
+            for row in uow.connection.execute(text(f'SELECT * FROM "{name}" ORDER BY rowid')):
+                digest.update(repr(tuple(row)).encode("utf-8"))
+            tables[name] = digest.hexdigest()
+    return {"files": files, "tables": tables}
+
+
+def _fingerprint_check(
+    found: dict[str, dict[str, str]], write_to: Path | None, against: Path | None
+) -> None:
+    if write_to is not None:
+        write_to.write_text(json.dumps(found, indent=1, sort_keys=True))
+    if against is None:
+        return
+    reference = json.loads(against.read_text())
+    differ = [
+        f"{part}: {name}"
+        for part in ("files", "tables")
+        for name in sorted(set(found[part]) | set(reference[part]))
+        if found[part].get(name) != reference[part].get(name)
+    ]
+    if differ:
+        print(f"FINGERPRINT DIFFERS from {against}:", *differ, sep="\n  ", file=sys.stderr)
+        sys.exit(1)
+    print(f"fingerprint identical to {against}: {len(found['files'])} files, "
+          f"{len(found['tables'])} tables", file=sys.stderr)  # fmt: skip
 
 
 def reconcile_clients(app: Any, tools: BackOfficeTools, data: Path) -> dict[str, Any]:

@@ -24,7 +24,11 @@ from clearwatch.domain.intraday.fee_estimates import fee_rates
 from clearwatch.domain.shared.kinds import Side
 from clearwatch.services.access.approvals import approve, request_approval
 from clearwatch.services.access.users import add_user
-from clearwatch.services.backoffice.account_status import change_freeze, change_status
+from clearwatch.services.backoffice.account_status import (
+    account_standing,
+    change_freeze,
+    change_status,
+)
 from clearwatch.services.backoffice.books_check import check_books
 from clearwatch.services.backoffice.import_batch import ImportStatus, import_batch
 from clearwatch.services.backoffice.ports import BackOfficeTools
@@ -245,3 +249,33 @@ def test_an_amount_freeze_lowers_what_may_be_withdrawn_until_lifted(
     assert freeze("lift")
     assert _import(app, any_tools, too_much).status is ImportStatus.APPLIED
     assert _cash(app, "F002") == 5_000_000 - 2_000_001
+
+
+def test_the_standing_lists_only_the_accounts_that_are_not_active(
+    app: Application, any_tools: BackOfficeTools, tmp_path: Path
+) -> None:
+    """Millions of active clients never reach Python: the standing names the restricted ones
+    (from the clients file and from approved changes) and answers active for all others."""
+    _users(app)
+    static = write_batch(
+        tmp_path / "s",
+        kind="static",
+        business_date=DAY.isoformat(),
+        batch_id="S1",
+        files={
+            "special_accounts.csv": [["SA001", BANK, "client_settlement"]],
+            "clients.csv": [
+                ["F001", "CF001", "normal", BANK, "", "active"],
+                ["F002", "CF002", "normal", BANK, "", "closed"],
+                ["F003", "CF003", "normal", BANK, "", "active"],
+            ],
+            "opening.csv": [["F001", "CASH", "1.00"], ["SA001", "CASH", "1.00"]],
+        },
+    )
+    _import(app, any_tools, static)
+    _freeze_account(app, any_tools, "F003")
+    with app.uow() as uow:
+        standing = account_standing(uow, any_tools, BROKER)
+    assert standing.statuses == {"F002": AccountStatus.CLOSED, "F003": AccountStatus.FROZEN}
+    assert standing.status("F001") is AccountStatus.ACTIVE
+    assert standing.status("F002") is AccountStatus.CLOSED

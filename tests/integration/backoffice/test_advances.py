@@ -105,3 +105,27 @@ def test_the_package_shows_the_negative_balance(
     with (tmp_path / "out" / "package" / "client_funds.csv").open(encoding="utf-8") as handle:
         balances = {row["fund_account"]: row["balance"] for row in csv.DictReader(handle)}
     assert balances["F002"] == "-10018.85"
+
+
+def test_each_overdrawn_client_names_only_its_own_executions(
+    app: Application, any_tools: BackOfficeTools, tmp_path: Path
+) -> None:
+    """Found for all overdrawn clients in one pass over the batch: interleaved executions
+    (and a client that stays in funds between them) are counted to the right client."""
+    clients = (("F001", "100000.00"), ("F002", "50000.00"), ("F003", "1000.00"))
+    _import(app, any_tools, static_batch(tmp_path / "s", clients=clients))
+    trades = [
+        execution("E7", "F003", "B", 200, "10.00"),
+        execution("E2", "F002", "B", 3000, "10.00"),
+        execution("E5", "F001", "B", 100, "10.00"),
+        execution("E1", "F003", "B", 100, "10.00"),
+        execution("E9", "F002", "B", 3000, "10.00"),
+        execution("E4", "F002", "B", 10, "10.00"),
+    ]
+    result = _import(app, any_tools, _trading(tmp_path, "T1", trades))
+    causes = [a["cause"] for a in result.advances]
+    assert len(causes) == 2
+    assert "executions E2..E9 (3) of batch B001:T1 overdrew F002" in causes[0]
+    assert "executions E1..E7 (2) of batch B001:T1 overdrew F003" in causes[1]
+    with app.uow() as uow:
+        assert check_books(uow=uow, broker_id=BROKER, as_of=DAY) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -151,6 +152,16 @@ def test_every_read_of_bulk_postings_equals_the_relational_answer(app: Applicati
                     kind=EntryKind.BANK_TRANSFER.value,
                     account_prefix="special:",
                 ).to_pylist(),
+                # The broker's side, answered from the sums kept for the process.
+                *(
+                    books.balances(broker_id=broker, as_of=day, account_prefix=prefix).to_pylist()
+                    for day in (DAY_0, DAY_1)
+                    for prefix in ("special:", "custody:", "transit:", "receivable:")
+                ),
+                books.balances(
+                    broker_id=broker, as_of=DAY_1, account_prefix="custody:", asset="SH.600000"
+                ).to_pylist(),
+                books.cash_sums_by_class(broker_id=broker, as_of=DAY_0),
             ]
 
     bulk, relational = answers(BULK), answers(ROWS)
@@ -207,3 +218,42 @@ def test_the_negative_balance_search_is_reused_only_for_the_same_content(
     _tamper_postings_of(app, f"trade_settlement:{BULK}:{DAY_1}")
     with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
         uow.books.negative_client_balances(broker_id=BULK, as_of=DAY_1)
+
+
+def test_the_broker_side_sums_are_kept_by_content_and_still_checked(app: Application) -> None:
+    """Settlement, both checks and the package ask the broker's accounts of the same objects:
+    one scan serves them all, a new posting is never answered stale, and a tampered object is
+    still caught on the next ask."""
+    _post_both_ways(app)
+
+    def transit_and_classes() -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+        with app.uow() as uow:
+            return (
+                uow.books.balances(
+                    broker_id=BULK, as_of=DAY_1, account_prefix="transit:", asset=acc.CASH
+                ).to_pylist(),
+                uow.books.cash_sums_by_class(broker_id=BULK, as_of=DAY_1),
+            )
+
+    first = transit_and_classes()
+    assert first[0] == [{"account": "transit:SH", "asset": acc.CASH, "quantity": -500_000}]
+    kept = dict(bulk_postings._broker_side)
+    assert transit_and_classes() == first
+    assert kept and all(bulk_postings._broker_side[k] is v for k, v in kept.items())
+    move = (Posting("special:S1", acc.CASH, -70_000), Posting("transit:SH", acc.CASH, 70_000))
+    with app.uow() as uow:
+        entry = _entry(BULK, EntryKind.CSDC_SETTLEMENT, DAY_1, move)
+        uow.books.post(entry, recorded_at=app.clock.now())
+        uow.commit()
+    transit, classes = transit_and_classes()
+    assert transit == [{"account": "transit:SH", "asset": acc.CASH, "quantity": -430_000}]
+    before = dict(first[1])
+    assert dict(classes) == before | {
+        "special:": before["special:"] - 70_000,
+        "transit:": before["transit:"] + 70_000,
+    }
+    _tamper_postings_of(app, f"trade_settlement:{BULK}:{DAY_1}")
+    with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
+        uow.books.balances(broker_id=BULK, as_of=DAY_1, account_prefix="transit:")
+    with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
+        uow.books.unbalanced_entries(broker_id=BULK)  # the entry's kept sums: checked too

@@ -77,26 +77,47 @@ def shortfalls(
     if not overdrawn.num_rows:
         return []
     owed = owed_by_clients(uow, broker_id, day)
+    behind = _executions_behind(executions, overdrawn.column("fund_account"))
     found: list[Advance] = []
     for row in overdrawn.to_pylist():
         account = str(row["fund_account"])
         short = -(int(row["balance"]) + int(row["change"])) - owed.get(account, 0)
         if short <= 0:
             continue  # already covered by an earlier advance
-        ids = executions.filter(pc.equal(executions.column("fund_account"), account))
-        exec_ids = ids.column("exec_id")
+        count, first, last = behind.get(account, (0, None, None))
         found.append(
             Advance(
                 fund_account=account,
                 shortfall_fen=short,
                 balance_before_fen=int(row["balance"]),
                 trades_fen=int(row["change"]),
-                executions=len(exec_ids),
-                exec_id_first=str(pc.min(exec_ids).as_py()),
-                exec_id_last=str(pc.max(exec_ids).as_py()),
+                executions=count,
+                exec_id_first=str(first),
+                exec_id_last=str(last),
             )
         )
     return found
+
+
+def _executions_behind(
+    executions: pa.Table, accounts: pa.ChunkedArray
+) -> dict[str, tuple[int, str, str]]:
+    """Per overdrawn account: its executions in the batch, the first and the last exec_id.
+    One pass over the batch for every overdrawn client together, not one pass per client."""
+    mine = executions.filter(pc.is_in(executions.column("fund_account"), value_set=accounts))
+    groups = mine.group_by("fund_account").aggregate(
+        [("exec_id", "count", pc.CountOptions(mode="all")), ("exec_id", "min"), ("exec_id", "max")]
+    )
+    return {
+        str(account): (int(count), str(first), str(last))
+        for account, count, first, last in zip(
+            groups.column("fund_account").to_pylist(),
+            groups.column("exec_id_count").to_pylist(),
+            groups.column("exec_id_min").to_pylist(),
+            groups.column("exec_id_max").to_pylist(),
+            strict=True,
+        )
+    }
 
 
 def owed_by_clients(uow: BackOfficeUnitOfWork, broker_id: str, day: date) -> dict[str, int]:
@@ -150,5 +171,6 @@ def post_advances(
             evidence=advance.evidence(batch_ref=batch_ref, entry_key=key),
             raised_at=at,
             raised_by=HALTED_BY,
+            cause=f"advance:{key}",  # one halt per advance entry, however often it is applied
         )
     return key

@@ -20,6 +20,7 @@ from clearwatch.domain.shared.file_schema import FileSpec
 from clearwatch.services.access.ports import AccessUnitOfWork
 from clearwatch.services.intraday.ports import IntradayRepository
 from clearwatch.services.shared.ports import ColumnarStore
+from clearwatch.services.watch.ports import FlowHalts
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,12 @@ class EodLog(Protocol):
         """Each completed step with the detail of its latest completion."""
         ...
 
+    def events(
+        self, broker_id: str, business_date: date
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """Every (step, event, at, detail) of the day's log in log order (the web's page)."""
+        ...
+
     def record(
         self,
         broker_id: str,
@@ -267,6 +274,11 @@ class BackOfficeUnitOfWork(AccessUnitOfWork, Protocol):
 
     @property
     def intraday(self) -> IntradayRepository: ...
+
+    @property
+    def flow_halts(self) -> FlowHalts:
+        """Flows the risk desk halted (issue 19): a withdrawal through one is refused."""
+        ...
 
     @property
     def batches(self) -> BatchRepository: ...

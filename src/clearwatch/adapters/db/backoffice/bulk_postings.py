@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ import pyarrow.ipc as ipc
 from clearwatch.adapters.columnar import ParquetStore
 from clearwatch.adapters.columnar_keys import duckdb_parquet_scan
 from clearwatch.domain.backoffice.journal import EntryNotBalanced
+from clearwatch.domain.shared.kinds import CASH
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,6 +33,9 @@ POSTINGS_SCHEMA = pa.schema(
 )
 SUMS_KEPT = 6  # e.g. client sums before and after a batch's posting, a few small classes
 SEARCHES_KEPT = 16
+BROKER_SIDE_KEPT = 16
+ASSET_SUMS_KEPT = 64
+CLIENT_PREFIX = "client:"  # the one class with an account per client: millions of them
 
 # Answers of the positive-sum search (negative client balances: normally none), kept for the
 # process by what they are a function of: the bulk objects' digests (content that never
@@ -40,6 +45,33 @@ SEARCHES_KEPT = 16
 _positive_searches: OrderedDict[tuple[tuple[str, ...], str, str | None, str], pa.Table] = (
     OrderedDict()
 )
+
+
+# Σ per (account, asset) of every posting outside the clients' accounts, and Σ of the clients'
+# cash postings together (account null), kept for the process by the bulk objects' digests.
+# A few thousand rows (the broker's own accounts, custody per security) answer what the
+# settlement, each check and the package ask of the broker's side: settle_csdc, the funds
+# invariant and the receivables after the batch and again at the check step, then special,
+# reserve, transit, payable and fee income for the package. Each was a scan of every posting.
+# The objects are still hash-checked on every ask.
+_broker_side: OrderedDict[tuple[str, ...], pa.Table] = OrderedDict()
+
+
+# Each object's Σ per asset (the balance check of its entry), by its digest, for the process.
+_asset_sums_kept: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()
+
+
+def _keep_asset_sums(digest: str, sums: list[tuple[str, int]]) -> None:
+    _asset_sums_kept[digest] = sums
+    while len(_asset_sums_kept) > ASSET_SUMS_KEPT:
+        _asset_sums_kept.popitem(last=False)
+
+
+def outside_clients(account_prefix: str) -> bool:
+    """Whether every account starting with `account_prefix` is outside the clients' class."""
+    return bool(account_prefix) and not (
+        account_prefix.startswith(CLIENT_PREFIX) or CLIENT_PREFIX.startswith(account_prefix)
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +144,7 @@ class BulkPostings:
             duck.unregister("bulk_new")
         digest = self._store.put_table(ordered)
         self._asset_sums[digest] = [(str(a), int(q)) for a, q in sums]
+        _keep_asset_sums(digest, self._asset_sums[digest])
         return digest, ordered.num_rows
 
     # -- reading -------------------------------------------------------------------------
@@ -213,12 +246,16 @@ class BulkPostings:
         )
         duck = self._connection()
         duck.register("relational_sums", relational)
+        if entries and outside_clients(account_prefix):
+            duck.register("broker_side_sums", self._broker_side_sums(entries))
         try:
             result = duck.sql(query + " ORDER BY account, asset", params=params)
             assert result is not None
             answer = result.to_arrow_table().cast(POSTINGS_SCHEMA)
         finally:
             duck.unregister("relational_sums")
+            if entries and outside_clients(account_prefix):
+                duck.unregister("broker_side_sums")
         if search_key is not None:
             _positive_searches[search_key] = answer
             while len(_positive_searches) > SEARCHES_KEPT:
@@ -245,7 +282,13 @@ class BulkPostings:
             if asset is not None:
                 conditions.append("asset = $asset")
                 params["asset"] = asset
-            kept = self._kept_sums(entries, account_prefix, asset)
+            # The broker's side is one small table for the process, registered by `sums`;
+            # its row of the clients' total (account null) fails every prefix condition.
+            kept = (
+                "broker_side_sums"
+                if outside_clients(account_prefix)
+                else self._kept_sums(entries, account_prefix, asset)
+            )
             if kept is None and not having_positive:
                 kept = self._keep_sums(entries, account_prefix, asset)
             source = f"({self._scans(entries)})" if kept is None else kept
@@ -264,21 +307,48 @@ class BulkPostings:
         )
         return query, params
 
-    def cash_sums_by_class(self, entries: Sequence[BulkEntry], cash: str) -> dict[str, int]:
-        """Σ of the entries' `cash` postings per account class (text before the first `:`):
-        a few groups, so one scan and nothing kept."""
+    def cash_sums_by_class(self, entries: Sequence[BulkEntry]) -> dict[str, int]:
+        """Σ of the entries' cash postings per account class (text before the first `:`),
+        from the broker's side kept for the process and the clients' cash total beside it."""
         if not entries:
             return {}
-        rows = (
-            self._connection()
-            .execute(
-                "SELECT split_part(account, ':', 1), CAST(sum(quantity) AS BIGINT) "
-                f"FROM ({self._scans(entries)}) WHERE asset = $cash GROUP BY 1",
-                {"cash": cash},
-            )
-            .fetchall()
+        side = self._broker_side_sums(entries)
+        sums: dict[str, int] = {}
+        for account, asset, quantity in zip(
+            side.column("account").to_pylist(),
+            side.column("asset").to_pylist(),
+            side.column("quantity").to_pylist(),
+            strict=True,
+        ):
+            if asset == CASH:
+                account_class = CLIENT_PREFIX[:-1] if account is None else account.split(":")[0]
+                sums[account_class] = sums.get(account_class, 0) + int(quantity)
+        return sums
+
+    def _broker_side_sums(self, entries: Sequence[BulkEntry]) -> pa.Table:
+        """(account, asset, quantity): Σ per account and asset outside the clients' accounts,
+        and the clients' cash all together in a row whose account is null; one scan per set
+        of objects for the process (see `_broker_side`), each object checked on every ask."""
+        key = tuple(sorted(e.digest for e in entries))
+        kept = _broker_side.get(key)  # one lookup: another thread may drop it meanwhile
+        if kept is not None:
+            self._verify(key)  # as on any read
+            with suppress(KeyError):
+                _broker_side.move_to_end(key)
+            return kept
+        result = self._connection().sql(
+            "SELECT CASE WHEN starts_with(account, $client) THEN NULL ELSE account END "
+            "AS account, asset, CAST(sum(quantity) AS BIGINT) AS quantity "
+            f"FROM ({self._scans(entries)}) "
+            "WHERE NOT starts_with(account, $client) OR asset = $cash GROUP BY ALL",
+            params={"client": CLIENT_PREFIX, "cash": CASH},
         )
-        return {str(c): int(q) for c, q in rows}
+        assert result is not None
+        table = result.to_arrow_table().cast(POSTINGS_SCHEMA)
+        _broker_side[key] = table
+        while len(_broker_side) > BROKER_SIDE_KEPT:
+            _broker_side.popitem(last=False)
+        return table
 
     def asset_sums(self, entries: Sequence[BulkEntry]) -> list[tuple[str, str, int]]:
         """(entry key, asset, Σ) of each entry's postings per asset: zero when it balances."""
@@ -290,7 +360,12 @@ class BulkPostings:
 
     def _sums_per_asset(self, digest: str) -> list[tuple[str, int]]:
         """One object's Σ per asset; known without a read for an object this unit of work
-        wrote (it was checked then)."""
+        wrote (it was checked then); known from an earlier unit of work of the process
+        after the object is checked again (the check step asks what the batch's check did)."""
+        kept = None if digest in self._asset_sums else _asset_sums_kept.get(digest)
+        if kept is not None:
+            self._verify([digest])  # as on any read
+            self._asset_sums[digest] = kept
         if digest not in self._asset_sums:
             rows = (
                 self._connection()
@@ -301,6 +376,7 @@ class BulkPostings:
                 .fetchall()
             )
             self._asset_sums[digest] = [(str(a), int(q)) for a, q in rows]
+            _keep_asset_sums(digest, self._asset_sums[digest])
         return self._asset_sums[digest]
 
     def per_entry_sums(self, entries: Sequence[BulkEntry]) -> pa.Table:

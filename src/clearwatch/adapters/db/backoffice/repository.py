@@ -258,8 +258,7 @@ class SqlBooks(SqlAccountRecords):
         bulk = self._bulk.cash_sums_by_class(
             self._bulk_entries(
                 bo_entries.c.broker_id == broker_id, bo_entries.c.business_date <= as_of
-            ),
-            CASH,
+            )
         )
         for account_class, quantity in bulk.items():
             sums[account_class] = sums.get(account_class, 0) + quantity
@@ -621,6 +620,17 @@ class SqlEodLog:
         ).all()
         # In log order, so a step completed again (its outputs rewritten) keeps the latest.
         return {str(step): json.loads(detail) for step, detail in rows}
+
+    def events(
+        self, broker_id: str, business_date: date
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        s = bo_eod_steps.c
+        rows = self._c.execute(
+            select(s.step, s.event, s.at, s.detail_json)
+            .where(s.broker_id == broker_id, s.business_date == business_date)
+            .order_by(s.event_pk)
+        ).all()
+        return [(str(step), str(event), str(at), json.loads(d)) for step, event, at, d in rows]
 
     def record(
         self,

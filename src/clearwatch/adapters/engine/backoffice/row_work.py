@@ -402,7 +402,8 @@ class IbisBackOfficeEngine:
                 **{name.removesuffix("_fen"): fen_text(ordered[name]) for name in money},
             )
             with _batches(con, statement) as batches:
-                _, rows = _write_csv_stream(batches, path)
+                # Not hashed on the way: the step hashes the file as it lies on disk.
+                _, rows = _write_csv_stream(batches, path, hashed=False)
             return rows
         finally:
             _release(con)
@@ -540,22 +541,33 @@ def _spreadsheet_text(value: ir.StringValue) -> ir.StringValue:
     return risky.ifelse(ibis.literal(FORMULA_ESCAPE).concat(value), value)
 
 
-def _write_csv_stream(batches: pa.RecordBatchReader, path: Path) -> tuple[str, int]:
-    """Stream record batches to CSV, hashing the bytes as they are written; whole or not at
-    all (a temporary file renamed). Same bytes as `pyarrow.csv.write_csv` of the whole table."""
+def _write_csv_stream(
+    batches: pa.RecordBatchReader, path: Path, *, hashed: bool = True
+) -> tuple[str, int]:
+    """Stream record batches to CSV, hashing the bytes as they are written (unless not
+    `hashed`: the digest is then empty); whole or not at all (a temporary file renamed). Same
+    bytes as `pyarrow.csv.write_csv` of the whole table."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".part")
-    rows = 0
+    if not hashed:  # Arrow opens and writes the file itself, with no call back into Python
+        rows = _write_batches(batches, str(temporary))
+        temporary.replace(path)
+        return "", rows
     with temporary.open("wb") as raw:
         sink = _HashingFile(raw)
-        with pacsv.CSVWriter(
-            sink, batches.schema, write_options=pacsv.WriteOptions(quoting_style="needed")
-        ) as writer:
-            for batch in batches:
-                writer.write_batch(batch)
-                rows += batch.num_rows
+        rows = _write_batches(batches, sink)
     temporary.replace(path)
     return sink.digest.hexdigest(), rows
+
+
+def _write_batches(batches: pa.RecordBatchReader, sink: Any) -> int:
+    rows = 0
+    options = pacsv.WriteOptions(quoting_style="needed")
+    with pacsv.CSVWriter(sink, batches.schema, write_options=options) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
 
 
 class _HashingFile:
