@@ -75,6 +75,11 @@ class DataKey:
     def decryption(self) -> pe.FileDecryptionProperties:
         return pe.create_decryption_properties(self.secret)
 
+    def scan_decryption(self) -> pe.FileDecryptionProperties:
+        """For an engine's reads of many objects, which may find plaintext ones among them (a
+        store being encrypted in place) and reads those as they are, as DuckDB's scan does."""
+        return pe.create_decryption_properties(self.secret, allow_plaintext_files=True)
+
     def object_name(self, plaintext_sha256: bytes) -> str:
         """An object's name from the sha256 of its plaintext: equal content, equal name, and a
         name that says nothing about the content to whoever lacks the key."""

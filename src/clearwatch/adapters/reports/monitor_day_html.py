@@ -3,6 +3,11 @@
 The charts come from `clearwatch.charts`, the module the web pages draw with: numeric axes,
 bars sorted and labelled, the values in a table beside each. No script at all, so a report
 is a few kilobytes and opens anywhere without loading anything.
+
+The findings' largest items name client fund accounts (F1, F2) and special accounts (F5, F6,
+F9): the report shows them masked, always. It is a file left in the home, which anyone who
+can read the home may open later, not an answer to one permitted caller; the evidence itself
+is `run-day --json FILE --evidence` (or the API's `?evidence=true`), asked of the policy.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from typing import Any
 
 from clearwatch.charts import Bar, bar_chart, figure_html
 from clearwatch.domain.monitor.criteria import Level
+from clearwatch.domain.monitor.evidence_masking import ACCOUNT_REF_FINDINGS
 from clearwatch.domain.monitor.report import DayResult, InstitutionResult, finding_figure_text
+from clearwatch.domain.shared.masking import mask
 from clearwatch.domain.shared.money import format_fen
 
 _STYLE = """
@@ -83,8 +90,10 @@ def _findings_rows(inst: InstitutionResult) -> list[list[str]]:
     rows = []
     for reported in inst.findings:
         f = reported.finding
+        masked = f.code.value in ACCOUNT_REF_FINDINGS
         largest = "; ".join(
-            f"{item.ref} {'' if f.is_count else format_fen(item.amount_fen)}".strip()
+            f"{mask(item.ref) if masked else item.ref} "
+            f"{'' if f.is_count else format_fen(item.amount_fen)}".strip()
             for item in reported.largest
         )
         rows.append(

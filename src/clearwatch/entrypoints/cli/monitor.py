@@ -13,6 +13,7 @@ import typer
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.audit.witness import key_fingerprint, witnessed_document
 from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.domain.shared.masking import mask
 from clearwatch.entrypoints.cli.common import (
     EXIT_FAILED,
     EXIT_REJECTED,
@@ -105,14 +106,24 @@ HISTORY_COLUMNS = (
 )
 
 
+EVIDENCE_HELP = "Show the special accounts' numbers unmasked (policy: monitor.evidence)."
+
+
 @registry_app.command("show")
 def registry_show(
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: Annotated[bool, typer.Option("--evidence", help=EVIDENCE_HELP)] = False,
 ) -> None:
-    """Show the current registry version and the history of versions."""
+    """Show the current registry version and the history of versions.
+
+    The special accounts' numbers are masked (the last four characters kept) unless the
+    caller asks for them with `--evidence` and the policy lets them (`monitor.evidence`)."""
     wired = application()
-    signed_in(wired).check(Action.REGISTRY_SHOW, Resource())
+    gate = signed_in(wired)
+    gate.check(Action.REGISTRY_SHOW, Resource())
+    if evidence:
+        gate.check(Action.MONITOR_EVIDENCE, Resource())
     snapshot, history = show_registry(uow=wired.read_uow())
     if snapshot is None:
         if as_json:
@@ -122,6 +133,8 @@ def registry_show(
         return
     institutions = [dataclasses.asdict(i) for i in snapshot.institutions]
     accounts = [dataclasses.asdict(a) for a in snapshot.special_accounts]
+    if not evidence:
+        accounts = [a | {"account_no": mask(a["account_no"])} for a in accounts]
     versions = [_version_row(v) for v in history]
     holidays = [d.isoformat() for d in snapshot.holidays]
     if as_json:

@@ -19,8 +19,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from sqlalchemy.engine import make_url
 
-from clearwatch.adapters.columnar_keys import DataKey, duckdb_parquet_scan
-from clearwatch.adapters.engine.encrypted_scan import read_encrypted_parquet
+from clearwatch.adapters.columnar_keys import DataKey
+from clearwatch.adapters.engine.encrypted_scan import read_encrypted_parquet, rows_of_objects
 from clearwatch.adapters.engine.monitor.findings import (
     AccountGroup,
     Materialize,
@@ -326,14 +326,12 @@ def _account_groups(
 
 
 def _rows_of_files(con: Any, uris: list[str], key: DataKey | None) -> dict[str, int]:
-    """Each file's rows. `parquet_file_metadata` takes no key: an encrypted file's rows are
-    counted by a scan that reads no column of it."""
-    if key is None:
-        query, parameters = "SELECT file_name, num_rows FROM parquet_file_metadata(?)", [uris]
-    else:
-        scan = duckdb_parquet_scan(uris, key, filename=True)
-        query, parameters = f"SELECT filename, count(*) FROM {scan} GROUP BY filename", []
-    return {name: int(rows) for name, rows in con.con.execute(query, parameters).fetchall()}
+    """Each file's rows, from its footer. `parquet_file_metadata` takes no key: an encrypted
+    file's footer is decrypted and read by pyarrow, rather than its rows counted by a scan."""
+    if key is not None:
+        return rows_of_objects(uris, key)
+    query = "SELECT file_name, num_rows FROM parquet_file_metadata(?)"
+    return {name: int(rows) for name, rows in con.con.execute(query, [uris]).fetchall()}
 
 
 def broker_passes(rows_of_broker: Mapping[str, int], accounts_per_pass: int) -> list[list[str]]:
