@@ -25,11 +25,34 @@ The banks' packages are uploaded through the HTTP API (`Job.UPLOAD`: a tar strea
 mid-unpack and at the submit's named points; the API's next start removes the upload folder a
 killed request left (`Application.remove_orphaned_uploads`).
 
-Not covered yet: warning delivery. It needs the day's warnings approved by a reviewer first
-(two more jobs), and its convergence is not "equal to the reference" table by table: a killed
-claim is retried only after `CLEARWATCH_DELIVERY_LEASE_SECONDS` of business time, and its
-events (claimed, delivered) differ from a clean run's. The check there is "each delivery
-delivered exactly once per recipient" after a re-run past the lease.
+Warnings go out too: after each day's run a reviewer approves its warnings (`Job.APPROVE`, the
+outbox written with each approval) and one delivery round sends them (`Job.DELIVER`): to each
+recipient's inbox, as documents (PDF and workbook) on its shelf, and as a signed webhook to a
+loopback receiver in this process (`reliability.receiver`), which outlives every killed worker.
+A round is killed at a random instant or at a named point: `<channel>_claimed` (the claim
+committed, nothing sent) or `<channel>_sent` (the channel's outside act done, the outcome not
+yet recorded). A killed claim is tried again only past `CLEARWATCH_DELIVERY_LEASE_SECONDS`, so
+the round is run again that much later by business time, as the next start would. "Exactly
+once", per channel, means:
+
+- inbox: one message per (recipient, delivery key) and one `delivered` event, always — the
+  message and the event commit in one transaction;
+- documents: one `delivered` event, and the shelf holds the two files with the clean run's
+  bytes — a retry writes the same bytes under the same name, which changes nothing;
+- webhook: one `delivered` event; the receiver got the notice at least once, always with a
+  valid signature and a fresh nonce, and kept one body per delivery key, the clean run's — a
+  kill between "sent" and "recorded" makes the retry a repeat, which the receiver drops by the
+  key (counted as `webhook_repeats`; a replayed nonce would be refused, and fails the trial).
+
+The store's side of it (never two `delivered` events, inbox and audit in step with them)
+is checked after the kill and after the re-run (`state.delivery_problems`); the receiver's
+against the clean run's receiver after the same operation.
+
+One operation and one way of killing it can be chosen (`--op 15 --kill point:before_commit`)
+to run one suspect instant over and over. A trial is cheaper than it was: the fork server
+preloads what the API and the delivery worker import (an upload child spent most of its time
+importing FastAPI, and random kills landed in the imports), and a reference can be reused by
+several runs of trials in one process (`prepare` once, `run(reference=...)`).
 """
 
 from __future__ import annotations
@@ -42,15 +65,18 @@ import shutil
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
 
 from clearwatch.bootstrap import build_application
+from clearwatch.domain.access.organisations import CSRC_ID
 from reliability import state as store_state
-from reliability.identity import register_submitters
+from reliability.identity import register_monitor_staff, register_submitters
+from reliability.receiver import WEBHOOKS_NAME, Receiver, write_webhooks
 from reliability.scenario import PLAN_NAME, Job, MarketSize, Op, institutions, write_market
 from reliability.worker import UNARMED, Arming, run_ops_child, settings_for
 
@@ -80,10 +106,33 @@ PRELOAD = [
     "clearwatch.adapters.audit_checkpoints",
     "clearwatch.adapters.reports.monitor_day_html",
     "clearwatch.services.audit.anchor",
+    # What an upload's child imported on its own: the API and its web pages (seconds of it).
+    "fastapi.testclient",
+    "clearwatch.entrypoints.api.app",
+    # What every store-opening child imported on its own.
+    "sqlite3",
+    "pyarrow.dataset",
+    "pyarrow.pandas_compat",
+    "ibis.formats.pandas",
+    "ibis.formats.pyarrow",
+    "ibis.backends.duckdb.converter",
+    "clearwatch.rules",
+    # The approval and the delivery worker, with the documents' renderer.
+    "clearwatch.services.monitor.delivery",
+    "clearwatch.services.monitor.delivery_approval",
+    "clearwatch.adapters.delivery.notice_documents",
+    "clearwatch.adapters.delivery.webhook",
 ]
 NAMED_POINTS = {
     Job.SUBMIT: ("after_publish", "before_commit"),
     Job.UPLOAD: ("after_publish", "before_commit"),
+    Job.DELIVER: (
+        "inbox_claimed",
+        "documents_claimed",
+        "documents_sent",
+        "webhook_claimed",
+        "webhook_sent",
+    ),
 }
 EOD_STEPS = (
     "import",
@@ -102,6 +151,8 @@ JOB_WEIGHTS = {
     Job.IMPORT: 1.0,
     Job.EOD: 1.0,
     Job.REGISTRY: 0.2,
+    Job.DELIVER: 1.0,
+    Job.APPROVE: 0.2,
 }
 DELAY_SPAN = 1.0  # random kills land within the operation's reference duration (start to exit)
 CHILD_TIMEOUT_SECONDS = 300
@@ -116,15 +167,27 @@ class Reference:
     work: Path
     plan: list[Op]
     dates: list[date]
+    receiver: Receiver
     durations: list[float] = field(default_factory=list)
     # states[k + 1] is the state after operation k; states[0] the empty store's.
     states: list[dict[str, Any]] = field(default_factory=list)
+    # received[k]: what the webhook receiver held before operation k (and after the last).
+    received: list[dict[str, str]] = field(default_factory=list)
 
     def snapshot(self, index: int) -> Path:
         return self.work / "snapshots" / f"{index:03d}"
 
+    @property
+    def webhooks(self) -> Path:
+        return self.work / WEBHOOKS_NAME
 
+    def close(self) -> None:
+        self.receiver.close()
+
+
+@cache
 def _context() -> ForkServerContext:
+    """One fork server per process: it costs seconds to start and preload, once."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
@@ -139,13 +202,15 @@ def _run_child(
     arming: Arming = UNARMED,
     stop: int | None = None,
     kill_after: float | None = None,
+    first_later_seconds: float = 0.0,
 ) -> tuple[int | None, float]:
     """Run operations index..stop-1 in a child; SIGKILL it after `kill_after` seconds if it
     is still running. Its exit code (-9 when killed) and its wall time."""
-    settings = settings_for(home, arming=arming)
+    settings = settings_for(home, arming=arming, webhooks=ref.webhooks)
     end = index + 1 if stop is None else stop
+    plan = ref.work / PLAN_NAME
     child = context.Process(
-        target=run_ops_child, args=(ref.work / PLAN_NAME, index, end, settings, None)
+        target=run_ops_child, args=(plan, index, end, settings, None, first_later_seconds)
     )
     started = time.perf_counter()
     child.start()
@@ -156,56 +221,84 @@ def _run_child(
     return child.exitcode, time.perf_counter() - started
 
 
-def inspect_home(home: Path, dates: list[date]) -> dict[str, Any]:
+def inspect_home(home: Path, dates: list[date], webhooks: Path | None = None) -> dict[str, Any]:
     """The store at `home` opened as the next command would, read and checked."""
-    app = build_application(settings_for(home))
+    app = build_application(settings_for(home, webhooks=webhooks))
     try:
         return store_state.inspect_store(app, dates=dates)
     finally:
         app.dispose()
 
 
-def prepare(work: Path, size: MarketSize, context: ForkServerContext) -> Reference:
-    """Simulate the market and run the plan once, cleanly, keeping what the trials need."""
+def prepare(work: Path, size: MarketSize = DEFAULT_MARKET) -> Reference:
+    """Simulate the market and run the plan once, cleanly, keeping what the trials need.
+    The reference's receiver serves until `close`: its trials send webhooks to it."""
+    context = _context()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     plan = write_market(work, size)
     dates = sorted({date.fromisoformat(op.day) for op in plan if op.day})
-    ref = Reference(work, plan, dates)
+    ref = Reference(work, plan, dates, Receiver())
+    registry = work / "market" / "registry"
+    write_webhooks(ref.webhooks, ref.receiver.url, _recipients(registry))
     home = work / "reference" / "home"
-    app = build_application(settings_for(home))
-    register_submitters(app, institutions(work / "market" / "registry"))
+    app = build_application(settings_for(home, webhooks=ref.webhooks))
+    register_submitters(app, institutions(registry))
+    register_monitor_staff(app)
     # The first checkpoint makes the audit signing key. Made here, every run of the plan
     # shares it; made by the first operation, a trial that kills that operation would make
     # another, random key, and every head it signs would differ from the reference's.
     app.anchor_appended()
     app.dispose()
-    ref.states.append(inspect_home(home, dates)["state"])
+    ref.states.append(inspect_home(home, dates, ref.webhooks)["state"])
     for index, op in enumerate(plan):
         shutil.copytree(home, ref.snapshot(index))
+        ref.received.append(ref.receiver.snapshot())
         exitcode, seconds = _run_child(context, ref, index, home)
         if exitcode != 0:
             raise SystemExit(f"the reference run failed at operation {index} ({op.label})")
         ref.durations.append(seconds)
-        inspected = inspect_home(home, dates)
+        inspected = inspect_home(home, dates, ref.webhooks)
         problems = _check_problems(inspected["checks"])
-        if problems:
+        if problems or ref.receiver.received.repeats or ref.receiver.received.refused:
             raise SystemExit(f"the reference run is not clean after {op.label}: {problems}")
         ref.states.append(inspected["state"])
+    ref.received.append(ref.receiver.snapshot())
     return ref
+
+
+def _recipients(registry: Path) -> list[str]:
+    """Who may be sent a warning: every institution, every region's bureau, and CSRC."""
+    lines = (registry / "institutions.csv").read_text(encoding="utf-8").splitlines()[1:]
+    rows = [line.split(",") for line in lines if line]
+    return [row[0] for row in rows] + [row[-1] for row in rows] + [CSRC_ID]
 
 
 def _check_problems(checks: dict[str, Any]) -> list[str]:
     problems = [f"audit: {finding}" for finding in checks["audit"]["findings"]]
     problems += [f"books: {breach}" for breach in checks["books"]]
     problems += [f"orphan: {name}" for name in checks["orphans"]]
+    problems += [f"delivery: {problem}" for problem in checks["deliveries"]]
     return problems
 
 
-def choose_operation(rng: random.Random, plan: list[Op]) -> int:
+@dataclass(frozen=True)
+class Target:
+    """What trials may kill: one operation only (its index), one way only (a `Kill.mode`)."""
+
+    op_index: int | None = None
+    kill: str | None = None
+
+
+ANYWHERE = Target()
+
+
+def choose_operation(rng: random.Random, plan: list[Op], target: Target = ANYWHERE) -> int:
     """A job first, by `JOB_WEIGHTS`, so that each kind is killed about as often whatever
     its count in the plan (submits outnumber end-of-day runs five to one); then one of its
     operations."""
+    if target.op_index is not None:
+        return target.op_index
     jobs = sorted({op.job for op in plan}, key=list(Job).index)
     job = rng.choices(jobs, weights=[JOB_WEIGHTS[j] for j in jobs])[0]
     return rng.choice([index for index, op in enumerate(plan) if op.job is job])
@@ -220,8 +313,15 @@ class Kill:
     arming: Arming = UNARMED
 
 
-def choose_kill(rng: random.Random, op: Op, duration: float) -> Kill:
-    """A random instant mostly; a named point or an end-of-day step boundary sometimes."""
+def choose_kill(rng: random.Random, op: Op, duration: float, mode: str | None = None) -> Kill:
+    """A random instant mostly; a named point or an end-of-day step boundary sometimes.
+    `mode` chooses: "random", "point:<name>" or "eod_step:<step>"."""
+    if mode is not None and mode != "random":
+        kind, _, name = mode.partition(":")
+        arming = Arming(crash_at=name) if kind == "point" else Arming(eod_kill_after=name)
+        return Kill(mode, arming=arming)
+    if mode == "random":
+        return Kill("random", delay=rng.uniform(0.0, duration * DELAY_SPAN))
     roll = rng.random()
     points = NAMED_POINTS.get(op.job, ())
     if points and roll < 0.4:
@@ -245,6 +345,7 @@ class Trial:
     left: str = ""  # what the kill left: "nothing", "partial" or "complete"
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    webhook_repeats: int = 0  # notices sent again after a kill, dropped by the receiver
 
     @property
     def converged(self) -> bool:
@@ -253,40 +354,68 @@ class Trial:
 
 def run_trial(
     ref: Reference,
-    context: ForkServerContext,
     rng: random.Random,
     number: int,
     *,
     finish_plan: bool,
+    target: Target = ANYWHERE,
 ) -> Trial:
     started = time.perf_counter()
-    index = choose_operation(rng, ref.plan)
+    context = _context()
+    index = choose_operation(rng, ref.plan, target)
     op = ref.plan[index]
-    kill = choose_kill(rng, op, ref.durations[index])
+    kill = choose_kill(rng, op, ref.durations[index], target.kill)
     trial = Trial(number, index, op.label, op.job.value, kill.mode, kill.delay)
     home = ref.work / "trial" / "home"
     shutil.rmtree(home.parent, ignore_errors=True)
     shutil.copytree(ref.snapshot(index), home)
+    ref.receiver.restore(ref.received[index])
     trial.exitcode, _ = _run_child(
         context, ref, index, home, arming=kill.arming, kill_after=kill.delay
     )
     if trial.exitcode not in (0, KILLED):
         trial.problems.append(f"the operation failed on its own: exit code {trial.exitcode}")
-    after_kill = inspect_home(home, ref.dates)
+    after_kill = inspect_home(home, ref.dates, ref.webhooks)
     trial.left = _what_was_left(ref, index, after_kill["state"])
     trial.problems += [f"after the kill: {p}" for p in _check_problems(after_kill["checks"])]
     stop = len(ref.plan) if finish_plan else index + 1
-    exitcode, _ = _run_child(context, ref, index, home, stop=stop)
+    exitcode, _ = _run_child(
+        context, ref, index, home, stop=stop, first_later_seconds=_restart_later(ref, op)
+    )
     if exitcode != 0:
         trial.problems.append(f"the re-run failed: exit code {exitcode}")
-    final = inspect_home(home, ref.dates)
+    final = inspect_home(home, ref.dates, ref.webhooks)
     trial.problems += [f"after the re-run: {p}" for p in _check_problems(final["checks"])]
     expected = ref.states[stop]
     trial.problems += [f"differs: {d}" for d in store_state.differences(expected, final["state"])]
+    trial.problems += _receiver_problems(ref, stop)
+    trial.webhook_repeats = ref.receiver.received.repeats
     trial.seconds = time.perf_counter() - started
     if not trial.converged:
         _keep_failure(ref, trial)
     return trial
+
+
+def _restart_later(ref: Reference, op: Op) -> float:
+    """A delivery round runs again past the lease of the claims a killed round left, as a
+    worker started later would; every other job again at its own time."""
+    if op.job is not Job.DELIVER:
+        return 0.0
+    settings = settings_for(ref.work, webhooks=ref.webhooks)
+    return settings.delivery_lease_seconds + 1.0
+
+
+def _receiver_problems(ref: Reference, stop: int) -> list[str]:
+    """The webhooks' side of "exactly once": the receiver kept one body per delivery key, the
+    clean run's, and refused nothing (no forged, stale or replayed request reached it)."""
+    received = ref.receiver.received
+    problems = [f"webhook refused: {rule}" for rule in received.refused]
+    expected = ref.received[stop]
+    if received.bodies != expected:
+        missing = sorted(set(expected) - set(received.bodies))
+        other = sorted(k for k in received.bodies if expected.get(k) != received.bodies[k])
+        problems.append(f"webhooks differ: missing {missing[:3]}; other or extra {other[:3]}")
+    return problems
 
 
 def _what_was_left(ref: Reference, index: int, found: dict[str, Any]) -> str:
@@ -312,6 +441,7 @@ def summarise(trials: list[Trial], seconds: float) -> dict[str, Any]:
         "by_kill": dict(Counter(t.kill.split(":")[0] for t in trials)),
         "killed": sum(t.exitcode == KILLED for t in trials),
         "left": dict(Counter(t.left for t in trials)),
+        "webhook_repeats": sum(t.webhook_repeats for t in trials),
         "failures": [
             {"trial": t.number, "op": t.op, "kill": t.kill, "problems": t.problems[:5]}
             for t in trials
@@ -328,16 +458,35 @@ def run(
     size: MarketSize = DEFAULT_MARKET,
     finish_plan: bool = True,
     log: Any = None,
+    target: Target = ANYWHERE,
+    reference: Reference | None = None,
 ) -> dict[str, Any]:
-    """Prepare the reference, run the trials, and return the summary."""
+    """Prepare the reference (unless one is given, which is reused as it is), run the trials,
+    and return the summary."""
     started = time.perf_counter()
-    context = _context()
-    ref = prepare(work, size, context)
+    ref = reference if reference is not None else prepare(work, size)
+    try:
+        done = _run_trials(ref, trials, seed, finish_plan=finish_plan, log=log, target=target)
+    finally:
+        if reference is None:
+            ref.close()
+    summary = summarise(done, time.perf_counter() - started)
+    summary |= {
+        "seed": seed,
+        "operations": len(ref.plan),
+        "finish": "plan" if finish_plan else "op",
+    }
+    return summary
+
+
+def _run_trials(
+    ref: Reference, trials: int, seed: int, *, finish_plan: bool, log: Any, target: Target
+) -> list[Trial]:
     rng = random.Random(seed)
     done: list[Trial] = []
-    with (work / "trials.jsonl").open("w", encoding="utf-8") as journal:
+    with (ref.work / "trials.jsonl").open("w", encoding="utf-8") as journal:
         for number in range(trials):
-            trial = run_trial(ref, context, rng, number, finish_plan=finish_plan)
+            trial = run_trial(ref, rng, number, finish_plan=finish_plan, target=target)
             done.append(trial)
             journal.write(json.dumps(trial.__dict__) + "\n")
             journal.flush()
@@ -348,13 +497,7 @@ def run(
                     file=log,
                     flush=True,
                 )
-    summary = summarise(done, time.perf_counter() - started)
-    summary |= {
-        "seed": seed,
-        "operations": len(ref.plan),
-        "finish": "plan" if finish_plan else "op",
-    }
-    return summary
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,13 +515,20 @@ def main(argv: list[str] | None = None) -> int:
         default="plan",
         help="after the kill re-run the rest of the plan (default) or only the killed operation",
     )
+    parser.add_argument("--op", type=int, help="kill only this operation (its plan index)")
+    parser.add_argument(
+        "--kill", help='kill only this way: "random", "point:<name>" or "eod_step:<step>"'
+    )
+    parser.add_argument("--days", type=int, default=DEFAULT_MARKET.days)
     arguments = parser.parse_args(argv)
     summary = run(
         trials=arguments.trials,
         seed=arguments.seed,
         work=arguments.work,
+        size=replace(DEFAULT_MARKET, days=arguments.days),
         finish_plan=arguments.finish == "plan",
         log=sys.stdout,
+        target=Target(arguments.op, arguments.kill),
     )
     print(json.dumps(summary, indent=2))
     return 0 if summary["converged"] == summary["trials"] else 1

@@ -21,6 +21,10 @@ from clearwatch.services.access.users import add_user
 # The actor of the jobs whose services name their actor by a string (see module docstring).
 SYSTEM_ACTOR = "system:reliability"
 ADMIN = "reliability-admin"
+# The monitor's people for warnings: a reviewer approves what the daily run (`SYSTEM_ACTOR`)
+# proposed, never their own; an analyst runs the delivery worker.
+REVIEWER = "reliability-sipf-reviewer"
+DELIVERY_WORKER = "reliability-sipf-delivery"
 
 
 def submitter_of(institution: str) -> str:
@@ -42,6 +46,19 @@ def register_submitters(app: Application, institutions: Iterable[str]) -> None:
             actor=ADMIN,
             at=at,
         )
+
+
+def register_monitor_staff(app: Application) -> None:
+    """The warning reviewer and the delivery worker, made by the store's admin."""
+    at = app.real_clock.now()
+    for user_id, role in ((REVIEWER, Role.REVIEWER), (DELIVERY_WORKER, Role.ANALYST)):
+        add_user(
+            uow=app.uow(), user_id=user_id, roles=[role], organisation=SIPF_ID, actor=ADMIN, at=at
+        )
+
+
+def staff_gate(app: Application, user_id: str) -> Gate:
+    return app.gate(local_caller(user_id))
 
 
 def submit_gate(app: Application, institution: str) -> Gate:

@@ -3,7 +3,8 @@
 The operations are what the back office and the monitor do in a market day, in the order of
 the day's clock: load the registry; per broker, import each batch delivered (incident B's
 retried deliveries included) and run end of day; submit every package at its scheduled time
-(the brokers' own from their end of day, a broken bank package among them); run the day.
+(the brokers' own from their end of day, a broken bank package among them); run the day;
+approve its warnings and deliver them (inbox, documents, webhooks).
 Each operation carries the business time it runs at, so two runs of a plan are the same run.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -26,6 +27,8 @@ SCENARIO_FAULTS = "duplicate_import,broken_package,late_package,client_mismatch"
 HOME_MARK = "{home}"  # an operation's path under the store's home, filled in per run
 REGISTRY_AT = time(8, 0)
 EOD_AT = time(17, 30)
+APPROVE_AFTER = timedelta(minutes=30)  # after the daily run
+DELIVER_AFTER = timedelta(minutes=31)
 PLAN_NAME = "plan.json"
 
 
@@ -36,6 +39,8 @@ class Job(StrEnum):
     SUBMIT = "submit"
     UPLOAD = "upload"  # a package submitted through the HTTP API (`POST /packages`)
     RUN_DAY = "run_day"
+    APPROVE = "approve"  # a reviewer approves the day's proposed warnings (the outbox filled)
+    DELIVER = "deliver"  # one round of the delivery worker: inbox, documents, webhooks
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,17 @@ def plan_operations(market: Path) -> list[Op]:
             job = Job.UPLOAD if item["kind"] == "bank_daily" else Job.SUBMIT
             plan.append(Op(job, item["submit_at"], path, item["institution_id"], day))
         plan.append(Op(Job.RUN_DAY, schedule["run_day_at"], day=day))
+        plan += _warnings_out(schedule["run_day_at"], day)
     return plan
+
+
+def _warnings_out(run_day_at: str, day: str) -> list[Op]:
+    """After the run, a reviewer approves its warnings and a delivery round sends them."""
+    ran = datetime.fromisoformat(run_day_at)
+    return [
+        Op(Job.APPROVE, (ran + APPROVE_AFTER).isoformat(), day=day),
+        Op(Job.DELIVER, (ran + DELIVER_AFTER).isoformat(), day=day),
+    ]
 
 
 def _back_office_day(market: Path, day: str) -> list[Op]:

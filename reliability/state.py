@@ -13,6 +13,15 @@ Logs of attempts are compared for what they prove, not row by row: a killed comm
 own audit records (the audit is verified instead), a started end-of-day step that never
 completed, or the rejection of a package it submitted (a second attempt is a second rejection
 record, one BATCH_ERROR all the same).
+
+Deliveries likewise: a killed delivery round leaves claims without an outcome, retried by the
+next round once past their lease (later, by business time, than the clean run's round). So
+the outbox is compared row by row, its events by their outcomes only (each delivery's
+`delivered` or `parked`, with its detail, not when or by which claim), the inbox without the
+moment of filing, and the recipients' documents byte by byte (`deliveries/` is an output).
+`checks["deliveries"]` holds at any instant, a kill's included: no delivery recorded delivered
+twice, an inbox message for exactly the inbox deliveries recorded delivered, both documents on
+the shelf for each documents delivery recorded delivered, one audit record per delivered.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -44,12 +54,16 @@ NATURAL_KEYS: Mapping[str, tuple[str, ...]] = {
     "monitor_packages": ("institution_id", "kind", "business_date", "sequence"),
     "monitor_runs": ("business_date", "result_version"),
     "monitor_reporting_occurrences": ("institution_id", "category", "business_date"),
+    "monitor_deliveries": ("delivery_key", "channel"),
 }
 # References that are not declared as foreign keys: (table, column) → the table pointed at.
 UNDECLARED_REFERENCES: Mapping[tuple[str, str], str] = {
     ("bo_batch_files", "duplicate_of_file_pk"): "bo_batch_files",
 }
-OUTPUT_DIRECTORIES = ("out", "reports")
+OUTPUT_DIRECTORIES = ("out", "reports", "deliveries")
+# A delivery's outcomes: what a killed round and its retry must end with, as a clean round did.
+DELIVERY_OUTCOMES = frozenset({"delivered", "parked"})
+DELIVERED_AUDIT_ACTION = "monitor.delivery.delivered"
 # A package's signed audit head is an attestation of its moment (the log's size and tree head
 # when the package was written), like the audit log itself: a killed and re-run command may
 # sign another, equally true one. So it is verified (audit verify), and compared for what it
@@ -60,6 +74,8 @@ ATTESTATION_COLUMNS: Mapping[str, frozenset[str]] = {
         {"seq", "tree_head", "chain_head", "made_at", "frontier_json", "signature"}
     ),
 }
+# When a retried delivery was filed: a round after a kill runs past the claims' lease.
+MOMENT_COLUMNS: Mapping[str, frozenset[str]] = {"monitor_inbox": frozenset({"delivered_at"})}
 # Names a crashed writer leaves: columnar `.parquet.part`, owner-only files' `.tmp`, `.partial`.
 TEMPORARY_NAME = re.compile(r"(\.part|\.tmp|\.partial)$")
 
@@ -71,6 +87,7 @@ def inspect_store(app: Application, *, dates: Iterable[date]) -> dict[str, Any]:
     columnar_root = Path(app.settings.columnar_root)
     app.columnar  # noqa: B018 -- opening the store is the "next start" that removes orphans
     app.remove_orphaned_uploads()  # and the API's start, those of uploads killed mid-way
+    app.delivery_context()  # and the delivery worker's, the documents a killed round left
     return {
         "state": {
             "tables": table_rows(app),
@@ -81,6 +98,7 @@ def inspect_store(app: Application, *, dates: Iterable[date]) -> dict[str, Any]:
             "audit": _audit(app),
             "books": _books(app, dates),
             "orphans": orphans(app.settings.home, columnar_root),
+            "deliveries": delivery_problems(app),
         },
     }
 
@@ -130,6 +148,13 @@ def _comparable(
             for r in rows
             if r["event"] == "completed"
         )
+    if table.name == "monitor_delivery_events":
+        delivery = naturals.get("monitor_deliveries", {})
+        return sorted(
+            [delivery.get(str(r["delivery_id"]), "?"), str(r["event"]), _shelved(r["detail_json"])]
+            for r in rows
+            if r["event"] in DELIVERY_OUTCOMES
+        )
     surrogate = _surrogate(table)
     pointed = {
         column.name: next(iter(column.foreign_keys)).column.table.name
@@ -137,7 +162,9 @@ def _comparable(
         if column.foreign_keys
     }
     pointed |= {c: t for (name, c), t in UNDECLARED_REFERENCES.items() if name == table.name}
-    attested = ATTESTATION_COLUMNS.get(table.name, frozenset())
+    attested = ATTESTATION_COLUMNS.get(table.name, frozenset()) | MOMENT_COLUMNS.get(
+        table.name, frozenset()
+    )
     names = [c.name for c in table.columns if c.name != surrogate and c.name not in attested]
     out = []
     for row in rows:
@@ -200,6 +227,65 @@ def orphans(home: Path, columnar_root: Path) -> list[str]:
     left |= {p for p in (home / "uploads").rglob("*") if p.is_file()}
     left |= {p for p in home.rglob("*") if p.is_file() and TEMPORARY_NAME.search(p.name)}
     return sorted(p.relative_to(home).as_posix() for p in left)
+
+
+def _shelved(detail_json: str) -> str:
+    """A delivery's detail with its documents named from the shelf (`recipient/name`), not by
+    the path of the store's home, which is another folder in each run."""
+    detail = json.loads(detail_json)
+    return json.dumps(
+        {k: "/".join(Path(v).parts[-2:]) if k in ("pdf", "xlsx") else v for k, v in detail.items()},
+        sort_keys=True,
+    )
+
+
+def delivery_problems(app: Application) -> list[str]:
+    """Each way the store breaks "delivered once, as recorded", per delivery and channel."""
+    tables = metadata.tables
+    if "monitor_deliveries" not in set(inspect(app.engine).get_table_names()):
+        return []
+    events, inbox, audit = (
+        tables[name] for name in ("monitor_delivery_events", "monitor_inbox", "audit_log")
+    )
+    with app.engine.connect() as connection:
+        outbox = connection.execute(select(tables["monitor_deliveries"])).mappings().all()
+        outcomes = connection.execute(
+            select(events.c.delivery_id, events.c.detail_json).where(events.c.event == "delivered")
+        ).all()
+        filed = Counter(
+            (str(recipient), str(key))
+            for recipient, key in connection.execute(
+                select(inbox.c.recipient, inbox.c.delivery_key)
+            )
+        )
+        audited = Counter(
+            row[0]
+            for row in connection.execute(
+                select(audit.c.object_ref).where(audit.c.action == DELIVERED_AUDIT_ACTION)
+            )
+        )
+    delivered = Counter(delivery_id for delivery_id, _ in outcomes)
+    shelved = [json.loads(detail) for _, detail in outcomes]
+    shelf = app.settings.home / "deliveries"
+    problems = [
+        f"{path}: a delivered document is not on the shelf"
+        for detail in shelved
+        for kind, path in detail.items()
+        if kind in ("pdf", "xlsx") and not shelf.joinpath(*Path(path).parts[-2:]).is_file()
+    ]
+    for row in outbox:
+        name = f"{row['delivery_key'][-24:]} {row['channel']}"
+        times = delivered[row["delivery_id"]]
+        if times > 1:
+            problems.append(f"{name}: recorded delivered {times} times")
+        audits = audited[f"delivery:{row['delivery_key']}:{row['channel']}"]
+        if audits != times:
+            problems.append(f"{name}: {audits} audit records for {times} deliveries")
+        if row["channel"] == "inbox":
+            messages = filed[(row["recipient"], row["delivery_key"])]
+            if messages != times:
+                problems.append(f"{name}: {messages} inbox messages for {times} deliveries")
+    return problems
 
 
 def _audit(app: Application) -> dict[str, Any]:

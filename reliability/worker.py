@@ -4,6 +4,8 @@
     python -m reliability.worker import BATCH_DIR --at ...
     python -m reliability.worker eod --inbox DIR --broker B001 --date 2026-11-16 --at ...
     python -m reliability.worker run-day --date 2026-11-16 --at ...
+    python -m reliability.worker approve --date 2026-11-16 --at ...    # the day's warnings
+    python -m reliability.worker deliver --date 2026-11-16 --at ...    # one delivery round
     python -m reliability.worker registry DIR --at ...
     python -m reliability.worker plan PLAN.json --start K        # operations K.. of a plan
 
@@ -17,7 +19,10 @@ package's institution's registered submitter, a local caller the policy is asked
 (`reliability.identity`; `identities REGISTRY_DIR` registers them in a new store); the other
 jobs' services still take an actor string, and act as `SYSTEM_ACTOR`. When they take callers,
 each job should act as a registered identity of the organisation concerned (the back office's
-importer, the monitor's analyst), as submit does.
+importer, the monitor's analyst), as submit does. Approving and delivering warnings already
+take callers: SIPF's reviewer and delivery worker (`register_monitor_staff`). Both run on the
+replay clock, so that a notice's approval time, and each document's bytes, are the same in
+every run of a plan.
 """
 
 from __future__ import annotations
@@ -30,21 +35,32 @@ import signal
 import sys
 import tarfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from clearwatch.bootstrap import Application, build_application, replay_clock
-from clearwatch.config import CRASH_AT, DATABASE_URL, EOD_STOP_AFTER, HOME, Settings
+from clearwatch.config import CRASH_AT, DATABASE_URL, EOD_STOP_AFTER, HOME, WEBHOOKS, Settings
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected
+from clearwatch.domain.monitor.cases_notice import WarningStatus
 from clearwatch.services.backoffice.books_check import BooksBreached
 from clearwatch.services.backoffice.import_batch import import_batch
 from clearwatch.services.backoffice.run_eod import EodFailed, EodInterrupted, EodRequest, run_eod
+from clearwatch.services.monitor.delivery import run_worker
+from clearwatch.services.monitor.delivery_approval import approve_warning, review_warnings
 from clearwatch.services.monitor.registry import load_registry
 from clearwatch.services.monitor.run_day import run_day
 from clearwatch.services.monitor.submit_package import submit_package
-from reliability.identity import SYSTEM_ACTOR, register_submitters, submit_gate, submitter_of
+from reliability.identity import (
+    DELIVERY_WORKER,
+    REVIEWER,
+    SYSTEM_ACTOR,
+    register_submitters,
+    staff_gate,
+    submit_gate,
+    submitter_of,
+)
 from reliability.scenario import HOME_MARK, Job, Op, institutions, load_plan
 
 # Replay mode lets `--at` set business time where the store requires it; the harnesses replay
@@ -66,12 +82,18 @@ UNARMED = Arming()
 
 
 def settings_for(
-    home: Path, *, database_url: str | None = None, arming: Arming = UNARMED
+    home: Path,
+    *,
+    database_url: str | None = None,
+    arming: Arming = UNARMED,
+    webhooks: Path | None = None,
 ) -> Settings:
     """The settings a CLI command would read from an environment naming this store."""
     environ = {HOME: str(home), REPLAY_VARIABLE: "1"}
     if database_url:
         environ[DATABASE_URL] = database_url
+    if webhooks is not None:
+        environ[WEBHOOKS] = str(webhooks)
     if arming.crash_at:
         environ[CRASH_AT] = arming.crash_at
     if arming.eod_kill_after:
@@ -207,6 +229,31 @@ def _run_day(app: Application, op: Op) -> Outcome:
     return {"job": op.job.value, "version": outcome.result_version, "recorded": outcome.recorded}
 
 
+def _approve(app: Application, op: Op) -> Outcome:
+    """SIPF's reviewer approves every warning of the day still proposed, one by one (each
+    approval and its outbox rows one transaction: a killed round leaves whole approvals)."""
+    context = app.delivery_context(app.clock)
+    gate = staff_gate(app, REVIEWER)
+    proposed = review_warnings(
+        gate=gate,
+        context=context,
+        business_date=date.fromisoformat(op.day),
+        status=WarningStatus.PROPOSED,
+    )
+    written = sum(
+        approve_warning(warning_id=w.warning_id, gate=gate, context=context).deliveries
+        for w in proposed
+    )
+    return {"job": op.job.value, "approved": len(proposed), "deliveries": written}
+
+
+def _deliver(app: Application, op: Op) -> Outcome:
+    """One round of the delivery worker, as `clearwatch cases deliver --once` runs it."""
+    gate = staff_gate(app, DELIVERY_WORKER)
+    done = run_worker(gate=gate, context=app.delivery_context(app.clock), worker=DELIVERY_WORKER)
+    return {"job": op.job.value, "attempted": done.attempted, "delivered": done.delivered}
+
+
 JOBS: Mapping[Job, Callable[[Application, Op], Outcome]] = {
     Job.REGISTRY: _registry,
     Job.IMPORT: _import,
@@ -214,16 +261,28 @@ JOBS: Mapping[Job, Callable[[Application, Op], Outcome]] = {
     Job.SUBMIT: _submit,
     Job.UPLOAD: _upload,
     Job.RUN_DAY: _run_day,
+    Job.APPROVE: _approve,
+    Job.DELIVER: _deliver,
 }
 
 
 def run_ops_child(
-    plan_path: Path, start: int, stop: int, settings: Settings, result_path: Path | None
+    plan_path: Path,
+    start: int,
+    stop: int,
+    settings: Settings,
+    result_path: Path | None,
+    first_later_seconds: float = 0.0,
 ) -> None:
     """A child process's work: operations `start`..`stop - 1` of the plan, one after another,
-    each as its own command; the outcomes go to `result_path` as JSON when it is given."""
-    plan = load_plan(plan_path)
-    outcomes = [run_op(op, settings) for op in plan[start:stop]]
+    each as its own command; the outcomes go to `result_path` as JSON when it is given. The
+    first runs `first_later_seconds` after its planned time (a delivery round started again
+    once a killed round's claims are past their lease)."""
+    ops = load_plan(plan_path)[start:stop]
+    if ops and first_later_seconds:
+        later = datetime.fromisoformat(ops[0].at) + timedelta(seconds=first_later_seconds)
+        ops[0] = replace(ops[0], at=later.isoformat())
+    outcomes = [run_op(op, settings) for op in ops]
     if result_path is not None:
         result_path.write_text(json.dumps(outcomes), encoding="utf-8")
 
@@ -238,7 +297,8 @@ def _parser() -> argparse.ArgumentParser:
     eod = jobs.add_parser("eod")
     eod.add_argument("--inbox", type=Path, required=True)
     eod.add_argument("--broker", required=True)
-    for job in (eod, jobs.add_parser("run-day")):
+    day_jobs = (jobs.add_parser(name) for name in ("run-day", "approve", "deliver"))
+    for job in (eod, *day_jobs):
         job.add_argument("--date", required=True)
         job.add_argument("--at", required=True)
     jobs.add_parser("identities").add_argument("registry", type=Path)
@@ -252,7 +312,7 @@ def _op_of(arguments: argparse.Namespace) -> Op:
     job = Job(arguments.job.replace("-", "_"))
     if job is Job.EOD:
         return Op(job, arguments.at, str(arguments.inbox), arguments.broker, arguments.date)
-    if job is Job.RUN_DAY:
+    if job in (Job.RUN_DAY, Job.APPROVE, Job.DELIVER):
         return Op(job, arguments.at, day=arguments.date)
     return Op(job, arguments.at, str(arguments.directory))
 

@@ -269,6 +269,27 @@ class Application:
             at=self.real_clock.now(),
         )
 
+    def gate_of_bearer(self, presented: str) -> Gate:
+        """`gate(authenticate(presented))` for one API request: the caller is read once, with
+        the token's check, and the gate decides by that record for this request only."""
+        from clearwatch.domain.access.api_tokens import looks_like_api_token
+        from clearwatch.services.access.authorize import Gate
+        from clearwatch.services.access.sign_in import authenticate_caller
+
+        authenticated = authenticate_caller(
+            uow=self.uow() if looks_like_api_token(presented) else self.read_uow(),
+            tools=self.authentication,
+            presented=presented,
+            at=self.real_clock.now(),
+        )
+        return Gate(
+            caller=authenticated.caller,
+            uow_factory=self.uow,
+            clock=self.real_clock,
+            read_uow_factory=self.read_uow,
+            known=authenticated.record,
+        )
+
     def presented_token(self) -> str | None:
         """The caller's credential: `CLEARWATCH_TOKEN`, else the file `clearwatch login` wrote."""
         from clearwatch.adapters.token_file import read_token
@@ -419,6 +440,7 @@ class Application:
             attempts_max=settings.delivery_attempts_max,
             backoff_base=timedelta(seconds=settings.delivery_backoff_seconds),
             claim_lease=timedelta(seconds=settings.delivery_lease_seconds),
+            crash_point=crash_points.crash_point,
         )
 
     # -- the back office --------------------------------------------------------------------

@@ -1,25 +1,41 @@
 """A sample of the crash harness in every test run: 20 kills, each followed by a re-run that
-must end where a clean run ends (`python -m reliability.crash` runs 1,000)."""
+must end where a clean run ends (`python -m reliability.crash` runs 1,000).
+
+The clean reference run is made once for the module and shared by its trials (it is about as
+long as the twenty trials): a trial restores its own store from the reference's snapshots."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from reliability.scenario import Job, MarketSize
 
+from clearwatch.adapters import private_files
+from clearwatch.adapters.delivery.blobs import DocumentShelf
 from reliability import crash, state
 
 TRIALS = 20
 SEED = 20
-# One market day (17 operations), small: the kills, not the data, are what is tested here.
+# One market day (19 operations), small: the kills, not the data, are what is tested here.
 SAMPLE_MARKET = MarketSize(days=1, clients=120, executions=600)
 
 
-def test_twenty_commands_killed_at_random_each_converge_to_the_clean_run(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[crash.Reference]:
+    ref = crash.prepare(tmp_path_factory.mktemp("crash") / "work", SAMPLE_MARKET)
+    yield ref
+    ref.close()
+
+
+def test_twenty_commands_killed_at_random_each_converge_to_the_clean_run(
+    reference: crash.Reference,
+) -> None:
     summary = crash.run(
-        trials=TRIALS, seed=SEED, work=tmp_path / "crash", size=SAMPLE_MARKET, finish_plan=False
+        trials=TRIALS, seed=SEED, work=reference.work, finish_plan=False, reference=reference
     )
     assert summary["failures"] == []
     assert summary["converged"] == TRIALS
@@ -32,18 +48,33 @@ UPLOAD_TRIALS = 6
 
 
 def test_packages_uploaded_through_the_api_killed_at_random_converge_to_the_clean_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    reference: crash.Reference, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Only the API's uploads are killed here: the request streamed, unpacked, submitted.
     only_uploads = {job: 1.0 if job is Job.UPLOAD else 0.0 for job in Job}
     monkeypatch.setattr(crash, "JOB_WEIGHTS", only_uploads)
     summary = crash.run(
-        trials=UPLOAD_TRIALS, seed=SEED, work=tmp_path / "crash", size=SAMPLE_MARKET,
-        finish_plan=False,
+        trials=UPLOAD_TRIALS, seed=SEED, work=reference.work, finish_plan=False,
+        reference=reference,
     )  # fmt: skip
     assert summary["failures"] == [], summary["failures"]
     assert summary["converged"] == UPLOAD_TRIALS
     assert set(summary["by_job"]) == {"upload"}
+
+
+def test_a_webhook_sent_but_not_recorded_is_sent_again_and_the_receiver_keeps_it_once(
+    reference: crash.Reference,
+) -> None:
+    deliver = next(i for i, op in enumerate(reference.plan) if op.job is Job.DELIVER)
+    summary = crash.run(
+        trials=1, seed=SEED, work=reference.work, finish_plan=False, reference=reference,
+        target=crash.Target(deliver, "point:webhook_sent"),
+    )  # fmt: skip
+    assert summary["failures"] == [], summary["failures"]
+    assert summary["killed"] == 1
+    # Sent once before the kill, once by the round run again past the lease: at least once
+    # on the wire, kept once by the receiver, recorded delivered once in the store.
+    assert summary["webhook_repeats"] == 1
 
 
 def test_a_temporary_file_a_live_writer_left_is_an_orphan_the_check_names(tmp_path: Path) -> None:
@@ -69,3 +100,24 @@ def test_a_row_lost_or_doubled_is_a_difference_from_the_clean_run() -> None:
         "tables.bo_entries",
         "outputs.o",
     ]
+
+
+def test_a_document_a_killed_round_left_half_written_is_removed_when_the_shelf_opens(
+    tmp_path: Path,
+) -> None:
+    dead = _a_dead_pid()
+    folder = tmp_path / "deliveries" / "CN-SH"
+    folder.mkdir(parents=True)
+    left = folder / f".notice.pdf.{private_files._HOST}_{dead}.tmp"
+    left.write_bytes(b"half")
+    (folder / "notice.pdf").write_bytes(b"whole")
+    DocumentShelf(tmp_path / "deliveries")
+    assert sorted(p.name for p in folder.iterdir()) == ["notice.pdf"]
+    assert state.orphans(tmp_path, tmp_path / "columnar") == []
+
+
+def _a_dead_pid() -> int:
+    """The pid of a process that has ended: its temporaries are a dead writer's."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid

@@ -11,7 +11,11 @@ import contextlib
 import hashlib
 from pathlib import Path
 
-from clearwatch.adapters.private_files import owner_only_dir, write_new_owner_only
+from clearwatch.adapters.private_files import (
+    owner_only_dir,
+    remove_orphans,
+    write_new_owner_only,
+)
 from clearwatch.domain.shared.errors import ClearwatchError
 
 
@@ -53,6 +57,12 @@ class DocumentShelf:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        # A worker killed between writing a document's temporary and linking it into its name
+        # left the temporary; nothing would ever read it, and the retry writes its own.
+        if root.is_dir():
+            for folder in root.iterdir():
+                if folder.is_dir():
+                    remove_orphans(folder)
 
     def put(self, recipient: str, name: str, data: bytes) -> str:
         if "/" in recipient or "/" in name or name.startswith("."):

@@ -56,6 +56,7 @@ def deliver_due(*, context: DeliveryContext, worker: str) -> DeliveryRound:
             uow.commit()
         if not claimed:
             continue  # another worker has it
+        context.crash_point(f"{delivery.channel.value}_claimed")
         claim = replace(
             delivery, last_event=DeliveryEvent.CLAIMED, last_seq=delivery.last_seq + 1,
             attempts=delivery.attempts + 1, last_at=now,
@@ -83,6 +84,7 @@ def _attempt(delivery: Delivery, context: DeliveryContext, worker: str) -> str:
             )  # fmt: skip
             uow.commit()
         return "failed"
+    context.crash_point(f"{delivery.channel.value}_sent")
     _delivered(delivery, context, worker, detail)
     return "delivered"
 

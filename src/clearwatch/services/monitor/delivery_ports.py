@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -204,3 +204,7 @@ class DeliveryContext:
     # A claim without an outcome for this long belongs to a worker that died: tried again.
     claim_lease: timedelta
     batch_max: int = 200
+    # Named instants the crash harness may kill the worker at (`CLEARWATCH_CRASH_AT`):
+    # `<channel>_claimed` (the claim committed, nothing sent) and `<channel>_sent` (the
+    # channel's outside act done, its outcome not yet recorded). Wired by bootstrap; none here.
+    crash_point: Callable[[str], None] = lambda _point: None

@@ -239,7 +239,8 @@ def _accept(
             business_date=manifest.business_date,
             package_kind=manifest.kind,
             occurred_at=received_at,
-            detail=f"package {package_id} received {received_at.isoformat()} after the deadline",
+            detail=f"{_named(_head(manifest))} received {received_at.isoformat()} "
+            "after the deadline",
         )
     record_audit(
         uow,
@@ -310,7 +311,10 @@ def _record_rejection(
         )
     )
     _record_batch_error(
-        uow, head, received_at, f"rejection {rejection_id}: {sorted_errors[0].code.value}"
+        uow,
+        head,
+        received_at,
+        f"{_named(head)} rejected {received_at.isoformat()}: {sorted_errors[0].code.value}",
     )
     _audit_rejection(uow, context.actor, head, received_at, rejection_id, sorted_errors)
     return Receipt(
@@ -321,6 +325,16 @@ def _record_rejection(
         row_counts={} if staged is None else {k: v for k, v in staged.row_counts.items() if v >= 0},
         errors=sorted_errors,
         errors_truncated=errors.truncated,
+    )
+
+
+def _named(head: ManifestHead) -> str:
+    """A submission as an occurrence names it: by what it is, never by its row id. A killed
+    submit's transaction is undone, but on PostgreSQL the id it drew from the sequence is
+    gone, so its retry is stored under another id than a clean run's would be; an occurrence
+    naming that id would differ from the clean run's record of the same event."""
+    return (
+        f"{head.kind} of {head.institution_id} for {head.business_date}, sequence {head.sequence}"
     )
 
 
