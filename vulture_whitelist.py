@@ -130,3 +130,8 @@ _.linkname
 _.logout
 # pytest reads a module's marks by name.
 _.pytestmark
+# The watch's API routes and the field a flow halt's answer carries (issue 19).
+_.alerts_list
+_.alerts_review
+_.alerts_halt
+_.flow_halt_id

@@ -53,7 +53,10 @@ APPEND_ONLY_TABLES = (
     "intraday_start_of_day",
     "intraday_journal",
     "intraday_halts",
+    "intraday_halt_lifts",
     "watch_alert_reviews",
+    "watch_flow_halts",
+    "watch_flow_halt_lifts",
 )
 
 _PG_FUNCTION = """

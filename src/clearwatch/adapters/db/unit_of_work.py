@@ -27,7 +27,7 @@ from clearwatch.adapters.db.monitor.intake_repository import (
     SqlReportingRepository,
 )
 from clearwatch.adapters.db.monitor.runs_repository import SqlMonitorRunRepository
-from clearwatch.adapters.db.watch.repository import SqlAlertReviews
+from clearwatch.adapters.db.watch.repository import SqlAlertReviews, SqlFlowHalts
 from clearwatch.domain.audit.chain import HashAlgorithm
 
 
@@ -75,6 +75,7 @@ class SqlUnitOfWork:
         self.web_sessions = SqlWebSessionRepository(connection)
         self.intraday = SqlIntradayRepository(connection)
         self.watch_reviews = SqlAlertReviews(connection)
+        self.flow_halts = SqlFlowHalts(connection)
         self.registry = SqlRegistryRepository(connection)
         self.packages = SqlPackageRepository(connection)
         self.reporting = SqlReportingRepository(connection)

@@ -47,6 +47,7 @@ class Action(StrEnum):
     USER_LIST = "user.list"
     BROKER_IMPORT = "broker.import"
     BROKER_EOD = "broker.eod"
+    BROKER_EOD_STATUS = "broker.eod.status"  # read the end of day's step log (the web's page)
     BROKER_CHECK = "broker.check"
     BROKER_BATCHES = "broker.batches"
     BROKER_BREAKS = "broker.breaks"
@@ -160,6 +161,7 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.USER_LIST, S.MONITOR_PARTIES, R.ADMIN),
     *_rules(A.BROKER_IMPORT, S.OWN_BROKER_BOOKS, R.OPERATOR),
     *_rules(A.BROKER_EOD, S.OWN_BROKER_BOOKS, R.OPERATOR),
+    *_rules(A.BROKER_EOD_STATUS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.BROKER_CHECK, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.BROKER_BATCHES, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.BROKER_BREAKS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),

@@ -109,3 +109,4 @@ class AuditAction(StrEnum):
     INTRADAY_ORDERS = "intraday.orders"
     INTRADAY_FILLS = "intraday.fills"
     INTRADAY_CANCELS = "intraday.cancels"
+    INTRADAY_HALT_LIFTED = "intraday.halt_lifted"  # an approved override lifted one halt

@@ -34,6 +34,7 @@ from clearwatch.entrypoints.api import (
     cases_delivery,
     filings,
     monitor,
+    watch,
 )
 from clearwatch.entrypoints.api.cases_jobs import BackgroundJob, serve_jobs
 from clearwatch.entrypoints.api.problems import (
@@ -42,6 +43,8 @@ from clearwatch.entrypoints.api.problems import (
     install_problem_handlers,
     problem_response,
 )
+from clearwatch.entrypoints.api.store_threads import StoreThreads
+from clearwatch.entrypoints.web import EXPLAIN_PATH as WEB_EXPLAIN_PATH
 from clearwatch.entrypoints.web import UPLOAD_PATH as WEB_UPLOAD_PATH
 from clearwatch.entrypoints.web import mount_web
 
@@ -83,12 +86,16 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=_lifespan(application, anchor_every_seconds, jobs),
+        # clearwatch configures no OpenTelemetry provider; left on, FastAPI would ask the
+        # global ones (and the environment) on every request: 6% of a small read's time.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.application = application
+    app.state.store_threads = StoreThreads()  # entrypoints/api/store_threads.py
     application.remove_orphaned_uploads()  # a request killed mid-upload left its folder
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for area in (auth, access, monitor, filings, backoffice, cases, cases_delivery):
+    for area in (auth, access, monitor, filings, backoffice, cases, cases_delivery, watch):
         api.include_router(area.router)
     app.include_router(api)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
@@ -146,6 +153,8 @@ def _lifespan(
             # A round already in its thread finishes (and commits or rolls back) first.
             await asyncio.gather(*running, return_exceptions=True)
             try:
+                # Requests' store work still running finishes (and commits) first.
+                await run_in_threadpool(_app.state.store_threads.shutdown)
                 await run_in_threadpool(_anchor, application)
             finally:
                 application.dispose()
@@ -183,10 +192,12 @@ class JsonBodyLimit:
         if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
-        # An explanation's form carries its attachments: the CLI's limits, not a JSON body's.
+        # An explanation's form carries its attachments: the CLI's limits, not a JSON body's;
+        # the same on the web's explanation form as on the API's.
         body_bytes_max = (
             cases.explanation_body_bytes_max
             if cases.EXPLANATION_PATH.fullmatch(scope["path"])
+            or WEB_EXPLAIN_PATH.fullmatch(scope["path"])
             else json_body_bytes_max
         )
         declared = dict(scope["headers"]).get(b"content-length", b"")
