@@ -184,3 +184,26 @@ def test_without_script_the_upload_form_posts_as_it_is(page: object, served: Ser
     plain.locator("#upload").click()
     sync_api.expect(plain).to_have_url(re.compile(r"/web/institution/packages$"))
     sync_api.expect(plain.locator("#receipt-status")).to_contain_text("duplicate")
+
+
+def test_a_broken_upload_shows_each_error_with_its_file_line_and_column(
+    page: object, served: Served, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(served.package, broken)
+    funds = broken / "client_funds.csv"
+    lines = funds.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",12.345"  # three decimals: not an amount
+    funds.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _sign_in(page, served, served.officer)
+    sync_api.expect(page).to_have_url(re.compile(r"/web/institution$"))  # type: ignore[arg-type]
+    page.locator("#files").set_input_files([str(p) for p in sorted(broken.iterdir())])  # type: ignore[attr-defined]
+    page.locator("#upload").click()  # type: ignore[attr-defined]
+    sync_api.expect(page.locator("#receipt-status")).to_contain_text("rejected")  # type: ignore[attr-defined]
+    # (The manifest's hash of the edited file no longer matches either: a row of its own.)
+    row = page.locator("#receipt-errors tbody tr", has_text="amount_must_have").first  # type: ignore[attr-defined]
+    cells = row.locator("td")
+    sync_api.expect(cells.nth(1)).to_have_text("client_funds.csv")
+    sync_api.expect(cells.nth(2)).to_have_text("2")
+    sync_api.expect(cells.nth(3)).to_contain_text("balance")  # the column, by name and number
+    PROBLEMS[:] = [p for p in PROBLEMS if "422" not in p]  # the rejected upload's own answer

@@ -44,6 +44,7 @@ from clearwatch.entrypoints.web.pages_bureau import BUREAU_PAGES
 from clearwatch.entrypoints.web.pages_csrc import CSRC_PAGES
 from clearwatch.entrypoints.web.pages_institution import INSTITUTION_PAGES
 from clearwatch.entrypoints.web.pages_review import REVIEW_PAGES
+from clearwatch.entrypoints.web.pages_sipf import SIPF_PAGES
 from clearwatch.entrypoints.web.site import (
     CSRF_TOKEN_MUST_MATCH,
     SESSION_COOKIE,
@@ -447,6 +448,7 @@ PAGES = (
     ("POST", "/institution/packages", institution_upload),
     ("POST", "/institution/cases/{case_id}/explain", institution_explain),
     *REVIEW_PAGES,
+    *SIPF_PAGES,
     *INSTITUTION_PAGES,
     *BUREAU_PAGES,
     *ADMIN_PAGES,

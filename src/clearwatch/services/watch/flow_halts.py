@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest
-from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.access.policy import Action
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.flow_halts import (
@@ -41,6 +41,7 @@ from clearwatch.services.access.approvals import (
 from clearwatch.services.access.authorize import denials_audited, require
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.watch.ports import WatchUnitOfWork
+from clearwatch.services.watch.review import ask_for_alert_halt, books_of
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,6 @@ class FlowOutcome:
     halt: FlowHalt | None
 
 
-def _books_of(broker_id: str) -> Resource:
-    return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
-
-
 def request_flow_halt(
     *, uow: WatchUnitOfWork, alert: Alert, flow: Flow, maker: str, at: datetime
 ) -> FlowOutcome:
@@ -63,7 +60,7 @@ def request_flow_halt(
     subject = flow_subject(flow)
     with denials_audited(uow, at=at), uow:
         require(uow, user_id=maker, action=Action.WATCH_HALT,
-                resource=_books_of(alert.broker_id), at=at)  # fmt: skip
+                resource=books_of(alert.broker_id), at=at)  # fmt: skip
         check_flow_halt(alert, uow.watch_reviews.review(alert.key), flow)
         try:
             approved = approved_content_for(
@@ -77,29 +74,11 @@ def request_flow_halt(
                 halt = done or _halt(uow, approved, at)
                 uow.commit()
                 return FlowOutcome(approved, halt)
-        request = request_approval(
-            uow=uow,
-            kind=FLOW_HALT_KIND,
-            subject_ref=subject,
-            payload={
-                **flow_halt_content(flow),
-                "broker_id": flow.broker_id,
-                "counterparty": flow.counterparty,
-                "alert": alert.key,
-                "rule": alert.rule,
-                "level": alert.level.value,
-            },
-            maker=maker,
-            at=at,
-        )
-        record_audit(
-            uow,
-            actor=maker,
-            action=FlowAudit.FLOW_HALT_REQUESTED,
-            object_ref=f"alert:{alert.key}",
-            payload={"approval": request.request_id, "subject": subject},
-            recorded_at=at,
-        )
+        request = ask_for_alert_halt(
+            uow, alert=alert, kind=FLOW_HALT_KIND, subject=subject,
+            content={**flow_halt_content(flow), "counterparty": flow.counterparty},
+            audit_action=FlowAudit.FLOW_HALT_REQUESTED, maker=maker, at=at,
+        )  # fmt: skip
         uow.commit()
     return FlowOutcome(request, None)
 
@@ -156,7 +135,7 @@ def request_lift(
         broker_id = found.flow.broker_id if found is not None else ""
         if found is not None:
             require(uow, user_id=maker, action=Action.WATCH_HALT,
-                    resource=_books_of(broker_id), at=at)  # fmt: skip
+                    resource=books_of(broker_id), at=at)  # fmt: skip
         halt = check_lift(found, halt_id, reason)
         approved = approved_request_for(uow, kind=LIFT_KIND, subject_ref=subject)
         if approved is not None:

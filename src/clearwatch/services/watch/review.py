@@ -57,7 +57,7 @@ def find_alert(log: AlertLog, key: str) -> Alert:
     raise Refused(ReviewRule.ALERT_MUST_EXIST, key)
 
 
-def _books_of(broker_id: str) -> Resource:
+def books_of(broker_id: str) -> Resource:
     return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
 
 
@@ -73,7 +73,7 @@ def review_alert(
     """Confirm or dismiss (with a reason) an alert, once; audited with the alert's hash."""
     with denials_audited(uow, at=at), uow:
         require(uow, user_id=reviewer, action=Action.WATCH_REVIEW,
-                resource=_books_of(alert.broker_id), at=at)  # fmt: skip
+                resource=books_of(alert.broker_id), at=at)  # fmt: skip
         review = new_review(
             alert,
             decision=decision,
@@ -118,7 +118,7 @@ def request_halt(
     subject = halt_subject(alert.broker_id, fund_account, business_date)
     with denials_audited(uow, at=at), uow:
         require(uow, user_id=maker, action=Action.WATCH_HALT,
-                resource=_books_of(alert.broker_id), at=at)  # fmt: skip
+                resource=books_of(alert.broker_id), at=at)  # fmt: skip
         check_halt(alert, uow.watch_reviews.review(alert.key), fund_account)
         try:
             approved = approved_content_for(
@@ -132,31 +132,51 @@ def request_halt(
             uow.commit()
             _tell(publisher, approved, seq, at)
             return HaltOutcome(approved, halted=True)
-        request = request_approval(
-            uow=uow,
-            kind=HALT_KIND,
-            subject_ref=subject,
-            payload={
-                **halt_content(fund_account),
-                "broker_id": alert.broker_id,
-                "business_date": business_date.isoformat(),
-                "alert": alert.key,
-                "rule": alert.rule,
-                "level": alert.level.value,
-            },
-            maker=maker,
-            at=at,
-        )
-        record_audit(
-            uow,
-            actor=maker,
-            action=WatchAudit.HALT_REQUESTED,
-            object_ref=f"alert:{alert.key}",
-            payload={"approval": request.request_id, "subject": subject},
-            recorded_at=at,
-        )
+        request = ask_for_alert_halt(
+            uow, alert=alert, kind=HALT_KIND, subject=subject,
+            content={**halt_content(fund_account), "business_date": business_date.isoformat()},
+            audit_action=WatchAudit.HALT_REQUESTED, maker=maker, at=at,
+        )  # fmt: skip
         uow.commit()
     return HaltOutcome(request, halted=False)
+
+
+def ask_for_alert_halt(
+    uow: WatchUnitOfWork,
+    *,
+    alert: Alert,
+    kind: str,
+    subject: str,
+    content: dict[str, str],
+    audit_action: str,
+    maker: str,
+    at: datetime,
+) -> ApprovalRequest:
+    """The approval request of a halt an alert asks for (a client's, or a flow's), with the
+    alert it came from, and its audit record; inside the caller's unit of work."""
+    request = request_approval(
+        uow=uow,
+        kind=kind,
+        subject_ref=subject,
+        payload={
+            **content,
+            "broker_id": alert.broker_id,
+            "alert": alert.key,
+            "rule": alert.rule,
+            "level": alert.level.value,
+        },
+        maker=maker,
+        at=at,
+    )
+    record_audit(
+        uow,
+        actor=maker,
+        action=audit_action,
+        object_ref=f"alert:{alert.key}",
+        payload={"approval": request.request_id, "subject": subject},
+        recorded_at=at,
+    )
+    return request
 
 
 def approve_halt(
