@@ -83,7 +83,11 @@ def rows_of(features: DailyFeatures, day: date) -> tuple[list[AccountDay], Float
 
 # float ok (this module): features, z-scores, quantiles and thresholds of the models are
 # statistics over amounts, never amounts; the money itself stays integer fen in the events.
-def _robust(stack: FloatMatrix, floor_share: float, floor: float = SCALE_FLOOR) -> Robust:
+def _robust(
+    stack: FloatMatrix,
+    floor_share: float,  # float ok
+    floor: float = SCALE_FLOOR,  # float ok
+) -> Robust:
     median = np.median(stack, axis=0)
     mad = np.median(np.abs(stack - median), axis=0) * MAD_TO_SIGMA
     # A feature the history never saw (median 0, a sparse kind) keeps the coarse floor.
@@ -92,7 +96,9 @@ def _robust(stack: FloatMatrix, floor_share: float, floor: float = SCALE_FLOOR) 
 
 
 def _client_baselines(
-    features: DailyFeatures, days: list[date], floor_share: float
+    features: DailyFeatures,
+    days: list[date],
+    floor_share: float,  # float ok
 ) -> dict[tuple[str, str], Robust]:
     """Each client's rows over every training day, zeros where it did nothing that day."""
     per_client: dict[tuple[str, str], FloatMatrix] = defaultdict(
@@ -122,13 +128,13 @@ def _client_scores(models: WatchModels, keys: list[AccountDay], rows: FloatMatri
     return z
 
 
-def _quantile(scores: FloatArray, budget_per_10k: float) -> float:
+def _quantile(scores: FloatArray, budget_per_10k: float) -> float:  # float ok
     if len(scores) == 0:
-        return float("inf")
-    return float(np.quantile(scores, 1.0 - budget_per_10k / PER_10K, method="higher"))
+        return float("inf")  # float ok
+    return float(np.quantile(scores, 1.0 - budget_per_10k / PER_10K, method="higher"))  # float ok
 
 
-def _tail_line(scores: FloatArray, budget_per_10k: float) -> float:
+def _tail_line(scores: FloatArray, budget_per_10k: float) -> float:  # float ok
     """The line that `budget_per_10k` clean rows in 10,000 pass, even where the calibration
     rows are too few to show it. The largest of n clean scores is passed by about 1 in n + 1
     (measured: 10.4 in 10,000 against 5 with n ≈ 1,100), so beyond the observed quantile the
@@ -142,8 +148,8 @@ def _tail_line(scores: FloatArray, budget_per_10k: float) -> float:
     if k >= n or n * share >= k:  # too few rows for a tail, or enough to read it directly
         return empirical
     ordered = np.sort(scores)[::-1]
-    threshold = float(ordered[k])
-    scale = float(np.mean(ordered[:k] - threshold))
+    threshold = float(ordered[k])  # float ok
+    scale = float(np.mean(ordered[:k] - threshold))  # float ok
     return max(empirical, threshold + scale * math.log(k / (n * share)))
 
 
@@ -175,7 +181,7 @@ def train_models(
     days = training.dates()
     if len(days) < config.history_days_min:
         raise ValueError(f"models_need_{config.history_days_min}_training_days: {len(days)} given")
-    floor_share = float(config.mad_floor_share)
+    floor_share = float(config.mad_floor_share)  # float ok
     stacked = np.vstack([rows_of(training, day)[1] for day in days])
     model.fit(stacked, seed=config.seed, trees=config.forest_trees)
     brokers: dict[str, list[FloatArray]] = defaultdict(list)
@@ -251,7 +257,7 @@ def _broker_lines(clean_z: list[FloatArray], rules: WatchRules) -> FloatArray:
     takes an equal share of the broker-day budget and is extrapolated beyond the clean days
     (`_tail_line`), never under the rules' floor. One line at the largest of 12 calibration
     broker-days was passed by 12 of 180 clean broker-days (bench/README.md)."""
-    floor = float(rules.models.broker_robust_z_min)
+    floor = float(rules.models.broker_robust_z_min)  # float ok
     if not clean_z:
         return np.full(len(FEATURES), floor)
     stacked = np.vstack(clean_z)
@@ -272,9 +278,10 @@ def _client_lines(clean_z: FloatMatrix, rules: WatchRules) -> FloatArray:
     rest = [j for j in range(len(FEATURES)) if j not in counts]
     share = rules.models.forest_false_alarms_per_10k / (len(counts) + 1)
     shared = _tail_line(clean_z[:, rest].max(axis=1), share)
-    lines = np.full(len(FEATURES), max(float(rules.models.client_robust_z_min), shared))
+    lines = np.full(len(FEATURES), max(float(rules.models.client_robust_z_min), shared))  # float ok
     for j in counts:
-        lines[j] = max(float(rules.models.client_count_z_min), _quantile(clean_z[:, j], share))
+        count_floor = float(rules.models.client_count_z_min)  # float ok
+        lines[j] = max(count_floor, _quantile(clean_z[:, j], share))
     return lines
 
 
@@ -283,8 +290,8 @@ def _contributions(
 ) -> tuple[Contribution, ...]:
     order = np.argsort(-names_scores, kind="stable")[:top]
     return tuple(
-        Contribution(FEATURES[j], float(np.expm1(values[j])), float(np.expm1(usual[j])),
-                     float(round(names_scores[j], 3)))
+        Contribution(FEATURES[j], float(np.expm1(values[j])), float(np.expm1(usual[j])),  # float ok
+                     float(round(names_scores[j], 3)))  # float ok
         for j in order
     )  # fmt: skip
 
@@ -312,7 +319,7 @@ def score_day(
         beyond = z / models.client_thresholds
         for i in np.flatnonzero((beyond > 1.0).any(axis=1)):
             usual = models.clients.get(keys[i][:2], models.population).median
-            score = float(beyond[i].max())
+            score = float(beyond[i].max())  # float ok
             alerts.append(make("model_client", keys[i], score, beyond[i], rows[i], usual))
         for i in np.flatnonzero(forest > models.forest_threshold):
             weights = _forest_weights(models, rows[i])
