@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pyotp
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.organisations import parse_organisation
@@ -54,3 +55,16 @@ def registry_loaded(app: Application, root: Path) -> None:
         clock=app.clock,
     )
     assert loaded.loaded, loaded.errors
+
+
+def sign_in_in_browser(
+    page: object, base: str, user_id: str, code: pyotp.TOTP | None = None
+) -> None:
+    """Through the login form in a Playwright page: the test password, and the authenticator's
+    current code for who decides."""
+    page.goto(f"{base}/web/login")  # type: ignore[attr-defined]
+    page.get_by_label("用户").fill(user_id)  # type: ignore[attr-defined]
+    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
+    if code is not None:
+        page.get_by_label("动态验证码").fill(code.now())  # type: ignore[attr-defined]
+    page.locator("#sign-in").click()  # type: ignore[attr-defined]

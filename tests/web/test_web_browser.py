@@ -16,6 +16,7 @@ from clearwatch.config import Settings
 from clearwatch.domain.access.roles import Role
 from tests.api.support import PASSWORD, load_world, person, write_world
 from tests.api.test_api_serve import _env, serving
+from tests.web.support import sign_in_in_browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -78,10 +79,7 @@ def page(served: Served) -> Iterator[object]:
 
 
 def _sign_in(page: object, served: Served, user_id: str) -> None:
-    page.goto(f"{served.base}/web/login")  # type: ignore[attr-defined]
-    page.get_by_label("用户").fill(user_id)  # type: ignore[attr-defined]
-    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.locator("#sign-in").click()  # type: ignore[attr-defined]
+    sign_in_in_browser(page, served.base, user_id)
 
 
 def test_an_officer_signs_in_uploads_a_package_and_sees_the_receipt(

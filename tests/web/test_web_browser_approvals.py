@@ -18,6 +18,7 @@ from clearwatch.config import Settings
 from clearwatch.domain.access.roles import Role
 from tests.api.support import PASSWORD, person, totp_of
 from tests.api.test_api_serve import _env, serving
+from tests.web.support import sign_in_in_browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -51,14 +52,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackOffice]:
         yield BackOffice(base, *codes)
 
 
-def _sign_in(page: object, base: str, user_id: str, code: pyotp.TOTP) -> None:
-    page.goto(f"{base}/web/login")  # type: ignore[attr-defined]
-    page.get_by_label("用户").fill(user_id)  # type: ignore[attr-defined]
-    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.get_by_label("动态验证码").fill(code.now())  # type: ignore[attr-defined]
-    page.locator("#sign-in").click()  # type: ignore[attr-defined]
-
-
 def _every_field_labelled(page: object) -> None:
     fields = page.locator("form input:not([type=hidden]), form select, form textarea")  # type: ignore[attr-defined]
     for field in fields.all():
@@ -78,7 +71,7 @@ def test_an_emergency_grant_asked_by_the_admin_is_approved_by_the_checker(
             page = browser.new_context(base_url=served.base).new_page()
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(str(error)))
-            _sign_in(page, served.base, ADMIN, served.admin)
+            sign_in_in_browser(page, served.base, ADMIN, served.admin)
             sync_api.expect(page).to_have_url(re.compile(r"/web/access$"))
             _every_field_labelled(page)
             page.locator("#emergency-user").select_option(DUTY)
@@ -94,7 +87,7 @@ def test_an_emergency_grant_asked_by_the_admin_is_approved_by_the_checker(
             sync_api.expect(page.locator("[id^=approve-request-]")).to_have_count(0)
             page.locator("#logout").click()
 
-            _sign_in(page, served.base, CHECKER, served.checker)
+            sign_in_in_browser(page, served.base, CHECKER, served.checker)
             page.goto(f"{served.base}/web/approvals")
             _every_field_labelled(page)
             page.locator("[id^=approve-request-]").click()

@@ -18,6 +18,7 @@ from clearwatch.config import Settings
 from clearwatch.domain.access.roles import Role
 from tests.api.support import PASSWORD, load_world, person, totp_of
 from tests.api.test_api_serve import _env, serving
+from tests.web.support import sign_in_in_browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -60,11 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reviewers]:
 
 
 def _sign_in(page: object, base: str, user_id: str, code: pyotp.TOTP) -> None:
-    page.goto(f"{base}/web/login")  # type: ignore[attr-defined]
-    page.get_by_label("用户").fill(user_id)  # type: ignore[attr-defined]
-    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.get_by_label("动态验证码").fill(code.now())  # type: ignore[attr-defined]
-    page.locator("#sign-in").click()  # type: ignore[attr-defined]
+    sign_in_in_browser(page, base, user_id, code)
     sync_api.expect(page).to_have_url(re.compile(r"/web/sipf$"))  # type: ignore[arg-type]
 
 
@@ -115,10 +112,7 @@ def test_a_second_reviewer_approves_the_warning_its_proposer_could_not(
 def _sees_once_delivered(page: object, base: str, user_id: str, path: str) -> None:
     """Sign in without a second factor (neither role decides) and wait, reloading, until the
     delivery worker has brought B002's warning to the page."""
-    page.goto(f"{base}/web/login")  # type: ignore[attr-defined]
-    page.get_by_label("用户").fill(user_id)  # type: ignore[attr-defined]
-    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.locator("#sign-in").click()  # type: ignore[attr-defined]
+    sign_in_in_browser(page, base, user_id)
     page.goto(f"{base}{path}")  # type: ignore[attr-defined]
     inbox = page.locator("#inbox tbody tr")  # type: ignore[attr-defined]
     for _ in range(DELIVERY_WAIT_MS // 1000):
