@@ -15,7 +15,8 @@ or right after a random end-of-day step. Then, as the next start would:
 
 1. the store opens: no orphan is left (columnar `tmp/`, temporary files anywhere in the home),
    `audit verify --data` holds and `broker check` finds no breach, for what the kill left;
-2. the killed operation runs again (`--finish op`), or it and every later one (`--finish plan`);
+2. the killed operation runs again, and every later one of its business day (`--finish day`,
+   the default), or it alone (`--finish op`), or it and every later one (`--finish plan`);
 3. the store equals the reference run's after the same operation, table by table (nothing lost,
    nothing twice), object by object, output file by output file; audit verify, the books
    check and the orphan check hold again.
@@ -53,18 +54,34 @@ to run one suspect instant over and over. A trial is cheaper than it was: the fo
 preloads what the API and the delivery worker import (an upload child spent most of its time
 importing FastAPI, and random kills landed in the imports), and a reference can be reused by
 several runs of trials in one process (`prepare` once, `run(reference=...)`).
+
+Trials run `--jobs` at a time (default: one per core), each worker process with its own trial
+folder, fork server and webhook receiver; the receiver's URL, which delivered webhooks record,
+is named back as the clean run's before a store is compared. A trial's draws depend on the
+seed and its number only, so it is the same trial whichever worker runs it. The clean run is
+saved in `--work` (`reference.pickle`, the snapshots) and each trial is appended to
+`trials.jsonl`: `--resume` reuses the one and runs only the trials the other lacks.
+
+With `--postgres URL` every store is on that server, a database each (`reliability.snapshots`):
+the snapshots and a trial's restored store are copies of databases as well as of folders.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
+import multiprocessing.forkserver
+import os
+import pickle
 import random
+import re
 import shutil
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -73,11 +90,21 @@ from pathlib import Path
 from typing import Any
 
 from clearwatch.bootstrap import build_application
+from clearwatch.config import Settings
 from clearwatch.domain.access.organisations import CSRC_ID
+from reliability import snapshots
 from reliability import state as store_state
 from reliability.identity import register_monitor_staff, register_submitters
 from reliability.receiver import WEBHOOKS_NAME, Receiver, write_webhooks
-from reliability.scenario import PLAN_NAME, Job, MarketSize, Op, institutions, write_market
+from reliability.scenario import (
+    PLAN_NAME,
+    Job,
+    MarketSize,
+    Op,
+    institutions,
+    load_plan,
+    write_market,
+)
 from reliability.worker import UNARMED, Arming, run_ops_child, settings_for
 
 # Imported once by the fork server so that a child starts in milliseconds, not a second: the
@@ -155,9 +182,14 @@ JOB_WEIGHTS = {
     Job.APPROVE: 0.2,
 }
 DELAY_SPAN = 1.0  # random kills land within the operation's reference duration (start to exit)
+# Per operation a child runs: a re-run of the rest of a day or plan gets that many times it (one
+# limit for the whole re-run was exceeded at a load average of 20, and read as a failure).
 CHILD_TIMEOUT_SECONDS = 300
 DEFAULT_MARKET = MarketSize()
 KILLED = -9
+REFERENCE_NAME = "reference.pickle"
+JOURNAL_NAME = "trials.jsonl"
+FINISHES = ("op", "day", "plan")
 
 
 @dataclass
@@ -173,13 +205,76 @@ class Reference:
     states: list[dict[str, Any]] = field(default_factory=list)
     # received[k]: what the webhook receiver held before operation k (and after the last).
     received: list[dict[str, str]] = field(default_factory=list)
+    # The clean run's receiver, which its deliveries' records name; a trial's own receiver
+    # (another port) is named back as this one before its store is compared.
+    url: str = ""
+    # Where trials keep their store and their webhooks file: a folder per parallel worker.
+    trials_root: Path | None = None
+    # The PostgreSQL server the stores are on (each home a database of its own); None: SQLite.
+    postgres: str | None = None
+
+    def __post_init__(self) -> None:
+        self.url = self.url or self.receiver.url
+        self.trials_root = self.trials_root or self.work / "trial"
 
     def snapshot(self, index: int) -> Path:
         return self.work / "snapshots" / f"{index:03d}"
 
     @property
+    def trial_home(self) -> Path:
+        return self.trial_folder / "home"
+
+    @property
+    def trial_folder(self) -> Path:
+        assert self.trials_root is not None  # set by __post_init__
+        return self.trials_root
+
+    @property
     def webhooks(self) -> Path:
-        return self.work / WEBHOOKS_NAME
+        if self.receiver.url == self.url:
+            return self.work / WEBHOOKS_NAME
+        return self.trial_folder / WEBHOOKS_NAME
+
+    def as_the_reference(self, state: dict[str, Any]) -> dict[str, Any]:
+        """`state` with this worker's receiver named as the clean run's (the only difference
+        a trial's own receiver makes: the URL its deliveries record)."""
+        if self.receiver.url == self.url:
+            return state
+        renamed: dict[str, Any] = json.loads(json.dumps(state).replace(self.receiver.url, self.url))
+        return renamed
+
+    def save(self) -> None:
+        """What trials in other processes (or a resumed run) need, beside the snapshots."""
+        kept = {
+            "dates": self.dates,
+            "durations": self.durations,
+            "states": self.states,
+            "received": self.received,
+            "url": self.url,
+            "postgres": self.postgres,
+        }
+        (self.work / REFERENCE_NAME).write_bytes(pickle.dumps(kept))
+
+    @classmethod
+    def load(cls, work: Path, receiver: Receiver, trials_root: Path | None = None) -> Reference:
+        """A saved clean run, its trials served by `receiver` (a worker's own, or the run's)."""
+        kept = pickle.loads((work / REFERENCE_NAME).read_bytes())  # the harness's own, by `save`
+        plan = load_plan(work / PLAN_NAME)
+        reference = cls(work, plan, receiver=receiver, trials_root=trials_root, **kept)
+        if receiver.url != reference.url:
+            registry = work / "market" / "registry"
+            reference.trial_folder.mkdir(parents=True, exist_ok=True)
+            write_webhooks(reference.webhooks, receiver.url, _recipients(registry))
+        return reference
+
+    def settings(self, home: Path, arming: Arming = UNARMED) -> Settings:
+        """The settings of a command on the store at `home`, as the clean run's commands."""
+        url = snapshots.database_url(self.postgres, home)
+        return settings_for(home, database_url=url, arming=arming, webhooks=self.webhooks)
+
+    def inspect(self, home: Path) -> dict[str, Any]:
+        url = snapshots.database_url(self.postgres, home)
+        return inspect_home(home, self.dates, self.webhooks, database_url=url)
 
     def close(self) -> None:
         self.receiver.close()
@@ -206,7 +301,7 @@ def _run_child(
 ) -> tuple[int | None, float]:
     """Run operations index..stop-1 in a child; SIGKILL it after `kill_after` seconds if it
     is still running. Its exit code (-9 when killed) and its wall time."""
-    settings = settings_for(home, arming=arming, webhooks=ref.webhooks)
+    settings = ref.settings(home, arming)
     end = index + 1 if stop is None else stop
     plan = ref.work / PLAN_NAME
     child = context.Process(
@@ -214,35 +309,42 @@ def _run_child(
     )
     started = time.perf_counter()
     child.start()
-    child.join(CHILD_TIMEOUT_SECONDS if kill_after is None else kill_after)
+    child.join(CHILD_TIMEOUT_SECONDS * (end - index) if kill_after is None else kill_after)
     if child.is_alive():
         child.kill()
         child.join()
     return child.exitcode, time.perf_counter() - started
 
 
-def inspect_home(home: Path, dates: list[date], webhooks: Path | None = None) -> dict[str, Any]:
+def inspect_home(
+    home: Path, dates: list[date], webhooks: Path | None = None, database_url: str | None = None
+) -> dict[str, Any]:
     """The store at `home` opened as the next command would, read and checked."""
-    app = build_application(settings_for(home, webhooks=webhooks))
+    app = build_application(settings_for(home, database_url=database_url, webhooks=webhooks))
     try:
         return store_state.inspect_store(app, dates=dates)
     finally:
         app.dispose()
 
 
-def prepare(work: Path, size: MarketSize = DEFAULT_MARKET) -> Reference:
-    """Simulate the market and run the plan once, cleanly, keeping what the trials need.
+def prepare(
+    work: Path, size: MarketSize = DEFAULT_MARKET, postgres: str | None = None
+) -> Reference:
+    """Simulate the market and run the plan once, cleanly, keeping what the trials need (on
+    SQLite, or each store a database of its own on the PostgreSQL server of `postgres`).
     The reference's receiver serves until `close`: its trials send webhooks to it."""
     context = _context()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     plan = write_market(work, size)
     dates = sorted({date.fromisoformat(op.day) for op in plan if op.day})
-    ref = Reference(work, plan, dates, Receiver())
+    ref = Reference(work, plan, dates, Receiver(), postgres=postgres)
     registry = work / "market" / "registry"
     write_webhooks(ref.webhooks, ref.receiver.url, _recipients(registry))
     home = work / "reference" / "home"
-    app = build_application(settings_for(home, webhooks=ref.webhooks))
+    snapshots.new_store(postgres, home)
+    app = build_application(ref.settings(home))
+    app.init_schema()  # as `clearwatch init` (a server's store is not made by first use)
     register_submitters(app, institutions(registry))
     register_monitor_staff(app)
     # The first checkpoint makes the audit signing key. Made here, every run of the plan
@@ -250,20 +352,21 @@ def prepare(work: Path, size: MarketSize = DEFAULT_MARKET) -> Reference:
     # another, random key, and every head it signs would differ from the reference's.
     app.anchor_appended()
     app.dispose()
-    ref.states.append(inspect_home(home, dates, ref.webhooks)["state"])
+    ref.states.append(ref.inspect(home)["state"])
     for index, op in enumerate(plan):
-        shutil.copytree(home, ref.snapshot(index))
+        snapshots.copy_store(ref.postgres, home, ref.snapshot(index))
         ref.received.append(ref.receiver.snapshot())
         exitcode, seconds = _run_child(context, ref, index, home)
         if exitcode != 0:
             raise SystemExit(f"the reference run failed at operation {index} ({op.label})")
         ref.durations.append(seconds)
-        inspected = inspect_home(home, dates, ref.webhooks)
+        inspected = ref.inspect(home)
         problems = _check_problems(inspected["checks"])
         if problems or ref.receiver.received.repeats or ref.receiver.received.refused:
             raise SystemExit(f"the reference run is not clean after {op.label}: {problems}")
         ref.states.append(inspected["state"])
     ref.received.append(ref.receiver.snapshot())
+    ref.save()
     return ref
 
 
@@ -346,54 +449,83 @@ class Trial:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     webhook_repeats: int = 0  # notices sent again after a kill, dropped by the receiver
+    cpu_seconds: float = 0.0  # float ok: this process's and its commands' CPU for the trial
 
     @property
     def converged(self) -> bool:
         return not self.problems
 
 
+def trial_rng(seed: int, number: int) -> random.Random:
+    """Trial `number`'s own draws: the same trial whichever worker runs it, and in whatever
+    order, in this session or a resumed one."""
+    return random.Random(seed * 1_000_003 + number)
+
+
+def finish_stop(plan: list[Op], index: int, finish: str) -> int:
+    """Where the re-run after a kill of operation `index` stops (exclusive): after it ("op"),
+    after its business day's last operation ("day"), or at the end of the plan ("plan")."""
+    if finish == "op":
+        return index + 1
+    if finish == "plan":
+        return len(plan)
+    days = [op.day for op in plan]
+    for k in range(len(days) - 2, -1, -1):  # the registry load belongs to the day after it
+        days[k] = days[k] or days[k + 1]
+    return max(k for k in range(index, len(plan)) if days[k] == days[index]) + 1
+
+
 def run_trial(
-    ref: Reference,
-    rng: random.Random,
-    number: int,
-    *,
-    finish_plan: bool,
-    target: Target = ANYWHERE,
+    ref: Reference, number: int, *, seed: int, finish: str, target: Target = ANYWHERE
 ) -> Trial:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     context = _context()
+    rng = trial_rng(seed, number)
     index = choose_operation(rng, ref.plan, target)
     op = ref.plan[index]
     kill = choose_kill(rng, op, ref.durations[index], target.kill)
     trial = Trial(number, index, op.label, op.job.value, kill.mode, kill.delay)
-    home = ref.work / "trial" / "home"
-    shutil.rmtree(home.parent, ignore_errors=True)
-    shutil.copytree(ref.snapshot(index), home)
+    home = ref.trial_home
+    snapshots.copy_store(ref.postgres, ref.snapshot(index), home)
     ref.receiver.restore(ref.received[index])
     trial.exitcode, _ = _run_child(
         context, ref, index, home, arming=kill.arming, kill_after=kill.delay
     )
     if trial.exitcode not in (0, KILLED):
         trial.problems.append(f"the operation failed on its own: exit code {trial.exitcode}")
-    after_kill = inspect_home(home, ref.dates, ref.webhooks)
-    trial.left = _what_was_left(ref, index, after_kill["state"])
+    after_kill = ref.inspect(home)
+    trial.left = _what_was_left(ref, index, ref.as_the_reference(after_kill["state"]))
     trial.problems += [f"after the kill: {p}" for p in _check_problems(after_kill["checks"])]
-    stop = len(ref.plan) if finish_plan else index + 1
+    stop = finish_stop(ref.plan, index, finish)
     exitcode, _ = _run_child(
         context, ref, index, home, stop=stop, first_later_seconds=_restart_later(ref, op)
     )
     if exitcode != 0:
         trial.problems.append(f"the re-run failed: exit code {exitcode}")
-    final = inspect_home(home, ref.dates, ref.webhooks)
+    final = ref.inspect(home)
     trial.problems += [f"after the re-run: {p}" for p in _check_problems(final["checks"])]
-    expected = ref.states[stop]
-    trial.problems += [f"differs: {d}" for d in store_state.differences(expected, final["state"])]
+    found = ref.as_the_reference(final["state"])
+    trial.problems += [f"differs: {d}" for d in store_state.differences(ref.states[stop], found)]
     trial.problems += _receiver_problems(ref, stop)
     trial.webhook_repeats = ref.receiver.received.repeats
     trial.seconds = time.perf_counter() - started
+    trial.cpu_seconds = _cpu_seconds() - cpu_started
     if not trial.converged:
         _keep_failure(ref, trial)
     return trial
+
+
+def _cpu_seconds() -> float:  # float ok: seconds of CPU
+    """This process's CPU and its commands': the fork server's children, ended and reaped (the
+    server is this process's own, so its reaped children are this process's trials')."""
+    own = time.process_time()
+    server = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    try:
+        fields = Path(f"/proc/{server}/stat").read_text(encoding="ascii").rsplit(")", 1)[1]
+    except OSError:
+        return own  # not Linux, or no server yet: the commands' share is not counted
+    ticks = sum(int(value) for value in fields.split()[11:15])  # utime stime cutime cstime
+    return own + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _restart_later(ref: Reference, op: Op) -> float:
@@ -428,7 +560,7 @@ def _keep_failure(ref: Reference, trial: Trial) -> None:
     """The failing trial's store, for a person to look at."""
     kept = ref.work / "failures" / f"trial-{trial.number:05d}-op-{trial.op_index:02d}"
     shutil.rmtree(kept, ignore_errors=True)
-    shutil.copytree(ref.work / "trial", kept)
+    shutil.copytree(ref.trial_folder, kept)
     (kept / "trial.json").write_text(json.dumps(trial.__dict__, indent=2), encoding="utf-8")
 
 
@@ -442,6 +574,7 @@ def summarise(trials: list[Trial], seconds: float) -> dict[str, Any]:
         "killed": sum(t.exitcode == KILLED for t in trials),
         "left": dict(Counter(t.left for t in trials)),
         "webhook_repeats": sum(t.webhook_repeats for t in trials),
+        "cpu_seconds_per_trial": round(sum(t.cpu_seconds for t in trials) / max(len(trials), 1), 1),
         "failures": [
             {"trial": t.number, "op": t.op, "kill": t.kill, "problems": t.problems[:5]}
             for t in trials
@@ -456,48 +589,110 @@ def run(
     seed: int,
     work: Path,
     size: MarketSize = DEFAULT_MARKET,
-    finish_plan: bool = True,
+    finish_plan: bool | None = None,
+    finish: str = "day",
     log: Any = None,
     target: Target = ANYWHERE,
     reference: Reference | None = None,
+    jobs: int = 1,
+    resume: bool = False,
+    postgres: str | None = None,
 ) -> dict[str, Any]:
-    """Prepare the reference (unless one is given, which is reused as it is), run the trials,
-    and return the summary."""
+    """Prepare the reference (unless one is given, which is reused as it is, or `resume`
+    finds one saved in `work`), run the trials `jobs` at a time, and return the summary.
+    `finish_plan` is the older spelling of `finish` ("plan" when true, "op" when false). With
+    `resume`, the trials `trials.jsonl` holds are counted, not run again."""
     started = time.perf_counter()
-    ref = reference if reference is not None else prepare(work, size)
+    if finish_plan is not None:
+        finish = "plan" if finish_plan else "op"
+    ref = reference
+    if ref is None and resume and (work / REFERENCE_NAME).exists():
+        ref = Reference.load(work, Receiver())
+    ref = ref if ref is not None else prepare(work, size, postgres)
+    parameters = {"seed": seed, "finish": finish, **target.__dict__}
+    journal = TrialJournal(ref.work / journal_name(target), parameters, resume)
     try:
-        done = _run_trials(ref, trials, seed, finish_plan=finish_plan, log=log, target=target)
+        numbers = [n for n in range(trials) if n not in journal.done]
+        if jobs <= 1:
+            for number in numbers:
+                journal.record(run_trial(ref, number, seed=seed, finish=finish, target=target), log)
+        else:
+            ref.save()
+            _run_in_parallel(ref.work, numbers, jobs, (seed, finish, target), journal, log)
     finally:
         if reference is None:
             ref.close()
+    done = sorted(journal.done.values(), key=lambda t: t.number)
     summary = summarise(done, time.perf_counter() - started)
-    summary |= {
-        "seed": seed,
-        "operations": len(ref.plan),
-        "finish": "plan" if finish_plan else "op",
-    }
-    return summary
+    return summary | {"seed": seed, "operations": len(ref.plan), "finish": finish}
 
 
-def _run_trials(
-    ref: Reference, trials: int, seed: int, *, finish_plan: bool, log: Any, target: Target
-) -> list[Trial]:
-    rng = random.Random(seed)
-    done: list[Trial] = []
-    with (ref.work / "trials.jsonl").open("w", encoding="utf-8") as journal:
-        for number in range(trials):
-            trial = run_trial(ref, rng, number, finish_plan=finish_plan, target=target)
-            done.append(trial)
+def journal_name(target: Target) -> str:
+    """`trials.jsonl`; a targeted run's its own, so that a resumed reference serves several."""
+    if target == ANYWHERE:
+        return JOURNAL_NAME
+    named = f"trials-op{target.op_index}-{target.kill or 'any'}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", named) + ".jsonl"
+
+
+class TrialJournal:
+    """A journal in the work folder: the run's parameters, then each finished trial."""
+
+    def __init__(self, path: Path, parameters: dict[str, Any], resume: bool) -> None:
+        self.path = path
+        self.done: dict[int, Trial] = {}
+        if resume and self.path.exists():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            found = json.loads(lines[0]).get("run") if lines else None
+            if found != parameters:
+                raise SystemExit(f"{self.path} is of another run ({found}), not {parameters}")
+            for line in lines[1:]:
+                with contextlib.suppress(ValueError):  # a last line a killed run cut short
+                    trial = Trial(**json.loads(line))
+                    self.done[trial.number] = trial
+        else:
+            self.path.write_text(json.dumps({"run": parameters}) + "\n", encoding="utf-8")
+
+    def record(self, trial: Trial, log: Any) -> None:
+        self.done[trial.number] = trial
+        with self.path.open("a", encoding="utf-8") as journal:
             journal.write(json.dumps(trial.__dict__) + "\n")
-            journal.flush()
-            if log is not None:
-                state = "converged" if trial.converged else "FAILED " + "; ".join(trial.problems)
-                print(
-                    f"{number:5d} {trial.op:<40} {trial.kill:<24} {trial.left:<9} {state}",
-                    file=log,
-                    flush=True,
-                )
-    return done
+        if log is not None:
+            state = "converged" if trial.converged else "FAILED " + "; ".join(trial.problems)
+            line = f"{trial.number:5d} {trial.op:<40} {trial.kill:<24} {trial.left:<9} {state}"
+            print(line, file=log, flush=True)
+
+
+# A parallel worker's own reference: the saved clean run, its own receiver and trial folder.
+_WORKER_REFERENCE: list[Reference] = []
+
+
+def _start_worker(work: Path) -> None:
+    trials_root = work / "workers" / str(os.getpid())
+    _WORKER_REFERENCE.append(Reference.load(work, Receiver(), trials_root))
+
+
+def _worker_trial(number: int, seed: int, finish: str, target: Target) -> Trial:
+    return run_trial(_WORKER_REFERENCE[0], number, seed=seed, finish=finish, target=target)
+
+
+def _run_in_parallel(
+    work: Path,
+    numbers: list[int],
+    jobs: int,
+    how: tuple[int, str, Target],
+    journal: TrialJournal,
+    log: Any,
+) -> None:
+    """Trials in `jobs` worker processes, each with its own receiver, store folder and fork
+    server; journaled as they finish."""
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(work,)
+    ) as pool:
+        running = [pool.submit(_worker_trial, number, *how) for number in numbers]
+        for future in as_completed(running):
+            journal.record(future.result(), log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -511,24 +706,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/clearwatch-crash"))
     parser.add_argument(
         "--finish",
-        choices=("plan", "op"),
-        default="plan",
-        help="after the kill re-run the rest of the plan (default) or only the killed operation",
+        choices=FINISHES,
+        default="day",
+        help="after the kill re-run the killed operation and the rest of its day (default), "
+        "only the killed operation, or the rest of the plan",
     )
     parser.add_argument("--op", type=int, help="kill only this operation (its plan index)")
     parser.add_argument(
         "--kill", help='kill only this way: "random", "point:<name>" or "eod_step:<step>"'
     )
     parser.add_argument("--days", type=int, default=DEFAULT_MARKET.days)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="trials at once")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the work folder's reference and run only the trials trials.jsonl lacks",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run every store on this PostgreSQL server (a database each, made from the "
+        "URL's database) instead of SQLite",
+    )
     arguments = parser.parse_args(argv)
     summary = run(
         trials=arguments.trials,
         seed=arguments.seed,
         work=arguments.work,
         size=replace(DEFAULT_MARKET, days=arguments.days),
-        finish_plan=arguments.finish == "plan",
+        finish=arguments.finish,
         log=sys.stdout,
         target=Target(arguments.op, arguments.kill),
+        jobs=arguments.jobs,
+        resume=arguments.resume,
+        postgres=arguments.postgres,
     )
     print(json.dumps(summary, indent=2))
     return 0 if summary["converged"] == summary["trials"] else 1

@@ -17,9 +17,16 @@ institution's submitter) or imported (`import_batch`) on a real store. Every cas
   value or a row;
 - and an uncorrupted case accepted (applied), so that the valid inputs are valid indeed.
 
-Cases run in chunks of `CHUNK_CASES`, each on a new store (Hypothesis seeded per chunk), so the
-store does not grow without bound. A failure is shrunk by Hypothesis to its plainest form and
-printed, and the run stops there.
+Cases run in chunks of `CHUNK_CASES`, each on a new store (Hypothesis seeded per chunk, by the
+run's seed and the chunk's place), so the store does not grow without bound. Chunks run
+`--jobs` at a time in worker processes (default: one per core), each in its own folder; a
+chunk's cases are the same whichever process runs it. Each finished chunk is written to
+`journal.jsonl` in `--work`, and `--resume` runs only the chunks it lacks (a run may span
+sessions, and ask for more cases than the first did). A failure is shrunk by Hypothesis to
+its plainest form and printed, and no chunk is started after it.
+
+    python -m reliability.fuzz --cases 100000 --seed 1 --work /tmp/fuzz            # started
+    python -m reliability.fuzz --cases 100000 --seed 1 --work /tmp/fuzz --resume   # continued
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -34,7 +42,8 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -79,6 +88,7 @@ COUNTED = (
     "bo_entries",
     "bo_applied_records",
 )
+COUNT_ALL = text("select " + ", ".join(f"(select count(*) from {table})" for table in COUNTED))
 # Where a rule is about a value or a row, the rejection must say the line (and the column).
 PACKAGE_VALUE_RULES = frozenset(
     PackageRule(rule)
@@ -251,6 +261,29 @@ class Stats:
     families: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)  # time in the product, per outcome
     passed: Counter[str] = field(default_factory=Counter)
+    cpu_seconds: float = 0.0  # float ok: the chunks' process CPU, setup and generation included
+
+    def add(self, other: Stats) -> None:
+        self.cases += other.cases
+        self.outcomes.update(other.outcomes)
+        self.families.update(other.families)
+        self.passed.update(other.passed)
+        for outcome, seconds in other.seconds.items():
+            self.seconds[outcome] = self.seconds.get(outcome, 0.0) + seconds
+        self.cpu_seconds += other.cpu_seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Stats:
+        counters = {name: Counter(document[name]) for name in ("outcomes", "families", "passed")}
+        return cls(
+            cases=document["cases"],
+            seconds=dict(document["seconds"]),
+            cpu_seconds=document["cpu_seconds"],
+            **counters,
+        )
 
 
 class FuzzStore:
@@ -269,11 +302,10 @@ class FuzzStore:
         _expect(not breaches, f"the books of {broker} breached on {day}: {breaches[:3]}")
 
     def counts(self) -> dict[str, int]:
+        """The counted tables' sizes, in one statement (one round trip a check, not seven)."""
         with self.app.engine.connect() as connection:
-            return {
-                table: int(connection.execute(text(f"select count(*) from {table}")).scalar_one())
-                for table in COUNTED
-            }
+            row = connection.execute(COUNT_ALL).one()
+        return dict(zip(COUNTED, (int(count) for count in row), strict=True))
 
     def close(self) -> None:
         self.app.dispose()
@@ -402,19 +434,71 @@ def check_case(store: FuzzStore, case: Case, number: int, work: Path) -> str:
         return check(store, case, bundle, directory)
 
 
-def _run_chunk(work: Path, cases: int, chunk_seed: int, stats: Stats, first: int) -> None:
+@dataclass(frozen=True)
+class Chunk:
+    """Cases `first`..`first + cases - 1` of a run, on a store of their own. Its Hypothesis
+    seed depends on the run's seed and where it starts only: a chunk's cases are the same
+    whichever process runs it, in whatever order, in this session or a resumed one."""
+
+    number: int
+    first: int
+    cases: int
+    seed: int
+
+
+def plan_chunks(cases: int, seed_value: int, chunk: int) -> list[Chunk]:
+    return [
+        Chunk(number, first, min(chunk, cases - first), seed_value * 1_000_003 + first)
+        for number, first in enumerate(range(0, cases, chunk))
+    ]
+
+
+@dataclass
+class ChunkDone:
+    """What a chunk reports to the run: its figures, and its failure if it found one."""
+
+    chunk: Chunk
+    stats: Stats
+    failure: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chunk": self.chunk.number,
+            "first": self.chunk.first,
+            "stats": self.stats.to_json(),
+            "failure": self.failure,
+        }
+
+
+def run_chunk(work: Path, chunk: Chunk) -> ChunkDone:
+    """Run one chunk in `work/chunk-NNNNN` (removed when it passes, kept when it fails)."""
+    cpu_started = time.process_time()
+    directory = work / f"chunk-{chunk.number:05d}"
+    stats = Stats()
+    failure: list[str] | None = None
+    try:
+        _run_chunk(directory, chunk, stats)
+    except Exception as error:  # the shrunk failing case, as Hypothesis raised it
+        failure = _failure_report(error, work / f"failure-{chunk.number:05d}.txt")
+    stats.cpu_seconds = time.process_time() - cpu_started
+    if failure is None:
+        shutil.rmtree(directory, ignore_errors=True)
+    return ChunkDone(chunk, stats, failure)
+
+
+def _run_chunk(work: Path, chunk: Chunk, stats: Stats) -> None:
     store = FuzzStore(work / "store" / "home")
-    counter = [first]
+    counter = [0]  # case numbers (business dates) start again with each new store
 
     @settings(
-        max_examples=cases,
+        max_examples=chunk.cases,
         deadline=None,
         database=None,
         verbosity=Verbosity.normal,
         phases=(Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
     )
-    @seed(chunk_seed)
+    @seed(chunk.seed)
     @given(case=fuzz_cases())
     def one(case: Case) -> None:
         counter[0] += 1
@@ -439,6 +523,37 @@ def _run_chunk(work: Path, cases: int, chunk_seed: int, stats: Stats, first: int
         store.close()
 
 
+class Journal:
+    """`journal.jsonl` in the work folder: the run's parameters, then one line per finished
+    chunk, so that `--resume` runs only the chunks not yet done (a failed one again)."""
+
+    def __init__(self, work: Path, parameters: dict[str, int], *, resume: bool) -> None:
+        self.path = work / "journal.jsonl"
+        self.done: dict[int, ChunkDone] = {}
+        if resume and self.path.exists():
+            self._read(parameters)
+        else:
+            self.path.write_text(json.dumps({"run": parameters}) + "\n", encoding="utf-8")
+
+    def _read(self, parameters: dict[str, int]) -> None:
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        found = json.loads(lines[0]).get("run") if lines else None
+        if found != parameters:
+            raise SystemExit(f"{self.path} is of another run ({found}), not {parameters}")
+        for line in lines[1:]:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # the last line, cut short by a killed run
+            if entry["failure"] is None:
+                chunk = Chunk(entry["chunk"], entry["first"], entry["stats"]["cases"], 0)
+                self.done[chunk.number] = ChunkDone(chunk, Stats.from_json(entry["stats"]))
+
+    def record(self, done: ChunkDone) -> None:
+        with self.path.open("a", encoding="utf-8") as journal:
+            journal.write(json.dumps(done.to_json()) + "\n")
+
+
 def run(
     *,
     cases: int,
@@ -447,34 +562,79 @@ def run(
     chunk: int = CHUNK_CASES,
     seconds_max: float | None = None,
     log: Any = None,
+    jobs: int = 1,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Run `cases` cases in chunks (no new chunk once `seconds_max` has passed); the summary,
-    with the failure if one was found."""
-    started, cpu_started = time.perf_counter(), time.process_time()
+    """Run `cases` cases in chunks, `jobs` chunks at a time (in this process when 1), no new
+    chunk once `seconds_max` has passed or a chunk has failed; the summary, with the failures.
+    With `resume`, the chunks `work`'s journal records as passed are counted, not run again."""
+    started = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
-    (work / "failure.txt").unlink(missing_ok=True)
-    stats = Stats()
-    failure: list[str] | None = None
-    done = 0
-    while done < cases and failure is None:
-        if seconds_max is not None and time.perf_counter() - started > seconds_max:
-            break
-        size = min(chunk, cases - done)
-        try:
-            _run_chunk(work, size, seed_value * 1_000_003 + done, stats, first=0)
-        except Exception as error:  # the shrunk failing case, as Hypothesis raised it
-            failure = _failure_report(error, work / "failure.txt")
-        done += size
+    # A chunk's cases depend on the seed and the chunk size only: a resumed run may ask for
+    # more cases than the first did, and the chunks already done still count.
+    journal = Journal(work, {"seed": seed_value, "chunk": chunk}, resume=resume)
+    stats, failures, resumed = Stats(), [], 0
+    to_run = []
+    for planned in plan_chunks(cases, seed_value, chunk):
+        done = journal.done.get(planned.number)
+        if done is not None and done.stats.cases == planned.cases:
+            stats.add(done.stats)
+            resumed += 1
+        else:
+            to_run.append(planned)
+
+    def finished(done: ChunkDone) -> bool:
+        """Count a chunk in; whether the run may start another."""
+        journal.record(done)
+        stats.add(done.stats)
+        failures.extend(done.failure or [])
         if log is not None:
-            print(
-                f"{stats.cases} cases, {time.perf_counter() - started:.0f} s", file=log, flush=True
-            )
+            elapsed = time.perf_counter() - started
+            print(f"chunk {done.chunk.number}: {stats.cases} cases, {elapsed:.0f} s", file=log)
+        late = seconds_max is not None and time.perf_counter() - started > seconds_max
+        return not failures and not late
+
+    if jobs <= 1:
+        for next_chunk in to_run:
+            if not finished(run_chunk(work, next_chunk)):
+                break
+    else:
+        _run_in_parallel(work, to_run, jobs, finished)
+    return _summary(stats, failures, time.perf_counter() - started, resumed=resumed)
+
+
+def _run_in_parallel(
+    work: Path, chunks: list[Chunk], jobs: int, finished: Callable[[ChunkDone], bool]
+) -> None:
+    """Keep `jobs` worker processes busy with chunks until they are done or `finished` says
+    stop; chunks already started are finished (and journaled) all the same."""
+    context = multiprocessing.get_context("forkserver")
+    # What a chunk imports, once in the fork server (not this module: run as `-m`, it is the
+    # main module, which the server imports under another name).
+    context.set_forkserver_preload(["reliability.stores", "reliability.fuzz_mutations"])
+    waiting = list(reversed(chunks))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        running = {
+            pool.submit(run_chunk, work, waiting.pop()) for _ in range(min(jobs, len(waiting)))
+        }
+        go_on = True
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                go_on = finished(future.result()) and go_on
+            while go_on and waiting and len(running) < jobs:
+                running.add(pool.submit(run_chunk, work, waiting.pop()))
+
+
+def _summary(stats: Stats, failures: list[str], seconds: float, *, resumed: int) -> dict[str, Any]:
     return {
         "cases": stats.cases,
-        "unhandled": 0 if failure is None else 1,
-        "failure": failure,
-        "seconds": round(time.perf_counter() - started, 1),
-        "cpu_seconds": round(time.process_time() - cpu_started, 1),
+        "unhandled": len(failures),
+        "failure": failures or None,
+        "chunks_resumed": resumed,
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(stats.cpu_seconds, 1),
+        "cpu_milliseconds_per_case": round(1000 * stats.cpu_seconds / max(stats.cases, 1), 1),
         "outcomes": dict(stats.outcomes.most_common()),
         "corruptions": dict(stats.families.most_common()),
         "corruptions_passed": dict(stats.passed.most_common(25)),
@@ -501,10 +661,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--chunk", type=int, default=CHUNK_CASES, help="cases to a store")
     parser.add_argument("--work", type=Path, default=Path("/tmp/clearwatch-fuzz"))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="chunks at once")
+    parser.add_argument(
+        "--resume", action="store_true", help="run only the chunks the work folder's journal lacks"
+    )
+    parser.add_argument("--seconds-max", type=float, help="start no chunk after this long")
     arguments = parser.parse_args(argv)
     summary = run(
-        cases=arguments.cases, seed_value=arguments.seed, work=arguments.work, log=sys.stderr
+        cases=arguments.cases,
+        seed_value=arguments.seed,
+        work=arguments.work,
+        chunk=arguments.chunk,
+        seconds_max=arguments.seconds_max,
+        log=sys.stderr,
+        jobs=arguments.jobs,
+        resume=arguments.resume,
     )
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0 if summary["failure"] is None else 1

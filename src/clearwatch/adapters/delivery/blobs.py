@@ -28,6 +28,10 @@ class OwnerOnlyBlobs:
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        # As on the documents shelf: a writer killed between writing an attachment's temporary
+        # and linking it into its name left the temporary in the object's folder; nothing would
+        # ever read it, and a retry writes its own.
+        _remove_dead_writers_temporaries(root)
 
     def _path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -59,10 +63,7 @@ class DocumentShelf:
         self._root = root
         # A worker killed between writing a document's temporary and linking it into its name
         # left the temporary; nothing would ever read it, and the retry writes its own.
-        if root.is_dir():
-            for folder in root.iterdir():
-                if folder.is_dir():
-                    remove_orphans(folder)
+        _remove_dead_writers_temporaries(root)
 
     def put(self, recipient: str, name: str, data: bytes) -> str:
         if "/" in recipient or "/" in name or name.startswith("."):
@@ -75,3 +76,11 @@ class DocumentShelf:
             if path.read_bytes() != data:
                 raise BlobIntegrityError(f"{path} holds other bytes") from None
         return str(path)
+
+
+def _remove_dead_writers_temporaries(root: Path) -> None:
+    """The temporaries dead writers left in `root`'s folders (a live writer's are kept)."""
+    if root.is_dir():
+        for folder in root.iterdir():
+            if folder.is_dir() and not folder.is_symlink():
+                remove_orphans(folder)

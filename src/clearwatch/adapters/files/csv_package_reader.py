@@ -196,6 +196,21 @@ class _Pending:
     column_number: int
 
 
+_KEY_HASHING = threading.local()
+
+
+def _key_hashing_connection() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB for hashing keys. Connecting costs tens of milliseconds,
+    more than hashing a small file's keys, so it is made once per thread, not per file (a
+    connection is not shared between threads, nor used again in a forked child)."""
+    held = getattr(_KEY_HASHING, "held", None)
+    if held is None or held[0] != os.getpid():
+        held = (os.getpid(), duckdb.connect())
+        _KEY_HASHING.held = held
+    connection: duckdb.DuckDBPyConnection = held[1]
+    return connection
+
+
 @dataclass
 class _FileReader:
     file: OpenedFile
@@ -207,7 +222,6 @@ class _FileReader:
     invalid_rows: int = 0
     key_hashes: list[np.ndarray[Any, Any]] = field(default_factory=list)
     header_only: bool = False
-    _duckdb: duckdb.DuckDBPyConnection | None = None
 
     @property
     def name(self) -> str:
@@ -233,8 +247,6 @@ class _FileReader:
             finally:
                 for pending in in_flight:
                     pending.result()
-                if self._duckdb is not None:
-                    self._duckdb.close()
         self.sha256 = stream.hexdigest()  # also hashes what a stopped parse left unread
         if rows < 0:
             return rows
@@ -443,10 +455,8 @@ class _FileReader:
 
     def _hash_keys(self, batch: pa.RecordBatch) -> np.ndarray[Any, Any]:
         """64-bit hashes of each row's key (DuckDB's vectorised hash); 8 bytes a row to keep."""
-        if self._duckdb is None:
-            self._duckdb = duckdb.connect()
         keys = pa.table({name: batch.column(name) for name in self.spec.key})
-        relation = self._duckdb.from_arrow(keys)
+        relation = _key_hashing_connection().from_arrow(keys)
         hashed = relation.query("k", f"SELECT hash({_quoted(list(self.spec.key))}) AS h FROM k")
         if hashed is None:
             raise RuntimeError("DuckDB returned no relation for a SELECT")
