@@ -78,6 +78,7 @@ _.token_revoke
 _.users_list
 _.users_add
 _.users_grant
+_.users_revoke
 _.users_emergency_grant
 _.approvals_list
 _.approvals_request
@@ -135,3 +136,6 @@ _.alerts_list
 _.alerts_review
 _.alerts_halt
 _.flow_halt_id
+# pytest-xdist calls its hook and the scheduler's scope rule (tests/conftest.py, xdist_modules.py).
+_.pytest_xdist_make_scheduler
+_._split_scope

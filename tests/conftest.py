@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -48,17 +50,45 @@ def _settings(home: Path, database_url: str) -> Settings:
     )
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own schedulers
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (pyproject.toml): one worker per module of shared fixtures."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.xdist_modules import ModuleGroupScheduling
+
+    return ModuleGroupScheduling(config, log)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     """A clock tests move by hand: `clock.at = ...`."""
     return FixedClock(DEFAULT_TEST_TIME)
 
 
-@pytest.fixture
-def sqlite_app(tmp_path: Path, clock: FixedClock) -> Application:
-    home = tmp_path / "home"
-    app = build_application(_settings(home, f"sqlite:///{home / 'clearwatch.sqlite3'}"), clock)
+def _sqlite_application(home: Path, clock: FixedClock) -> Application:
+    return build_application(_settings(home, f"sqlite:///{home / 'clearwatch.sqlite3'}"), clock)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose SQLite store is migrated to the head, once per worker: migrating costs a
+    test 0.27 s of CPU, copying this home 0.03 s (some 300 tests start from an empty store)."""
+    home = tmp_path_factory.mktemp("migrated-sqlite") / "home"
+    app = _sqlite_application(home, FixedClock(DEFAULT_TEST_TIME))
     app.init_schema()
+    app.dispose()
+    return home
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path, clock: FixedClock, migrated_sqlite_home: Path) -> Application:
+    home = tmp_path / "home"
+    # The migration's audit entry carries the clock's time: a copy only for the default time.
+    if clock.now() == DEFAULT_TEST_TIME:
+        shutil.copytree(migrated_sqlite_home, home)
+    app = _sqlite_application(home, clock)
+    app.init_schema()  # a copy is at the head already: this only marks the store ready
     return app
 
 
