@@ -220,6 +220,12 @@ def model_detection(root: Path, markets: int) -> None:
         account_days += rows
         for alert in clean:
             false_alarms[alert.rule] += 1
+            if alert.rule == "model_broker":  # few enough to print: why each clean day alarmed
+                top = ", ".join(
+                    f"{c.feature} {c.value:,.0f} (usual {c.usual:,.0f}, {c.weight} × its line)"
+                    for c in alert.contributions[:3]
+                )
+                print(f"clean broker-day alarm: seed {200 + seed} {alert.subject}: {top}")
         raised = {(a.rule, a.subject) for a in faulty}
         for rule in MODEL_TARGETS["withdrawal_burst"]:
             caught[("withdrawal_burst", rule)] += (rule, burst) in raised

@@ -84,6 +84,16 @@ def test_every_model_alert_names_its_top_features_and_the_model_version(
         assert models.version[:12] in alert.summary and alert.rules_sha256 == RULES.content_sha256
 
 
+def test_a_model_alert_is_led_by_the_feature_past_its_line(
+    scored: tuple[WatchModels, list[Alert]],
+) -> None:
+    _, alerts = scored
+    lined = [a for a in alerts if a.rule in ("model_client", "model_broker")]
+    assert {a.rule for a in lined} == {"model_client", "model_broker"}
+    for alert in lined:  # weights are times the feature's line: the leader is past its own
+        assert alert.contributions[0].weight > 1.0, alert.contributions
+
+
 def test_thresholds_respect_the_rules_floors(scored: tuple[WatchModels, list[Alert]]) -> None:
     models, _ = scored
     floors = [

@@ -257,3 +257,61 @@ def test_the_broker_side_sums_are_kept_by_content_and_still_checked(app: Applica
         uow.books.balances(broker_id=BULK, as_of=DAY_1, account_prefix="transit:")
     with app.uow() as uow, pytest.raises(ColumnarIntegrityError):
         uow.books.unbalanced_entries(broker_id=BULK)  # the entry's kept sums: checked too
+
+
+def test_the_clients_cash_is_kept_by_the_negative_search_and_still_checked(
+    app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package asks the clients' cash of the objects the batch's check has just searched,
+    and the check asks the receivables: both are answered from that search's one grouping,
+    the relational sums added as ever; a holding that only a relational posting turns
+    negative is still found; a tampered object is still caught."""
+    for kept in (
+        bulk_postings._positive_searches,
+        bulk_postings._client_cash,
+        bulk_postings._broker_side,
+    ):
+        kept.clear()  # earlier tests may have kept answers about the same objects
+    _post_both_ways(app)
+
+    def cash(broker: str) -> list[dict[str, Any]]:
+        with app.uow() as uow:
+            return uow.books.balances(
+                broker_id=broker, as_of=DAY_1, account_prefix="client:", asset=acc.CASH
+            ).to_pylist()
+
+    def negative(broker: str) -> list[tuple[str, str, int]]:
+        with app.uow() as uow:
+            return uow.books.negative_client_balances(broker_id=broker, as_of=DAY_1)
+
+    def receivables_and_classes(broker: str) -> tuple[object, ...]:
+        with app.uow() as uow:
+            return (
+                uow.books.balances(
+                    broker_id=broker, as_of=DAY_1, account_prefix="receivable:", asset=acc.CASH
+                ).to_pylist(),
+                uow.books.cash_sums_by_class(broker_id=broker, as_of=DAY_1),
+            )
+
+    expected = cash(ROWS), receivables_and_classes(ROWS)
+    assert negative(BULK) == negative(ROWS)
+    with monkeypatch.context() as patched:  # no scan of the objects is needed any more
+
+        def no_scan(*_: object) -> str:
+            raise AssertionError("the objects were scanned again")
+
+        patched.setattr(bulk_postings.BulkPostings, "_scans", no_scan)
+        assert (cash(BULK), receivables_and_classes(BULK)) == expected
+    assert expected[0][0] == {"account": "client:F001", "asset": acc.CASH, "quantity": 150_000}
+    # F001 holds 100 shares in the objects; a relational entry takes 150 away from it.
+    taken = (Posting("client:F001", "SH.600000", 150), Posting("custody:SH", "SH.600000", -150))
+    with app.uow() as uow:
+        for broker in (BULK, ROWS):
+            entry = _entry(broker, EntryKind.CASH_ADJUSTMENT, DAY_1, taken)
+            uow.books.post(entry, recorded_at=app.clock.now())
+        uow.commit()
+    assert negative(BULK) == negative(ROWS)
+    assert ("client:F001", "SH.600000", -50) in negative(BULK)
+    _tamper_postings_of(app, f"trade_settlement:{BULK}:{DAY_1}")
+    with pytest.raises(ColumnarIntegrityError):
+        cash(BULK)

@@ -179,14 +179,31 @@ def test_a_rejected_lift_leaves_the_client_halted(app: Application) -> None:
     assert not _halts(app)[0].lifted
 
 
-def test_a_lift_approved_by_another_path_is_applied_by_lift_halt_under_its_rules(
+def test_every_approve_that_succeeds_lifts_and_the_generic_one_refuses_a_lift_by_name(
     app: Application,
 ) -> None:
     primary, halt = _halted_node(app)
     request_id = _ask(app, halt)
-    # A drill's harness approves without lifting: the page says so, and the nodes still refuse.
-    approvals.approve_committed(uow=app.uow(), request_id=request_id, checker="chen",
-                                at=app.clock.now())  # fmt: skip
+    # The generic approve (a drill's harness uses it) would approve without lifting: refused.
+    with pytest.raises(Refused) as refused:
+        approvals.approve_committed(uow=app.uow(), request_id=request_id, checker="chen",
+                                    at=app.clock.now())  # fmt: skip
+    assert refused.value.rule == LiftRule.LIFT_MUST_BE_APPROVED_WITH_ITS_LIFT
+    assert _states(app) == [HaltState.LIFT_PENDING]
+    assert isinstance(primary.submit([_order("o2")])[0], Refusal)
+    _approve(app, request_id, "chen")  # the queue's approve, as the CLI, API and web call it
+    assert _states(app) == [HaltState.LIFTED]
+    assert isinstance(primary.submit([_order("o3")])[0], NodeEntry)
+
+
+def test_a_lift_approved_without_its_lift_earlier_is_applied_by_lift_halt_under_its_rules(
+    app: Application,
+) -> None:
+    primary, halt = _halted_node(app)
+    request_id = _ask(app, halt)
+    with app.uow() as uow:  # as an approval recorded before every approve path lifted
+        approvals.approve(uow=uow, request_id=request_id, checker="chen", at=app.clock.now())
+        uow.commit()
     assert _states(app) == [HaltState.LIFT_APPROVED]
     assert isinstance(primary.submit([_order("o2")])[0], Refusal)
     lifted = lift_halt(uow=app.uow(), request_id=request_id, halt_id=halt.halt_id, actor="mia",

@@ -241,6 +241,17 @@ def test_a_halt_approved_through_the_generic_command_is_applied_when_asked_again
                          maker=desk["operator"], at=app.clock.now())  # fmt: skip
     assert again.halted and again.request.request_id == request_id
     assert _halted(app) == {"F1"}
+    # Asked once more, the approval's halt already stands: said so, nothing added, nothing told.
+    stream = InProcessStream()
+    thrice = request_halt(
+        uow=app.uow(), alert=_burst(), fund_account="F1", business_date=DAY,
+        maker=desk["operator"], at=app.clock.now(),
+        publisher=StreamPublisher(stream=lambda: stream, source=DayFilesSource),
+    )  # fmt: skip
+    assert (thrice.halted, thrice.already_halted) == (False, True)
+    assert thrice.request.request_id == request_id and not stream.retained
+    with app.uow() as uow:
+        assert len(uow.intraday.halts(business_date=DAY, broker_id=BROKER)) == 1
     assert _rule(
         lambda: request_halt(uow=app.uow(), alert=_burst(), fund_account="F9",
                              business_date=date(2026, 11, 20), maker=desk["operator"],

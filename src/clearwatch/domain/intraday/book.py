@@ -38,6 +38,8 @@ class OrderRejection(StrEnum):
     CLIENT_TRADING_MUST_NOT_BE_HALTED = "client_trading_must_not_be_halted"
     CLOSED_ACCOUNT_MUST_NOT_ORDER = "closed_account_must_not_order"
     FROZEN_ACCOUNT_MUST_NOT_BUY = "frozen_account_must_not_buy"
+    # The risk desk halted every outflow of the account (issue 19): a buy pays money out.
+    HALTED_OUTFLOWS_MUST_NOT_BUY = "halted_outflows_must_not_buy"
     ORDER_ID_MUST_BE_NEW = "order_id_must_be_new"
     QUANTITY_MUST_BE_POSITIVE = "quantity_must_be_positive"
     PRICE_MUST_BE_POSITIVE = "price_must_be_positive"
@@ -143,6 +145,10 @@ class NodeBook:
         self.halted: set[str] = set()  # clients whose trading is stopped (conservation breach)
         # Accounts not `active` (backoffice.md §2), by status: `frozen` or `closed`.
         self.restricted: dict[str, str] = {}
+        # Accounts (a client's, or a special account) whose every outflow a flow halt in force
+        # stops, with that halt's id; and the special account each client's money is held in.
+        self.outflows_halted: Mapping[str, int] = {}
+        self.special_of: Mapping[str, str] = {}
         self.entries_applied = 0
 
     # -- the one transition ------------------------------------------------------------------
@@ -212,13 +218,11 @@ class NodeBook:
         client = self._clients.get(order.fund_account)
         if client is None:
             return Refusal(order.order_id, OrderRejection.CLIENT_MUST_BE_KNOWN_TO_NODE)
-        if order.fund_account in self.halted:
-            return Refusal(order.order_id, OrderRejection.CLIENT_TRADING_MUST_NOT_BE_HALTED)
-        status = self.restricted.get(order.fund_account)
-        if status == "closed":
-            return Refusal(order.order_id, OrderRejection.CLOSED_ACCOUNT_MUST_NOT_ORDER)
-        if status == "frozen" and order.side is Side.BUY:
-            return Refusal(order.order_id, OrderRejection.FROZEN_ACCOUNT_MUST_NOT_BUY)
+        account = order.fund_account
+        if account in self.halted or account in self.restricted or self.outflows_halted:
+            stopped = self._stopped(order)  # the rare case, out of the hot path
+            if stopped is not None:
+                return stopped
         if order.order_id in self._order_ids:
             return Refusal(order.order_id, OrderRejection.ORDER_ID_MUST_BE_NEW)
         if order.quantity <= 0:
@@ -265,6 +269,32 @@ class NodeBook:
             shares_delta=-order.quantity,
             frozen_shares_delta=order.quantity,
         )
+
+    def _stopped(self, order: Order) -> Refusal | None:
+        """Whether the account may not order now: a halt, its standing, its halted outflows."""
+        if order.fund_account in self.halted:
+            return Refusal(order.order_id, OrderRejection.CLIENT_TRADING_MUST_NOT_BE_HALTED)
+        status = self.restricted.get(order.fund_account)
+        if status == "closed":
+            return Refusal(order.order_id, OrderRejection.CLOSED_ACCOUNT_MUST_NOT_ORDER)
+        if status == "frozen" and order.side is Side.BUY:
+            return Refusal(order.order_id, OrderRejection.FROZEN_ACCOUNT_MUST_NOT_BUY)
+        if order.side is Side.BUY and self.outflows_halted:
+            halt = self._outflow_halt(order.fund_account)
+            if halt is not None:
+                return Refusal(order.order_id, OrderRejection.HALTED_OUTFLOWS_MUST_NOT_BUY, halt)
+        return None
+
+    def _outflow_halt(self, fund_account: str) -> str | None:
+        """The flow halt a buy would pay through: the client's own outflows, or those of the
+        special account its money is held in (settlement is paid from there)."""
+        halt = self.outflows_halted.get(fund_account)
+        if halt is not None:
+            return f"flow halt #{halt}: the client's outflows"
+        halt = self.outflows_halted.get(self.special_of.get(fund_account, ""))
+        if halt is not None:
+            return f"flow halt #{halt}: its special account's outflows"
+        return None
 
     def fill(self, *, order_id: str, quantity: int, price_milli: int) -> NodeEntry | Refusal:
         """An execution reported by the exchange; it changes availability at once."""

@@ -32,8 +32,9 @@ CONSERVATION_RULE = "nodes_available_must_not_exceed_central_available"
 class HaltState(StrEnum):
     ACTIVE = "active"
     LIFT_PENDING = "lift_pending"  # an operator asked; a checker has not decided
-    # Approved, but the lift is not recorded yet (approved by a path that does not apply it,
-    # such as a drill's harness): the nodes still obey the halt until `lift_halt` applies it.
+    # Approved, but the lift is not recorded yet: only a lift approved before every approve
+    # path applied it (the generic `approve_committed` now refuses a lift by name); the nodes
+    # still obey the halt until `lift_halt` applies it.
     LIFT_APPROVED = "lift_approved"
     LIFTED = "lifted"  # the lift is recorded: the nodes accept the client's orders again
 
@@ -46,6 +47,8 @@ class LiftRule(StrEnum):
     OVERRIDE_APPROVAL_MUST_NOT_BE_REUSED = "override_approval_must_not_be_reused"
     APPROVAL_MUST_NAME_THE_HALT = "halt_lift_approval_must_name_the_halt"
     HALT_MUST_NOT_BE_LIFTED_TWICE = "halt_must_not_be_lifted_twice"
+    # Asked of an approve that does not record the lift (the generic `approve_committed`).
+    LIFT_MUST_BE_APPROVED_WITH_ITS_LIFT = "halt_lift_must_be_approved_with_its_lift"
 
 
 def halt_lift_subject(broker_id: str, fund_account: str, business_date: date) -> str:

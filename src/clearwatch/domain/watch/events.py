@@ -50,6 +50,14 @@ class EventKind(StrEnum):
     # A halt lifted by an approved override: detail = the approval; counterparty = who applied
     # it; extra `halt_id` and `seq` (the client's halt of the day it lifts); amount 0.
     CLIENT_HALT_LIFTED = "client.halt_lifted"
+    # A flow halted by an approved request: account = the account whose outflows stop;
+    # counterparty = the flow's other end (`*`: anywhere); detail = the approval; extra
+    # `halt_id`, `alert` and `by` (who applied it); amount 0. The business date is the
+    # Shanghai date the halt took effect: a flow halt holds across days until lifted.
+    FLOW_HALTED = "flow.halted"
+    # A flow halt lifted by an approved override: as FLOW_HALTED, with the lift's approval and
+    # the date the lift took effect.
+    FLOW_HALT_LIFTED = "flow.halt_lifted"
 
 
 @dataclass(frozen=True, slots=True)

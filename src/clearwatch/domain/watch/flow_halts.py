@@ -150,3 +150,13 @@ def halt_stopping(halts: Iterable[FlowHalt], account: str, counterparty: str) ->
         if halt.in_force and halt.flow.stops(account, counterparty):
             return halt
     return None
+
+
+def outflows_halted(halts: Iterable[FlowHalt]) -> dict[str, int]:
+    """Accounts every outflow of which a halt in force stops (to `*`), with the first such
+    halt's id: what a trading node refuses buys of (docs/decisions.md, issue 19)."""
+    stopped: dict[str, int] = {}
+    for halt in sorted(halts, key=lambda h: h.halt_id):
+        if halt.in_force and halt.flow.counterparty == ANY_COUNTERPARTY:
+            stopped.setdefault(halt.flow.account, halt.halt_id)
+    return stopped

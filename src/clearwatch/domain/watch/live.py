@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
+from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.watch.events import EventKind, WatchEvent
+from clearwatch.domain.watch.flow_halts import FlowHalt
 
 
 def eod_step_event(*, broker_id: str, business_date: date, step: str, at: datetime) -> WatchEvent:
@@ -154,3 +156,41 @@ def adjustment_events(
         for account, amount in sorted(client_cash_fen.items())
         if amount
     ]
+
+
+def flow_halt_event(halt: FlowHalt) -> WatchEvent:
+    """A flow halted (its id names the occurrence: one approval makes one halt)."""
+    return _flow_event(
+        halt, EventKind.FLOW_HALTED, "flow-halt", halt.raised_at, halt.approval_id, halt.raised_by
+    )
+
+
+def flow_lift_event(halt: FlowHalt) -> WatchEvent:
+    """A flow halt lifted (a halt lifts once, so the key is the halt's); `halt` as lifted."""
+    assert halt.lifted_at is not None and halt.lift_approval_id is not None  # lifted only
+    return _flow_event(
+        halt,
+        EventKind.FLOW_HALT_LIFTED,
+        "flow-halt-lift",
+        halt.lifted_at,
+        halt.lift_approval_id,
+        halt.lifted_by,
+    )
+
+
+def _flow_event(
+    halt: FlowHalt, kind: EventKind, name: str, at: datetime, approval_id: int, by: str
+) -> WatchEvent:
+    flow = halt.flow
+    return WatchEvent(
+        key=f"{flow.broker_id}/{name}/{halt.halt_id}",
+        kind=kind,
+        business_date=at.astimezone(SHANGHAI).date(),
+        broker_id=flow.broker_id,
+        account=flow.account,
+        amount_fen=0,
+        occurred_at=at,
+        counterparty=flow.counterparty,
+        detail=f"approval:{approval_id}",
+        extra=(("halt_id", str(halt.halt_id)), ("alert", halt.alert_key), ("by", by)),
+    )

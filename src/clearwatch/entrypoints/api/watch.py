@@ -29,7 +29,13 @@ from clearwatch.entrypoints.api.security import CallerGate, Wired, may_ask
 from clearwatch.entrypoints.api.values import BusinessDate, Limit, Offset, listing_rows_max
 from clearwatch.services.access.authorize import Gate, PolicyDenied
 from clearwatch.services.watch.flow_halts import request_flow_halt
-from clearwatch.services.watch.review import alert_reviews, find_alert, request_halt, review_alert
+from clearwatch.services.watch.review import (
+    HaltOutcome,
+    alert_reviews,
+    find_alert,
+    request_halt,
+    review_alert,
+)
 
 router = APIRouter(prefix="/watch", tags=["watch"])
 AlertKey = Annotated[str, Path(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -98,7 +104,9 @@ class AlertOut(BaseModel):
 class HaltOut(BaseModel):
     request_id: int
     subject: str
-    state: Literal["pending", "halted"]
+    state: Literal["pending", "halted", "already_halted"] = Field(
+        description="already_halted: this approval's halt already stood; nothing changed."
+    )
     flow_halt_id: int | None = Field(description="Kind flow, once halted: lift it by this id.")
 
 
@@ -204,13 +212,20 @@ def alerts_halt(key: AlertKey, body: HaltIn, gate: CallerGate, wired: Wired) -> 
     return _answered(lambda: _halt(wired, gate, alert, body))
 
 
+def _halt_state(outcome: HaltOutcome) -> Literal["pending", "halted", "already_halted"]:
+    if outcome.already_halted:
+        return "already_halted"
+    return "halted" if outcome.halted else "pending"
+
+
 def _halt(wired: Application, gate: Gate, alert: Alert, body: HaltIn) -> HaltOut:
     now = wired.real_clock.now()
     if body.kind == "flow":
         flow = Flow(alert.broker_id, body.account, body.counterparty)
         flowed = request_flow_halt(
-            uow=wired.uow(), alert=alert, flow=flow, maker=gate.caller.user_id, at=now
-        )
+            uow=wired.uow(), alert=alert, flow=flow, maker=gate.caller.user_id, at=now,
+            publisher=wired.watch_publisher(),
+        )  # fmt: skip
         halt_id = None if flowed.halt is None else flowed.halt.halt_id
         return HaltOut(
             request_id=flowed.request.request_id,
@@ -230,6 +245,6 @@ def _halt(wired: Application, gate: Gate, alert: Alert, body: HaltIn) -> HaltOut
     return HaltOut(
         request_id=outcome.request.request_id,
         subject=outcome.request.subject_ref,
-        state="halted" if outcome.halted else "pending",
+        state=_halt_state(outcome),
         flow_halt_id=None,
     )

@@ -40,6 +40,7 @@ from clearwatch.services.watch.flow_halts import (
 from clearwatch.services.watch.models import split_days, train_models
 from clearwatch.services.watch.ports import EventStream, WatchWiring
 from clearwatch.services.watch.review import (
+    HaltOutcome,
     alert_reviews,
     approve_halt,
     find_alert,
@@ -354,8 +355,13 @@ def alerts_halt(
             publisher=publisher,
         )
     request = outcome.request
-    state = ("halted", "red") if outcome.halted else ("pending", "yellow")
-    say(console, f"approval #{request.request_id} {request.subject_ref}: ", state)
+    say(console, f"approval #{request.request_id} {request.subject_ref}: ", _halt_state(outcome))
+
+
+def _halt_state(outcome: HaltOutcome) -> tuple[str, str]:
+    if outcome.already_halted:
+        return ("already halted by this approval: nothing changed", "yellow")
+    return ("halted", "red") if outcome.halted else ("pending", "yellow")
 
 
 def _named_client(alert: Alert) -> str:
@@ -395,7 +401,8 @@ def alerts_halt_flow(
     if approve is not None:
         gate.check_credential(Action.APPROVALS_APPROVE)
         outcome = approve_flow_halt(uow=wired.uow(), request_id=approve,
-                                    checker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+                                    checker=gate.caller.user_id, at=wired.clock.now(),
+                                    publisher=wired.watch_publisher())  # fmt: skip
     else:
         if key is None or account is None:
             raise fail("name the alert's key and --account, or --approve a request", EXIT_USAGE)
@@ -403,7 +410,8 @@ def alerts_halt_flow(
         alert = find_alert(wired.watch_wiring().alert_log(), key)
         outcome = request_flow_halt(uow=wired.uow(), alert=alert,
                                     flow=Flow(alert.broker_id, account, to),
-                                    maker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+                                    maker=gate.caller.user_id, at=wired.clock.now(),
+                                    publisher=wired.watch_publisher())  # fmt: skip
     _say_flow(outcome, "halted")
 
 
@@ -421,14 +429,16 @@ def alerts_lift(
     if approve is not None:
         gate.check_credential(Action.APPROVALS_APPROVE)
         outcome = approve_lift(uow=wired.uow(), request_id=approve,
-                               checker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+                               checker=gate.caller.user_id, at=wired.clock.now(),
+                               publisher=wired.watch_publisher())  # fmt: skip
         _say_flow(outcome, "lifted")
         return
     if halt is None:
         raise fail("name the flow halt's id, or --approve a lift request", EXIT_USAGE)
     gate.check_credential(Action.WATCH_HALT)
     outcome = request_lift(uow=wired.uow(), halt_id=halt, reason=reason,
-                           maker=gate.caller.user_id, at=wired.clock.now())  # fmt: skip
+                           maker=gate.caller.user_id, at=wired.clock.now(),
+                           publisher=wired.watch_publisher())  # fmt: skip
     pending = outcome.halt is not None and outcome.halt.in_force
     state = ("pending", "yellow") if pending else ("lifted", "green")
     say(console, f"approval #{outcome.request.request_id} {outcome.request.subject_ref}: ", state)

@@ -48,6 +48,7 @@ from clearwatch.domain.access.grants import (
 )
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.access.roles import APPROVER_ROLES, Role
+from clearwatch.domain.intraday.halt_lifts import LiftRule, is_halt_lift
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
 from clearwatch.services.access.authorize import denials_audited, require
@@ -343,7 +344,13 @@ def request_approval_committed(
 def approve_committed(
     *, uow: AccessUnitOfWork, request_id: int, checker: str, at: datetime
 ) -> ApprovalRequest:
+    """Approve a request whose approval applies nothing by itself. A halt lift is refused by
+    name: it is approved only with its lift (`intraday.halt_lifts.approve_request`, which every
+    entrypoint's approve calls), so no path leaves a lift approved and the client halted."""
     with denials_audited(uow, at=at), uow:
+        pending = uow.access.request(request_id)
+        if pending is not None and is_halt_lift(pending):
+            raise Refused(LiftRule.LIFT_MUST_BE_APPROVED_WITH_ITS_LIFT, f"approval #{request_id}")
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         uow.commit()
     return decided

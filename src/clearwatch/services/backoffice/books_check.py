@@ -54,6 +54,9 @@ def check_books(
             business_date=as_of if entries_of_date_only else None,
         )
     ]
+    # Searched before the receivables are read: the search's one grouping of the bulk postings
+    # also gives the broker's side, which the receivables are read from.
+    negatives = books.negative_client_balances(broker_id=broker_id, as_of=as_of)
     # A client may be below zero by what the broker advanced it (垫付), and by no more.
     receivables = books.balances(
         broker_id=broker_id, as_of=as_of, account_prefix="receivable:", asset=acc.CASH
@@ -65,9 +68,7 @@ def check_books(
             strict=True,
         )
     )
-    breaches += balance_breaches(
-        books.negative_client_balances(broker_id=broker_id, as_of=as_of), lines
-    )
+    breaches += balance_breaches(negatives, lines)
     # Natural balances are the posted sums, signed per class, so Σ per class of the accounts'
     # natural balances is the class's signed posted sum: the database adds up per class.
     totals = cash_totals(books.cash_sums_by_class(broker_id=broker_id, as_of=as_of))

@@ -4,8 +4,9 @@ The request is the existing maker-checker (`request_approval`): its rules (an op
 asks, one pending request per client and day) and the policy for the maker's organisation;
 the halt must be of the maker's own broker. A checker's approval in the approvals queue
 (`approve_halt_lift`, which every entrypoint's approve calls for a lift) records the lift in
-the same transaction; the nodes read it with the halts at their next order batch. An
-approval decided by another path is applied by `lift_halt`, under the same rules.
+the same transaction; the nodes read it with the halts at their next order batch. The generic
+`approve_committed` refuses a lift by name, so every approve that succeeds lifts; `lift_halt`
+applies, under the same rules, a lift approved before that was so.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from clearwatch.domain.intraday.book import NodeEntry
 from clearwatch.domain.intraday.conservation import NodeClaim
 from clearwatch.domain.intraday.lease import Lease, LeaseMove
 from clearwatch.domain.shared.kinds import CASH
+from clearwatch.domain.watch.flow_halts import FlowHalt
 from clearwatch.services.access.ports import AccessUnitOfWork
 
 
@@ -24,6 +25,9 @@ class CentralPosition:
     shares_sellable: Mapping[str, int] = field(default_factory=dict)  # "SH.600000" → shares
     commission_rate: Decimal | None = None
     status: str = "active"  # `frozen`: no buy orders; `closed`: no orders (backoffice.md §2)
+    # The special account the client's money is held in (its bank's, for its account kind):
+    # withdrawals and settlement are paid from it, so a halt of its outflows stops buys too.
+    special_account: str = ""
 
 
 class CentralFunds(Protocol):
@@ -176,8 +180,9 @@ class IntradayRepository(Protocol):
         raised_by: str,
         cause: str,
     ) -> int | None:
-        """The new halt's seq; None when this cause already halted the client that day, or
-        another halt took the same seq at the same moment (the client is halted either way)."""
+        """The new halt's seq; None when this cause already halted the client that day (its
+        halt stands; nothing is added). A halt of another cause taking the same seq at the
+        same moment does not lose this one: it takes the next seq."""
         ...
 
     def halts(
@@ -193,9 +198,21 @@ class IntradayRepository(Protocol):
         ...
 
 
+class HaltedFlows(Protocol):
+    """The flows the risk desk halted (the watch's store, issue 19), as the nodes read them."""
+
+    def halts(self, *, broker_id: str | None = None, in_force: bool = False) -> list[FlowHalt]: ...
+
+
 class IntradayUnitOfWork(AccessUnitOfWork, Protocol):
     @property
     def intraday(self) -> IntradayRepository: ...
+
+    @property
+    def flow_halts(self) -> HaltedFlows:
+        """Every order batch reads the halts in force: a halt of all of an account's outflows
+        refuses its buys from the next batch on, on every node."""
+        ...
 
 
 def central_quantities(

@@ -44,6 +44,7 @@ from clearwatch.domain.intraday.lease import (
 )
 from clearwatch.domain.shared.kinds import CASH, AuditAction
 from clearwatch.domain.watch.events import WatchEvent
+from clearwatch.domain.watch.flow_halts import outflows_halted
 from clearwatch.domain.watch.live import halt_events, node_funds_events, node_lease_event
 from clearwatch.services.access.approvals import approved_request_for
 from clearwatch.services.audit.audit_log import record_audit
@@ -263,6 +264,11 @@ def _restricted(positions: Iterable[CentralPosition]) -> dict[str, str]:
     return {p.fund_account: p.status for p in positions if p.status != "active"}
 
 
+def _special_accounts(positions: Iterable[CentralPosition]) -> dict[str, str]:
+    """The special account each client's money is held in, read with the day's figures."""
+    return {p.fund_account: p.special_account for p in positions if p.special_account}
+
+
 def _allocations(
     positions: Iterable[CentralPosition],
     others: dict[tuple[str, str], int],
@@ -316,6 +322,7 @@ class TradingNode:
         # its clients' claims across all nodes against them in its own transaction.
         self._central_figures: dict[tuple[str, str], int] | None = None
         self._restricted: dict[str, str] = {}  # frozen or closed accounts (from central)
+        self._special_of: dict[str, str] = {}  # each client's special account (central)
 
     @property
     def _ref(self) -> str:
@@ -507,6 +514,7 @@ class TradingNode:
         positions = central.positions(broker_id=self.broker_id, business_date=self.business_date)
         self._central_figures = central_quantities(positions.values())
         self._restricted = _restricted(positions.values())
+        self._special_of = _special_accounts(positions.values())
         uow.intraday.put_central_figures(
             broker_id=self.broker_id,
             business_date=self.business_date,
@@ -552,6 +560,7 @@ class TradingNode:
             )
             self._central_figures = central_quantities(positions.values())
             self._restricted = _restricted(positions.values())
+            self._special_of = _special_accounts(positions.values())
             uow.intraday.put_central_figures(
                 broker_id=self.broker_id,
                 business_date=self.business_date,
@@ -656,10 +665,7 @@ class TradingNode:
             guarded = None
             if clients and self._central_figures is not None:
                 guarded = self._guard(uow, clients, now)
-            book.halted = uow.intraday.halted(
-                broker_id=self.broker_id, business_date=self.business_date
-            )
-            book.restricted = self._restricted
+            self._obey_halts(uow, book, orders=action == "orders")
             self.book = None  # until the commit succeeds, the in-memory book is not trusted
             outcomes: list[CheckResult] = []
             entries: list[NodeEntry] = []
@@ -690,6 +696,18 @@ class TradingNode:
         if guarded is not None:
             self._publisher.occurred(_halted(guarded, self.instance_id, now))
         return outcomes
+
+    def _obey_halts(self, uow: IntradayUnitOfWork, book: NodeBook, *, orders: bool) -> None:
+        """The halts in force, read in the batch's own transaction: a halt approved while the
+        node runs is obeyed from its next batch, on every node of the broker."""
+        book.halted = uow.intraday.halted(
+            broker_id=self.broker_id, business_date=self.business_date
+        )
+        book.restricted = self._restricted
+        book.special_of = self._special_of
+        if orders:  # a fill is the exchange's fact and a cancel releases money: never stopped
+            halts = uow.flow_halts.halts(broker_id=self.broker_id, in_force=True)
+            book.outflows_halted = outflows_halted(halts)
 
     def _conserve_every_client(self, uow: IntradayUnitOfWork, now: datetime) -> ConservationReport:
         """Check Σ available ≤ central for every client against the figures this node holds."""

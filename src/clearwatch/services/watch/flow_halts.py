@@ -17,6 +17,7 @@ from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest
 from clearwatch.domain.access.policy import Action
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.watch.alerts import Alert
+from clearwatch.domain.watch.events import WatchEvent
 from clearwatch.domain.watch.flow_halts import (
     FLOW_HALT_KIND,
     LIFT_KIND,
@@ -32,6 +33,7 @@ from clearwatch.domain.watch.flow_halts import (
     lift_subject,
     parse_flow_subject,
 )
+from clearwatch.domain.watch.live import flow_halt_event, flow_lift_event
 from clearwatch.services.access.approvals import (
     approve,
     approved_content_for,
@@ -40,7 +42,7 @@ from clearwatch.services.access.approvals import (
 )
 from clearwatch.services.access.authorize import denials_audited, require
 from clearwatch.services.audit.audit_log import record_audit
-from clearwatch.services.watch.ports import WatchUnitOfWork
+from clearwatch.services.watch.ports import NO_PUBLISHER, EventPublisher, WatchUnitOfWork
 from clearwatch.services.watch.review import ask_for_alert_halt, books_of
 
 
@@ -51,9 +53,25 @@ class FlowOutcome:
     request: ApprovalRequest
     halt: FlowHalt | None
 
+    def told(self, publisher: EventPublisher) -> FlowOutcome:
+        """Tell the watch the halt in force or lifted (once committed; its key is the halt's,
+        so telling it again, as a request asked again does, changes nothing)."""
+        if self.halt is not None:
+            events: list[WatchEvent] = [flow_halt_event(self.halt)]
+            if not self.halt.in_force:
+                events.append(flow_lift_event(self.halt))
+            publisher.occurred(events)
+        return self
+
 
 def request_flow_halt(
-    *, uow: WatchUnitOfWork, alert: Alert, flow: Flow, maker: str, at: datetime
+    *,
+    uow: WatchUnitOfWork,
+    alert: Alert,
+    flow: Flow,
+    maker: str,
+    at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> FlowOutcome:
     """Ask a checker to halt a flow a confirmed alert names. Asked again once a checker
     approved it through `approvals approve`, it applies the halt; a halt in force is kept."""
@@ -73,7 +91,7 @@ def request_flow_halt(
             if done is None or done.in_force:
                 halt = done or _halt(uow, approved, at)
                 uow.commit()
-                return FlowOutcome(approved, halt)
+                return FlowOutcome(approved, halt).told(publisher)
         request = ask_for_alert_halt(
             uow, alert=alert, kind=FLOW_HALT_KIND, subject=subject,
             content={**flow_halt_content(flow), "counterparty": flow.counterparty},
@@ -84,7 +102,12 @@ def request_flow_halt(
 
 
 def approve_flow_halt(
-    *, uow: WatchUnitOfWork, request_id: int, checker: str, at: datetime
+    *,
+    uow: WatchUnitOfWork,
+    request_id: int,
+    checker: str,
+    at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> FlowOutcome:
     """A checker approves a flow halt: the approval and the halt commit together."""
     with denials_audited(uow, at=at), uow:
@@ -95,7 +118,7 @@ def approve_flow_halt(
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         halt = _halt(uow, decided, at)
         uow.commit()
-    return FlowOutcome(decided, halt)
+    return FlowOutcome(decided, halt).told(publisher)
 
 
 def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> FlowHalt:
@@ -125,7 +148,13 @@ def _halt(uow: WatchUnitOfWork, approved: ApprovalRequest, at: datetime) -> Flow
 
 
 def request_lift(
-    *, uow: WatchUnitOfWork, halt_id: int, reason: str, maker: str, at: datetime
+    *,
+    uow: WatchUnitOfWork,
+    halt_id: int,
+    reason: str,
+    maker: str,
+    at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> FlowOutcome:
     """Ask to lift a halt in force (an override, with a reason); asked again once approved
     through `approvals approve`, it lifts."""
@@ -141,7 +170,7 @@ def request_lift(
         if approved is not None:
             lifted = _lift(uow, halt, approved, at)
             uow.commit()
-            return FlowOutcome(approved, lifted)
+            return FlowOutcome(approved, lifted).told(publisher)
         request = request_approval(
             uow=uow,
             kind=LIFT_KIND,
@@ -169,7 +198,12 @@ def request_lift(
 
 
 def approve_lift(
-    *, uow: WatchUnitOfWork, request_id: int, checker: str, at: datetime
+    *,
+    uow: WatchUnitOfWork,
+    request_id: int,
+    checker: str,
+    at: datetime,
+    publisher: EventPublisher = NO_PUBLISHER,
 ) -> FlowOutcome:
     """A checker approves lifting a halt: the approval and the lift commit together."""
     with denials_audited(uow, at=at), uow:
@@ -181,7 +215,7 @@ def approve_lift(
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         lifted = _lift(uow, halt, decided, at)
         uow.commit()
-    return FlowOutcome(decided, lifted)
+    return FlowOutcome(decided, lifted).told(publisher)
 
 
 def _lift(

@@ -340,7 +340,12 @@ def score_day(
         zb = baseline.z(row[None, :])[0]
         if (above := zb / models.broker_thresholds).max() > 1.0:
             score = float(above.max())
-            alerts.append(make("model_broker", (broker, "", day), score, zb, row, baseline.median))
+            # Weighed by each line, as the client's: the lines differ up to fivefold between
+            # features, and ranked by z a withdrawal count at 0.4 of its line led the alert a
+            # deduction past its own had raised (bench/README.md, 2026-12-03).
+            alerts.append(
+                make("model_broker", (broker, "", day), score, above, row, baseline.median)
+            )
     return alerts
 
 

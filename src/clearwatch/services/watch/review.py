@@ -44,10 +44,12 @@ from clearwatch.services.watch.ports import (
 
 @dataclass(frozen=True)
 class HaltOutcome:
-    """What `request_halt` or `approve_halt` did: asked, or halted (the request that did)."""
+    """What `request_halt` or `approve_halt` did: asked, halted, or found the halt this
+    approval raised already standing (the request, in each case)."""
 
     request: ApprovalRequest
-    halted: bool  # the client is halted for the day now (False: awaiting a checker)
+    halted: bool  # this call halted the client for the day (False: asked, or nothing changed)
+    already_halted: bool = False  # this approval's halt already stood: nothing was added
 
 
 def find_alert(log: AlertLog, key: str) -> Alert:
@@ -131,7 +133,7 @@ def request_halt(
             seq = _halt(uow, approved, at)
             uow.commit()
             _tell(publisher, approved, seq, at)
-            return HaltOutcome(approved, halted=True)
+            return HaltOutcome(approved, halted=seq is not None, already_halted=seq is None)
         request = ask_for_alert_halt(
             uow, alert=alert, kind=HALT_KIND, subject=subject,
             content={**halt_content(fund_account), "business_date": business_date.isoformat()},
@@ -198,7 +200,7 @@ def approve_halt(
         seq = _halt(uow, decided, at)
         uow.commit()
     _tell(publisher, decided, seq, at)
-    return HaltOutcome(decided, halted=True)
+    return HaltOutcome(decided, halted=seq is not None, already_halted=seq is None)
 
 
 def _cause(approved: ApprovalRequest) -> str:

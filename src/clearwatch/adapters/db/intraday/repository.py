@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clearwatch.adapters.db.intraday.tables import (
@@ -32,6 +32,9 @@ from clearwatch.domain.shared.kinds import CASH
 from clearwatch.services.intraday.ports import HaltRecord, StartOfDayRecord
 
 journal_read_batch_rows = 10_000
+# Halts of one client's day racing for the next seq: each loser reads the new last and retries.
+_SEQ_ATTEMPTS = 8
+
 _JOURNAL_INSERT = (
     "INSERT INTO intraday_journal (node_id, seq, business_date, epoch, recorded_at_us, kind, "
     "fund_account, order_id, side, security, quantity, price_milli, cash_delta_fen, "
@@ -416,26 +419,36 @@ class SqlIntradayRepository:
             table.c.broker_id == broker_id,
             table.c.fund_account == fund_account,
         )
-        last = self._connection.execute(select(func.max(table.c.seq)).where(*client_day))
-        seq = int(last.scalar_one() or 0) + 1
-        try:
-            with self._connection.begin_nested():
-                self._connection.execute(
-                    insert(table).values(
-                        business_date=business_date,
-                        broker_id=broker_id,
-                        fund_account=fund_account,
-                        raised_at=raised_at.isoformat(),
-                        raised_by=raised_by,
-                        evidence_json=json.dumps(evidence, sort_keys=True),
-                        seq=seq,
-                        cause=cause,
-                    )
-                )
-        except IntegrityError:
-            # The same cause again, or a concurrent halt took this seq: one halt stands.
-            return None
-        return seq
+        row = {
+            "business_date": business_date,
+            "broker_id": broker_id,
+            "fund_account": fund_account,
+            "raised_at": raised_at.isoformat(),
+            "raised_by": raised_by,
+            "evidence_json": json.dumps(evidence, sort_keys=True),
+            "cause": cause,
+        }
+        for _ in range(_SEQ_ATTEMPTS):
+            last = self._connection.execute(select(func.max(table.c.seq)).where(*client_day))
+            seq = int(last.scalar_one() or 0) + 1
+            try:
+                with self._connection.begin_nested():
+                    self._connection.execute(insert(table).values(**row, seq=seq))
+            except IntegrityError:
+                # The same cause again: its halt stands. Else a concurrent halt of another
+                # cause took this seq: take the next one, so this cause's halt is recorded too.
+                if self._cause_halted(client_day, cause):
+                    return None
+                continue
+            return seq
+        raise RuntimeError(f"no free halt seq for {broker_id}/{fund_account} on {business_date}")
+
+    def _cause_halted(self, client_day: tuple[ColumnElement[bool], ...], cause: str) -> bool:
+        table = intraday_halts
+        found = self._connection.execute(
+            select(table.c.halt_id).where(*client_day, table.c.cause == cause)
+        )
+        return found.first() is not None
 
     def halts(
         self, *, business_date: date, broker_id: str | None = None, fund_account: str | None = None
