@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from clearwatch.adapters.columnar import ParquetStore  # noqa: E402
+from clearwatch.adapters.columnar import ENCRYPTED_COMPRESSION, ParquetStore  # noqa: E402
 from clearwatch.adapters.columnar_keys import (  # noqa: E402
     DataKey,
     MasterKeySource,
@@ -165,8 +165,9 @@ def build(data: Path, rows: int, *, encrypted: bool = False) -> Path:
         if not key_file.exists():
             create_master_key_file(key_file)
         keys = MasterKeySource(encrypt=True, key_file=key_file)
-        store = ParquetStore(str(data / "columnar-encrypted"), keys=keys)
-        extra = {"columnar_root": str(data / "columnar-encrypted"), "key_file": str(key_file)}
+        root = str(data / f"columnar-encrypted-{ENCRYPTED_COMPRESSION}")
+        store = ParquetStore(root, keys=keys)
+        extra = {"columnar_root": root, "key_file": str(key_file)}
     sources: dict[str, list[dict[str, str]]] = {}
     where = {attr: (kind, name) for attr, kind, name, _ in SOURCE_FILES}
 
@@ -197,7 +198,11 @@ def build(data: Path, rows: int, *, encrypted: bool = False) -> Path:
 
 
 def _described(data: Path, rows: int, *, encrypted: bool) -> Path:
-    return data / (f"request-{rows}-encrypted.json" if encrypted else f"request-{rows}.json")
+    """The request of a size; an encrypted one names its layout, so that data built by an
+    earlier layout is not timed as if it were the current one."""
+    if encrypted:
+        return data / f"request-{rows}-encrypted-{ENCRYPTED_COMPRESSION}.json"
+    return data / f"request-{rows}.json"
 
 
 def data_key_of(described: Path) -> DataKey | None:

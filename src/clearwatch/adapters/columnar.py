@@ -51,6 +51,11 @@ temporary_age_max_seconds = 24 * 60 * 60
 TEMPORARY_SUFFIX = ".parquet.part"
 _HOST = socket.gethostname().replace("_", "-")  # "_" separates the parts of a temporary name
 PARQUET_COMPRESSION = "snappy"  # fast to write and read; zstd saved space, not time
+# An encrypted object's pages are decrypted by whoever reads them, DuckDB at about 120 MiB of
+# ciphertext per CPU second (its bundled mbedtls): there the bytes are the cost, and zstd,
+# which stores a third to a tenth of snappy's, saves more decryption than it costs to decode
+# (bench/README.md, "Encryption at rest", 2026-12-03 session 3).
+ENCRYPTED_COMPRESSION = "zstd"
 
 
 class ColumnarIntegrityError(RuntimeError):
@@ -459,6 +464,7 @@ def _parquet_options(key: DataKey | None, dictionary_columns: Sequence[str]) -> 
     }
     if key is not None:
         options |= {
+            "compression": ENCRYPTED_COMPRESSION,
             "encryption_properties": key.encryption(),
             # One data page per column chunk: see `columnar_keys.ROW_GROUP_ROWS`.
             "max_rows_per_page": ROW_GROUP_ROWS,
