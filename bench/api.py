@@ -114,7 +114,7 @@ def _serve_command(*extra: str) -> list[str]:
 def _store(home: Path, *, world: bool) -> dict[str, str]:
     """A fresh store under `home` with the registry (and the day's market when `world`); the
     bearer headers of B001's submitter and of the CITY-SZ bureau's analyst."""
-    from tests.api.support import bearer, load_world, person
+    from tests.api.support import approve_warnings, bearer, load_world, person
     from tests.integration.monitor.conftest import load
     from tests.support.packages import write_registry
 
@@ -127,6 +127,7 @@ def _store(home: Path, *, world: bool) -> dict[str, str]:
     app.init_schema()
     if world:
         load_world(app, home / "market")
+        approve_warnings(app)  # a bureau reads released warnings only
     else:
         load(app, write_registry(home / "registry"))
     tokens = {
@@ -316,7 +317,7 @@ def measure_reads(data: Path, requests: int, workers: int) -> dict[str, dict[str
     for count in sorted({1, workers}):
         with _server(_serve_command("--workers", str(count)), _env(home)) as base:
             url = f"{base}/api/v1/warnings?bureau=CITY-SZ"
-            shown = httpx.get(url, headers=headers).json()
+            shown = httpx.get(url, headers=headers, timeout=read_timeout_seconds).json()
             assert [w["institution_id"] for w in shown] == ["B002"], shown
             name = f"GET /api/v1/warnings?bureau=CITY-SZ, {count} worker(s)"
             figures[name] = _measured(url, headers, requests)

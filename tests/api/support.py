@@ -25,9 +25,11 @@ from clearwatch.domain.access.credentials import needs_second_factor
 from clearwatch.domain.access.organisations import parse_organisation
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.audit.chain import AuditRecord, HashAlgorithm
+from clearwatch.domain.monitor.cases_notice import WarningStatus
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.file_schema import PACKAGE_SPECS
 from clearwatch.entrypoints.api.app import create_app
+from clearwatch.services.monitor.delivery_approval import approve_warning, review_warnings
 from clearwatch.services.monitor.registry import load_registry
 from clearwatch.services.monitor.run_day import run_day
 from clearwatch.services.monitor.submit_package import submit_package
@@ -112,11 +114,17 @@ def totp_of(app: Application, user_id: str) -> pyotp.TOTP:
     return pyotp.TOTP(stored.totp_secret)
 
 
-def bearer(app: Application, user_id: str, *, minutes: int = 60) -> dict[str, str]:
-    """What `login` would hand this user, signed with the store's key."""
+def bearer(
+    app: Application, user_id: str, *, minutes: int = 60, second_factor: bool = True
+) -> dict[str, str]:
+    """What `login` would hand this user (with their code, unless told otherwise), signed
+    with the store's key."""
     now = app.real_clock.now()
     token = app.authentication.signer.issue(
-        user_id=user_id, issued_at=now, expires_at=now + timedelta(minutes=minutes)
+        user_id=user_id,
+        issued_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+        second_factor=second_factor,
     )
     return {"Authorization": f"Bearer {token}"}
 
@@ -192,6 +200,19 @@ def load_world(app: Application, root: Path, *, run: bool = True) -> dict[str, P
     if run:
         run_day(business_date=DAY, actor="test-fixture", context=app.run_day_context())
     return packages
+
+
+def approve_warnings(app: Application, institution: str | None = None) -> int:
+    """A second analyst (a reviewer who did not run the day) approves the proposed warnings of
+    the latest results, of one institution or all: only then do bureaus, institutions and
+    CSRC see them. Returns how many were approved."""
+    reviewer = app.gate(local_caller(person(app, "SIPF", Role.REVIEWER, "second-analyst")))
+    context = app.delivery_context()
+    proposed = review_warnings(gate=reviewer, context=context, status=WarningStatus.PROPOSED)
+    chosen = [w for w in proposed if institution in (None, w.institution_id)]
+    for warning in chosen:
+        approve_warning(warning_id=warning.warning_id, gate=reviewer, context=context)
+    return len(chosen)
 
 
 BANK_HEADERS = {

@@ -102,9 +102,8 @@ def test_cases_are_listed_in_scope_and_explained_with_attachments_by_their_own_o
         ("B001", "F3"), ("B001", "F4"), ("B001", "F6"), ("B002", "F2"),
     ]  # fmt: skip
     assert {c["institution_id"] for c in day.get("/cases", "B002", Role.VIEWER).json()} == {"B002"}
-    assert {c["institution_id"] for c in day.get("/cases", "CN-SH", Role.BUREAU_HEAD).json()} == {
-        "B001"
-    }
+    # A bureau reads the cases behind the warnings routed to it once approved: none yet.
+    assert day.get("/cases", "CN-SH", Role.BUREAU_HEAD).json() == []
     _refused(day.get("/cases", "BO:B001", Role.OPERATOR), 403, "policy_must_allow_action")
     case = day.case_of("B002", "F2")
 
@@ -126,7 +125,7 @@ def test_cases_are_listed_in_scope_and_explained_with_attachments_by_their_own_o
         f"{API}/cases/{case}/attachments/{attached['sha256']}",
         headers=day.headers("CITY-SZ", Role.BUREAU_ANALYST),
     )
-    assert download.status_code == 200 and download.content == b"bank statement"
+    _refused(download, 404, "case_must_exist")  # B002's warning is not approved yet
     _refused(day.get(f"/cases/{case}", "B001", Role.OFFICER), 404, "case_must_exist")
     _refused(day.get(f"/cases/{case}", "CN-SH", Role.BUREAU_HEAD), 404, "case_must_exist")
     _refused(day.get("/cases/999999", "SIPF", Role.ANALYST), 404, "case_must_exist")
@@ -187,7 +186,7 @@ def test_an_escalation_counts_once_a_second_reviewer_approves_it(day: Day) -> No
 def test_a_reviewer_approves_warnings_and_the_worker_delivers_to_each_inbox(day: Day) -> None:
     proposed = day.get("/warnings/review", "SIPF", Role.REVIEWER, status="proposed").json()
     assert sorted(w["institution_id"] for w in proposed) == ["B001", "B002"]
-    assert day.get("/warnings/review", "CN-SH", Role.BUREAU_HEAD).json()[0]["route_to"] == "CN-SH"
+    assert day.get("/warnings/review", "CN-SH", Role.BUREAU_HEAD).json() == []  # proposed
     b002 = next(w["warning_id"] for w in proposed if w["institution_id"] == "B002")
     b001 = next(w["warning_id"] for w in proposed if w["institution_id"] == "B001")
     _refused(day.post(f"/warnings/{b002}/approve", "SIPF", Role.ANALYST), 403,
@@ -217,6 +216,13 @@ def test_a_reviewer_approves_warnings_and_the_worker_delivers_to_each_inbox(day:
     assert [m["notice"] for m in day.get("/inbox", "B002", Role.VIEWER).json()] == ["copy"]
     assert day.get("/inbox", "CSRC", Role.CSRC_VIEWER).json() == []  # a general warning
     assert day.get("/inbox", "CN-SH", Role.BUREAU_HEAD).json() == []  # B001's was withdrawn
+    # The approved warning and the case behind it reach CITY-SZ; the withdrawn one never CN-SH.
+    [routed] = day.get("/warnings/review", "CITY-SZ", Role.BUREAU_HEAD).json()
+    assert (routed["institution_id"], routed["status"]) == ("B002", "approved")
+    assert day.get("/warnings/review", "CN-SH", Role.BUREAU_HEAD).json() == []
+    cases = day.get("/cases", "CITY-SZ", Role.BUREAU_ANALYST).json()
+    assert [(c["institution_id"], c["finding_code"]) for c in cases] == [("B002", "F2")]
+    assert day.get("/cases", "CN-SH", Role.BUREAU_HEAD).json() == []
     _refused(day.get("/inbox", "SIPF", Role.ANALYST), 403, "policy_must_allow_action")
 
 

@@ -6,6 +6,7 @@ bodies, problem+json with each rule's name, and that a denial changes nothing an
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def test_a_filing_made_and_approved_is_the_next_registry_version(
     assert (answer.json()["status"], answer.json()["registry_version"]) == ("approved", 2)
     shown = client.get(f"{API}/registry", headers=ro).json()
     assert shown["version"] == 2
-    assert "U-9" in [a["account_no"] for a in shown["special_accounts"]]
+    assert "***9" in [a["account_no"] for a in shown["special_accounts"]]  # masked (issue 18)
     again = client.post(f"{API}/filings/{filed['filing_id']}/approve", headers=ro)
     problem(again, 409, "filing_must_be_pending")
     problem(
@@ -138,12 +139,69 @@ def test_listings_show_each_caller_its_scope(registry: Application, client: Test
     b001 = headers_of(registry, "B001", Role.OFFICER)
     assert client.post(f"{API}/filings", json=U9, headers=b001).status_code == 201
     listed = client.get(f"{API}/filings", headers=b001).json()
-    assert [f["account_no"] for f in listed] == ["U-9"]
+    assert [f["account_no"] for f in listed] == ["***9"]
     b002 = headers_of(registry, "B002", Role.VIEWER)
     assert client.get(f"{API}/filings", headers=b002).json() == []
     analyst = headers_of(registry, "SIPF", Role.ANALYST)
     pending = client.get(f"{API}/filings", params={"status": "pending"}, headers=analyst).json()
-    assert [f["account_no"] for f in pending] == ["U-9"]
+    assert [f["account_no"] for f in pending] == ["***9"]
     assert client.get(f"{API}/filings", params={"status": "approved"}, headers=analyst).json() == []
     bureau = headers_of(registry, "CN-SH", Role.BUREAU_HEAD)
     problem(client.get(f"{API}/filings", headers=bureau), 403, "policy_must_allow_action")
+
+
+def _evidence_denials(app: Application, after_seq: int) -> list[Any]:
+    return [
+        record
+        for record in audit_records(app, after_seq)
+        if record.action == "access.denied" and record.object_ref == "action:monitor.evidence"
+    ]
+
+
+def test_the_registry_and_the_filings_mask_accounts_unless_a_permitted_caller_asks(
+    registry: Application, client: TestClient
+) -> None:
+    """Issue 18: `GET /registry` and `GET /filings` mask the accounts' numbers as `registry
+    show` does; `?evidence=true` shows them to whom `monitor.evidence` allows (SIPF's analyst,
+    an institution's officer for its own), and a refusal shows nothing and is audited."""
+    accounts = [filing[0] for filing in FILINGS]
+    b001 = headers_of(registry, "B001", Role.OFFICER)
+    filed = client.post(f"{API}/filings", json=U9, headers=b001)
+    assert filed.status_code == 201 and filed.json()["account_no"] == "***9"
+    analyst = headers_of(registry, "SIPF", Role.ANALYST)
+    ro = headers_of(registry, "SIPF", Role.REGISTRY_OFFICER)
+
+    masked = client.get(f"{API}/registry", headers=analyst)
+    assert masked.status_code == 200, masked.text
+    assert [a["account_no"] for a in masked.json()["special_accounts"]] == [
+        "***001", "***002", "***003",
+    ]  # fmt: skip
+    assert not any(account in masked.text for account in accounts)
+    whole = client.get(f"{API}/registry?evidence=true", headers=analyst).json()
+    assert [a["account_no"] for a in whole["special_accounts"]] == accounts
+
+    listed = client.get(f"{API}/filings", headers=analyst)
+    assert [f["account_no"] for f in listed.json()] == ["***9"] and "U-9" not in listed.text
+    asked = {"evidence": "true"}
+    assert [f["account_no"] for f in client.get(
+        f"{API}/filings", params=asked, headers=analyst).json()] == ["U-9"]  # fmt: skip
+    own = client.get(f"{API}/filings", params=asked | {"institution_id": "B001"}, headers=b001)
+    assert [f["account_no"] for f in own.json()] == ["U-9"]
+    assert [f["account_no"] for f in client.get(
+        f"{API}/filings", params=asked, headers=b001).json()] == ["U-9"]  # fmt: skip
+
+    head = audit_head(registry)
+    for url, params, caller in [
+        ("/registry", asked, ro),  # the registry officer reads the registry, not the evidence
+        ("/filings", asked, ro),
+        ("/filings", asked | {"institution_id": "B002"}, b001),  # another institution's
+    ]:
+        refused = client.get(f"{API}{url}", params=params, headers=caller)
+        problem(refused, 403, "policy_must_allow_action")
+        assert "U-9" not in refused.text and not any(a in refused.text for a in accounts)
+    denied = _evidence_denials(registry, head)
+    assert [(r.actor, json.loads(r.payload_json)["institution"]) for r in denied] == [
+        ("sipf-registry_officer", None),
+        ("sipf-registry_officer", "SIPF"),
+        ("b001-officer", "B002"),
+    ]

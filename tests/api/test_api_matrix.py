@@ -26,6 +26,7 @@ from clearwatch.domain.access.organisations import (
 )
 from clearwatch.domain.access.policy import POLICY, Action, Actor, Allowed, Resource, decide
 from clearwatch.domain.access.roles import ROLES_BY_KIND, Role
+from clearwatch.domain.monitor.cases_notice import WarningStatus
 from clearwatch.services.access import approvals
 from clearwatch.services.access.api_tokens import create_token
 from tests.api.matrix_cases import (
@@ -186,6 +187,10 @@ def _revoke(world: World, headers: dict[str, str], token_id: str) -> httpx.Respo
     return world.client.delete(f"{API}/tokens/{token_id}", headers=headers)
 
 
+def _revoke_role(world: World, headers: dict[str, str], user_id: str) -> httpx.Response:
+    return world.client.delete(f"{API}/users/{user_id}/roles/auditor", headers=headers)
+
+
 def _own(caller_org: str) -> Resource:
     return Resource(organisation=caller_org)
 
@@ -212,22 +217,44 @@ def _warning_rows(_world: World, rows: list[Any]) -> list[Resource]:
             institution=row["institution_id"],
             bureau=row["route_to"],
             special_report=row["special_report"],
+            released=row["released"] if "released" in row else row["status"] == "approved",
         )
         for row in rows
     ]
 
 
-def _case_rows(_world: World, rows: list[Any]) -> list[Resource]:
-    return [Resource(institution=row["institution_id"], bureau=row["bureaus"][0]) for row in rows]
+def _case_rows(world: World, rows: list[Any]) -> list[Resource]:
+    """A case is released to a bureau an approved warning of its institution and day went to
+    (read here from the review listing's decisions, not the query under test)."""
+    with world.app.read_uow() as uow:
+        approved = {
+            (w.institution_id, w.business_date.isoformat(), w.route_to)
+            for w in uow.warning_review.warnings()
+            if w.status is WarningStatus.APPROVED
+        }
+    return [
+        Resource(
+            institution=row["institution_id"],
+            bureau=row["bureaus"][0],
+            released=(row["institution_id"], row["business_date"], row["bureaus"][0]) in approved,
+        )
+        for row in rows
+    ]
 
 
 def _inbox_rows(_world: World, rows: list[Any]) -> list[Resource]:
     recipients = [row["recipient"] for row in rows]
-    return [Resource(institution=r, bureau=r, special_report=r == "CSRC") for r in recipients]
+    return [
+        Resource(institution=r, bureau=r, special_report=r == "CSRC", released=True)
+        for r in recipients
+    ]
 
 
 def _reminder_rows(_world: World, rows: list[Any]) -> list[Resource]:
-    return [Resource(institution=row["institution_id"], bureau=row["bureau"]) for row in rows]
+    return [
+        Resource(institution=row["institution_id"], bureau=row["bureau"], released=True)
+        for row in rows
+    ]
 
 
 def _explain(world: World, headers: dict[str, str], case_id: str) -> httpx.Response:
@@ -246,8 +273,9 @@ def _watch_rows(_world: World, rows: list[Any]) -> list[Resource]:
 
 GRANT = {"role": "checker", "hours": 4, "reason": "the checker is ill"}
 B001_BOOKS = Resource(organisation="BO:B001", institution="B001")
-B002_CASE = Resource(institution="B002", bureau="CITY-SZ")
-B002_WARNING = Resource(institution="B002", bureau="CITY-SZ", special_report=True)
+# The world's B002 warning is approved before the matrix runs: released, with the case behind it.
+B002_CASE = Resource(institution="B002", bureau="CITY-SZ", released=True)
+B002_WARNING = Resource(institution="B002", bureau="CITY-SZ", special_report=True, released=True)
 DONE_OR_NOT_NOW = frozenset({200, 409})  # the first allowed caller moves it; the next, 409
 EOD = {"business_date": str(DAY), "inbox": "b001"}
 
@@ -274,6 +302,10 @@ ENDPOINTS = (
     Endpoint("users grant (institution)", Action.USER_GRANT, B001,
              _post("/users/b001-viewer/roles", {"role": "viewer"}),
              resource=_of(organisation="B001")),
+    # A spare user's auditor role, given back before each call, is what each caller revokes.
+    Endpoint("users revoke", Action.USER_REVOKE, B001, _revoke_role,
+             resource=_of(organisation="BO:B001"),
+             prepare=lambda w: person(w.app, "BO:B001", Role.AUDITOR, "bo-b001-spare")),
     # A grant's policy is asked in the maker's own organisation; whether the grantee is in
     # it is the grant's own rule (422), not the table's.
     Endpoint("emergency grant", Action.USER_EMERGENCY_GRANT, B001,
@@ -307,8 +339,7 @@ ENDPOINTS = (
     Endpoint("run day", Action.RUN_DAY, B001, _post(f"/monitor/days/{DAY}/run")),
     Endpoint("day result", Action.WARNINGS_LIST, B001, _get(f"/monitor/days/{DAY}")),
     Endpoint("warnings", Action.WARNINGS_LIST, B002, _get("/warnings"), form="lister",
-             rows=_warning_rows,
-             target_row=Resource(institution="B002", bureau="CITY-SZ", special_report=True)),
+             rows=_warning_rows, target_row=B002_WARNING),
     Endpoint("batch import", Action.BROKER_IMPORT, B001,
              _upload("/backoffice/batches", lambda w: w.static_batch),
              resource=_of(institution="B001")),
@@ -347,7 +378,7 @@ ENDPOINTS = (
              allowed=DONE_OR_NOT_NOW, prepare=lambda w: warning_id_of(w.app)),
     Endpoint("deliveries", Action.DELIVERIES_LIST, B002, _get("/deliveries")),
     Endpoint("inbox", Action.INBOX_READ, B002, _get("/inbox"), form="lister", rows=_inbox_rows,
-             target_row=Resource(institution="CITY-SZ", bureau="CITY-SZ")),
+             target_row=Resource(institution="CITY-SZ", bureau="CITY-SZ", released=True)),
     Endpoint("reminders", Action.REMINDERS_READ, B002, _get("/reminders"), form="lister",
              rows=_reminder_rows, target_row=B002_CASE),
     Endpoint("reminder done", Action.REMINDERS_DONE, B002,
@@ -485,6 +516,7 @@ ROUTES = {
     "users add (institution)": "POST /users",
     "users grant (back office)": "POST /users/{user_id}/roles",
     "users grant (institution)": "POST /users/{user_id}/roles",
+    "users revoke": "DELETE /users/{user_id}/roles/{role}",
     "emergency grant": "POST /users/{user_id}/emergency-grants",
     "approvals list": "GET /approvals",
     "approvals request": "POST /approvals",

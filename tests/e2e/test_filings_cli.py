@@ -41,10 +41,14 @@ def test_an_officer_files_and_closes_and_the_registry_officer_decides(
     )
     listed = as_json(officer, "monitor", "filings", "list")
     assert [(f["account_no"], f["status"]) for f in listed] == [
-        ("U-9", "pending"), ("SA-002", "pending"),
+        ("***9", "pending"), ("***002", "pending"),
     ]  # fmt: skip
     table = ok(officer, "monitor", "filings", "list").stdout
-    assert "U-9" in table and "SA-002" in table and "pending" in table
+    assert "***9" in table and "***002" in table and "pending" in table
+    assert "U-9" not in table and "SA-002" not in table
+    # Its own institution's accounts, whole, when its officer asks (`monitor.evidence`).
+    whole = as_json(officer, "monitor", "filings", "list", "--evidence")
+    assert [f["account_no"] for f in whole] == ["U-9", "SA-002"]
 
     approved = ok(registry_officer, "monitor", "filings", "approve", str(filed["filing_id"]))
     assert "approved, registry version 2" in approved.stdout
@@ -67,7 +71,7 @@ def test_an_officer_files_and_closes_and_the_registry_officer_decides(
         "***9",
     ]
     decided = as_json(registry_officer, "monitor", "filings", "list", "--status", "approved")
-    assert [(f["account_no"], f["registry_version"]) for f in decided] == [("U-9", 2)]
+    assert [(f["account_no"], f["registry_version"]) for f in decided] == [("***9", 2)]
 
     other = signed_env(cli_env, "B002", Role.OFFICER)
     denied = clearwatch(other, "monitor", "filings", "file", "U-10", *U9[1:])

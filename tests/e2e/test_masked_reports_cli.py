@@ -83,3 +83,39 @@ def test_registry_show_masks_the_accounts_unless_a_permitted_caller_asks(
     denied = [r for r in records if r["action"] == "access.denied"]
     assert denied and denied[0]["actor"] == "sipf-registry_officer"
     assert "monitor.evidence" in json.dumps(denied[0], ensure_ascii=False)
+
+
+def test_filings_list_masks_the_accounts_unless_a_permitted_caller_asks(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`monitor filings list` masks as `registry show` does (issue 18); `--evidence` is for
+    SIPF's analyst and an institution's officer (its own); others are refused, audited."""
+    env = {**cli_env, "COLUMNS": "200"}
+    assert clearwatch(env, "init").returncode == 0
+    assert (
+        load_registry(env, write_registry(tmp_path / "registry", INSTITUTIONS, FILINGS)).returncode
+        == 0
+    )
+    officer = signed_env(env, "B001", Role.OFFICER)
+    closing = ("monitor", "filings", "close", "SA-002", "--reason", "moved to another bank")
+    closed = clearwatch(officer, *closing)
+    assert closed.returncode == 0 and "***002" in closed.stdout and "SA-002" not in closed.stdout
+    analyst = signed_env(env, "SIPF", Role.ANALYST)
+
+    table = clearwatch(analyst, "monitor", "filings", "list", "--wide")
+    listed = json.loads(clearwatch(analyst, "monitor", "filings", "list", "--json").stdout)
+    assert "***002" in table.stdout and "SA-002" not in table.stdout
+    assert [f["account_no"] for f in listed] == ["***002"]
+    asked = ("monitor", "filings", "list", "--json", "--evidence")
+    assert [f["account_no"] for f in json.loads(clearwatch(analyst, *asked).stdout)] == ["SA-002"]
+
+    registry_officer = signed_env(env, "SIPF", Role.REGISTRY_OFFICER)
+    for caller, extra in [(registry_officer, ()), (officer, ("--institution", "B002"))]:
+        refused = clearwatch(caller, *asked, *extra)
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert "monitor.evidence" in refused.stderr and "SA-002" not in refused.stdout
+    auditor = signed_env(env, "SIPF", Role.ADMIN)
+    records = json.loads(clearwatch(auditor, "audit", "show", "--limit", "5", "--json").stdout)
+    denied = [r for r in records if r["action"] == "access.denied"]
+    assert {r["actor"] for r in denied} == {"sipf-registry_officer", "b001-officer"}
+    assert all("monitor.evidence" in json.dumps(r, ensure_ascii=False) for r in denied)

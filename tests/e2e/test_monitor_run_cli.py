@@ -87,6 +87,30 @@ def test_run_day_prints_writes_json_and_html_and_lists_its_warnings(
     assert listed.returncode == 0 and "B002" in listed.stdout and "1 warning(s)" in listed.stdout
     none = clearwatch(analyst, "monitor", "warnings", "--level", "attention")
     assert none.returncode == 0 and "0 warning(s)" in none.stdout
+    _listed_to_recipients_once_approved(env)
+
+
+def _listed_to_recipients_once_approved(env: dict[str, str]) -> None:
+    """B002's warning is proposed: its bureau, B002 and CSRC list none of it until a second
+    analyst approves it (spec platform §5); then each lists it."""
+    recipients = [
+        signed_env(env, "CITY-SZ", Role.BUREAU_ANALYST),
+        signed_env(env, "B002", Role.OFFICER),
+        signed_env(env, "CSRC", Role.CSRC_VIEWER),
+    ]
+    for recipient in recipients:
+        hidden = clearwatch(recipient, "monitor", "warnings")
+        assert hidden.returncode == 0 and "0 warning(s)" in hidden.stdout, hidden.stderr
+    reviewer = signed_env(env, "SIPF", Role.REVIEWER)
+    listed = clearwatch(reviewer, "cases", "warnings", "list", "--status", "proposed", "--json")
+    [proposed] = json.loads(listed.stdout)
+    approved = clearwatch(reviewer, "cases", "warnings", "approve", str(proposed["warning_id"]))
+    assert approved.returncode == 0, approved.stderr
+    for recipient in recipients:
+        shown = clearwatch(recipient, "monitor", "warnings", "--json")
+        assert shown.returncode == 0, shown.stderr
+        [warning] = json.loads(shown.stdout)
+        assert (warning["institution_id"], warning["released"]) == ("B002", True)
 
 
 def test_run_day_without_a_registry_fails_with_a_clear_message(cli_env: dict[str, str]) -> None:

@@ -37,6 +37,7 @@ from clearwatch.services.monitor.cases_ports import CasesContext
 from clearwatch.services.monitor.cases_review import approve_escalation, decide_case
 from clearwatch.services.monitor.cases_sweep import sweep
 from clearwatch.services.monitor.run_ports import StoredWarning
+from tests.api.support import approve_warnings
 from tests.integration.monitor.conftest import load
 from tests.scenarios.test_monitor_day import (
     DAY,
@@ -192,6 +193,9 @@ def test_another_institution_can_neither_read_nor_explain_a_case(monitor: Monito
         list_cases(gate=gate_of(monitor.app, "B002", Role.OFFICER), context=context(monitor)) == []
     )
     shanghai = gate_of(monitor.app, "CN-SH", Role.BUREAU_ANALYST)
+    # The bureau reads the cases behind a warning routed to it once a second analyst approved it.
+    assert list_cases(gate=shanghai, context=context(monitor)) == []
+    assert approve_warnings(monitor.app, "B001") == 1
     assert len(list_cases(gate=shanghai, context=context(monitor))) == 3
     shenzhen = gate_of(monitor.app, "CITY-SZ", Role.BUREAU_ANALYST)
     assert list_cases(gate=shenzhen, context=context(monitor)) == []

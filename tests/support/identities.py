@@ -72,15 +72,15 @@ def registered(app: Application, user_id: str, organisation: str, role: Role) ->
 
 def token_for(env: Mapping[str, str], organisation: str, role: Role) -> str:
     """A signed access token for a user holding `role` in `organisation`, registered in the
-    store `env` points at: what `clearwatch login` would keep, for subprocess tests (the
-    tests hold the store's key, as its server does)."""
+    store `env` points at: what `clearwatch login` with its code would keep, for subprocess
+    tests (the tests hold the store's key, as its server does)."""
     app = build_application(Settings.from_environment(env))
     try:
         user_id = f"{organisation.lower().replace(':', '-')}-{role.value}"
         registered(app, user_id, organisation, role)
         now = app.real_clock.now()
         return app.authentication.signer.issue(
-            user_id=user_id, issued_at=now, expires_at=now + timedelta(hours=1)
+            user_id=user_id, issued_at=now, expires_at=now + timedelta(hours=1), second_factor=True
         )
     finally:
         app.dispose()
@@ -92,7 +92,7 @@ def as_user(env: Mapping[str, str], user_id: str) -> dict[str, str]:
     try:
         now = app.real_clock.now()
         token = app.authentication.signer.issue(
-            user_id=user_id, issued_at=now, expires_at=now + timedelta(hours=1)
+            user_id=user_id, issued_at=now, expires_at=now + timedelta(hours=1), second_factor=True
         )
     finally:
         app.dispose()

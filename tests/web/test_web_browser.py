@@ -14,7 +14,7 @@ import pytest
 from clearwatch.bootstrap import build_application
 from clearwatch.config import Settings
 from clearwatch.domain.access.roles import Role
-from tests.api.support import PASSWORD, load_world, person, write_world
+from tests.api.support import PASSWORD, approve_warnings, load_world, person, write_world
 from tests.api.test_api_serve import _env, serving
 from tests.web.support import sign_in_in_browser
 
@@ -42,6 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     app = build_application(Settings.from_environment(env))
     try:
         load_world(app, root / "market")  # everyone's packages, the day run: B002 is warned
+        approve_warnings(app)  # by a second analyst: only then does its bureau read it
         users = [
             person(app, "B002", Role.OFFICER, "b002-officer", password=PASSWORD),
             person(app, "SIPF", Role.ANALYST, password=PASSWORD),

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.monitor.reporting import ReportingCategory
 from clearwatch.domain.shared.masking import MASK
-from tests.api.support import TestClient, audit_records, client_of, row_counts
+from tests.api.support import TestClient, approve_warnings, audit_records, client_of, row_counts
 from tests.scenarios.test_cases_review import REVIEW_TIME
 from tests.scenarios.test_monitor_day import DAY
 from tests.web.support import WEB, csrf_of, sign_in
@@ -29,6 +31,13 @@ def _signed(app: Application, organisation: str, role: Role) -> tuple[TestClient
 def _refused(answer: object, status: int, rule: str) -> None:
     assert answer.status_code == status, answer.text  # type: ignore[attr-defined]
     assert rule in answer.text  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _approved(review_day: Application) -> None:
+    """A bureau reads a warning once a second analyst approved it: here, all of the day's (the
+    first test approves them; the module shares the day)."""
+    approve_warnings(review_day)
 
 
 def test_a_warning_shows_its_findings_masked_and_the_cases_behind_it(

@@ -15,6 +15,7 @@ from clearwatch.services.access.web_sessions import open_web_session
 from tests.api.support import (
     PASSWORD,
     TestClient,
+    approve_warnings,
     audit_records,
     load_world,
     person,
@@ -236,6 +237,7 @@ def test_a_bureau_sees_its_warnings_and_not_another_bureaus(
     browser: TestClient, web_app: Application, tmp_path: Path
 ) -> None:
     load_world(web_app, tmp_path)
+    approve_warnings(web_app)
     landed = sign_in(browser, web_app, "CN-SH", Role.BUREAU_ANALYST)
     assert landed.url.path == f"{WEB}/bureau" and "B002" not in landed.text
     assert browser.get(f"{WEB}/warnings/2026-11-20/B002").status_code == 404
@@ -244,6 +246,40 @@ def test_a_bureau_sees_its_warnings_and_not_another_bureaus(
     assert "B002" in landed.text and ">500.00<" in landed.text
     shown = browser.get(f"{WEB}/warnings/2026-11-20/B002")
     assert shown.status_code == 200 and "M2 G3" in shown.text
+
+
+B002_WARNING_PAGE = f"{WEB}/warnings/2026-11-20/B002"
+RECIPIENTS = (("CITY-SZ", Role.BUREAU_ANALYST), ("B002", Role.OFFICER), ("CSRC", Role.CSRC_VIEWER))
+
+
+def test_a_proposed_warning_is_private_to_sipf_until_a_second_analyst_approves_it(
+    browser: TestClient, web_app: Application, tmp_path: Path
+) -> None:
+    load_world(web_app, tmp_path)  # B002's major warning (M2 G3 → CITY-SZ, copy, CSRC): proposed
+    sign_in(browser, web_app, "SIPF", Role.ANALYST)
+    assert browser.get(B002_WARNING_PAGE).status_code == 200  # SIPF sees it proposed
+    for organisation, role in RECIPIENTS:
+        browser.cookies.clear()
+        landed = sign_in(browser, web_app, organisation, role)
+        head, before = max(r.seq for r in audit_records(web_app)), row_counts(web_app)
+        # Answered as a warning that never was; the denial audited, nothing else changed.
+        assert browser.get(B002_WARNING_PAGE).status_code == 404, organisation
+        assert row_counts(web_app) == before
+        assert [r.action for r in audit_records(web_app, head)] == ["access.denied"]
+        if organisation == "CITY-SZ":
+            assert "B002" not in landed.text
+            month = browser.get(f"{WEB}/bureau/month", params={"month": "2026-11"})
+            assert "2026-11-20" not in month.text
+    assert approve_warnings(web_app, "B002") == 1
+    for organisation, role in RECIPIENTS:
+        browser.cookies.clear()
+        landed = sign_in(browser, web_app, organisation, role)
+        shown = browser.get(B002_WARNING_PAGE)
+        assert shown.status_code == 200 and "M2 G3" in shown.text, organisation
+        if organisation == "CITY-SZ":
+            assert "B002" in landed.text and ">500.00<" in landed.text
+            month = browser.get(f"{WEB}/bureau/month", params={"month": "2026-11"})
+            assert "2026-11-20" in month.text
 
 
 def test_an_officer_explains_its_case_and_another_institution_cannot(

@@ -1,6 +1,6 @@
 """Web sessions that ended without a logout are swept (at anyone's sign-in, bounded, and by the
-server now and then), and a second-factor code spent on one sign-in is named as spent, but only
-to one who gave the right password."""
+server now and then), a second-factor code spent on one sign-in is named as spent, but only
+to one who gave the right password, and a change of password ends the sessions opened before."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from datetime import timedelta
 import httpx
 
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.callers import Caller, CredentialKind, local_caller
 from clearwatch.domain.access.roles import Role
 from clearwatch.entrypoints.api.cases_jobs import serve_jobs
+from clearwatch.services.access.passwords import set_password
 from clearwatch.services.access.web_sessions import open_web_session, sweep_web_sessions
 from tests.api.support import PASSWORD, TestClient, audit_records, client_of, person, totp_of
 from tests.web.support import WEB, csrf_of, sign_in
 
 CODE_USED = "second_factor_code_must_not_be_reused"
+NEW_PASSWORD = "a quite different passphrase"
 
 
 def _sessions_of(app: Application) -> dict[str, int]:
@@ -102,3 +105,30 @@ def test_a_spent_code_is_named_only_to_whoever_gave_the_right_password(
         if r.action == "access.sign_in_failed"
     ]
     assert reasons == ["reused second-factor code"] * 2 + ["wrong password"]
+
+
+def test_a_changed_password_ends_the_web_sessions_opened_before_it(
+    web_app: Application,
+) -> None:
+    """Set by the person or reset by an admin: the old cookie signs nobody in, from the moment
+    the change commits; another person's session stays; a new sign-in opens a new one."""
+    officer_browser, other_browser = client_of(web_app), client_of(web_app)
+    sign_in(officer_browser, web_app, "B001", Role.OFFICER)
+    sign_in(other_browser, web_app, "B002", Role.OFFICER)
+    officer = "b001-officer"
+    assert officer_browser.get(f"{WEB}/institution").status_code == 200
+    own = web_app.gate(Caller(officer, CredentialKind.PASSWORD))
+    set_password(gate=own, uow=web_app.uow(), tools=web_app.authentication, user_id=officer,
+                 password=NEW_PASSWORD)  # fmt: skip
+    ended = officer_browser.get(f"{WEB}/institution", follow_redirects=False)
+    assert ended.status_code == 303 and ended.headers["location"] == f"{WEB}/login"
+    assert other_browser.get(f"{WEB}/institution").status_code == 200
+    form = officer_browser.get(f"{WEB}/login")
+    fields = {"user_id": officer, "password": NEW_PASSWORD, "csrf_token": csrf_of(form.text)}
+    assert officer_browser.post(f"{WEB}/login", data=fields).status_code == 200
+    assert officer_browser.get(f"{WEB}/institution", follow_redirects=False).status_code == 200
+    admin = web_app.gate(local_caller(person(web_app, "SIPF", Role.ADMIN)))
+    set_password(gate=admin, uow=web_app.uow(), tools=web_app.authentication, user_id=officer,
+                 password=PASSWORD)  # fmt: skip
+    reset = officer_browser.get(f"{WEB}/institution", follow_redirects=False)
+    assert reset.status_code == 303 and reset.headers["location"] == f"{WEB}/login"

@@ -28,6 +28,8 @@ _ISSUER = "clearwatch"
 _AUDIENCE = "clearwatch-api"
 # The user's credential epoch at issue; checked against the store's on every use.
 _EPOCH_CLAIM = "cep"
+# True when the sign-in verified a TOTP code; absent (a token from before 0870) counts as not.
+_SECOND_FACTOR_CLAIM = "sfa"
 # Tokens whose signature check a process remembers (about 2 MB): the people signed in at once.
 verified_tokens_kept = 4096
 TOTP_WINDOW = 1  # one step (30 s) either side, for a phone's clock that drifts a little
@@ -66,11 +68,18 @@ class JwtAccessTokens:
         return self._key
 
     def issue(
-        self, *, user_id: str, issued_at: datetime, expires_at: datetime, credential_epoch: int = 0
+        self,
+        *,
+        user_id: str,
+        issued_at: datetime,
+        expires_at: datetime,
+        credential_epoch: int = 0,
+        second_factor: bool = False,
     ) -> str:
         claims = {
             "sub": user_id,
             _EPOCH_CLAIM: credential_epoch,
+            _SECOND_FACTOR_CLAIM: second_factor,
             "jti": uuid.uuid4().hex,
             "iat": int(issued_at.timestamp()),
             "exp": int(expires_at.timestamp()),
@@ -107,6 +116,8 @@ class JwtAccessTokens:
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             credential_epoch=_epoch(claims[_EPOCH_CLAIM]),
+            # Only a signed `true` is a second factor; anything else proves none.
+            second_factor=claims.get(_SECOND_FACTOR_CLAIM) is True,
         )
 
 

@@ -66,6 +66,13 @@ class FakeAccessRepository:
         self.state.users[user_id] = replace(user, roles=user.roles | {role})
         return True
 
+    def remove_role(self, *, user_id: str, role: Role) -> bool:
+        user = self.state.users[user_id]
+        if role not in user.roles:
+            return False
+        self.state.users[user_id] = replace(user, roles=user.roles - {role})
+        return True
+
     def pending_exists(self, *, kind: ApprovalKind, subject_ref: str) -> bool:
         return any(
             (r.kind, r.subject_ref, r.status) == (kind, subject_ref, ApprovalStatus.PENDING)

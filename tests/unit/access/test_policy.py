@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -52,6 +53,7 @@ def _own(organisation: Organisation) -> Resource:
         bureau=organisation.code,
         special_report=True,
         reason="the outflow was booked twice",
+        released=True,
     )
 
 
@@ -63,6 +65,7 @@ def _other(kind: OrganisationKind) -> Resource:
         bureau=other.code,
         special_report=False,
         reason="the outflow was booked twice",
+        released=True,
     )
 
 
@@ -90,6 +93,22 @@ def test_every_action_role_and_side_is_decided_exactly_as_the_table_says(
     assert isinstance(other, Allowed) is reaches_other
     if not rules:
         assert own == Denied(NO_RULE, f"{action} by u1 ({organisation})")
+
+
+# Scopes that reach only what has left SIPF (an approved warning, what cites it).
+RELEASED_SCOPES = {Scope.ROUTED_TO_BUREAU, Scope.SPECIAL_REPORTS, Scope.OWN_WARNING_COPIES}
+
+
+@pytest.mark.parametrize(("action", "role", "kind"), CASES)
+def test_nothing_unreleased_reaches_a_bureau_csrc_or_an_institutions_warning_copies(
+    action: Action, role: Role, kind: OrganisationKind
+) -> None:
+    organisation = parse_organisation(HOME[kind])
+    actor = Actor("u1", organisation, frozenset({role}))
+    rules = [rule for rule in POLICY if rule.action is action and rule.role is role]
+    unreleased = dataclasses.replace(_own(organisation), released=False)
+    allowed = isinstance(decide(actor, action, unreleased), Allowed)
+    assert allowed is any(rule.scope not in RELEASED_SCOPES for rule in rules)
 
 
 def test_every_rule_of_the_table_can_allow_something() -> None:
@@ -141,14 +160,39 @@ def test_superseding_without_a_reason_is_refused_by_name() -> None:
 
 def test_a_bureau_sees_the_warnings_routed_to_it_and_csrc_only_special_reports() -> None:
     head = Actor("h", parse_organisation("CITY-SZ"), frozenset({Role.BUREAU_HEAD}))
-    routed = Resource(institution="B001", bureau="CITY-SZ")
-    elsewhere = Resource(institution="B001", bureau="CN-GD")
+    routed = Resource(institution="B001", bureau="CITY-SZ", released=True)
+    elsewhere = Resource(institution="B001", bureau="CN-GD", released=True)
     assert isinstance(decide(head, Action.WARNINGS_LIST, routed), Allowed)
     assert isinstance(decide(head, Action.WARNINGS_LIST, elsewhere), Denied)
     csrc = Actor("c", parse_organisation("CSRC"), frozenset({Role.CSRC_VIEWER}))
-    special = Resource(institution="B001", bureau="CN-GD", special_report=True)
+    special = Resource(institution="B001", bureau="CN-GD", special_report=True, released=True)
     assert isinstance(decide(csrc, Action.WARNINGS_LIST, special), Allowed)
     assert isinstance(decide(csrc, Action.WARNINGS_LIST, elsewhere), Denied)
+
+
+def test_a_proposed_warning_reaches_only_sipf() -> None:
+    proposed = Resource(institution="B001", bureau="CITY-SZ", special_report=True)
+    readers = [
+        Actor("u", parse_organisation(ident), frozenset({role}))
+        for ident, role in (
+            ("CITY-SZ", Role.BUREAU_HEAD),
+            ("CSRC", Role.CSRC_VIEWER),
+            ("B001", Role.OFFICER),
+            ("SIPF", Role.ANALYST),
+        )
+    ]
+    verdicts = [decide(reader, Action.WARNINGS_LIST, proposed) for reader in readers]
+    seen = {
+        r.organisation.ident
+        for r, v in zip(readers, verdicts, strict=True)
+        if isinstance(v, Allowed)
+    }
+    assert seen == {"SIPF"}
+    copy = dataclasses.replace(proposed, released=True)
+    officer = Actor("o", parse_organisation("B001"), frozenset({Role.OFFICER}))
+    assert isinstance(decide(officer, Action.WARNINGS_LIST, copy), Allowed)
+    # Its own packages and cases an institution reads whatever any warning's state.
+    assert isinstance(decide(officer, Action.CASES_READ, proposed), Allowed)
 
 
 def test_a_back_office_reaches_only_its_own_brokers_books() -> None:

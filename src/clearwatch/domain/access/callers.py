@@ -1,16 +1,19 @@
 """Who is calling, as authentication established it, and what their credential lets them ask.
 
-A person signed in with a password (and a second factor where the roles decide) may ask
-anything the policy gives their roles. A machine's API token is narrower: its scope names the
-few actions it exists for, and the policy still decides within them.
+A person signed in with a password may ask anything the policy gives their roles; a role that
+decides counts only when that sign-in verified a second factor, whatever roles the person held
+then (an emergency grant may come later). A machine's API token is narrower: its scope names
+the few actions it exists for, none of them a decision, and the policy still decides within
+them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from clearwatch.domain.access.policy import Action
+from clearwatch.domain.access.credentials import DECIDING_ROLES
+from clearwatch.domain.access.policy import Action, Actor
 
 
 class CredentialKind(StrEnum):
@@ -35,16 +38,25 @@ SCOPE_ACTIONS: dict[TokenScope, frozenset[Action]] = {
 
 TOKEN_SCOPE_MUST_ALLOW = "token_scope_must_allow_action"
 CALLER_MUST_BE_AUTHENTICATED = "caller_must_be_authenticated"
+SECOND_FACTOR_REQUIRED_FOR_DECIDING_ROLE = "second_factor_required_for_deciding_role"
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated user and the credential they came with (`token_id` for API tokens)."""
+    """An authenticated user and the credential they came with (`token_id` for API tokens);
+    `second_factor`: the sign-in behind a person's token or web session verified a TOTP code."""
 
     user_id: str
     credential: CredentialKind
     token_id: str | None = None
     scope: TokenScope | None = None
+    second_factor: bool = False
+
+    @property
+    def may_decide(self) -> bool:
+        """Whether the caller's deciding roles count: a person's only with a second factor.
+        A machine's scope reaches no deciding action, and an in-process job is trusted."""
+        return self.credential is not CredentialKind.PASSWORD or self.second_factor
 
     @property
     def label(self) -> str:
@@ -57,6 +69,14 @@ class Caller:
         if self.scope is None:
             return self.credential is not CredentialKind.API_TOKEN
         return action in SCOPE_ACTIONS[self.scope]
+
+
+def counted(caller: Caller, actor: Actor) -> Actor:
+    """The actor as the policy sees this caller: without the roles that decide unless the
+    caller may decide (deny by default: an unproven second factor proves nothing)."""
+    if caller.may_decide:
+        return actor
+    return replace(actor, roles=actor.roles - DECIDING_ROLES)
 
 
 def local_caller(user_id: str) -> Caller:

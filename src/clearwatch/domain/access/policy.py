@@ -43,6 +43,7 @@ class Action(StrEnum):
     APPROVALS_LIST = "approvals.list"
     USER_ADD = "user.add"
     USER_GRANT = "user.grant"
+    USER_REVOKE = "user.revoke"  # take a permanent role back (issue 13)
     USER_EMERGENCY_GRANT = "user.emergency_grant"
     USER_LIST = "user.list"
     BROKER_IMPORT = "broker.import"
@@ -88,7 +89,8 @@ class Scope(StrEnum):
     """Which things of which organisation a rule reaches."""
 
     OWN_ORGANISATION = "own_organisation"  # users, approvals, audit of the actor's organisation
-    OWN_INSTITUTION = "own_institution"  # an institution's packages, receipts, warning copies
+    OWN_INSTITUTION = "own_institution"  # an institution's packages, receipts, filings, cases
+    OWN_WARNING_COPIES = "own_warning_copies"  # the copies of its released warnings
     ROUTED_TO_BUREAU = "routed_to_bureau"  # the warnings routed to the actor's bureau
     WHOLE_MONITOR = "whole_monitor"  # SIPF: everything of the monitor
     SPECIAL_REPORTS = "special_reports"  # CSRC: special reports and what they cite
@@ -139,7 +141,7 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.WARNINGS_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
     *_rules(A.WARNINGS_LIST, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
     *_rules(A.WARNINGS_LIST, S.SPECIAL_REPORTS, R.CSRC_VIEWER),
-    *_rules(A.WARNINGS_LIST, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.WARNINGS_LIST, S.OWN_WARNING_COPIES, R.OFFICER, R.VIEWER),
     *_rules(A.PACKAGES_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
     *_rules(A.PACKAGES_LIST, S.OWN_INSTITUTION, R.SUBMITTER, R.OFFICER, R.VIEWER),
     # The regulator as witness of the brokers' audit logs: SIPF reads and hands out the heads.
@@ -156,6 +158,8 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.USER_ADD, S.MONITOR_PARTIES, R.ADMIN),
     *_rules(A.USER_GRANT, S.OWN_ORGANISATION, R.ADMIN),
     *_rules(A.USER_GRANT, S.MONITOR_PARTIES, R.ADMIN),
+    *_rules(A.USER_REVOKE, S.OWN_ORGANISATION, R.ADMIN),
+    *_rules(A.USER_REVOKE, S.MONITOR_PARTIES, R.ADMIN),
     *_rules(A.USER_EMERGENCY_GRANT, S.OWN_ORGANISATION, R.ADMIN),
     *_rules(A.USER_LIST, S.OWN_ORGANISATION, R.ADMIN, R.AUDITOR),
     *_rules(A.USER_LIST, S.MONITOR_PARTIES, R.ADMIN),
@@ -204,7 +208,7 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.DELIVERIES_LIST, S.WHOLE_MONITOR, *_SIPF_READERS),
     # An inbox is read by the organisation it belongs to.
     *_rules(A.INBOX_READ, S.ROUTED_TO_BUREAU, R.BUREAU_ANALYST, R.BUREAU_HEAD),
-    *_rules(A.INBOX_READ, S.OWN_INSTITUTION, R.OFFICER, R.VIEWER),
+    *_rules(A.INBOX_READ, S.OWN_WARNING_COPIES, R.OFFICER, R.VIEWER),
     *_rules(A.INBOX_READ, S.SPECIAL_REPORTS, R.CSRC_VIEWER),
     # A verbal reminder is a task of the institution's bureau, which marks it done; SIPF and
     # the institution itself only read it.
@@ -235,6 +239,11 @@ class Resource:
     `organisation` owns users, approvals and audit records; `institution` is the institution a
     package or warning is about (a broker id for books); `bureau` the region a warning is
     routed to; `special_report` marks what CSRC receives; `reason` is the caller's stated one.
+
+    `released`: the thing has left SIPF — a warning once a reviewer approved it (never while
+    proposed, never withdrawn), a notice delivered from one, the cases behind one, a reminder
+    given to its bureau. Bureaus, CSRC and an institution's warning copies see only what is
+    released; whoever builds a resource and does not know says nothing, and it is not.
     """
 
     organisation: str | None = None
@@ -242,6 +251,7 @@ class Resource:
     bureau: str | None = None
     special_report: bool = False
     reason: str | None = None
+    released: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,12 +279,16 @@ def in_scope(scope: Scope, actor: Organisation, resource: Resource) -> bool:
             return resource.organisation == actor.ident
         case Scope.OWN_INSTITUTION:
             return kind is OrganisationKind.INSTITUTION and resource.institution == actor.code
+        case Scope.OWN_WARNING_COPIES:
+            own = kind is OrganisationKind.INSTITUTION and resource.institution == actor.code
+            return own and resource.released
         case Scope.ROUTED_TO_BUREAU:
-            return kind is OrganisationKind.BUREAU and resource.bureau == actor.code
+            routed = kind is OrganisationKind.BUREAU and resource.bureau == actor.code
+            return routed and resource.released
         case Scope.WHOLE_MONITOR:
-            return kind is OrganisationKind.SIPF
+            return kind is OrganisationKind.SIPF  # proposed and withdrawn warnings too
         case Scope.SPECIAL_REPORTS:
-            return kind is OrganisationKind.CSRC and resource.special_report
+            return kind is OrganisationKind.CSRC and resource.special_report and resource.released
         case Scope.OWN_BROKER_BOOKS:
             return kind is OrganisationKind.BACK_OFFICE and resource.institution == actor.code
         case Scope.MONITOR_PARTIES:

@@ -57,6 +57,7 @@ class AuditAction(StrEnum):
     STORE_TRIGGERS_RESTORED = "store.triggers_restored"
     USER_ADDED = "user.added"
     USER_ROLE_GRANTED = "user.role_granted"
+    USER_ROLE_REVOKED = "user.role_revoked"
     APPROVAL_REQUESTED = "approval.requested"
     APPROVAL_APPROVED = "approval.approved"
     APPROVAL_REJECTED = "approval.rejected"

@@ -31,6 +31,7 @@ from clearwatch.services.access.users import (
     grant_role,
     list_users,
     register_person,
+    revoke_role,
 )
 from clearwatch.services.intraday.halt_lifts import approve_request
 
@@ -82,6 +83,12 @@ class RoleGranted(BaseModel):
     user_id: str
     role: Role
     added: bool = Field(description="False when the user held the role already.")
+
+
+class RoleRevoked(BaseModel):
+    user_id: str
+    role: Role
+    revoked: bool = Field(description="False when the user did not hold the role.")
 
 
 class EmergencyGrantRequest(BaseModel):
@@ -215,6 +222,23 @@ def users_grant(
         at=wired.real_clock.now(),
     )
     return RoleGranted(user_id=user_id, role=body.role, added=added)
+
+
+@router.delete("/users/{user_id}/roles/{role}", responses=problems(403, 404))
+def users_revoke(
+    user_id: Annotated[str, Path(max_length=64)], role: Role, gate: CallerGate, wired: Wired
+) -> RoleRevoked:
+    """Take a permanent role back (its admin; never one's own); it counts from the user's
+    next request."""
+    may_ask(gate, Action.USER_REVOKE)
+    revoked = revoke_role(
+        uow=wired.uow(),
+        user_id=user_id,
+        role=role,
+        actor=gate.user_id,
+        at=wired.real_clock.now(),
+    )
+    return RoleRevoked(user_id=user_id, role=role, revoked=revoked)
 
 
 @router.post(

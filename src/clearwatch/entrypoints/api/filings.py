@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.filings import (
     Filing,
     FilingKind,
@@ -24,10 +25,11 @@ from clearwatch.domain.monitor.filings import (
 )
 from clearwatch.domain.monitor.registry import SpecialAccountFiling
 from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.shared.masking import mask
 from clearwatch.entrypoints.api.problems import ProblemError, problems
 from clearwatch.entrypoints.api.security import CallerGate, Wired
 from clearwatch.entrypoints.api.values import Limit, Offset, Reason, listing_rows_max
-from clearwatch.services.access.authorize import PolicyDenied
+from clearwatch.services.access.authorize import Gate, PolicyDenied
 from clearwatch.services.monitor.filings import (
     approve_filing,
     close_account,
@@ -47,6 +49,9 @@ STATUS_OF_RULE = {
     FilingRule.ACCOUNT_MUST_NOT_BE_FILED_TWICE.value: 409,
 }
 T = TypeVar("T")
+# Accounts' numbers are masked unless the caller asks for the evidence itself and the policy
+# allows it (`monitor.evidence`), as `GET /registry` and the day's results do.
+Evidence = Annotated[bool, Query(description="Unmasked accounts (policy: monitor.evidence).")]
 
 
 class FilingIn(BaseModel):
@@ -75,7 +80,7 @@ class FilingOut(BaseModel):
     filing_id: int
     kind: FilingKind
     status: FilingStatus
-    account_no: str
+    account_no: str = Field(description="Masked (`***` and the last characters) unless evidence.")
     bank_id: str
     broker_id: str
     purpose: str
@@ -110,13 +115,14 @@ def _answered(call: Callable[[], T]) -> T:
         raise ProblemError(status, refusal.rule, str(refusal)) from refusal
 
 
-def _out(filing: Filing) -> FilingOut:
+def _out(filing: Filing, *, evidence: bool = False) -> FilingOut:
+    """The filing as answered: its account's number whole only as allowed evidence."""
     account = filing.account
     return FilingOut(
         filing_id=filing.filing_id,
         kind=filing.kind,
         status=filing.status,
-        account_no=account.account_no,
+        account_no=account.account_no if evidence else mask(account.account_no),
         bank_id=account.bank_id,
         broker_id=account.broker_id,
         purpose=account.purpose,
@@ -169,12 +175,25 @@ def filings_list(
     institution_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
     limit: Limit = listing_rows_max,
     offset: Offset = 0,
+    evidence: Evidence = False,
 ) -> list[FilingOut]:
-    """The filings in the caller's scope: the institution's own, or all of them for SIPF."""
+    """The filings in the caller's scope: the institution's own, or all of them for SIPF;
+    the accounts' numbers masked unless `evidence` is asked for and allowed."""
+    if evidence:
+        _check_evidence(gate, institution_id)
     found = list_filings(
         gate=gate, context=_context(wired), institution_id=institution_id, status=status
     )
-    return [_out(f) for f in found[offset : offset + limit]]
+    return [_out(f, evidence=evidence) for f in found[offset : offset + limit]]
+
+
+def _check_evidence(gate: Gate, institution_id: str | None) -> None:
+    """Asked before anything is read, so that a refusal (audited) shows nothing: the one
+    institution asked for, or all the caller may list (their own, or SIPF's whole monitor)."""
+    if institution_id is None:
+        gate.check_own(Action.MONITOR_EVIDENCE)
+    else:
+        gate.check(Action.MONITOR_EVIDENCE, Resource(institution=institution_id))
 
 
 @router.post("/filings/{filing_id}/approve", responses=problems(403, 404, 409))

@@ -15,17 +15,19 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.evidence_masking import masked_day_document
 from clearwatch.domain.monitor.receipt import ReceiptStatus
+from clearwatch.domain.monitor.registry import SpecialAccountFiling
+from clearwatch.domain.shared.masking import mask
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.api.problems import ProblemError, problems
-from clearwatch.entrypoints.api.security import CallerGate, Wired, may_ask
+from clearwatch.entrypoints.api.security import Bearer, CallerGate, Wired, may_ask
 from clearwatch.entrypoints.api.store_threads import store_threads_of
 from clearwatch.entrypoints.api.uploads import received_upload, upload_body
 from clearwatch.entrypoints.api.values import (
@@ -35,11 +37,12 @@ from clearwatch.entrypoints.api.values import (
     Reason,
     listing_rows_max,
 )
-from clearwatch.services.access.authorize import Gate, PolicyDenied
+from clearwatch.services.access.authorize import PolicyDenied
 from clearwatch.services.monitor.registry import load_registry, show_registry
 from clearwatch.services.monitor.run_day import run_day
 from clearwatch.services.monitor.run_ports import StoredWarning
 from clearwatch.services.monitor.submit_package import submit_package
+from clearwatch.services.monitor.warning_release import readable_warnings
 
 router = APIRouter(tags=["monitor"])
 PACKAGE_MUST_EXIST = "package_must_exist"
@@ -175,15 +178,21 @@ class WarningOut(BaseModel):
     route_to: str = Field(description="The bureau (region code) it is routed to.")
     cc: str
     special_report: bool
+    released: bool = Field(
+        description="Approved by a reviewer, so delivered; only SIPF ever sees one that is not."
+    )
     problem_amount_fen: int = Field(description="Integer fen (分).")
     problem_amount: str = Field(description="Yuan with two decimals, e.g. `-1234.50`.")
     rules_version: str
 
 
 @router.get("/registry", responses=problems(403))
-def registry_show(gate: CallerGate, wired: Wired) -> RegistryOut:
-    """The current registry version (institutions, special-account filings, holidays)."""
+def registry_show(gate: CallerGate, wired: Wired, evidence: Evidence = False) -> RegistryOut:
+    """The current registry version (institutions, special-account filings, holidays); the
+    accounts' numbers masked unless `evidence` is asked for and allowed."""
     gate.check(Action.REGISTRY_SHOW, Resource())
+    if evidence:  # asked before anything is read, as `registry show --evidence` does
+        gate.check(Action.MONITOR_EVIDENCE, Resource())
     snapshot, history = show_registry(uow=wired.read_uow())
     return RegistryOut(
         version=None if snapshot is None else snapshot.version,
@@ -192,10 +201,16 @@ def registry_show(gate: CallerGate, wired: Wired) -> RegistryOut:
         else [InstitutionOut(**dataclasses.asdict(i)) for i in snapshot.institutions],
         special_accounts=[]
         if snapshot is None
-        else [dataclasses.asdict(a) for a in snapshot.special_accounts],
+        else [_account_shown(a, evidence=evidence) for a in snapshot.special_accounts],
         holidays=[] if snapshot is None else list(snapshot.holidays),
         history=[RegistryVersionOut(**dataclasses.asdict(v)) for v in history],
     )
+
+
+def _account_shown(account: SpecialAccountFiling, *, evidence: bool) -> dict[str, Any]:
+    """A filed special account, its number whole only as the evidence the policy allowed."""
+    shown = dataclasses.asdict(account)
+    return shown if evidence else shown | {"account_no": mask(account.account_no)}
 
 
 def _outcome_responses(model: str, rejected: str) -> dict[int | str, dict[str, Any]]:
@@ -381,52 +396,47 @@ def _shown(document: dict[str, Any], *, evidence: bool) -> dict[str, Any]:
     return document if evidence else masked_day_document(document)
 
 
-def warning_resource(warning: StoredWarning) -> Resource:
-    """What the policy needs of a warning: whose it is, where it goes, whether CSRC gets it."""
-    return Resource(
-        institution=warning.institution_id,
-        bureau=warning.route_to,
-        special_report=warning.special_report,
-    )
-
-
 WarningLevel = Literal["major", "general", "attention"]
 
 
-@router.get("/warnings", responses=problems(403))
+@router.get("/warnings", response_model=list[WarningOut], responses=problems(403))
 async def warnings_list(
     request: Request,
-    gate: CallerGate,
-    wired: Wired,
+    bearer: Bearer,
     business_date: BusinessDate | None = None,
     level: WarningLevel | None = None,
     bureau: Annotated[str | None, Query(max_length=32)] = None,
     limit: Limit = listing_rows_max,
     offset: Offset = 0,
-) -> list[WarningOut]:
+) -> Response:
     """The warnings of each day's latest result that the caller's scope reaches."""
-    # A bureau's screen asks this often: the policy and the query in one store thread, the
-    # answer checked and written as JSON by Pydantic on the loop (no further hand-off).
+    # A bureau's screen asks this often: the bearer's check, the policy and the query in one
+    # hand-off to a store thread; the answer is made of the schema's own models and written
+    # as JSON once (FastAPI would check them against the schema again first).
+    wired: Application = request.app.state.application
     found = await store_threads_of(request).run(
-        _warnings_seen, gate, wired, business_date=business_date, level=level, bureau=bureau
+        _warnings_seen, wired, bearer, business_date=business_date, level=level, bureau=bureau
     )
-    return [_warning_out(w) for w in found[offset : offset + limit]]
+    shown = [_warning_out(w) for w in found[offset : offset + limit]]
+    return Response(_WARNINGS_JSON.dump_json(shown), media_type="application/json")
+
+
+_WARNINGS_JSON = TypeAdapter(list[WarningOut])
 
 
 def _warnings_seen(
-    gate: Gate,
     wired: Application,
+    bearer: str,
     *,
     business_date: date | None,
     level: WarningLevel | None,
     bureau: str | None,
 ) -> list[StoredWarning]:
-    sees = gate.lister(Action.WARNINGS_LIST)
+    gate = wired.gate_of_bearer(bearer)  # a bad token: Refused, a 401 with its challenge
     with wired.read_uow() as uow:
-        stored = uow.monitor_runs.warnings(
-            business_date=business_date, level=level, route_to=bureau
+        return readable_warnings(
+            gate, uow, business_date=business_date, level=level, route_to=bureau
         )
-    return [w for w in stored if sees(warning_resource(w))]
 
 
 def _warning_out(w: StoredWarning) -> WarningOut:
@@ -439,6 +449,7 @@ def _warning_out(w: StoredWarning) -> WarningOut:
         route_to=w.route_to,
         cc=w.cc,
         special_report=w.special_report,
+        released=w.released,
         problem_amount_fen=w.problem_amount_fen,
         problem_amount=format_fen(w.problem_amount_fen),
         rules_version=w.rules_version,

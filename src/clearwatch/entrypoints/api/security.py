@@ -1,16 +1,26 @@
 """Who calls: the bearer token proved by the application, and the policy asked for them.
 
-Every route but `login` and `health` depends on `gate_of_request`: a missing or invalid bearer
-token is a 401 with a `WWW-Authenticate` challenge before the route runs. The token itself is
-never logged or echoed; only the caller's label reaches the audit log.
+Every route but `login` and `health` depends on `gate_of_request` (or, for a route that
+authenticates inside its own store work, on `bearer_of_request`): a missing bearer token is a
+401 with a `WWW-Authenticate` challenge before the route runs, an invalid one a 401 as soon as
+the store is asked. The token itself is never logged or echoed; only the caller's label
+reaches the audit log.
+
+The header is read here rather than by FastAPI's `HTTPBearer` dependency, and the gate is one
+dependency with no dependencies of its own: FastAPI solves each level of dependencies on every
+request, and on the hottest reads that solving cost more than authenticating. The OpenAPI still
+names the bearer scheme for every route that needs it (`document_bearer`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.callers import CALLER_MUST_BE_AUTHENTICATED
@@ -19,11 +29,13 @@ from clearwatch.entrypoints.api.problems import ProblemError, bearer_challenge
 from clearwatch.entrypoints.api.store_threads import store_threads_of
 from clearwatch.services.access.authorize import Gate
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="A person's access token from `POST /api/v1/auth/login`, or a machine's API "
-    "token (`cw_…`) made by its organisation's officer or admin.",
-)
+BEARER_SCHEME = "HTTPBearer"  # its name in the OpenAPI's security schemes
+BEARER_SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A person's access token from `POST /api/v1/auth/login`, or a machine's "
+    "API token (`cw_…`) made by its organisation's officer or admin.",
+}
 
 
 # Async, as are the dependencies below: FastAPI runs a plain `def` dependency in a thread of
@@ -37,29 +49,43 @@ async def application_of(request: Request) -> Application:
 Wired = Annotated[Application, Depends(application_of)]
 
 
-async def gate_of_request(
-    request: Request,
-    wired: Wired,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Gate:
-    """The authenticated caller's gate (policy on the real clock); else a 401 problem.
+def presented_bearer(request: Request) -> str:
+    """The token of `Authorization: Bearer <token>`; else a 401 problem with its challenge.
 
-    The token is checked against the store on every request (its user, its credential epoch,
-    a machine token's revocation), in one of the store threads; the caller read with it is
-    what this request's gate decides by, and nothing of it outlives the request."""
-    if credentials is None or not credentials.credentials.strip():
+    As FastAPI's `HTTPBearer` reads it: the scheme in any case, the token after one space."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    presented = token.strip()
+    if scheme.lower() != "bearer" or not presented:
         raise ProblemError(
             401,
             CALLER_MUST_BE_AUTHENTICATED,
             "send `Authorization: Bearer <token>`",
             headers=bearer_challenge(CALLER_MUST_BE_AUTHENTICATED),
         )
-    # A bad token is a `Refused(token_must_be_valid)`: a 401 with its challenge.
-    presented = credentials.credentials.strip()
+    return presented
+
+
+async def bearer_of_request(request: Request) -> str:
+    """The presented bearer token, not yet checked: for a route that checks it in the same
+    store work as its own reads (`Application.gate_of_bearer`), in one hand-off."""
+    return presented_bearer(request)
+
+
+async def gate_of_request(request: Request) -> Gate:
+    """The authenticated caller's gate (policy on the real clock); else a 401 problem.
+
+    The token is checked against the store on every request (its user, its credential epoch,
+    a machine token's revocation), in one of the store threads; the caller read with it is
+    what this request's gate decides by, and nothing of it outlives the request. A bad token
+    is a `Refused(token_must_be_valid)`: a 401 with its challenge."""
+    presented = presented_bearer(request)
+    wired: Application = request.app.state.application
     return await store_threads_of(request).run(wired.gate_of_bearer, presented)
 
 
 CallerGate = Annotated[Gate, Depends(gate_of_request)]
+Bearer = Annotated[str, Depends(bearer_of_request)]
+_AUTHENTICATING = (gate_of_request, bearer_of_request)
 
 
 def may_ask(gate: Gate, action: Action) -> None:
@@ -67,3 +93,28 @@ def may_ask(gate: Gate, action: Action) -> None:
     scope, before the use case looks anything up: its named rules, and whether the thing
     asked about exists, are only for those who could be allowed."""
     gate.lister(action)
+
+
+def document_bearer(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
+    """Name the bearer scheme in the OpenAPI for each operation whose route authenticates, as
+    FastAPI does for a route that depends on `HTTPBearer`."""
+    secured = False
+    for route in iter_route_contexts(list(routes)):  # the routes of included routers too
+        original = route.original_route
+        if not isinstance(original, APIRoute) or not _authenticates(original.dependant):
+            continue
+        operations = schema.get("paths", {}).get(route.path_format, {})
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is not None:
+                operation["security"] = [{BEARER_SCHEME: []}]
+                secured = True
+    if secured:
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[BEARER_SCHEME] = dict(BEARER_SECURITY_SCHEME)
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return dependant.call in _AUTHENTICATING or any(
+        _authenticates(each) for each in dependant.dependencies
+    )

@@ -36,6 +36,7 @@ from clearwatch.services.access.users import (
     grant_role,
     list_users,
     register_person,
+    revoke_role,
 )
 from clearwatch.services.intraday.halt_lifts import approve_request
 
@@ -160,6 +161,28 @@ def user_grant(
     except Refused as error:
         raise _refused(error) from error
     say(console, f"{user_id} {'now holds' if added else 'already held'} {_role(role)}")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    user_id: str = typer.Argument(...),
+    role: str = typer.Argument(..., help="The permanent role to take back."),
+    at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
+) -> None:
+    """Take a permanent role back (the admin of the user's organisation; never one's own)."""
+    wired = _real_clock(at)
+    actor = _gate(wired, Action.USER_REVOKE).user_id
+    try:
+        revoked = revoke_role(
+            uow=wired.uow(),
+            user_id=user_id,
+            role=_role(role),
+            actor=actor,
+            at=wired.real_clock.now(),
+        )
+    except Refused as error:
+        raise _refused(error) from error
+    say(console, f"{user_id} {'no longer holds' if revoked else 'did not hold'} {_role(role)}")
 
 
 @user_app.command("emergency-grant")

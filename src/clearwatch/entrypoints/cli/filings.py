@@ -13,8 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.filings import Filing, FilingStatus
 from clearwatch.domain.monitor.registry import SpecialAccountFiling
+from clearwatch.domain.shared.masking import mask
 from clearwatch.entrypoints.cli.common import application, console, signed_in
 from clearwatch.entrypoints.cli.output import (
     Column,
@@ -25,6 +27,7 @@ from clearwatch.entrypoints.cli.output import (
     status_style,
     wide_option,
 )
+from clearwatch.services.access.authorize import Gate
 from clearwatch.services.monitor.filings import (
     approve_filing,
     close_account,
@@ -46,14 +49,15 @@ def filings_context(wired: Application) -> FilingsContext:
     )
 
 
-def filing_row(filing: Filing) -> dict[str, Any]:
-    """A filing as the listing and `--json` show it (the API's `FilingOut`, field for field)."""
+def filing_row(filing: Filing, *, evidence: bool = False) -> dict[str, Any]:
+    """A filing as the listing and `--json` show it (the API's `FilingOut`, field for field):
+    the account's number masked unless shown as the evidence the policy allowed."""
     account = filing.account
     return {
         "filing_id": filing.filing_id,
         "kind": filing.kind.value,
         "status": filing.status.value,
-        "account_no": account.account_no,
+        "account_no": account.account_no if evidence else mask(account.account_no),
         "bank_id": account.bank_id,
         "broker_id": account.broker_id,
         "purpose": account.purpose,
@@ -95,8 +99,9 @@ def _report(filing: Filing, as_json: bool) -> None:
     version = (
         "" if filing.registry_version is None else f", registry version {filing.registry_version}"
     )
+    account = mask(filing.account.account_no)
     console.print(
-        f"[green]filing {filing.filing_id}[/] ({filing.kind.value} {filing.account.account_no}): "
+        f"[green]filing {filing.filing_id}[/] ({filing.kind.value} {account}): "
         f"{filing.status.value}{version}",
         highlight=False,
     )
@@ -143,6 +148,18 @@ def close_command(
     _report(filing, as_json)
 
 
+EVIDENCE_HELP = "Show the accounts' numbers unmasked (policy: monitor.evidence)."
+
+
+def check_evidence(gate: Gate, institution_id: str | None) -> None:
+    """Asked before anything is read, so that a refusal (audited) shows nothing: the one
+    institution asked for, or all the caller may list (their own, or SIPF's whole monitor)."""
+    if institution_id is None:
+        gate.check_own(Action.MONITOR_EVIDENCE)
+    else:
+        gate.check(Action.MONITOR_EVIDENCE, Resource(institution=institution_id))
+
+
 @filings_app.command("list")
 def list_command(
     status: Annotated[
@@ -151,20 +168,22 @@ def list_command(
     institution: Annotated[str | None, typer.Option("--institution", help="Filer's id.")] = None,
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: Annotated[bool, typer.Option("--evidence", help=EVIDENCE_HELP)] = False,
 ) -> None:
-    """The filings you may see: your institution's, or every one for SIPF."""
+    """The filings you may see: your institution's, or every one for SIPF. The accounts'
+    numbers are masked unless asked for with `--evidence` and the policy allows it."""
     try:
         wanted = None if status is None else FilingStatus(status)
     except ValueError as error:
         raise typer.BadParameter(f"--status must be one of {', '.join(FilingStatus)}") from error
     wired = application()
+    gate = signed_in(wired)
+    if evidence:
+        check_evidence(gate, institution)
     found = list_filings(
-        gate=signed_in(wired),
-        context=filings_context(wired),
-        institution_id=institution,
-        status=wanted,
+        gate=gate, context=filings_context(wired), institution_id=institution, status=wanted
     )
-    rows = [filing_row(f) for f in found]
+    rows = [filing_row(f, evidence=evidence) for f in found]
     print_listing(console, "Filings 账户报备", FILING_COLUMNS, rows, wide=wide, as_json=as_json)
 
 

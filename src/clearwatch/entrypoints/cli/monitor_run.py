@@ -31,6 +31,7 @@ from clearwatch.entrypoints.cli.output import (
 )
 from clearwatch.services.monitor.run_day import RunDayContext, RunDayOutcome, run_day
 from clearwatch.services.monitor.run_ports import StoredWarning
+from clearwatch.services.monitor.warning_release import readable_warnings
 
 # `monitor sweep` is the cases module's sweep under the name the issue gives it: the monitor's
 # deadlines (LATE packages, overdue cases) are the monitor's business.
@@ -182,20 +183,10 @@ def warnings_command(
         raise typer.BadParameter("--level must be major, general or attention")
     day = _parse_date(business_date) if business_date else None
     wired = application()
-    sees = signed_in(wired).lister(Action.WARNINGS_LIST)
-    with wired.read_uow() as uow:
-        stored = uow.monitor_runs.warnings(business_date=day, level=level, route_to=bureau)
-    found = [w for w in stored if sees(warning_resource(w))]
+    gate = signed_in(wired)
+    with wired.read_uow() as uow:  # a bureau, CSRC or an institution: approved ones only
+        found = readable_warnings(gate, uow, business_date=day, level=level, route_to=bureau)
     _print_warnings(found, wide=wide, as_json=as_json)
-
-
-def warning_resource(warning: StoredWarning) -> Resource:
-    """What the policy needs of a warning: whose it is, where it goes, whether CSRC gets it."""
-    return Resource(
-        institution=warning.institution_id,
-        bureau=warning.route_to,
-        special_report=warning.special_report,
-    )
 
 
 WARNING_COLUMNS = (
@@ -207,6 +198,7 @@ WARNING_COLUMNS = (
     Column("bureau", "route_to"),
     Column("cc", "cc", wide=True),
     Column("special", "special_report"),
+    Column("released", "released", wide=True),
     Column("problem amount", "problem_amount", justify="right"),
     Column("rules", "rules_version", wide=True),
 )
@@ -223,6 +215,7 @@ def _print_warnings(found: list[StoredWarning], *, wide: bool, as_json: bool) ->
             "route_to": w.route_to,
             "cc": w.cc,
             "special_report": w.special_report,
+            "released": w.released,
             "problem_amount": format_fen(w.problem_amount_fen),
             "rules_version": w.rules_version,
         }

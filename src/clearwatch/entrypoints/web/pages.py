@@ -65,6 +65,7 @@ from clearwatch.services.monitor.day_trend import TrendDay, day_trend
 from clearwatch.services.monitor.run_ports import StoredWarning
 from clearwatch.services.monitor.submission_grid import Submission, submission_grid
 from clearwatch.services.monitor.submit_package import submit_package
+from clearwatch.services.monitor.warning_release import readable_warnings, warning_resource
 
 router = APIRouter(prefix=WEB_PREFIX, route_class=WebRoute, include_in_schema=False)
 LOGIN_CSRF_COOKIE = "cw_login_csrf"  # double-submit token of the login form (no session yet)
@@ -219,10 +220,8 @@ def sipf_day(
     wired = application_of(request)
     business_date = day or _latest_day(request)
     grid = submission_grid(gate=viewer.gate, uow=wired.read_uow(), business_date=business_date)
-    sees = viewer.gate.lister(Action.WARNINGS_LIST)
     with wired.read_uow() as uow:
-        stored = uow.monitor_runs.warnings(business_date=business_date)
-    warnings = [w for w in stored if sees(_warning_resource(w))]
+        warnings = readable_warnings(viewer.gate, uow, business_date=business_date)
     trend = day_trend(
         gate=viewer.gate, uow=wired.read_uow(), last_date=business_date, days=trend_days
     )
@@ -247,14 +246,6 @@ def sipf_day(
     )
 
 
-def _warning_resource(warning: StoredWarning) -> Resource:
-    return Resource(
-        institution=warning.institution_id,
-        bureau=warning.route_to,
-        special_report=warning.special_report,
-    )
-
-
 def _by_level_bureau(warnings: list[StoredWarning]) -> dict[str, Counter[str]]:
     """Bureau → count per level."""
     table: dict[str, Counter[str]] = {}
@@ -269,11 +260,10 @@ def _by_level_bureau(warnings: list[StoredWarning]) -> dict[str, Counter[str]]:
 def bureau_warnings(request: Request, viewer: SignedIn) -> HTMLResponse:
     """The warnings routed to the viewer's bureau, by date (newest first) and level."""
     wired = application_of(request)
-    sees = viewer.gate.lister(Action.WARNINGS_LIST)
     with wired.read_uow() as uow:
-        stored = uow.monitor_runs.warnings()
+        readable = readable_warnings(viewer.gate, uow)  # only approved ones: spec platform §5
     warnings = sorted(
-        (w for w in stored if sees(_warning_resource(w))),
+        readable,
         key=lambda w: (-w.business_date.toordinal(), LEVELS.index(Level(w.level)),
                        w.institution_id),
     )  # fmt: skip
@@ -297,8 +287,10 @@ def warning_page(
     found = [w for w in stored if w.institution_id == institution_id]
     if not found:
         raise PageNotFound(f"{WARNING_MUST_EXIST}: {business_date} {institution_id}")
-    try:  # audited when denied; then answered exactly like a warning that never was
-        viewer.gate.check(Action.WARNINGS_LIST, _warning_resource(found[0]))
+    # Audited when denied (another bureau's, or one not yet approved for a bureau, CSRC or the
+    # institution); then answered exactly like a warning that never was.
+    try:
+        viewer.gate.check(Action.WARNINGS_LIST, warning_resource(found[0]))
     except Refused as denied:
         raise PageNotFound(f"{WARNING_MUST_EXIST}: {business_date} {institution_id}") from denied
     warning = found[0]
@@ -306,7 +298,7 @@ def warning_page(
     # `?evidence=true`, for whom the policy allows); the cases they opened, for who may read.
     findings = [masked_finding(f) for f in json.loads(warning.evidence_json).get("findings", [])]
     cases = None
-    if viewer.may(Action.CASES_READ, _warning_resource(warning)):
+    if viewer.may(Action.CASES_READ, warning_resource(warning)):
         cases = list_cases(
             gate=viewer.gate, context=wired.cases_context(regrade=False),
             business_date=business_date, institution_id=institution_id,

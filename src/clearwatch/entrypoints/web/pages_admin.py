@@ -43,7 +43,13 @@ from clearwatch.services.access.api_tokens import (
     revoke_token,
 )
 from clearwatch.services.access.authorize import PolicyDenied
-from clearwatch.services.access.users import Registered, grant_role, list_users, register_person
+from clearwatch.services.access.users import (
+    Registered,
+    grant_role,
+    list_users,
+    register_person,
+    revoke_role,
+)
 
 ACCESS_PATH = f"{WEB_PREFIX}/access"
 TOKEN_DAYS_MUST_BE_A_NUMBER = "token_days_must_be_a_number"
@@ -86,6 +92,7 @@ def _page(
         registered=registered, may_create=viewer.may(Action.TOKEN_CREATE, own),
         may_add_user=viewer.may(Action.USER_ADD, own),
         may_grant=viewer.may(Action.USER_GRANT, own),
+        may_revoke=viewer.may(Action.USER_REVOKE, own),
         may_ask_grant=viewer.may(Action.USER_EMERGENCY_GRANT, own),
         roles_here=sorted(ROLES_BY_KIND[viewer.organisation_kind]),
         grant_hours_max=emergency_grant_hours_max, approvals_path=APPROVALS_PATH,
@@ -203,6 +210,22 @@ def user_grant(
     return RedirectResponse(f"{ACCESS_PATH}#users", status_code=303)
 
 
+def user_revoke(
+    request: Request, viewer: SignedIn, user_id: Text = "", role: Text = "", csrf_token: Token = ""
+) -> Response:
+    """A permanent role taken back (never one's own); it counts from the user's next request."""
+    check_form(request, viewer, csrf_token)
+    viewer.gate.lister(Action.USER_REVOKE)
+    chosen = _role(role)
+    wired = application_of(request)
+    revoke_role(
+        uow=wired.uow(), user_id=_own_user(request, viewer, user_id, Action.USER_REVOKE),
+        role=chosen,
+        actor=viewer.gate.user_id, at=wired.real_clock.now(),
+    )  # fmt: skip
+    return RedirectResponse(f"{ACCESS_PATH}#users", status_code=303)
+
+
 def _hours(text: str) -> int:
     try:
         return int(text.strip())
@@ -239,6 +262,7 @@ ADMIN_PAGES = (
     ("POST", "/access/tokens/{token_id}/revoke", token_revoke),
     ("POST", "/access/users", user_add),
     ("POST", "/access/grants", user_grant),
+    ("POST", "/access/revocations", user_revoke),
     ("POST", "/access/emergency-grants", emergency_grant),
     *APPROVAL_PAGES,
 )

@@ -35,6 +35,7 @@ from clearwatch.services.access.authorize import PolicyDenied
 from clearwatch.services.monitor.delivery import read_inbox
 from clearwatch.services.monitor.reminder_ports import ReminderContext
 from clearwatch.services.monitor.reminders import list_reminders, mark_reminder_done
+from clearwatch.services.monitor.warning_release import readable_warnings
 
 REMINDERS_PATH = f"{WEB_PREFIX}/bureau/reminders"
 MONTH_MUST_BE_YYYY_MM = "month_must_be_yyyy_mm"
@@ -52,7 +53,7 @@ def bureau_reminders(request: Request, viewer: SignedIn) -> HTMLResponse:
     """The bureau's tasks, open ones first by when they are due; a form on each open one."""
     tasks = list_reminders(gate=viewer.gate, context=_reminders(request))
     tasks.sort(key=lambda t: (t.done, t.due_at))
-    own = Resource(bureau=viewer.actor.organisation.code)
+    own = Resource(bureau=viewer.actor.organisation.code, released=True)  # as any reminder
     return render(
         request, "bureau_reminders.html.j2", viewer=viewer, reminders=tasks,
         may_mark=viewer.may(Action.REMINDERS_DONE, own),
@@ -96,14 +97,12 @@ def bureau_month(
     and by day and level."""
     wired = application_of(request)
     first = _month_of(month, wired.real_clock.now().astimezone(SHANGHAI).date())
-    sees = viewer.gate.lister(Action.WARNINGS_LIST)
     with wired.read_uow() as uow:
-        stored = uow.monitor_runs.warnings()
+        readable = readable_warnings(viewer.gate, uow)  # a bureau: only the approved ones
     warnings = [
         w
-        for w in stored
+        for w in readable
         if (w.business_date.year, w.business_date.month) == (first.year, first.month)
-        and sees(_routed(w.institution_id, w.route_to, w.special_report))
     ]
     totals = Counter(w.level for w in warnings)
     by_date: dict[date, Counter[str]] = {}
@@ -118,17 +117,13 @@ def bureau_month(
     )  # fmt: skip
 
 
-def _routed(institution_id: str, route_to: str, special_report: bool) -> Resource:
-    return Resource(institution=institution_id, bureau=route_to, special_report=special_report)
-
-
 def bureau_inbox(request: Request, viewer: SignedIn) -> HTMLResponse:
     """The notices delivered to the viewer's bureau, newest first, each linked to its warning.
     The inbox keeps no mark of having been read, so none is shown."""
     code = viewer.actor.organisation.code
     # A bureau's own inbox: an institution's user (who reads its own copies on its messages
     # page) or SIPF is refused here (403, audited) rather than shown a list.
-    viewer.gate.check(Action.INBOX_READ, Resource(bureau=code))
+    viewer.gate.check(Action.INBOX_READ, Resource(bureau=code, released=True))  # delivered
     context = application_of(request).delivery_context()
     inbox = [m for m in read_inbox(gate=viewer.gate, context=context) if m.recipient == code]
     inbox.sort(key=lambda m: (m.delivered_at, m.message_id), reverse=True)

@@ -41,7 +41,7 @@ from clearwatch.entrypoints.web.i18n import (
     language_of,
     load_catalogues,
 )
-from clearwatch.services.access.authorize import Gate, PolicyDenied, actor_in
+from clearwatch.services.access.authorize import Gate, PolicyDenied, actor_of
 from clearwatch.services.access.web_sessions import (
     StoredWebSession,
     csrf_matches,
@@ -167,15 +167,22 @@ def signed_in(request: Request) -> Viewer:
     if not session_id:
         raise NotSignedIn
     at = wired.real_clock.now()
-    session = web_session(uow=wired.read_uow(), session_id=session_id, at=at)
-    if session is None:
+    # None also when the user was removed, or changed password or second factor, since.
+    live = web_session(uow=wired.read_uow(), session_id=session_id, at=at)
+    if live is None:
         raise NotSignedIn
-    with wired.read_uow() as uow:
-        actor = actor_in(uow, user_id=session.user_id, at=at)
-    if actor is None:  # the user was removed since signing in
-        raise NotSignedIn
-    gate = wired.gate(Caller(session.user_id, CredentialKind.PASSWORD))
-    viewer = Viewer(session, gate, actor)
+    session = live.session
+    caller = Caller(session.user_id, CredentialKind.PASSWORD, second_factor=session.second_factor)
+    # The user as the session's lookup read them decides this request's checks, as the API's
+    # bearer does; nothing of it outlives the request.
+    gate = Gate(
+        caller=caller,
+        uow_factory=wired.uow,
+        clock=wired.real_clock,
+        read_uow_factory=wired.read_uow,
+        known=live.record,
+    )
+    viewer = Viewer(session, gate, actor_of(live.record, at))
     request.state.web_viewer = viewer  # an error page still shows who is signed in
     return viewer
 

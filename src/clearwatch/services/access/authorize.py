@@ -11,7 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from clearwatch.domain.access.callers import TOKEN_SCOPE_MUST_ALLOW, Caller
+from clearwatch.domain.access.callers import (
+    SECOND_FACTOR_REQUIRED_FOR_DECIDING_ROLE,
+    TOKEN_SCOPE_MUST_ALLOW,
+    Caller,
+    counted,
+)
 from clearwatch.domain.access.grants import roles_in_force
 from clearwatch.domain.access.policy import (
     NO_RULE,
@@ -135,13 +140,30 @@ class Gate:
     def user_id(self) -> str:
         return self.caller.user_id
 
+    def _decided(self, actor: Actor | None, action: Action, resource: Resource) -> Actor:
+        """`_required` for the actor as this caller counts (deciding roles only with a second
+        factor); refused by its own rule where only an uncounted role would have allowed."""
+        if actor is None or self.caller.may_decide:
+            return _required(actor, self.user_id, action, resource)
+        seen = counted(self.caller, actor)
+        if isinstance(decide(seen, action, resource), Denied) and isinstance(
+            decide(actor, action, resource), Allowed
+        ):
+            self._refuse_without_second_factor(action, resource)
+        return _required(seen, self.user_id, action, resource)
+
+    def _refuse_without_second_factor(self, action: Action, resource: Resource) -> None:
+        why = f"{action} needs a role that decides: sign in again with your code"
+        denied = Denied(SECOND_FACTOR_REQUIRED_FOR_DECIDING_ROLE, why)
+        raise PolicyDenied(denied, user_id=self.caller.label, action=action, resource=resource)
+
     def check(self, action: Action, resource: Resource) -> Actor:
         """The actor if the caller's credential and the policy allow; else `PolicyDenied`,
         audited, with nothing else changed."""
         at = self.clock.now()
         with denials_audited(self.uow_factory(), at=at):
             self._check_credential(action, resource)
-            return _required(self._actor(at), self.user_id, action, resource)
+            return self._decided(self._actor(at), action, resource)
 
     def check_own(self, action: Action) -> Actor:
         """`check` for a thing of the caller's own organisation (it names no other): a broken
@@ -157,7 +179,7 @@ class Gate:
                     organisation=actor.organisation.ident, institution=actor.organisation.code
                 )
             )
-            return _required(actor, self.user_id, action, own)
+            return self._decided(actor, action, own)
 
     def lister(self, action: Action) -> Callable[[Resource], bool]:
         """For a listing: denied (audited) unless some rule of `action` names a role the caller
@@ -166,17 +188,33 @@ class Gate:
         with denials_audited(self.uow_factory(), at=at):
             self._check_credential(action, Resource())
             actor = self._actor(at)
+            if actor is not None:
+                self._check_second_factor(actor, action)
+                actor = counted(self.caller, actor)
             if actor is None or not _may_list(actor, action):
                 rule = ACTOR_MUST_BE_REGISTERED if actor is None else NO_RULE
                 denied = Denied(rule, f"{action} by {self.user_id}")
                 raise PolicyDenied(denied, user_id=self.user_id, action=action, resource=Resource())
-        return lambda resource: isinstance(decide(actor, action, resource), Allowed)
+        seen = actor
+        return lambda resource: isinstance(decide(seen, action, resource), Allowed)
 
     def check_credential(self, action: Action) -> None:
-        """Only what a machine's token scope allows (use cases that ask the policy inside)."""
-        uow = self.uow_factory()
-        with denials_audited(uow, at=self.clock.now()):
+        """Only what a machine's token scope allows, and no action that only a role deciding
+        without a second factor would allow (use cases that ask the policy inside)."""
+        at = self.clock.now()
+        with denials_audited(self.uow_factory(), at=at):
             self._check_credential(action, Resource())
+            if not self.caller.may_decide:
+                actor = self._actor(at)
+                if actor is not None:
+                    self._check_second_factor(actor, action)
+
+    def _check_second_factor(self, actor: Actor, action: Action) -> None:
+        """Refused by its own rule when only an uncounted deciding role gives `action`."""
+        if self.caller.may_decide:
+            return
+        if not _may_list(counted(self.caller, actor), action) and _may_list(actor, action):
+            self._refuse_without_second_factor(action, Resource())
 
     def _check_credential(self, action: Action, resource: Resource) -> None:
         if not self.caller.may_ask(action):

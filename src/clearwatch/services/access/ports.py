@@ -30,6 +30,10 @@ class AccessRepository(Protocol):
         """False when the user already held the role."""
         ...
 
+    def remove_role(self, *, user_id: str, role: Role) -> bool:
+        """Take a permanent role back; False when the user did not hold it."""
+        ...
+
     def pending_exists(self, *, kind: ApprovalKind, subject_ref: str) -> bool: ...
 
     def add_request(
@@ -136,18 +140,26 @@ class PasswordHasher(Protocol):
 
 @dataclass(frozen=True)
 class AccessClaims:
-    """What a signed access token says: whose it is, until when, and the credential epoch of
-    its user when it was issued (a later change of password makes it worthless)."""
+    """What a signed access token says: whose it is, until when, the credential epoch of its
+    user when it was issued (a later change of password makes it worthless), and whether its
+    sign-in verified a second factor (without one, no role that decides counts)."""
 
     user_id: str
     token_id: str
     expires_at: datetime
     credential_epoch: int
+    second_factor: bool = False
 
 
 class AccessTokenSigner(Protocol):
     def issue(
-        self, *, user_id: str, issued_at: datetime, expires_at: datetime, credential_epoch: int = 0
+        self,
+        *,
+        user_id: str,
+        issued_at: datetime,
+        expires_at: datetime,
+        credential_epoch: int = 0,
+        second_factor: bool = False,
     ) -> str: ...
 
     def read(self, token: str) -> AccessClaims:

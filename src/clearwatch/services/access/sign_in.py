@@ -40,11 +40,15 @@ from clearwatch.services.audit.audit_log import record_audit
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A signed access token for the API and the CLI, and when it stops working."""
+    """A signed access token for the API and the CLI, and when it stops working; the
+    credential epoch it was issued under and whether a second factor was verified (a web
+    session keeps both, as the token does)."""
 
     user_id: str
     access_token: str
     expires_at: datetime
+    credential_epoch: int = 0
+    second_factor: bool = False
 
 
 class _Failure(Exception):
@@ -94,7 +98,10 @@ def _sign_in(
     if not tools.hasher.verify(password, stored.password_hash):
         _fail(uow, user_id, stored, "wrong password", at, counted=True)
     roles = user.roles | roles_in_force(uow.access.grants_of(user_id), at)
-    if needs_second_factor(roles):
+    # A code is checked where the roles decide, and wherever one is given for an enrolled
+    # factor: a person who may be granted a deciding role later signs in ready for it.
+    second_factor = needs_second_factor(roles) or bool(code and stored.totp_secret)
+    if second_factor:
         _check_second_factor(uow, tools, user_id, stored, code, at)
     uow.credentials.record_sign_ins(user_id=user_id, record=stored.sign_ins.after_success())
     expires_at = at + timedelta(minutes=tools.access_token_minutes)
@@ -103,16 +110,17 @@ def _sign_in(
         issued_at=at,
         expires_at=expires_at,
         credential_epoch=stored.credential_epoch,
+        second_factor=second_factor,
     )
     record_audit(
         uow,
         actor=user_id,
         action=AuditAction.ACCESS_SIGNED_IN,
         object_ref=f"user:{user_id}",
-        payload={"expires_at": expires_at.isoformat(), "second_factor": needs_second_factor(roles)},
+        payload={"expires_at": expires_at.isoformat(), "second_factor": second_factor},
         recorded_at=at,
     )
-    return SignedIn(user_id, token, expires_at)
+    return SignedIn(user_id, token, expires_at, stored.credential_epoch, second_factor)
 
 
 def _check_second_factor(
@@ -203,7 +211,8 @@ def authenticate_caller(
         raise Refused(TOKEN_MUST_BE_VALID, "its user is no longer registered")
     if claims.credential_epoch != record.credential_epoch:
         raise Refused(TOKEN_MUST_BE_VALID, "issued before a change of password: sign in again")
-    return Authenticated(Caller(claims.user_id, CredentialKind.PASSWORD), record)
+    caller = Caller(claims.user_id, CredentialKind.PASSWORD, second_factor=claims.second_factor)
+    return Authenticated(caller, record)
 
 
 def _machine(uow: AccessUnitOfWork, presented: str, at: datetime) -> Authenticated:

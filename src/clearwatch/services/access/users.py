@@ -1,4 +1,4 @@
-"""Users, their organisation and their roles in the store: register, grant, list.
+"""Users, their organisation and their roles in the store: register, grant, revoke, list.
 
 The one act without a registered actor is creating the first admin of an empty store (spec
 platform §2); afterwards the policy table decides who may register users or grant roles, and
@@ -29,6 +29,7 @@ from clearwatch.services.audit.audit_log import record_audit
 BOOTSTRAP_ACTOR = "bootstrap"
 FIRST_USER_MUST_BE_ADMIN = "first_user_must_be_admin"
 SIGN_IN_NEEDED = "caller_must_be_authenticated"
+ROLE_MUST_NOT_BE_REVOKED_BY_ITS_HOLDER = "role_must_not_be_revoked_by_its_holder"
 
 
 def _as_organisation(organisation: Organisation | str) -> Organisation:
@@ -187,6 +188,39 @@ def grant_role(
             )
         uow.commit()
     return added
+
+
+def revoke_role(
+    *, uow: AccessUnitOfWork, user_id: str, role: Role, actor: str, at: datetime
+) -> bool:
+    """Take a permanent role back (the admin of the user's organisation); False if the user
+    did not hold it. It counts from the user's next request, which reads their roles afresh.
+    Nobody takes back their own role: the last admin could lock the organisation out."""
+    with denials_audited(uow, at=at), uow:
+        user = uow.access.user(user_id)
+        if user is None:
+            raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
+        require(
+            uow,
+            user_id=actor,
+            action=Action.USER_REVOKE,
+            resource=Resource(organisation=user.organisation.ident),
+            at=at,
+        )
+        if user_id == actor:
+            raise Refused(ROLE_MUST_NOT_BE_REVOKED_BY_ITS_HOLDER, f"{user_id}: ask another admin")
+        removed = uow.access.remove_role(user_id=user_id, role=role)
+        if removed:
+            record_audit(
+                uow,
+                actor=actor,
+                action=AuditAction.USER_ROLE_REVOKED,
+                object_ref=f"user:{user_id}",
+                payload={"role": role.value, "organisation": user.organisation.ident},
+                recorded_at=at,
+            )
+        uow.commit()
+    return removed
 
 
 def list_users(*, uow: AccessUnitOfWork) -> list[User]:

@@ -4,7 +4,9 @@ The browser's cookie holds only a random id; the store keeps its sha256, the use
 (CSRF) token and when it ends, so any number of servers on one store know the same sessions
 and a stolen copy of the store opens none. A session ends with the sign-in's access token
 (`access_token_minutes`) on the server's real clock, and is deleted at logout. Opening and
-closing one are audited; a session past its end signs nobody in.
+closing one are audited; a session past its end signs nobody in. Like the token, a session
+keeps its user's credential epoch at sign-in (a later change of password or second factor
+ends it) and whether that sign-in verified a second factor.
 
 A session that ended without a logout (the browser was closed) is deleted by a sweep: of at most
 `sessions_swept_at_sign_in_max` at anyone's sign-in, and of up to `sessions_swept_max` a round
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from clearwatch.services.access.ports import AccessUnitOfWork, AuthenticationTools
+from clearwatch.services.access.ports import AccessUnitOfWork, AuthenticationTools, CallerRecord
 from clearwatch.services.access.sign_in import sign_in
 from clearwatch.services.audit.audit_log import record_audit
 
@@ -44,6 +46,8 @@ class StoredWebSession:
     csrf_token: str
     opened_at: datetime
     expires_at: datetime
+    credential_epoch: int = 0
+    second_factor: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def open_web_session(
         csrf_token=secrets.token_urlsafe(csrf_token_bytes),
         opened_at=at.astimezone(UTC),
         expires_at=signed.expires_at.astimezone(UTC),
+        credential_epoch=signed.credential_epoch,
+        second_factor=signed.second_factor,
     )
     with uow:
         uow.web_sessions.remove_expired(user_id=stored.user_id, at=stored.opened_at)
@@ -115,16 +121,28 @@ def open_web_session(
     return OpenedWebSession(session_id, stored)
 
 
+@dataclass(frozen=True)
+class LiveWebSession:
+    """A session that opens now, and its user as the same read of the store found them."""
+
+    session: StoredWebSession
+    record: CallerRecord
+
+
 def web_session(
     *, uow: WebSessionUnitOfWork, session_id: str, at: datetime
-) -> StoredWebSession | None:
-    """The session this cookie's id opens now, or None (unknown, or ended). Only reads, so a
-    page costs no write lock; an ended row is deleted at its owner's next sign-in or logout."""
+) -> LiveWebSession | None:
+    """The session this cookie's id opens now, or None (unknown, ended, its user removed, or
+    opened before a change of their password or second factor). Only reads, so a page costs
+    no write lock; an ended row is deleted at its owner's next sign-in or logout."""
     with uow:
         found = uow.web_sessions.get(_sha256(session_id))
-    if found is None or at >= found.expires_at:
+        record = None if found is None else uow.access.caller_record(found.user_id)
+    if found is None or record is None or at >= found.expires_at:
         return None
-    return found
+    if found.credential_epoch != record.credential_epoch:
+        return None
+    return LiveWebSession(found, record)
 
 
 def close_web_session(*, uow: WebSessionUnitOfWork, session_id: str, at: datetime) -> bool:

@@ -47,11 +47,29 @@ CARELESS_DETAIL = {
 }
 
 
-def case_resources(case: Case) -> tuple[Resource, ...]:
-    """What the policy needs of a case: whose it is, and each bureau its findings go to."""
-    return tuple(Resource(institution=case.institution_id, bureau=b) for b in case.bureaus) or (
-        Resource(institution=case.institution_id),
-    )
+def case_resources(case: Case, released_to: frozenset[str] = frozenset()) -> tuple[Resource, ...]:
+    """What the policy needs of a case: whose it is, and each bureau its findings go to,
+    released to those of them an approved warning of its institution and day went to."""
+    return tuple(
+        Resource(institution=case.institution_id, bureau=b, released=b in released_to)
+        for b in case.bureaus
+    ) or (Resource(institution=case.institution_id),)
+
+
+Released = dict[tuple[str, date], frozenset[str]]
+
+
+def released_routes(uow: CasesRunUnitOfWork, business_date: date | None = None) -> Released:
+    """(institution, D) → the bureaus its approved warnings went to: a bureau reads the cases
+    behind the warnings routed to it (spec platform §3), and only once they are released."""
+    routes: dict[tuple[str, date], set[str]] = {}
+    for w in uow.monitor_runs.warnings(business_date=business_date, released_only=True):
+        routes.setdefault((w.institution_id, w.business_date), set()).add(w.route_to)
+    return {key: frozenset(bureaus) for key, bureaus in routes.items()}
+
+
+def _released_to(released: Released, case: Case) -> frozenset[str]:
+    return released.get((case.institution_id, case.business_date), frozenset())
 
 
 def open_day_cases(
@@ -121,9 +139,12 @@ def read_case(context: CasesContext, case_id: int) -> Case:
         return case_of(uow, case_id)
 
 
-def check_case(gate: Gate, action: Action, case: Case) -> str:
-    """The policy asked for `action` on the case (any of its bureaus); the caller's label."""
-    resources = case_resources(case)
+def check_case(
+    gate: Gate, action: Action, case: Case, released_to: frozenset[str] = frozenset()
+) -> str:
+    """The policy asked for `action` on the case (any of its bureaus, released to those in
+    `released_to`); the caller's label."""
+    resources = case_resources(case, released_to)
     sees = gate.lister(action)
     allowed = next((r for r in resources if sees(r)), resources[0])
     gate.check(action, allowed)  # audits the denial when no resource of the case is allowed
@@ -242,14 +263,22 @@ def list_cases(
         found = uow.cases.cases(
             business_date=business_date, institution_id=institution_id, status=status
         )
-    return [case for case in found if any(sees(r) for r in case_resources(case))]
+        released = released_routes(uow, business_date)
+    return [
+        case
+        for case in found
+        if any(sees(r) for r in case_resources(case, _released_to(released, case)))
+    ]
 
 
 def show_case(
     *, case_id: int, gate: Gate, context: CasesContext
 ) -> tuple[Case, tuple[CaseEvent, ...]]:
     """One case with its whole timeline and explanations."""
-    check_case(gate, Action.CASES_READ, read_case(context, case_id))
+    with context.uow_factory() as uow:
+        case = case_of(uow, case_id)
+        released = released_routes(uow, case.business_date)
+    check_case(gate, Action.CASES_READ, case, _released_to(released, case))
     with context.uow_factory() as uow:
         return case_of(uow, case_id), uow.cases.events(case_id)
 

@@ -170,8 +170,11 @@ def _message(delivery: Delivery, at: datetime) -> InboxMessage:
 
 
 def inbox_resource(recipient: str) -> Resource:
-    """An inbox belongs to its recipient organisation: a bureau, an institution, or CSRC."""
-    return Resource(institution=recipient, bureau=recipient, special_report=recipient == CSRC_ID)
+    """An inbox belongs to its recipient organisation: a bureau, an institution, or CSRC. What
+    is in it was delivered, so released: the outbox is written only with an approval."""
+    return Resource(
+        institution=recipient, bureau=recipient, special_report=recipient == CSRC_ID, released=True
+    )
 
 
 def read_inbox(*, gate: Gate, context: DeliveryContext) -> list[InboxMessage]:

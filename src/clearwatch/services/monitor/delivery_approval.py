@@ -40,12 +40,14 @@ from clearwatch.services.monitor.delivery_ports import (
 
 
 def warning_resource(warning: ReviewWarning, reason: str | None = None) -> Resource:
-    """What the policy needs of a warning: whose, where it goes, whether CSRC gets it."""
+    """What the policy needs of a warning: whose, where it goes, whether CSRC gets it, and
+    whether it is released (approved: proposed and withdrawn ones stay SIPF's)."""
     return Resource(
         institution=warning.institution_id,
         bureau=warning.route_to,
         special_report=warning.special_report,
         reason=reason,
+        released=warning.status is WarningStatus.APPROVED,
     )
 
 

@@ -27,8 +27,11 @@ REMINDER_DONE_AUDIT = "monitor.reminder.done"
 
 
 def reminder_resource(task: BureauReminder) -> Resource:
-    """Whose the reminder is, and the bureau whose task it is."""
-    return Resource(institution=task.reminder.institution_id, bureau=task.bureau or None)
+    """Whose the reminder is, and the bureau whose task it is: given to that bureau (released)
+    when the run made it; a verbal reminder waits for no approval (spec platform §5)."""
+    return Resource(
+        institution=task.reminder.institution_id, bureau=task.bureau or None, released=True
+    )
 
 
 def _tasks(uow: ReminderUnitOfWork) -> list[BureauReminder]:

@@ -44,6 +44,8 @@ class StoredWarning:
     problem_amount_fen: int
     rules_version: str
     evidence_json: str
+    # A reviewer approved it (this very content): bureaus, institutions and CSRC may see it.
+    released: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,10 @@ class MonitorRunRepository(Protocol):
         business_date: date | None = None,
         level: str | None = None,
         route_to: str | None = None,
+        released_only: bool = False,
     ) -> list[StoredWarning]:
-        """Warnings of the latest result version of each date, filtered."""
+        """Warnings of the latest result version of each date, filtered; each says whether
+        it is released (approved), and `released_only` keeps only those."""
         ...
 
 

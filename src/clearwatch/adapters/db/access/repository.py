@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clearwatch.adapters.db.access.tables import (
@@ -103,6 +103,15 @@ class SqlAccessRepository:
             )
         )
         return True
+
+    def remove_role(self, *, user_id: str, role: Role) -> bool:
+        # The table holds the roles held now; who granted and revoked each, and when, is in
+        # the audit log, written in the same transaction.
+        table = access_user_roles
+        removed = self._connection.execute(
+            delete(table).where(table.c.user_id == user_id, table.c.role == role.value)
+        ).rowcount
+        return bool(removed)
 
     def pending_exists(self, *, kind: ApprovalKind, subject_ref: str) -> bool:
         table = access_approval_requests

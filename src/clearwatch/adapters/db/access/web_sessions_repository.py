@@ -22,6 +22,8 @@ class SqlWebSessionRepository:
                 csrf_token=session.csrf_token,
                 opened_at=session.opened_at.isoformat(),
                 expires_at=session.expires_at.isoformat(),
+                credential_epoch=session.credential_epoch,
+                second_factor=session.second_factor,
             )
         )
 
@@ -38,6 +40,8 @@ class SqlWebSessionRepository:
             csrf_token=row.csrf_token,
             opened_at=datetime.fromisoformat(row.opened_at),
             expires_at=datetime.fromisoformat(row.expires_at),
+            credential_epoch=row.credential_epoch,
+            second_factor=bool(row.second_factor),
         )
 
     def remove(self, session_sha256: str) -> bool:

@@ -7,10 +7,22 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Exists,
+    Row,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 
 from clearwatch.adapters.db.engine import READ_ONLY_OPTION
+from clearwatch.adapters.db.monitor.cases_tables import warning_decisions
 from clearwatch.adapters.db.monitor.runs_tables import monitor_runs, monitor_warnings
+from clearwatch.domain.monitor.cases_notice import WarningStatus
 from clearwatch.services.monitor.run_ports import NewRun, StoredRun, StoredWarning
 
 # With the day's ordinal (below 2**22): one lock per business date, see `latest`.
@@ -90,18 +102,54 @@ class SqlMonitorRunRepository:
         business_date: date | None = None,
         level: str | None = None,
         route_to: str | None = None,
+        released_only: bool = False,
     ) -> list[StoredWarning]:
         given = {"business_date": business_date, "level": level, "route_to": route_to}
         filters = {name: value for name, value in given.items() if value is not None}
-        query = _warnings_query(frozenset(filters))
+        query = _warnings_query(frozenset(filters), released_only=released_only)
         return [_warning(row) for row in self._connection.execute(query, filters)]
 
 
+# What a warning is (the content `warning_key` hashes, `cases_delivery_repository._content`):
+# a later version of the day carrying the very same content is the same, decided, warning.
+WARNING_CONTENT = (
+    "business_date",
+    "institution_id",
+    "level",
+    "criteria",
+    "route_to",
+    "cc",
+    "special_report",
+    "problem_amount_fen",
+    "rules_version",
+    "evidence_json",
+)
+
+
+def _approved() -> Exists:
+    """A reviewer approved a warning of this very content. The decision names the row it was
+    made on; the key itself is a hash the store cannot compute, so the row's content is
+    compared with the decided row's, which is the same thing."""
+    decided = monitor_warnings.alias("decided")
+    return (
+        select(warning_decisions.c.decision_id)
+        .join(decided, decided.c.warning_id == warning_decisions.c.warning_id)
+        .where(
+            warning_decisions.c.decision == WarningStatus.APPROVED.value,
+            warning_decisions.c.business_date == monitor_warnings.c.business_date,
+            warning_decisions.c.institution_id == monitor_warnings.c.institution_id,
+            *(decided.c[name] == monitor_warnings.c[name] for name in WARNING_CONTENT),
+        )
+        .exists()
+    )
+
+
 @functools.cache
-def _warnings_query(filtered_by: frozenset[str]) -> Select[Any]:
-    """The warnings of each day's latest result, filtered by the columns named (values bound
-    at execution). Built once for each set of filters: the API's bureaus ask it on every
-    screen, and building the statement cost more than running it."""
+def _warnings_query(filtered_by: frozenset[str], *, released_only: bool) -> Select[Any]:
+    """The warnings of each day's latest result, each with whether it is released, filtered by
+    the columns named (values bound at execution) and, for who sees only released ones, by
+    approval. Built once for each set of filters: the API's bureaus ask it on every screen,
+    and building the statement cost more than running it."""
     latest = (
         select(
             monitor_runs.c.business_date,
@@ -110,13 +158,16 @@ def _warnings_query(filtered_by: frozenset[str]) -> Select[Any]:
         .group_by(monitor_runs.c.business_date)
         .subquery()
     )
-    query = select(monitor_warnings).join(
+    approved = _approved()
+    query = select(monitor_warnings, approved.label("released")).join(
         latest,
         (monitor_warnings.c.business_date == latest.c.business_date)
         & (monitor_warnings.c.result_version == latest.c.result_version),
     )
     for name in sorted(filtered_by):
         query = query.where(monitor_warnings.c[name] == bindparam(name))
+    if released_only:
+        query = query.where(approved)
     return query.order_by(monitor_warnings.c.business_date, monitor_warnings.c.warning_id)
 
 
@@ -151,6 +202,7 @@ def _warning(row: Row[Any]) -> StoredWarning:
         problem_amount_fen=int(m["problem_amount_fen"]),
         rules_version=str(m["rules_version"]),
         evidence_json=str(m["evidence_json"]),
+        released=bool(m["released"]),
     )
 
 
