@@ -160,21 +160,30 @@ def _store_credentials(
         uow.credentials.set_second_factor(user_id=user_id, secret=credentials.totp_secret)
 
 
+def _user_for_admin(
+    uow: AccessUnitOfWork, user_id: str, *, actor: str, action: Action, at: datetime
+) -> User:
+    """The registered user whose roles `actor` changes, once the policy allows it in the
+    user's organisation (a denial is audited by the caller's `denials_audited`)."""
+    user = uow.access.user(user_id)
+    if user is None:
+        raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
+    require(
+        uow,
+        user_id=actor,
+        action=action,
+        resource=Resource(organisation=user.organisation.ident),
+        at=at,
+    )
+    return user
+
+
 def grant_role(
     *, uow: AccessUnitOfWork, user_id: str, role: Role, actor: str, at: datetime
 ) -> bool:
     """Give a permanent role valid in the user's organisation; False if already held."""
     with denials_audited(uow, at=at), uow:
-        user = uow.access.user(user_id)
-        if user is None:
-            raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
-        require(
-            uow,
-            user_id=actor,
-            action=Action.USER_GRANT,
-            resource=Resource(organisation=user.organisation.ident),
-            at=at,
-        )
+        user = _user_for_admin(uow, user_id, actor=actor, action=Action.USER_GRANT, at=at)
         check_role_valid_in(role, user.organisation.kind)
         added = uow.access.add_role(user_id=user_id, role=role, granted_at=at, granted_by=actor)
         if added:
@@ -197,16 +206,7 @@ def revoke_role(
     did not hold it. It counts from the user's next request, which reads their roles afresh.
     Nobody takes back their own role: the last admin could lock the organisation out."""
     with denials_audited(uow, at=at), uow:
-        user = uow.access.user(user_id)
-        if user is None:
-            raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
-        require(
-            uow,
-            user_id=actor,
-            action=Action.USER_REVOKE,
-            resource=Resource(organisation=user.organisation.ident),
-            at=at,
-        )
+        user = _user_for_admin(uow, user_id, actor=actor, action=Action.USER_REVOKE, at=at)
         if user_id == actor:
             raise Refused(ROLE_MUST_NOT_BE_REVOKED_BY_ITS_HOLDER, f"{user_id}: ask another admin")
         removed = uow.access.remove_role(user_id=user_id, role=role)
