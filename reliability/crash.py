@@ -116,7 +116,6 @@ PRELOAD = [
     "ibis",
     "ibis.backends.duckdb",
     "sqlglot",
-    "plotly.graph_objects",
     "clearwatch.adapters.db.unit_of_work",
     "clearwatch.adapters.db.migrate",
     "clearwatch.adapters.db.schema_state",
