@@ -57,7 +57,7 @@ def owner_only_key(path: Path, make: bytes) -> bytes:
     return path.read_bytes()
 
 
-def remove_orphans(directory: Path, *, now: float | None = None) -> int:
+def remove_orphans(directory: Path, *, now: float | None = None) -> int:  # float ok
     """Remove the temporaries of writers that died between writing one and moving it into its
     name (a kill in that instant leaves it, and nothing would ever read it); how many.
 
@@ -85,7 +85,7 @@ def writer_prefix() -> str:
     return f"{_HOST}_{os.getpid()}_"
 
 
-def remove_orphan_folders(directory: Path, *, now: float | None = None) -> int:
+def remove_orphan_folders(directory: Path, *, now: float | None = None) -> int:  # float ok
     """Remove the temporary folders in `directory` of writers that died before removing them
     (a request killed mid-way); how many. Kept, as for files: a live writer's on this host,
     another host's or an unnamed one until older than `temporary_age_max_seconds`."""
@@ -101,7 +101,7 @@ def remove_orphan_folders(directory: Path, *, now: float | None = None) -> int:
     return removed
 
 
-def _folder_held(entry: os.DirEntry[str], now: float) -> bool:  # float ok: epoch seconds
+def _folder_held(entry: os.DirEntry[str], now: float) -> bool:  # float ok
     named = _TEMPORARY_FOLDER.match(entry.name)
     if named is not None and named["host"] == _HOST:
         pid = int(named["pid"])
@@ -113,7 +113,7 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{_HOST}_{os.getpid()}.tmp")
 
 
-def _held(entry: os.DirEntry[str], now: float) -> bool:  # float ok: epoch seconds
+def _held(entry: os.DirEntry[str], now: float) -> bool:  # float ok
     named = _TEMPORARY.match(entry.name)
     if named is not None and named["host"] == _HOST:
         pid = int(named["pid"])

@@ -75,7 +75,7 @@ class _Delivery:
     delivered: int = 0
     failure: BaseException | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    last_arrival: float = field(default_factory=time.monotonic)
+    last_arrival: float = field(default_factory=time.monotonic)  # float ok
 
     async def on_message(self, message: Msg) -> None:
         if self.done.is_set():

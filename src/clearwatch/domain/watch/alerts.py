@@ -24,9 +24,9 @@ class Contribution:
     """One feature's part in a model alert: its value, what is usual, and its weight."""
 
     feature: str
-    value: float  # a model feature: floats are allowed here, never for money in events
-    usual: float
-    weight: float
+    value: float  # float ok: a model feature, never money
+    usual: float  # float ok
+    weight: float  # float ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,12 @@ def alert_from_dict(data: dict[str, Any]) -> Alert:
         rules_sha256=str(data["rules_sha256"]),
         evidence=tuple(event_from_dict(event) for event in data.get("evidence", ())),
         contributions=tuple(
-            Contribution(c["feature"], float(c["value"]), float(c["usual"]), float(c["weight"]))
+            Contribution(
+                c["feature"],
+                float(c["value"]),  # float ok
+                float(c["usual"]),  # float ok
+                float(c["weight"]),  # float ok
+            )
             for c in data.get("contributions", ())
         ),
         model_version=str(data.get("model_version", "")),

@@ -123,7 +123,12 @@ class DisasterRecoverySites:
         )
         return self._monitor(live, people, started)
 
-    def _monitor(self, wired: Application, people: DemoPeople, started: float) -> DayRun:
+    def _monitor(
+        self,
+        wired: Application,
+        people: DemoPeople,
+        started: float,  # float ok
+    ) -> DayRun:
         clock = wired.clock
         assert isinstance(clock, FixedClock)
         day = run_monitor_day(wired, clock, self.market, self.day, people)

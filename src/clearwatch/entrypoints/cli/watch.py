@@ -159,7 +159,7 @@ def publish(
 
 @watch_app.command("serve")
 def serve(
-    idle_exit: float | None = typer.Option(
+    idle_exit: float | None = typer.Option(  # float ok
         None, "--idle-exit", min=0.0, help="Stop after this many seconds without an event."
     ),
     models: str | None = models_option,

@@ -70,7 +70,7 @@ class WatchModels:
     # Per feature, like the client's: a broker's withdrawals and deductions swing far more
     # from day to day than its trading, and one line for all let them through (measured).
     broker_thresholds: FloatArray
-    forest_threshold: float  # float ok: an isolation-forest score line, not money
+    forest_threshold: float  # float ok
 
 
 def rows_of(features: DailyFeatures, day: date) -> tuple[list[AccountDay], FloatMatrix]:
@@ -327,7 +327,7 @@ def score_day(
                 make(
                     "model_forest",
                     keys[i],
-                    float(forest[i]),
+                    float(forest[i]),  # float ok
                     weights,
                     rows[i],
                     models.forest_median,
@@ -339,7 +339,7 @@ def score_day(
             continue
         zb = baseline.z(row[None, :])[0]
         if (above := zb / models.broker_thresholds).max() > 1.0:
-            score = float(above.max())
+            score = float(above.max())  # float ok
             # Weighed by each line, as the client's: the lines differ up to fivefold between
             # features, and ranked by z a withdrawal count at 0.4 of its line led the alert a
             # deduction past its own had raised (bench/README.md, 2026-12-03).
@@ -355,7 +355,7 @@ def _alert_maker(
     def make(
         rule: str,
         key: AccountDay,
-        score: float,
+        score: float,  # float ok
         weights: FloatArray,
         row: FloatArray,
         usual: FloatArray,
