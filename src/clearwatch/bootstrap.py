@@ -13,8 +13,8 @@ import importlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from functools import cached_property
+from datetime import date, datetime
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,16 +37,18 @@ if TYPE_CHECKING:
     from clearwatch.domain.monitor.report import DayResult
     from clearwatch.domain.monitor.thresholds import Rules
     from clearwatch.services.access.authorize import Gate
-    from clearwatch.services.access.ports import AuthenticationTools
+    from clearwatch.services.access.ports import AuthenticationTools, CallerRecord
     from clearwatch.services.audit.ports import AuditAnchor
     from clearwatch.services.backoffice.ports import BackOfficeTools
     from clearwatch.services.monitor.cases_ports import CasesContext
     from clearwatch.services.monitor.delivery_ports import DeliveryContext
     from clearwatch.services.monitor.run_day import RunDayContext
-    from clearwatch.services.monitor.run_ports import FindingsEngine
+    from clearwatch.services.monitor.run_ports import FindingsEngine, StoredWarning
     from clearwatch.services.monitor.submit_package import SubmitContext
+    from clearwatch.services.monitor.warning_release import StoredWarnings
     from clearwatch.services.recovery.keys import MasterKeys
     from clearwatch.services.recovery.ports import BackupFolder, RecoverySite
+    from clearwatch.services.shared.generations import Generations, Remembered, StoreGenerations
     from clearwatch.services.shared.ports import Clock, ColumnarStore
     from clearwatch.services.watch.ports import EventPublisher, WatchWiring
 
@@ -69,6 +71,10 @@ WATCH_ALERTS = Path("watch") / "alerts.jsonl"  # under the home: what `watch ser
 UPLOADS_DIR = "uploads"  # under the home: the API's uploads while they are checked
 CASE_ATTACHMENTS_DIR = Path("cases") / "attachments"  # under the home: by sha256, owner-only
 DELIVERIES_DIR = "deliveries"  # under the home: each recipient's notices (PDF, workbook)
+# What a server process keeps between requests while the store says nothing changed: a
+# record per person calling (a few hundred a day), a listing per set of filters asked.
+callers_kept_max = 4_096
+warning_listings_kept_max = 1_024
 
 
 class MissingExtra(ConfigurationError):
@@ -269,18 +275,71 @@ class Application:
             at=self.real_clock.now(),
         )
 
-    def gate_of_bearer(self, presented: str) -> Gate:
+    # -- reads a server keeps between requests (services/shared/generations.py) -----------
+
+    @cached_property
+    def store_generations(self) -> StoreGenerations:
+        from clearwatch.adapters.db.generations import SqlStoreGenerations
+
+        self.ensure_store()
+        return SqlStoreGenerations(self.engine)
+
+    @cached_property
+    def _callers_kept(self) -> Remembered[str, CallerRecord | None]:
+        from clearwatch.services.shared.generations import Remembered
+
+        return Remembered(capacity=callers_kept_max)
+
+    @cached_property
+    def _warnings_kept(self) -> Remembered[tuple[object, ...], tuple[StoredWarning, ...]]:
+        from clearwatch.services.shared.generations import Remembered
+
+        return Remembered(capacity=warning_listings_kept_max)
+
+    def stored_warnings(self, generations: Generations | None) -> StoredWarnings:
+        """`monitor_runs.warnings`, each call in a read transaction of its own; or, under the
+        warnings generation a request found, what an earlier request read under it."""
+
+        def stored(
+            *,
+            business_date: date | None = None,
+            level: str | None = None,
+            route_to: str | None = None,
+            released_only: bool = False,
+        ) -> tuple[StoredWarning, ...]:
+            def read() -> tuple[StoredWarning, ...]:
+                with self.read_uow() as uow:
+                    return tuple(
+                        uow.monitor_runs.warnings(
+                            business_date=business_date,
+                            level=level,
+                            route_to=route_to,
+                            released_only=released_only,
+                        )
+                    )
+
+            key = (business_date, level, route_to, released_only)
+            generation = None if generations is None else generations.warnings
+            return self._warnings_kept.get(generation, key, read)
+
+        return stored
+
+    def gate_of_bearer(self, presented: str, generations: Generations | None = None) -> Gate:
         """`gate(authenticate(presented))` for one API request: the caller is read once, with
-        the token's check, and the gate decides by that record for this request only."""
+        the token's check, and the gate decides by that record for this request only. Given
+        the store's `generations` as the request found them, a record read by an earlier
+        request under the same access generation is taken instead of reading it again."""
         from clearwatch.domain.access.api_tokens import looks_like_api_token
         from clearwatch.services.access.authorize import Gate
         from clearwatch.services.access.sign_in import authenticate_caller
 
+        kept = None if generations is None else partial(self._callers_kept.get, generations.access)
         authenticated = authenticate_caller(
             uow=self.uow() if looks_like_api_token(presented) else self.read_uow(),
             tools=self.authentication,
             presented=presented,
             at=self.real_clock.now(),
+            kept=kept,
         )
         return Gate(
             caller=authenticated.caller,

@@ -114,11 +114,14 @@ def test_an_emergency_checker_without_a_code_at_sign_in_approves_nothing_over_th
     # The grant is hers all the same, and what an operator may do she still does.
     whoami = client.get(f"{API}/auth/whoami", headers=plain)
     assert whoami.status_code == 200 and "checker" in whoami.json()["roles"]
+    assert (whoami.json()["second_factor"], whoami.json()["may_decide"]) == (False, False)
     assert client.get(f"{API}/approvals", headers=plain).status_code == 200
     # Signing in again now asks for the code (she holds a deciding role); with it, she approves.
     again = _login(client, olga)
     assert again.status_code == 401 and again.json()["rule"] == "second_factor_must_be_given"
     coded = _bearer_of(_login(client, olga, totp_of(api_app, olga).now()))
+    whoami = client.get(f"{API}/auth/whoami", headers=coded).json()
+    assert (whoami["second_factor"], whoami["may_decide"]) == (True, True)
     approved = client.post(f"{API}/approvals/{request_id}/approve", headers=coded)
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
 

@@ -4,6 +4,7 @@ from clearwatch.adapters.db.access import tables as access_tables  # noqa: F401
 from clearwatch.adapters.db.access import web_session_tables  # noqa: F401
 from clearwatch.adapters.db.audit import tables as audit_tables  # noqa: F401
 from clearwatch.adapters.db.backoffice import tables as backoffice_tables  # noqa: F401
+from clearwatch.adapters.db.generations import store_generations  # noqa: F401
 from clearwatch.adapters.db.intraday import tables as intraday_tables  # noqa: F401
 from clearwatch.adapters.db.metadata import metadata
 from clearwatch.adapters.db.monitor import (  # noqa: F401

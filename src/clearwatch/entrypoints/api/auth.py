@@ -50,6 +50,14 @@ class WhoAmI(BaseModel):
     credential: CredentialKind
     token_id: str | None = None
     scope: TokenScope | None = None
+    second_factor: bool = Field(
+        default=False, description="The sign-in behind this token verified a TOTP code."
+    )
+    may_decide: bool = Field(
+        default=False,
+        description="Deciding roles (approve, review, officer's acts) count for this token: "
+        "a machine's token, or a person's signed in with their code.",
+    )
 
 
 class NewToken(BaseModel):
@@ -118,6 +126,8 @@ def whoami(gate: CallerGate, wired: Wired) -> WhoAmI:
         credential=caller.credential,
         token_id=caller.token_id,
         scope=caller.scope,
+        second_factor=caller.second_factor,
+        may_decide=caller.may_decide,
     )
 
 

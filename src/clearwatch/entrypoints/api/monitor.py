@@ -432,11 +432,17 @@ def _warnings_seen(
     level: WarningLevel | None,
     bureau: str | None,
 ) -> list[StoredWarning]:
-    gate = wired.gate_of_bearer(bearer)  # a bad token: Refused, a 401 with its challenge
-    with wired.read_uow() as uow:
-        return readable_warnings(
-            gate, uow, business_date=business_date, level=level, route_to=bureau
-        )
+    # The store's generations first, then the caller and the rows: each read afresh unless
+    # an earlier request read it under the same generation (services/shared/generations.py).
+    generations = wired.store_generations.read()
+    gate = wired.gate_of_bearer(bearer, generations)  # a bad token: Refused, a 401
+    return readable_warnings(
+        gate,
+        wired.stored_warnings(generations),
+        business_date=business_date,
+        level=level,
+        route_to=bureau,
+    )
 
 
 def _warning_out(w: StoredWarning) -> WarningOut:

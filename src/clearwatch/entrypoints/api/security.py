@@ -75,12 +75,19 @@ async def gate_of_request(request: Request) -> Gate:
     """The authenticated caller's gate (policy on the real clock); else a 401 problem.
 
     The token is checked against the store on every request (its user, its credential epoch,
-    a machine token's revocation), in one of the store threads; the caller read with it is
-    what this request's gate decides by, and nothing of it outlives the request. A bad token
-    is a `Refused(token_must_be_valid)`: a 401 with its challenge."""
+    a machine token's revocation), in one of the store threads; the caller's record is what
+    this request's gate decides by, kept for the next requests only while the store counts no
+    change to users, roles, credentials or grants (services/shared/generations.py). A bad
+    token is a `Refused(token_must_be_valid)`: a 401 with its challenge."""
     presented = presented_bearer(request)
     wired: Application = request.app.state.application
-    return await store_threads_of(request).run(wired.gate_of_bearer, presented)
+    return await store_threads_of(request).run(current_gate, wired, presented)
+
+
+def current_gate(wired: Application, presented: str) -> Gate:
+    """The gate of `presented` as the store is now: its generations read first (in a store
+    thread, as everything that reads the store)."""
+    return wired.gate_of_bearer(presented, wired.store_generations.read())
 
 
 CallerGate = Annotated[Gate, Depends(gate_of_request)]

@@ -185,7 +185,9 @@ def warnings_command(
     wired = application()
     gate = signed_in(wired)
     with wired.read_uow() as uow:  # a bureau, CSRC or an institution: approved ones only
-        found = readable_warnings(gate, uow, business_date=day, level=level, route_to=bureau)
+        found = readable_warnings(
+            gate, uow.monitor_runs.warnings, business_date=day, level=level, route_to=bureau
+        )
     _print_warnings(found, wide=wide, as_json=as_json)
 
 

@@ -83,7 +83,8 @@ def whoami() -> None:
         (actor.user_id, "bold"),
         f" of {actor.organisation.ident}: {', '.join(sorted(actor.roles)) or 'no roles'}"
         f" ({gate.caller.credential}"
-        + (f" {gate.caller.token_id}, scope {gate.caller.scope})" if gate.caller.token_id else ")"),
+        + (f" {gate.caller.token_id}, scope {gate.caller.scope})" if gate.caller.token_id else ")")
+        + ("" if gate.caller.may_decide else "; deciding roles need a sign-in with your code"),
     )
 
 

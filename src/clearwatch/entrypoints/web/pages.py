@@ -221,7 +221,9 @@ def sipf_day(
     business_date = day or _latest_day(request)
     grid = submission_grid(gate=viewer.gate, uow=wired.read_uow(), business_date=business_date)
     with wired.read_uow() as uow:
-        warnings = readable_warnings(viewer.gate, uow, business_date=business_date)
+        warnings = readable_warnings(
+            viewer.gate, uow.monitor_runs.warnings, business_date=business_date
+        )
     trend = day_trend(
         gate=viewer.gate, uow=wired.read_uow(), last_date=business_date, days=trend_days
     )
@@ -261,7 +263,8 @@ def bureau_warnings(request: Request, viewer: SignedIn) -> HTMLResponse:
     """The warnings routed to the viewer's bureau, by date (newest first) and level."""
     wired = application_of(request)
     with wired.read_uow() as uow:
-        readable = readable_warnings(viewer.gate, uow)  # only approved ones: spec platform §5
+        # Only the approved ones: spec platform §5.
+        readable = readable_warnings(viewer.gate, uow.monitor_runs.warnings)
     warnings = sorted(
         readable,
         key=lambda w: (-w.business_date.toordinal(), LEVELS.index(Level(w.level)),

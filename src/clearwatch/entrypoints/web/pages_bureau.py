@@ -98,7 +98,8 @@ def bureau_month(
     wired = application_of(request)
     first = _month_of(month, wired.real_clock.now().astimezone(SHANGHAI).date())
     with wired.read_uow() as uow:
-        readable = readable_warnings(viewer.gate, uow)  # a bureau: only the approved ones
+        # A bureau: only the approved ones.
+        readable = readable_warnings(viewer.gate, uow.monitor_runs.warnings)
     warnings = [
         w
         for w in readable

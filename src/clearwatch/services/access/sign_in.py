@@ -8,6 +8,7 @@ time (domain/access/credentials.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -193,20 +194,35 @@ def authenticate(
     return authenticate_caller(uow=uow, tools=tools, presented=presented, at=at).caller
 
 
+# How a server keeps callers' records between requests: (user id, how to read it) → record,
+# read afresh whenever the store's access generation moved (services/shared/generations.py).
+KeptCallers = Callable[[str, Callable[[], CallerRecord | None]], CallerRecord | None]
+
+
 def authenticate_caller(
-    *, uow: AccessUnitOfWork, tools: AuthenticationTools, presented: str, at: datetime
+    *,
+    uow: AccessUnitOfWork,
+    tools: AuthenticationTools,
+    presented: str,
+    at: datetime,
+    kept: KeptCallers | None = None,
 ) -> Authenticated:
     """`authenticate`, with the caller's record read in the same transaction.
 
-    A person's token is checked against the store on every use, never remembered: its user
-    must be registered and its credential epoch the user's now, so a token issued before a
-    change of password or second factor is refused from the moment the change commits, by
-    every server of the store."""
+    A person's token is checked against the store on every use: its user must be registered
+    and its credential epoch the user's now, so a token issued before a change of password or
+    second factor is refused from the moment the change commits, by every server of the store.
+    A server may keep the record (`kept`) only while the store counts no change to any user,
+    role, credential epoch or grant since it was read, which keeps that promise."""
     if looks_like_api_token(presented):
         return _machine(uow, presented, at)
     claims = tools.signer.read(presented)
-    with uow:
-        record = uow.access.caller_record(claims.user_id)
+
+    def read_record() -> CallerRecord | None:
+        with uow:
+            return uow.access.caller_record(claims.user_id)
+
+    record = read_record() if kept is None else kept(claims.user_id, read_record)
     if record is None:
         raise Refused(TOKEN_MUST_BE_VALID, "its user is no longer registered")
     if claims.credential_epoch != record.credential_epoch:

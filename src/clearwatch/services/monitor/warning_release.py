@@ -10,12 +10,27 @@ only when the caller's scope reaches no other, so that nothing unreleased is eve
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Protocol
 
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.services.access.authorize import Gate
-from clearwatch.services.monitor.run_ports import MonitorRunUnitOfWork, StoredWarning
+from clearwatch.services.monitor.run_ports import StoredWarning
+
+
+class StoredWarnings(Protocol):
+    """Where the warnings are read: a unit of work's `monitor_runs.warnings`, or what a server
+    kept of it (`services/shared/generations.py`)."""
+
+    def __call__(
+        self,
+        *,
+        business_date: date | None = ...,
+        level: str | None = ...,
+        route_to: str | None = ...,
+        released_only: bool = ...,
+    ) -> Sequence[StoredWarning]: ...
 
 
 def warning_resource(warning: StoredWarning) -> Resource:
@@ -37,19 +52,19 @@ def sees_unreleased(sees: Callable[[Resource], bool]) -> bool:
 
 def readable_warnings(
     gate: Gate,
-    uow: MonitorRunUnitOfWork,
+    stored: StoredWarnings,
     *,
     business_date: date | None = None,
     level: str | None = None,
     route_to: str | None = None,
 ) -> list[StoredWarning]:
     """The warnings of each day's latest result the caller may read (PolicyDenied, audited,
-    for a role that reads none); the caller's own unit of work is used and left open."""
+    for a role that reads none), read from `stored` (e.g. `uow.monitor_runs.warnings`)."""
     sees = gate.lister(Action.WARNINGS_LIST)
-    stored = uow.monitor_runs.warnings(
+    found = stored(
         business_date=business_date,
         level=level,
         route_to=route_to,
         released_only=not sees_unreleased(sees),
     )
-    return [w for w in stored if sees(warning_resource(w))]
+    return [w for w in found if sees(warning_resource(w))]
