@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -194,7 +196,7 @@ class IbisBackOfficeEngine:
     ) -> TradeClearing:
         con = self._connect()
         try:
-            with_client = self._with_client_terms(con, executions, clients, schedule)
+            with_client, keys = self._with_client_terms(con, executions, clients, schedule)
             fees = fee_expression(_arrow(con, "executions", with_client), schedule)
             # One projection over one table keeps the file's order, so the detail needs no sort,
             # and the engine returns only the columns it computes: the executions' own columns
@@ -204,14 +206,15 @@ class IbisBackOfficeEngine:
             detail = pa.Table.from_arrays(
                 [*with_client.columns, *computed.columns], names=[*with_client.column_names, *added]
             ).cast(fees.schema().to_pyarrow())
-            return self._net(_arrow(con, "detail", detail), detail)
+            return self._net(_arrow(con, "detail", detail), detail, keys)
         finally:
             _release(con)
 
     def _with_client_terms(
         self, con: Any, executions: pa.Table, clients: pa.Table, schedule: FeeSchedule
-    ) -> pa.Table:
-        """The executions with their client's account kind and commission numerator.
+    ) -> tuple[pa.Table, _ClientKeys]:
+        """The executions with their client's account kind and commission numerator, and
+        each one's client as an integer key (for the netting).
 
         The numerator is computed once per client by the engine; each execution finds its
         client by an Arrow hash lookup, which keeps the executions' order (a join would not).
@@ -232,18 +235,11 @@ class IbisBackOfficeEngine:
         table = table.append_column("commission_numerator", numerators.take(index))
         if index.null_count:
             table = table.filter(pc.is_valid(index))
-        return table
+            index = index.filter(pc.is_valid(index))
+        return table, _ClientKeys.of(clients.column("fund_account"), index)
 
-    def _net(self, d: ir.Table, detail: pa.Table) -> TradeClearing:
-        client_cash = d.group_by("fund_account").aggregate(
-            cash_fen=d.cash_fen.sum(),
-            sell_proceeds_fen=(d.side == "S").ifelse(d.cash_fen, 0).sum(),
-        )
-        holdings = (
-            d.group_by(["fund_account", "asset"])
-            .aggregate(quantity=d.signed_quantity.sum())
-            .filter(lambda t: t.quantity != 0)
-        )
+    def _net(self, d: ir.Table, detail: pa.Table, clients: _ClientKeys) -> TradeClearing:
+        client_cash, holdings = _client_sums(detail, clients)
         buy = d.side == "B"
         # The broker-side totals are small (per market, security and account kind): one pass
         # over the detail, then split by Arrow into custody, transit, payables and fee income.
@@ -276,10 +272,8 @@ class IbisBackOfficeEngine:
         ids = detail.column("exec_id")
         return TradeClearing(
             detail=detail,
-            # Sorted: the books keep postings sorted by (account, asset), and sorting runs that
-            # are already in order costs a quarter of sorting them shuffled.
-            client_cash=client_cash.order_by("fund_account").to_pyarrow(),
-            holdings=holdings.order_by(["fund_account", "asset"]).to_pyarrow(),
+            client_cash=client_cash,
+            holdings=holdings,
             counters=pa.table(
                 {
                     "account": [a for a, q in counters if q != 0],
@@ -498,6 +492,111 @@ class IbisBackOfficeEngine:
             return t.mutate(**{c: fen_text(t[c]) for c in money_columns}).to_pyarrow()
         finally:
             _release(con)
+
+
+@dataclass(frozen=True)
+class _ClientKeys:
+    """Each execution's client as its position among the clients in fund_account order: an
+    integer groups and sorts like the fund_account text, at a fraction of the cost."""
+
+    keys: pa.Array  # int64, one per execution
+    fund_accounts: pa.Array  # the clients' fund_accounts in order: key k is fund_accounts[k]
+
+    @classmethod
+    def of(cls, fund_accounts: pa.ChunkedArray, index: pa.Array) -> _ClientKeys:
+        """`index` points each execution at its client's row of `fund_accounts` (one row per
+        client; the client list comes sorted, else it is ranked here)."""
+        accounts = fund_accounts.combine_chunks()
+        index = index.cast(pa.int64())
+        if len(accounts) > 1 and not pc.all(pc.less(accounts[:-1], accounts[1:])).as_py():
+            order = pc.sort_indices(accounts)
+            rank = np.empty(len(accounts), np.int64)
+            rank[order.to_numpy()] = np.arange(len(accounts), dtype=np.int64)
+            return cls(pa.array(rank).take(index), accounts.take(order))
+        return cls(index, accounts)
+
+
+def _sorted_codes(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """(code per value, distinct values in order): code k stands for the k-th smallest."""
+    encoded = values.combine_chunks().dictionary_encode()
+    order = pc.sort_indices(encoded.dictionary)
+    rank = np.empty(len(order), np.int64)
+    rank[order.to_numpy()] = np.arange(len(order), dtype=np.int64)
+    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes, encoded.dictionary.take(order)
+
+
+def _client_sums(detail: pa.Table, clients: _ClientKeys) -> tuple[pa.Table, pa.Table]:
+    """(client cash, holdings): per client its cash change and sale proceeds, and per client
+    and asset its signed shares where not zero, each ordered by its keys (the books keep
+    postings sorted by (account, asset), and sorting runs already in order costs a quarter of
+    sorting them shuffled).
+
+    One sort of integers stands for both groupings: the client's position in fund_account
+    order times the number of assets plus the asset's position among the day's assets orders
+    the executions as (fund_account, asset) would, and each run of equal numbers is a group.
+    The same sums in the same order as grouping the text, for a fraction of the cost."""
+    asset_codes, assets = _sorted_codes(detail.column("asset"))
+    width = max(len(assets), 1)
+    holding = clients.keys.to_numpy(zero_copy_only=False) * width + asset_codes
+    order = np.argsort(holding)
+    holding = holding[order]
+    client = holding // width
+    quantity = _int64(detail, "signed_quantity")[order]
+    cash = _int64(detail, "cash_fen")[order]
+    sold = pc.equal(detail.column("side"), Side.SELL.value).to_numpy()[order]
+    per_holding, per_client = _run_starts(holding), _run_starts(client)
+    quantities = _run_sums(quantity, per_holding)
+    held = quantities != 0
+    first_of_holding = holding[per_holding][held]
+    client_cash = pa.table(
+        {
+            "fund_account": clients.fund_accounts.take(pa.array(client[per_client])),
+            "cash_fen": pa.array(_run_sums(cash, per_client), pa.int64()),
+            "sell_proceeds_fen": pa.array(
+                _run_sums(np.where(sold, cash, 0), per_client), pa.int64()
+            ),
+        }
+    )
+    holdings = pa.table(
+        {
+            "fund_account": clients.fund_accounts.take(pa.array(first_of_holding // width)),
+            "asset": assets.take(pa.array(first_of_holding % width)),
+            "quantity": pa.array(quantities[held], pa.int64()),
+        }
+    )
+    return client_cash, holdings
+
+
+def _int64(table: pa.Table, name: str) -> np.ndarray:
+    """An int64 column of the detail (never null: every value is computed) as numpy."""
+    values: np.ndarray = np.asarray(table.column(name).to_numpy(), np.int64)
+    return values
+
+
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in an ordered array."""
+    if not len(ordered):
+        return np.zeros(0, np.intp)
+    return np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
+def _run_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The exact sum of each run (runs start at `starts`) as int64; `OverflowError` if one
+    does not fit, as the engine's sums raise. numpy's int64 sums wrap around silently, so
+    they are used only where no sum can overflow (largest magnitude × count within int64:
+    any real day); otherwise the runs are summed in Python integers and checked."""
+    if not len(starts):
+        return values[:0]
+    if max(-int(values.min()), int(values.max())) * len(values) <= _INT64_MAX:
+        return np.add.reduceat(values, starts)
+    sums = np.add.reduceat(values.astype(object), starts)
+    if any(not -_INT64_MAX - 1 <= int(total) <= _INT64_MAX for total in sums):
+        raise OverflowError("a client's sum of the day does not fit in 64-bit integers")
+    return sums.astype(np.int64)
+
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def _batches(con: Any, expr: ir.Table) -> pa.RecordBatchReader:
