@@ -9,9 +9,15 @@ reference run executes the plan once, keeping a copy of the store before each op
 what the store holds after it.
 
 Each trial picks one operation, restores the store as it was before it, runs the operation in a
-child process and kills it with SIGKILL: after a random delay within the operation's reference
-duration, or at a named crash point (`CLEARWATCH_CRASH_AT`: `after_publish`, `before_commit`),
-or right after a random end-of-day step. Then, as the next start would:
+child process and kills it with SIGKILL: after a random delay within the operation's work, or
+at a named crash point (`CLEARWATCH_CRASH_AT`: `after_publish`, `before_commit`), or right
+after a random end-of-day step. A random delay is counted from the child's mark that its work
+started (the process up, the plan read) and drawn within the work's duration in the clean run,
+measured the same way; when the operation finishes before its kill (it ran faster than in the
+clean run), the trial says so, restores the store and runs it again with a delay drawn within
+the duration just observed, up to `KILL_ATTEMPTS` times. Each trial records where its kill
+landed (`landed`: "inside" the work or "after" it) and the summary counts both. Then, as the
+next start would:
 
 1. the store opens: no orphan is left (columnar `tmp/`, temporary files anywhere in the home),
    `audit verify --data` holds and `broker check` finds no breach, for what the kill left;
@@ -85,6 +91,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
+from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
@@ -105,7 +112,7 @@ from reliability.scenario import (
     load_plan,
     write_market,
 )
-from reliability.worker import UNARMED, Arming, run_ops_child, settings_for
+from reliability.worker import UNARMED, WORK_STARTED, Arming, run_ops_child, settings_for
 
 # Imported once by the fork server so that a child starts in milliseconds, not a second: the
 # random delay then lands in the operation's own work rather than in Python's start-up.
@@ -180,7 +187,13 @@ JOB_WEIGHTS = {
     Job.DELIVER: 1.0,
     Job.APPROVE: 0.2,
 }
-DELAY_SPAN = 1.0  # random kills land within the operation's reference duration (start to exit)
+# A random kill lands this far into the operation's work at most, as a share of its duration
+# (from the child's mark that the work started to its mark that it ended, in the clean run at
+# first, then as the trial observed it).
+DELAY_SPAN = 1.0
+# A random kill's operation run at most this many times: again with a new delay each time it
+# finished before its kill.
+KILL_ATTEMPTS = 4
 # Per operation a child runs: a re-run of the rest of a day or plan gets that many times it (one
 # limit for the whole re-run was exceeded at a load average of 20, and read as a failure).
 CHILD_TIMEOUT_SECONDS = 300
@@ -188,6 +201,18 @@ DEFAULT_MARKET = MarketSize()
 KILLED = -9
 REFERENCE_NAME = "reference.pickle"
 JOURNAL_NAME = "trials.jsonl"
+# How random kills are timed, saved with the clean run and in the journal's first line.
+# 1 (none saved): from the child's start, within the clean run's start-to-exit time, the
+# operation never run again; most kills of the first 422-trial run landed after the operation
+# had finished. 2: from the child's "work started" mark, within the work's duration, redrawn
+# when the operation finishes first. A resumed run takes only its own timing's files.
+KILL_TIMING = 2
+OLDER_TIMING = (
+    "{path} was written by an older crash harness (kill timing {found}, now {KILL_TIMING}: "
+    "random kills timed from the child's start, most landing after the operation had "
+    "finished); its {what} cannot be counted with this run's. Run without --resume, or in "
+    "a new --work folder."
+)
 FINISHES = ("op", "day", "plan")
 
 
@@ -251,6 +276,7 @@ class Reference:
             "received": self.received,
             "url": self.url,
             "postgres": self.postgres,
+            "kill_timing": KILL_TIMING,
         }
         (self.work / REFERENCE_NAME).write_bytes(pickle.dumps(kept))
 
@@ -258,6 +284,17 @@ class Reference:
     def load(cls, work: Path, receiver: Receiver, trials_root: Path | None = None) -> Reference:
         """A saved clean run, its trials served by `receiver` (a worker's own, or the run's)."""
         kept = pickle.loads((work / REFERENCE_NAME).read_bytes())  # the harness's own, by `save`
+        found = kept.pop("kill_timing", 1)
+        if found != KILL_TIMING:
+            receiver.close()
+            raise SystemExit(
+                OLDER_TIMING.format(
+                    path=work / REFERENCE_NAME,
+                    found=found,
+                    KILL_TIMING=KILL_TIMING,
+                    what="durations (start to exit, not the work's)",
+                )
+            )
         plan = load_plan(work / PLAN_NAME)
         reference = cls(work, plan, receiver=receiver, trials_root=trials_root, **kept)
         if receiver.url != reference.url:
@@ -287,6 +324,18 @@ def _context() -> ForkServerContext:
     return context
 
 
+@dataclass(frozen=True)
+class ChildRun:
+    """How a child running operations ended."""
+
+    exitcode: int | None  # -9 when killed
+    # The operations' own work, start to end, as the child measured it; None if it did not end.
+    work_seconds: float | None = None  # float ok: seconds
+    # Killed by the harness's timer while its operations' work was under way (not before it
+    # started, which the timer cannot do, nor after it ended, on the way out).
+    killed_in_work: bool = False
+
+
 def _run_child(
     context: ForkServerContext,
     ref: Reference,
@@ -297,22 +346,41 @@ def _run_child(
     stop: int | None = None,
     kill_after: float | None = None,
     first_later_seconds: float = 0.0,
-) -> tuple[int | None, float]:
-    """Run operations index..stop-1 in a child; SIGKILL it after `kill_after` seconds if it
-    is still running. Its exit code (-9 when killed) and its wall time."""
+) -> ChildRun:
+    """Run operations index..stop-1 in a child; SIGKILL it `kill_after` seconds after its
+    operations' work started (the process up and the plan read), if it is still running."""
     settings = ref.settings(home, arming)
     end = index + 1 if stop is None else stop
     plan = ref.work / PLAN_NAME
+    marks, child_marks = context.Pipe(duplex=False)
     child = context.Process(
-        target=run_ops_child, args=(plan, index, end, settings, None, first_later_seconds)
+        target=run_ops_child,
+        args=(plan, index, end, settings, None, first_later_seconds, child_marks),
     )
-    started = time.perf_counter()
     child.start()
-    child.join(CHILD_TIMEOUT_SECONDS * (end - index) if kill_after is None else kill_after)
-    if child.is_alive():
+    child_marks.close()  # the child's end: once the child is gone, reading it ends
+    limit = CHILD_TIMEOUT_SECONDS * (end - index)
+    started = _next_mark(marks, limit) == WORK_STARTED
+    if started:
+        child.join(limit if kill_after is None else kill_after)
+    timed_out = child.is_alive()
+    if timed_out:
         child.kill()
-        child.join()
-    return child.exitcode, time.perf_counter() - started
+    child.join()
+    work_seconds = _next_mark(marks, 0.0) if started else None
+    marks.close()
+    seconds = work_seconds if isinstance(work_seconds, float) else None
+    killed_in_work = started and timed_out and kill_after is not None and seconds is None
+    return ChildRun(child.exitcode, seconds, killed_in_work)
+
+
+def _next_mark(marks: Connection, timeout: float) -> object:
+    """The child's next mark, or None if it sends none within `timeout` seconds (or ended
+    without)."""
+    try:
+        return marks.recv() if marks.poll(timeout) else None
+    except EOFError:
+        return None
 
 
 def inspect_home(
@@ -355,10 +423,10 @@ def prepare(
     for index, op in enumerate(plan):
         snapshots.copy_store(ref.postgres, home, ref.snapshot(index))
         ref.received.append(ref.receiver.snapshot())
-        exitcode, seconds = _run_child(context, ref, index, home)
-        if exitcode != 0:
+        clean = _run_child(context, ref, index, home)
+        if clean.exitcode != 0 or clean.work_seconds is None:
             raise SystemExit(f"the reference run failed at operation {index} ({op.label})")
-        ref.durations.append(seconds)
+        ref.durations.append(clean.work_seconds)
         inspected = ref.inspect(home)
         problems = _check_problems(inspected["checks"])
         if problems or ref.receiver.received.repeats or ref.receiver.received.refused:
@@ -442,13 +510,20 @@ class Trial:
     op: str
     job: str
     kill: str
-    delay: float | None
+    delay: float | None  # seconds after the work started (the last one drawn)
     exitcode: int | None = None
     left: str = ""  # what the kill left: "nothing", "partial" or "complete"
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     webhook_repeats: int = 0  # notices sent again after a kill, dropped by the receiver
     cpu_seconds: float = 0.0  # float ok: this process's and its commands' CPU for the trial
+    # Where the kill landed: "inside" the operation's work (the timer, a named point or an
+    # end-of-day step), or "after" it (the operation finished first, every time it was tried;
+    # a named point it never reached). Empty: it failed on its own.
+    landed: str = ""
+    # Times the operation finished before its random kill and was run again from the same
+    # store with a delay drawn anew within the duration just observed.
+    finished_first: int = 0
 
     @property
     def converged(self) -> bool:
@@ -485,22 +560,18 @@ def run_trial(
     kill = choose_kill(rng, op, ref.durations[index], target.kill)
     trial = Trial(number, index, op.label, op.job.value, kill.mode, kill.delay)
     home = ref.trial_home
-    snapshots.copy_store(ref.postgres, ref.snapshot(index), home)
-    ref.receiver.restore(ref.received[index])
-    trial.exitcode, _ = _run_child(
-        context, ref, index, home, arming=kill.arming, kill_after=kill.delay
-    )
+    _kill_operation(context, ref, index, kill, rng, trial)
     if trial.exitcode not in (0, KILLED):
         trial.problems.append(f"the operation failed on its own: exit code {trial.exitcode}")
     after_kill = ref.inspect(home)
     trial.left = _what_was_left(ref, index, ref.as_the_reference(after_kill["state"]))
     trial.problems += [f"after the kill: {p}" for p in _check_problems(after_kill["checks"])]
     stop = finish_stop(ref.plan, index, finish)
-    exitcode, _ = _run_child(
+    rerun = _run_child(
         context, ref, index, home, stop=stop, first_later_seconds=_restart_later(ref, op)
     )
-    if exitcode != 0:
-        trial.problems.append(f"the re-run failed: exit code {exitcode}")
+    if rerun.exitcode != 0:
+        trial.problems.append(f"the re-run failed: exit code {rerun.exitcode}")
     final = ref.inspect(home)
     trial.problems += [f"after the re-run: {p}" for p in _check_problems(final["checks"])]
     found = ref.as_the_reference(final["state"])
@@ -512,6 +583,47 @@ def run_trial(
     if not trial.converged:
         _keep_failure(ref, trial)
     return trial
+
+
+def _kill_operation(
+    context: ForkServerContext,
+    ref: Reference,
+    index: int,
+    kill: Kill,
+    rng: random.Random,
+    trial: Trial,
+) -> None:
+    """Run operation `index` from the clean run's store before it, killed as `kill` says;
+    the outcome goes into `trial`. A random kill whose operation finished first proved
+    nothing: the store is restored and the operation run again, its delay drawn anew within
+    the work's duration just observed (the reference's was measured on another run, maybe
+    at another load), up to `KILL_ATTEMPTS` times."""
+    for attempt in range(KILL_ATTEMPTS):
+        snapshots.copy_store(ref.postgres, ref.snapshot(index), ref.trial_home)
+        ref.receiver.restore(ref.received[index])
+        done = _run_child(
+            context, ref, index, ref.trial_home, arming=kill.arming, kill_after=kill.delay
+        )
+        trial.exitcode = done.exitcode
+        trial.landed = _where_the_kill_landed(kill, done)
+        if trial.landed != "after" or kill.delay is None or done.work_seconds is None:
+            return
+        if attempt + 1 < KILL_ATTEMPTS:
+            trial.finished_first += 1
+            kill = replace(kill, delay=rng.uniform(0.0, done.work_seconds * DELAY_SPAN))
+            trial.delay = kill.delay
+
+
+def _where_the_kill_landed(kill: Kill, done: ChildRun) -> str:
+    """Where the kill landed: "inside" the operation's work, "after" it (the operation
+    finished, or a named point it did not reach), or "" (the operation failed on its own)."""
+    if kill.delay is None:  # killed at its own point or step, or it never reached it
+        if done.exitcode == KILLED:
+            return "inside"
+        return "after" if done.exitcode == 0 else ""
+    if done.killed_in_work:
+        return "inside"
+    return "after" if done.exitcode in (0, KILLED) else ""
 
 
 def _cpu_seconds() -> float:  # float ok: seconds of CPU
@@ -571,6 +683,9 @@ def summarise(trials: list[Trial], seconds: float) -> dict[str, Any]:
         "by_job": dict(Counter(t.job for t in trials)),
         "by_kill": dict(Counter(t.kill.split(":")[0] for t in trials)),
         "killed": sum(t.exitcode == KILLED for t in trials),
+        "killed_inside_work": sum(t.landed == "inside" for t in trials),
+        "finished_before_kill": sum(t.landed == "after" for t in trials),
+        "redrawn": sum(t.finished_first for t in trials),
         "left": dict(Counter(t.left for t in trials)),
         "webhook_repeats": sum(t.webhook_repeats for t in trials),
         "cpu_seconds_per_trial": round(sum(t.cpu_seconds for t in trials) / max(len(trials), 1), 1),
@@ -580,6 +695,17 @@ def summarise(trials: list[Trial], seconds: float) -> dict[str, Any]:
             if not t.converged
         ],
     }
+
+
+def result_line(summary: dict[str, Any]) -> str:
+    """The run in one line: convergence, and whether the kills proved anything (a kill that
+    lands after the operation finished tests a clean re-run, not a crash)."""
+    return (
+        f"{summary['converged']}/{summary['trials']} trials converged; "
+        f"{summary['killed_inside_work']} killed inside the operation's work, "
+        f"{summary['finished_before_kill']} finished before their kill "
+        f"({summary['redrawn']} kills redrawn shorter after the operation finished first)"
+    )
 
 
 def run(
@@ -608,7 +734,7 @@ def run(
     if ref is None and resume and (work / REFERENCE_NAME).exists():
         ref = Reference.load(work, Receiver())
     ref = ref if ref is not None else prepare(work, size, postgres)
-    parameters = {"seed": seed, "finish": finish, **target.__dict__}
+    parameters = journal_parameters(seed, finish, target)
     journal = TrialJournal(ref.work / journal_name(target), parameters, resume)
     try:
         numbers = [n for n in range(trials) if n not in journal.done]
@@ -624,6 +750,11 @@ def run(
     done = sorted(journal.done.values(), key=lambda t: t.number)
     summary = summarise(done, time.perf_counter() - started)
     return summary | {"seed": seed, "operations": len(ref.plan), "finish": finish}
+
+
+def journal_parameters(seed: int, finish: str, target: Target) -> dict[str, Any]:
+    """What a resumed run must share with the journal's: the draws and how kills are timed."""
+    return {"seed": seed, "finish": finish, **target.__dict__, "kill_timing": KILL_TIMING}
 
 
 def journal_name(target: Target) -> str:
@@ -643,6 +774,13 @@ class TrialJournal:
         if resume and self.path.exists():
             lines = self.path.read_text(encoding="utf-8").splitlines()
             found = json.loads(lines[0]).get("run") if lines else None
+            timing = (found or {}).get("kill_timing", 1)
+            if found is not None and timing != parameters.get("kill_timing", 1):
+                raise SystemExit(
+                    OLDER_TIMING.format(
+                        path=self.path, found=timing, KILL_TIMING=KILL_TIMING, what="trials"
+                    )
+                )
             if found != parameters:
                 raise SystemExit(f"{self.path} is of another run ({found}), not {parameters}")
             for line in lines[1:]:
@@ -658,7 +796,13 @@ class TrialJournal:
             journal.write(json.dumps(trial.__dict__) + "\n")
         if log is not None:
             state = "converged" if trial.converged else "FAILED " + "; ".join(trial.problems)
-            line = f"{trial.number:5d} {trial.op:<40} {trial.kill:<24} {trial.left:<9} {state}"
+            landed = trial.landed or "-"
+            if trial.finished_first:  # how many runs of it finished before their kill
+                landed += f"+{trial.finished_first}"
+            line = (
+                f"{trial.number:5d} {trial.op:<40} {trial.kill:<24} {landed:<8} {trial.left:<9} "
+                f"{state}"
+            )
             print(line, file=log, flush=True)
 
 
@@ -741,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
         postgres=arguments.postgres,
     )
     print(json.dumps(summary, indent=2))
+    print(result_line(summary))
     return 0 if summary["converged"] == summary["trials"] else 1
 
 

@@ -34,9 +34,11 @@ import os
 import signal
 import sys
 import tarfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +268,9 @@ JOBS: Mapping[Job, Callable[[Application, Op], Outcome]] = {
 }
 
 
+WORK_STARTED = "work started"
+
+
 def run_ops_child(
     plan_path: Path,
     start: int,
@@ -273,16 +278,27 @@ def run_ops_child(
     settings: Settings,
     result_path: Path | None,
     first_later_seconds: float = 0.0,
+    marks: Connection | None = None,
 ) -> None:
     """A child process's work: operations `start`..`stop - 1` of the plan, one after another,
     each as its own command; the outcomes go to `result_path` as JSON when it is given. The
     first runs `first_later_seconds` after its planned time (a delivery round started again
-    once a killed round's claims are past their lease)."""
+    once a killed round's claims are past their lease).
+
+    `marks`, when given, is told when the operations' own work starts (`WORK_STARTED`, once
+    the process is up and the plan read) and, when it is done, how long it took in seconds:
+    the crash harness times its kills from the one and draws them within the other."""
     ops = load_plan(plan_path)[start:stop]
     if ops and first_later_seconds:
         later = datetime.fromisoformat(ops[0].at) + timedelta(seconds=first_later_seconds)
         ops[0] = replace(ops[0], at=later.isoformat())
+    if marks is not None:
+        marks.send(WORK_STARTED)
+    started = time.perf_counter()
     outcomes = [run_op(op, settings) for op in ops]
+    if marks is not None:
+        marks.send(time.perf_counter() - started)  # float ok: seconds of work
+        marks.close()
     if result_path is not None:
         result_path.write_text(json.dumps(outcomes), encoding="utf-8")
 

@@ -6,6 +6,7 @@ long as the twenty trials): a trial restores its own store from the reference's 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -37,11 +38,36 @@ def test_twenty_commands_killed_at_random_each_converge_to_the_clean_run(
     summary = crash.run(
         trials=TRIALS, seed=SEED, work=reference.work, finish_plan=False, reference=reference
     )
+    print(crash.result_line(summary))  # shown with -s: the figure bench/README.md quotes
     assert summary["failures"] == []
     assert summary["converged"] == TRIALS
     # The sample is worth something only if it killed each kind of command, mostly mid-way.
     assert {"submit", "run_day", "import", "eod"} <= set(summary["by_job"])
     assert summary["killed"] >= TRIALS // 2
+    # And killed inside the operation's own work, not after it had finished (a random kill
+    # is drawn again within the work when the operation finishes first).
+    assert summary["killed_inside_work"] >= TRIALS * 3 // 4, crash.result_line(summary)
+
+
+def test_a_random_kill_due_after_the_operation_finished_is_drawn_again_within_the_work(
+    reference: crash.Reference, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A clean run measured as if at a crushing load: the first delay, drawn within 1,000 s,
+    # outlasts the run-day, which finishes; the store is restored and the next delay drawn
+    # within the duration that run took.
+    run_day = next(i for i, op in enumerate(reference.plan) if op.job is Job.RUN_DAY)
+    monkeypatch.setattr(reference, "durations", [1000.0] * len(reference.plan))
+    summary = crash.run(
+        trials=1, seed=SEED, work=reference.work, finish_plan=False, reference=reference,
+        target=crash.Target(run_day, "random"),
+    )  # fmt: skip
+    assert summary["failures"] == [], summary["failures"]
+    assert summary["redrawn"] >= 1
+    assert (summary["killed_inside_work"], summary["finished_before_kill"]) == (1, 0)
+    journal = reference.work / crash.journal_name(crash.Target(run_day, "random"))
+    trial = json.loads(journal.read_text(encoding="utf-8").splitlines()[-1])
+    assert trial["landed"] == "inside" and trial["exitcode"] == crash.KILLED
+    assert trial["delay"] < reference.durations[run_day] / 10
 
 
 UPLOAD_TRIALS = 6

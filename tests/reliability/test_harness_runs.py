@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from reliability.receiver import Receiver
 from reliability.scenario import Job, Op
 from sqlalchemy import create_engine, text
@@ -66,7 +67,7 @@ def test_crash_trials_draw_the_same_whatever_ran_before_them() -> None:
 
 
 def test_a_resumed_crash_run_keeps_the_trials_its_journal_holds(tmp_path: Path) -> None:
-    parameters = {"seed": SEED, "finish": "day", "op_index": None, "kill": None}
+    parameters = crash.journal_parameters(SEED, "day", crash.ANYWHERE)
     path = tmp_path / crash.journal_name(crash.ANYWHERE)
     journal = crash.TrialJournal(path, parameters, resume=False)
     journal.record(crash.Trial(0, 3, "submit B001", "submit", "random", 0.5, -9, "nothing"), None)
@@ -75,6 +76,16 @@ def test_a_resumed_crash_run_keeps_the_trials_its_journal_holds(tmp_path: Path) 
     resumed = crash.TrialJournal(path, parameters, resume=True)
     assert list(resumed.done) == [0]
     assert resumed.done[0].left == "nothing" and resumed.done[0].converged
+
+
+def test_a_crash_journal_of_the_older_kill_timing_is_not_resumed(tmp_path: Path) -> None:
+    # Written before kills were timed within the operation's work: its trials' kills mostly
+    # landed after the operation had finished, and must not be counted with new ones.
+    path = tmp_path / crash.JOURNAL_NAME
+    older = {"seed": SEED, "finish": "day", "op_index": None, "kill": None}
+    path.write_text(json.dumps({"run": older}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"older crash harness .*kill timing 1, now 2"):
+        crash.TrialJournal(path, crash.journal_parameters(SEED, "day", crash.ANYWHERE), True)
 
 
 def test_a_workers_own_receiver_is_named_as_the_clean_runs_and_nothing_else_changes(

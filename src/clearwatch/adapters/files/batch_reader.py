@@ -12,6 +12,8 @@ and column of every error found.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -150,15 +152,32 @@ class DuckDBBatchFileReader:
             errors.add(BatchError(Rule.ROW_COUNT_MUST_MATCH, spec.name, detail=detail))
         lines = pa.array(np.arange(HEADER_LINES + 1, raw.num_rows + HEADER_LINES + 1))
         raw = raw.append_column("line", lines)
-        con = duckdb.connect(config={"preserve_insertion_order": True})  # rows stay in file order
+        con = _checking_connection()
+        con.register("raw", raw)
         try:
-            con.register("raw", raw)
             _check_values(con, spec, header, errors)
             _check_keys(con, spec, header, errors)
             errors.refuse()
             return con.sql(f"SELECT {_selected(spec)} FROM raw").to_arrow_table()
         finally:
-            con.close()
+            con.unregister("raw")
+
+
+_CHECKING = threading.local()
+
+
+def _checking_connection() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB for checking batch files. Connecting costs tens of
+    milliseconds, more than checking a small file, so it is made once per thread, not per file
+    (a connection is not shared between threads, nor used again in a forked child). Each read
+    registers its rows as `raw` and unregisters them: nothing else is kept in it."""
+    held = getattr(_CHECKING, "held", None)
+    if held is None or held[0] != os.getpid():
+        # Rows stay in file order: the projection of `read` is not sorted.
+        held = (os.getpid(), duckdb.connect(config={"preserve_insertion_order": True}))
+        _CHECKING.held = held
+    connection: duckdb.DuckDBPyConnection = held[1]
+    return connection
 
 
 def _selected(spec: FileSpec) -> str:
