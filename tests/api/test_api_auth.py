@@ -48,6 +48,8 @@ def test_a_person_signs_in_and_the_token_says_who_they_are(
         "credential": "password",
         "token_id": None,
         "scope": None,
+        "second_factor": False,  # a submitter is asked no code
+        "may_decide": False,
     }
     assert PASSWORD not in signed.text + me.text
 

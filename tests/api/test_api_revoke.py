@@ -132,3 +132,43 @@ def test_the_cli_revokes_a_role_beside_its_grant(cli_env: dict[str, str]) -> Non
         assert _roles_of(app, carl) == set()
     finally:
         app.dispose()
+
+
+def test_revoking_a_role_ends_an_emergency_grant_of_it_before_its_hours_are_out(
+    api_app: Application, client: TestClient
+) -> None:
+    admin, checker = person(api_app, OFFICE, Role.ADMIN), person(api_app, OFFICE, Role.CHECKER)
+    olga = person(api_app, OFFICE, Role.OPERATOR, "olga")
+    now = api_app.real_clock.now()
+    asked = approvals.request_emergency_grant_committed(
+        uow=api_app.uow(), user_id=olga, role=Role.CHECKER, hours=8, reason="the checker is ill",
+        maker=admin, at=now,
+    )  # fmt: skip
+    approvals.approve_committed(
+        uow=api_app.uow(), request_id=asked.request_id, checker=checker, at=now
+    )
+    as_olga, as_admin = bearer(api_app, olga), bearer(api_app, admin)
+    first = client.post(f"{API}/approvals/{_pending(api_app)}/approve", headers=as_olga)
+    assert first.status_code == 200, first.text
+    # The emergency is over: the admin takes the role back; olga never held it permanently.
+    head = audit_head(api_app)
+    revoked = client.delete(f"{API}/users/{olga}/roles/checker", headers=as_admin)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json() == {"user_id": olga, "role": "checker", "revoked": True}
+    [record] = audit_records(api_app, head)
+    with api_app.read_uow() as uow:
+        [grant] = uow.access.grants_of(olga)
+    assert json.loads(record.payload_json) == {
+        "role": "checker", "organisation": OFFICE, "permanent": False,
+        "grants_ended": [grant.grant_id],
+    }  # fmt: skip
+    assert grant.ended_at is not None and grant.ended_at < grant.expires_at
+    # Her next request, with the same token, decides nothing.
+    second = client.post(f"{API}/approvals/{_pending(api_app)}/approve", headers=as_olga)
+    assert second.status_code == 403 and second.json()["rule"] == "policy_must_allow_action"
+    # Its whole life stays listed: approved, ended, no longer in force; ended once only.
+    listed = client.get(f"{API}/users", headers=as_admin).json()
+    [shown] = [g for u in listed if u["user_id"] == olga for g in u["emergency_grants"]]
+    assert shown["in_force"] is False and shown["ended_at"] is not None
+    again = client.delete(f"{API}/users/{olga}/roles/checker", headers=as_admin)
+    assert again.status_code == 200 and again.json()["revoked"] is False

@@ -142,6 +142,11 @@ class FakeAccessRepository:
     def grants_of(self, user_id: str) -> list[EmergencyGrant]:
         return [grant for grant in self.state.grants if grant.user_id == user_id]
 
+    def end_grant(self, *, grant_id: int, ended_at: datetime, ended_by: str) -> None:
+        [index] = [i for i, g in enumerate(self.state.grants) if g.grant_id == grant_id]
+        assert self.state.grants[index].ended_at is None, "a grant ends only once"
+        self.state.grants[index] = replace(self.state.grants[index], ended_at=ended_at)
+
     def caller_record(self, user_id: str) -> CallerRecord | None:
         user = self.user(user_id)
         if user is None:

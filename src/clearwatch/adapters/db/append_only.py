@@ -49,6 +49,7 @@ APPEND_ONLY_TABLES = (
     "bo_breaks",
     "bo_break_events",
     "access_emergency_grants",
+    "access_emergency_grant_ends",
     "intraday_lease_epochs",
     "intraday_start_of_day",
     "intraday_journal",

@@ -9,6 +9,8 @@ deadlock. There `read` answers None and every request reads its rows afresh, as 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Column, Engine, Integer, String, Table
 
 from clearwatch.adapters.db.metadata import metadata
@@ -32,16 +34,19 @@ WATCHED: dict[str, tuple[str, tuple[str, ...]]] = {
     "access_user_roles": (ACCESS, ("INSERT", "UPDATE", "DELETE")),
     "access_credentials": (ACCESS, ("INSERT", "UPDATE OF credential_epoch", "DELETE")),
     "access_emergency_grants": (ACCESS, ("INSERT", "UPDATE", "DELETE")),
+    "access_emergency_grant_ends": (ACCESS, ("INSERT", "UPDATE", "DELETE")),
     "monitor_runs": (WARNINGS, ("INSERT", "UPDATE", "DELETE")),
     "monitor_warnings": (WARNINGS, ("INSERT", "UPDATE", "DELETE")),
     "monitor_warning_decisions": (WARNINGS, ("INSERT", "UPDATE", "DELETE")),
 }
 
 
-def sqlite_triggers() -> dict[str, str]:
-    """The triggers that keep the generations on SQLite, by name."""
+def sqlite_triggers(tables: Iterable[str] = WATCHED) -> dict[str, str]:
+    """The triggers that keep the generations on SQLite, by name: of every table watched, or
+    of `tables` (a migration names the tables it watches: later ones add theirs)."""
     statements = {}
-    for table, (area, changes) in WATCHED.items():
+    for table in tables:
+        area, changes = WATCHED[table]
         for change in changes:
             name = f"{table}_counts_{change.split()[0].lower()}"
             statements[name] = (

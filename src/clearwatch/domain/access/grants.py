@@ -26,7 +26,9 @@ GRANT_MUST_STAY_IN_ORGANISATION = "grant_must_stay_in_organisation"
 
 @dataclass(frozen=True)
 class EmergencyGrant:
-    """A role held from approval until `expires_at`; it lapses by itself, no job revokes it."""
+    """A role held from approval until `expires_at`; it lapses by itself, no job revokes it.
+    An admin may end it sooner (`user revoke` of its role): the emergency is over, and the
+    role should not wait out its hours. `ended_at` is then when it stopped counting."""
 
     grant_id: int
     user_id: str
@@ -34,8 +36,11 @@ class EmergencyGrant:
     expires_at: datetime
     approval_request_id: int
     approved_at: datetime
+    ended_at: datetime | None = None
 
     def in_force(self, at: datetime) -> bool:
+        if self.ended_at is not None and at >= self.ended_at:
+            return False
         return self.approved_at <= at < self.expires_at
 
 

@@ -75,6 +75,10 @@ class AccessRepository(Protocol):
 
     def grants_of(self, user_id: str) -> list[EmergencyGrant]: ...
 
+    def end_grant(self, *, grant_id: int, ended_at: datetime, ended_by: str) -> None:
+        """From `ended_at` on the grant no longer counts (once: a grant ends only once)."""
+        ...
+
     def caller_record(self, user_id: str) -> CallerRecord | None:
         """The user, their grants and credential epoch in one read; None if not registered."""
         ...

@@ -202,25 +202,36 @@ def grant_role(
 def revoke_role(
     *, uow: AccessUnitOfWork, user_id: str, role: Role, actor: str, at: datetime
 ) -> bool:
-    """Take a permanent role back (the admin of the user's organisation); False if the user
-    did not hold it. It counts from the user's next request, which reads their roles afresh.
-    Nobody takes back their own role: the last admin could lock the organisation out."""
+    """Take a role back (the admin of the user's organisation): the permanent role, and any
+    emergency grant of it still in force, which ends now rather than when its hours are out;
+    False if the user held it neither way. It counts from the user's next request, which reads
+    their roles afresh. Nobody takes back their own role: the last admin could lock the
+    organisation out."""
     with denials_audited(uow, at=at), uow:
         user = _user_for_admin(uow, user_id, actor=actor, action=Action.USER_REVOKE, at=at)
         if user_id == actor:
             raise Refused(ROLE_MUST_NOT_BE_REVOKED_BY_ITS_HOLDER, f"{user_id}: ask another admin")
         removed = uow.access.remove_role(user_id=user_id, role=role)
-        if removed:
+        ended = [g for g in uow.access.grants_of(user_id) if g.role is role and g.in_force(at)]
+        for grant in ended:
+            uow.access.end_grant(grant_id=grant.grant_id, ended_at=at, ended_by=actor)
+        if removed or ended:
+            payload: dict[str, object] = {
+                "role": role.value,
+                "organisation": user.organisation.ident,
+            }
+            if ended:  # which way they held it, where it may have been both
+                payload |= {"permanent": removed, "grants_ended": [g.grant_id for g in ended]}
             record_audit(
                 uow,
                 actor=actor,
                 action=AuditAction.USER_ROLE_REVOKED,
                 object_ref=f"user:{user_id}",
-                payload={"role": role.value, "organisation": user.organisation.ident},
+                payload=payload,
                 recorded_at=at,
             )
         uow.commit()
-    return removed
+    return removed or bool(ended)
 
 
 def list_users(*, uow: AccessUnitOfWork) -> list[User]:

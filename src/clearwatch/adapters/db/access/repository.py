@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from clearwatch.adapters.db.access.tables import (
     access_approval_requests,
     access_credentials,
+    access_emergency_grant_ends,
     access_emergency_grants,
     access_user_roles,
     access_users,
@@ -242,21 +243,14 @@ class SqlAccessRepository:
         )
 
     def grants_of(self, user_id: str) -> list[EmergencyGrant]:
-        table = access_emergency_grants
-        rows = self._connection.execute(
-            select(table).where(table.c.user_id == user_id).order_by(table.c.grant_id)
-        )
-        return [
-            EmergencyGrant(
-                grant_id=int(row.grant_id),
-                user_id=row.user_id,
-                role=Role(row.role),
-                expires_at=datetime.fromisoformat(row.expires_at),
-                approval_request_id=int(row.approval_request_id),
-                approved_at=datetime.fromisoformat(row.approved_at),
+        return [_grant(row) for row in self._connection.execute(_GRANTS, {"user_id": user_id})]
+
+    def end_grant(self, *, grant_id: int, ended_at: datetime, ended_by: str) -> None:
+        self._connection.execute(
+            insert(access_emergency_grant_ends).values(
+                grant_id=grant_id, ended_at=_text(ended_at), ended_by=ended_by
             )
-            for row in rows
-        ]
+        )
 
     def caller_record(self, user_id: str) -> CallerRecord | None:
         rows = list(self._connection.execute(_CALLER, {"user_id": user_id}))
@@ -269,10 +263,12 @@ def _caller_statement() -> Any:
     every API request asks it, and building a statement costs more than running it here."""
     users, credentials = access_users, access_credentials
     roles, grants = access_user_roles, access_emergency_grants
+    ends = access_emergency_grant_ends
     joined = (
         users.outerjoin(credentials, credentials.c.user_id == users.c.user_id)
         .outerjoin(roles, roles.c.user_id == users.c.user_id)
         .outerjoin(grants, grants.c.user_id == users.c.user_id)
+        .outerjoin(ends, ends.c.grant_id == grants.c.grant_id)
     )
     return (
         select(
@@ -286,6 +282,7 @@ def _caller_statement() -> Any:
             grants.c.expires_at.label("grant_expires_at"),
             grants.c.approval_request_id,
             grants.c.approved_at.label("grant_approved_at"),
+            ends.c.ended_at.label("grant_ended_at"),
         )
         .select_from(joined)
         .where(users.c.user_id == bindparam("user_id"))
@@ -295,24 +292,48 @@ def _caller_statement() -> Any:
 _CALLER = _caller_statement()
 
 
+def _grants_statement() -> Any:
+    """A user's grants, each with when it was ended, if it was."""
+    grants, ends = access_emergency_grants, access_emergency_grant_ends
+    return (
+        select(
+            grants.c.grant_id,
+            grants.c.user_id,
+            grants.c.role.label("grant_role"),
+            grants.c.expires_at.label("grant_expires_at"),
+            grants.c.approval_request_id,
+            grants.c.approved_at.label("grant_approved_at"),
+            ends.c.ended_at.label("grant_ended_at"),
+        )
+        .select_from(grants.outerjoin(ends, ends.c.grant_id == grants.c.grant_id))
+        .where(grants.c.user_id == bindparam("user_id"))
+        .order_by(grants.c.grant_id)
+    )
+
+
+_GRANTS = _grants_statement()
+
+
 def _caller_record(rows: list[Row[Any]]) -> CallerRecord:
     roles = frozenset(Role(row.role) for row in rows if row.role is not None)
-    grants = {
-        int(row.grant_id): EmergencyGrant(
-            grant_id=int(row.grant_id),
-            user_id=row.user_id,
-            role=Role(row.grant_role),
-            expires_at=datetime.fromisoformat(row.grant_expires_at),
-            approval_request_id=int(row.approval_request_id),
-            approved_at=datetime.fromisoformat(row.grant_approved_at),
-        )
-        for row in rows
-        if row.grant_id is not None
-    }
+    grants = {int(row.grant_id): _grant(row) for row in rows if row.grant_id is not None}
     return CallerRecord(
         user=_user(rows[0], roles),
         grants=tuple(grants[grant_id] for grant_id in sorted(grants)),
         credential_epoch=int(rows[0].credential_epoch),
+    )
+
+
+def _grant(row: Row[Any]) -> EmergencyGrant:
+    ended = row.grant_ended_at
+    return EmergencyGrant(
+        grant_id=int(row.grant_id),
+        user_id=row.user_id,
+        role=Role(row.grant_role),
+        expires_at=datetime.fromisoformat(row.grant_expires_at),
+        approval_request_id=int(row.approval_request_id),
+        approved_at=datetime.fromisoformat(row.grant_approved_at),
+        ended_at=None if ended is None else datetime.fromisoformat(ended),
     )
 
 

@@ -79,6 +79,22 @@ access_emergency_grants = Table(
     Column("approved_at", String(40), nullable=False),
 )
 
+# A grant ended before its hours were out (`user revoke` of its role), once; append-only like
+# the grants themselves, so a grant's whole life stays in the store.
+access_emergency_grant_ends = Table(
+    "access_emergency_grant_ends",
+    metadata,
+    Column(
+        "grant_id",
+        Integer,
+        ForeignKey("access_emergency_grants.grant_id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("ended_at", String(40), nullable=False),
+    Column("ended_by", String(64), nullable=False),
+)
+
 # A person's sign-in secret and its run of failures. The password is an argon2 hash (pwdlib);
 # the TOTP secret must be readable to check a code, so it is kept as given (encryption at rest
 # of the store is its own work). `totp_last_step` refuses a code used twice in its window.
