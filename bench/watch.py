@@ -9,7 +9,9 @@ the consumer reads them, then both in one process; per event, handled by the con
 to the publisher.
 Detection: `--markets` seeded small markets with the five stream faults, one broker each, by
 the rules; then by the learned models, trained on six clean days of each seeded market and
-scoring its seventh, clean and with the faults.
+scoring its seventh, clean and with the faults. The broker lines are calibrated on
+`--reference-markets` clean markets of seeds of their own (10,000 on) too, never on the days
+scored.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import shutil
 import tempfile
 import time
 import uuid
@@ -36,7 +39,7 @@ from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.events import WatchEvent
 from clearwatch.domain.watch.features import DailyFeatures
 from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer, replay
-from clearwatch.services.watch.models import score_day, split_days, train_models
+from clearwatch.services.watch.models import BrokerReference, score_day, split_days, train_models
 from clearwatch.sim.faults import plan_faults
 from clearwatch.sim.simulate import SimParameters, simulate
 
@@ -172,6 +175,8 @@ def detection(root: Path, markets: int) -> None:
 
 
 MODEL_DAYS = 7  # four to train on, two to calibrate on, the seventh scored
+REFERENCE_SEEDS = 10_000  # the reference markets' seeds, far from every market scored
+REFERENCE_DAYS = 10  # four of history, then six broker-days per broker scored against them
 MODEL_TARGETS = {  # the model that should see each fault, where the features can
     "withdrawal_burst": ("model_client", "model_forest"),
     "duplicate_import": ("model_broker",),
@@ -185,20 +190,36 @@ def _features(directory: Path) -> DailyFeatures:
     return features
 
 
-def _model_market(root: Path, seed: int) -> tuple[list[Alert], list[Alert], int, str]:
+def _model_params(seed: int, days: int, faults: str = "") -> SimParameters:
+    plans = plan_faults(faults, days=days, brokers=6, banks=2)
+    return SimParameters(6, 2, 600, 3000, days, seed=seed, faults=plans)
+
+
+def _reference(root: Path, markets: int) -> BrokerReference | None:
+    """Clean markets like the scored ones, of seeds of their own: the broker lines' reference."""
+    found = []
+    for i in range(markets):
+        simulate(_model_params(REFERENCE_SEEDS + i, REFERENCE_DAYS), root / f"ref{i}")
+        found.append(_features(root / f"ref{i}"))
+        shutil.rmtree(root / f"ref{i}")
+    return BrokerReference.of(found) if found else None
+
+
+def _model_market(
+    root: Path, seed: int, reference: BrokerReference | None
+) -> tuple[list[Alert], list[Alert], int, str]:
     """Train on a clean market's first six days; score its seventh and a faulty seventh."""
     for name, faults in (("clean", ""), ("faulty", ",".join(FAULT_RULE))):
-        plans = plan_faults(faults, days=MODEL_DAYS, brokers=6, banks=2)
-        simulate(SimParameters(6, 2, 600, 3000, MODEL_DAYS, seed=200 + seed, faults=plans),
-                 root / name)  # fmt: skip
+        simulate(_model_params(200 + seed, MODEL_DAYS, faults), root / name)
     rules = load_watch_rules()
     clean, faulty = _features(root / "clean"), _features(root / "faulty")
     last = clean.dates()[-1]
     history = DailyFeatures(rows={key: row for key, row in clean.rows.items() if key[2] < last})
     training, calibration = split_days(history, 2)
     models = train_models(
-        training=training, calibration=calibration, rules=rules, model=IsolationForestModel()
-    )
+        training=training, calibration=calibration, rules=rules, model=IsolationForestModel(),
+        reference=reference,
+    )  # fmt: skip
     found = json.loads((root / "faulty" / last.isoformat() / "faults.json").read_text("utf-8"))
     burst = next(f for f in found["faults"] if f["fault"] == "withdrawal_burst")
     clean_rows = sum(1 for key in clean.rows if key[2] == last)
@@ -210,13 +231,15 @@ def _model_market(root: Path, seed: int) -> tuple[list[Alert], list[Alert], int,
     )
 
 
-def model_detection(root: Path, markets: int) -> None:
+def model_detection(root: Path, markets: int, reference_markets: int) -> None:
     """Recall per fault of the model meant to see it, false alarms on clean seventh days."""
+    reference = _reference(root / "reference", reference_markets)
+    print(f"reference: {reference_markets} clean markets, seeds {REFERENCE_SEEDS} on")
     caught = {(fault, rule): 0 for fault, rules in MODEL_TARGETS.items() for rule in rules}
     false_alarms = dict.fromkeys(("model_client", "model_forest", "model_broker"), 0)
     account_days = 0
     for seed in range(markets):
-        clean, faulty, rows, burst = _model_market(root / f"mm{seed}", seed)
+        clean, faulty, rows, burst = _model_market(root / f"mm{seed}", seed, reference)
         account_days += rows
         for alert in clean:
             false_alarms[alert.rule] += 1
@@ -239,7 +262,8 @@ def model_detection(root: Path, markets: int) -> None:
         f"clean seventh days: {account_days:,} account-days, {markets * 6} broker-days; false "
         f"alarms: client {false_alarms['model_client']} ({per_10k['model_client']:.1f} per 10k), "
         f"forest {false_alarms['model_forest']} ({per_10k['model_forest']:.1f} per 10k), "
-        f"broker {false_alarms['model_broker']}"
+        f"broker {false_alarms['model_broker']} "
+        f"({false_alarms['model_broker'] * 100 / max(markets * 6, 1):.2f} per 100)"
     )
 
 
@@ -247,6 +271,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--executions", type=int, default=100_000)
     parser.add_argument("--markets", type=int, default=30)
+    parser.add_argument(
+        "--reference-markets", type=int, default=80,
+        help="clean markets the broker lines are calibrated on too (0: the scored market's only)",
+    )  # fmt: skip
     parser.add_argument("--nats", default=None, help="NATS URL; no latency figure without it")
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--count", type=int, default=30_000)
@@ -270,7 +298,7 @@ def main() -> None:
         if "detection" in parts:
             detection(root / "markets", args.markets)
         if "models" in parts:
-            model_detection(root / "models", args.markets)
+            model_detection(root / "models", args.markets, args.reference_markets)
 
 
 if __name__ == "__main__":

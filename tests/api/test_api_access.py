@@ -122,3 +122,32 @@ def test_a_json_body_past_its_limit_is_a_413_before_it_is_read(
     )
     assert streamed.status_code == 413, streamed.text
     assert streamed.json()["rule"] == "json_body_must_fit_limit"
+
+
+def test_a_request_naming_a_client_is_listed_masked_unless_the_evidence_is_asked_for(
+    api_app: Application, client: TestClient
+) -> None:
+    operator = bearer(api_app, person(api_app, "BO:B001", Role.OPERATOR))
+    checker = bearer(api_app, person(api_app, "BO:B001", Role.CHECKER))
+    auditor_id = person(api_app, "BO:B001", Role.AUDITOR)
+    auditor = bearer(api_app, auditor_id)
+    payload = {"fund_account": "F100001", "amount": "-12.00", "reason": "a fee booked twice"}
+    body = {"kind": "manual_adjustment", "subject_ref": "account:B001:F100001", "payload": payload}
+    asked = client.post(f"{API}/approvals", headers=operator, json=body)
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["subject_ref"] == "account:B001:***001"  # the answer is printed
+    [masked] = client.get(f"{API}/approvals", headers=auditor).json()
+    assert (masked["subject_ref"], masked["payload"]["fund_account"]) == (
+        "account:B001:***001", "***001"
+    )  # fmt: skip
+    assert masked["payload"]["amount"] == "-12.00"
+    # The checker who approves it sees whom it is about, when asking for the evidence.
+    [whole] = client.get(f"{API}/approvals?evidence=true", headers=checker).json()
+    assert (whole["subject_ref"], whole["payload"]) == ("account:B001:F100001", payload)
+    head = audit_head(api_app)
+    refused = client.get(f"{API}/approvals?evidence=true", headers=auditor)
+    assert refused.status_code == 403 and "F100001" not in refused.text
+    [denial] = audit_records(api_app, head)
+    assert (denial.action, denial.actor, denial.object_ref) == (
+        "access.denied", auditor_id, "action:broker.evidence"
+    )  # fmt: skip

@@ -154,7 +154,8 @@ def _evidence_denials(app: Application, after_seq: int) -> list[Any]:
     return [
         record
         for record in audit_records(app, after_seq)
-        if record.action == "access.denied" and record.object_ref == "action:monitor.evidence"
+        if record.action == "access.denied"
+        and record.object_ref in ("action:monitor.evidence", "action:monitor.filings.evidence")
     ]
 
 
@@ -162,8 +163,10 @@ def test_the_registry_and_the_filings_mask_accounts_unless_a_permitted_caller_as
     registry: Application, client: TestClient
 ) -> None:
     """Issue 18: `GET /registry` and `GET /filings` mask the accounts' numbers as `registry
-    show` does; `?evidence=true` shows them to whom `monitor.evidence` allows (SIPF's analyst,
-    an institution's officer for its own), and a refusal shows nothing and is audited."""
+    show` does; `?evidence=true` shows them to whom the policy allows (`monitor.evidence` for
+    the registry: SIPF's analyst; `monitor.filings.evidence` for the filings: also the registry
+    officer who approves them, and an institution's officer for its own), and a refusal shows
+    nothing and is audited."""
     accounts = [filing[0] for filing in FILINGS]
     b001 = headers_of(registry, "B001", Role.OFFICER)
     filed = client.post(f"{API}/filings", json=U9, headers=b001)
@@ -189,19 +192,20 @@ def test_the_registry_and_the_filings_mask_accounts_unless_a_permitted_caller_as
     assert [f["account_no"] for f in own.json()] == ["U-9"]
     assert [f["account_no"] for f in client.get(
         f"{API}/filings", params=asked, headers=b001).json()] == ["U-9"]  # fmt: skip
+    # The registry officer approves the number into the registry: they see the number approved.
+    pending = client.get(f"{API}/filings", params=asked | {"status": "pending"}, headers=ro)
+    assert [f["account_no"] for f in pending.json()] == ["U-9"]
 
     head = audit_head(registry)
     for url, params, caller in [
         ("/registry", asked, ro),  # the registry officer reads the registry, not the evidence
-        ("/filings", asked, ro),
         ("/filings", asked | {"institution_id": "B002"}, b001),  # another institution's
     ]:
         refused = client.get(f"{API}{url}", params=params, headers=caller)
         problem(refused, 403, "policy_must_allow_action")
         assert "U-9" not in refused.text and not any(a in refused.text for a in accounts)
     denied = _evidence_denials(registry, head)
-    assert [(r.actor, json.loads(r.payload_json)["institution"]) for r in denied] == [
-        ("sipf-registry_officer", None),
-        ("sipf-registry_officer", "SIPF"),
-        ("b001-officer", "B002"),
+    assert [(r.actor, r.object_ref, json.loads(r.payload_json)["institution"]) for r in denied] == [
+        ("sipf-registry_officer", "action:monitor.evidence", None),
+        ("b001-officer", "action:monitor.filings.evidence", "B002"),
     ]

@@ -195,6 +195,11 @@ def _own(caller_org: str) -> Resource:
     return Resource(organisation=caller_org)
 
 
+def _own_books(caller_org: str) -> Resource:
+    """Everything of the caller's own organisation (`Gate.check_own`, a listing's evidence)."""
+    return Resource(organisation=caller_org, institution=parse_organisation(caller_org).code)
+
+
 def _of(**fields: Any) -> Callable[[str], Resource]:
     return lambda _caller_org: Resource(**fields)
 
@@ -397,6 +402,14 @@ ENDPOINTS = (
     Endpoint("filing reject", Action.FILINGS_REJECT, B001,
              _post("/filings/{}/reject", {"reason": REASON}),
              resource=_of(institution="B001"), prepare=lambda w: pending_filing_id(w.app)),
+    # The evidence (issue 18): asked of the policy before anything is read, in the caller's
+    # own organisation; a refusal shows nothing and is audited.
+    Endpoint("filings list (evidence)", Action.FILINGS_EVIDENCE, B001,
+             _get("/filings", evidence="true"), resource=_own_books),
+    Endpoint("approvals list (evidence)", Action.BOOKS_EVIDENCE, B001,
+             _get("/approvals", evidence="true"), resource=_own_books),
+    Endpoint("watch alerts (evidence)", Action.BOOKS_EVIDENCE, B001,
+             _get("/watch/alerts", evidence="true"), resource=_own_books),
     Endpoint("watch alerts", Action.WATCH_READ, B001, _get("/watch/alerts"), form="lister",
              rows=_watch_rows, target_row=B001_BOOKS, prepare=lambda w: fresh_alert_key(w.app)),
     Endpoint("watch review", Action.WATCH_REVIEW, B001,
@@ -553,6 +566,9 @@ ROUTES = {
     "filings list": "GET /filings",
     "filing approve": "POST /filings/{filing_id}/approve",
     "filing reject": "POST /filings/{filing_id}/reject",
+    "filings list (evidence)": "GET /filings",
+    "approvals list (evidence)": "GET /approvals",
+    "watch alerts (evidence)": "GET /watch/alerts",
     "watch alerts": "GET /watch/alerts",
     "watch review": "POST /watch/alerts/{key}/review",
     "watch halt": "POST /watch/alerts/{key}/halt",

@@ -135,3 +135,36 @@ def test_another_broker_s_alert_is_unknown_to_it_and_the_denial_audited(
     problem(client.get(f"{API}/watch/alerts", headers={}), 401, "caller_must_be_authenticated")
     bad = client.post(url(key, "halt"), json={"kind": "flow", "account": "a b"}, headers=outsider)
     problem(bad, 422, "request_must_match_schema")
+
+
+def test_alerts_are_listed_masked_unless_the_operator_asks_for_the_evidence(
+    api_app: Application, client: TestClient
+) -> None:
+    operator = bearer(api_app, person(api_app, "BO:B001", Role.OPERATOR))
+    auditor_id = person(api_app, "BO:B001", Role.AUDITOR)
+    key = raised(api_app, "B001", "F100001")
+    [masked] = client.get(f"{API}/watch/alerts", headers=operator).json()
+    assert (masked["key"], masked["subject"], masked["summary"]) == (
+        key, "account:***001", "6 withdrawals from ***001 in 5 minutes"
+    )  # fmt: skip
+    assert {(e["account"], e["counterparty"]) for e in masked["evidence"]} == {("***001", "K001")}
+    [whole] = client.get(f"{API}/watch/alerts?evidence=true", headers=operator).json()
+    assert whole["subject"] == "account:F100001"
+    assert {e["account"] for e in whole["evidence"]} == {"F100001"}
+    # The auditor reads the alerts, masked; asking for the evidence is refused and audited.
+    auditor = bearer(api_app, auditor_id)
+    assert "F100001" not in client.get(f"{API}/watch/alerts", headers=auditor).text.replace(key, "")
+    head = audit_head(api_app)
+    refused = client.get(f"{API}/watch/alerts?evidence=true", headers=auditor)
+    problem(refused, 403, "policy_must_allow_action")
+    assert "F100001" not in refused.text
+    [denial] = audit_records(api_app, head)
+    assert (denial.action, denial.actor, denial.object_ref) == (
+        "access.denied", auditor_id, "action:broker.evidence"
+    )  # fmt: skip
+    # A halt's answer names the client masked: it is printed, not the evidence.
+    client.post(url(key, "review"), json={"decision": "confirm"}, headers=operator)
+    halt = {"kind": "client", "account": "F100001", "business_date": str(DAY)}
+    asked = client.post(url(key, "halt"), json=halt, headers=operator)
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["subject"] == f"watch-halt:B001:***001:{DAY}"

@@ -47,13 +47,21 @@ def test_a_break_is_listed_explained_approved_and_closed(
         _ok(operator, "broker", "import", str(statements / kind))
     (out / "reconciliation.csv").unlink()  # the re-run compares with the statements now
     _ok(operator, "broker", "eod", "--date", DAY_1, "--inbox", str(inbox), "--out", str(out))
+    # The client's fund account is masked, table and JSON alike, unless asked as evidence by
+    # whom the policy lets read it (the operator; never the auditor: refused and audited).
     (listed,) = json.loads(_ok(auditor, "broker", "breaks", "--json"))
     assert (listed["check"], listed["subject"], listed["difference"]) == (
         "client_vs_bank",
-        "F002",
+        "***02",
         "-0.01",
     )
     assert listed["state"] == "open"
+    assert "F002" not in _ok(auditor, "broker", "breaks", "--wide")
+    (whole,) = json.loads(_ok(operator, "broker", "breaks", "--json", "--evidence"))
+    assert whole["subject"] == "F002"
+    refused = _cli(auditor, "broker", "breaks", "--json", "--evidence")
+    assert refused.returncode == 3 and "F002" not in refused.stdout + refused.stderr
+    assert "broker.evidence" in refused.stderr
     denied = _cli(auditor, "broker", "break", "explain", str(listed["break_id"]), "--reason", "x")
     assert denied.returncode == 3 and "policy_must_allow_action" in denied.stderr
     said = _ok(

@@ -46,9 +46,16 @@ def test_an_officer_files_and_closes_and_the_registry_officer_decides(
     table = ok(officer, "monitor", "filings", "list").stdout
     assert "***9" in table and "***002" in table and "pending" in table
     assert "U-9" not in table and "SA-002" not in table
-    # Its own institution's accounts, whole, when its officer asks (`monitor.evidence`).
+    # Its own institution's accounts, whole, when its officer asks (`monitor.filings.evidence`).
     whole = as_json(officer, "monitor", "filings", "list", "--evidence")
     assert [f["account_no"] for f in whole] == ["U-9", "SA-002"]
+    # The registry officer sees the number they approve, when asking for it; the registry
+    # itself stays out of their evidence (`monitor.evidence`: refused, audited).
+    queue = as_json(registry_officer, "monitor", "filings", "list", "--status", "pending",
+                    "--evidence")  # fmt: skip
+    assert [f["account_no"] for f in queue] == ["U-9", "SA-002"]
+    registry_whole = clearwatch(registry_officer, "monitor", "registry", "show", "--evidence")
+    assert registry_whole.returncode == 3 and "monitor.evidence" in registry_whole.stderr
 
     approved = ok(registry_officer, "monitor", "filings", "approve", str(filed["filing_id"]))
     assert "approved, registry version 2" in approved.stdout

@@ -61,12 +61,25 @@ def test_the_desk_confirms_an_alert_and_a_checker_s_approval_halts_the_client(
     assert [(a["key"], a["review"]) for a in json.loads(listed.stdout)] == [(key, "open")]
     table = clearwatch(operator, "watch", "alerts", "list")
     assert "F100001" not in table.stdout  # a table masks the client's account
+    # `--json` too (the key stays whole: it is the handle a review takes), unless the evidence
+    # is asked for by whom the policy lets read it: the operator, not the auditor.
+    [shown] = json.loads(listed.stdout)
+    assert (shown["subject"], shown["summary"]) == (
+        "account:***001", "6 withdrawals from ***001 in 5 minutes")  # fmt: skip
+    assert {e["account"] for e in shown["evidence"]} == {"***001"}
+    whole = clearwatch(operator, "watch", "alerts", "list", "--json", "--evidence")
+    assert [a["subject"] for a in json.loads(whole.stdout)] == ["account:F100001"]
+    auditor = signed_env(cli_env, "BO:B001", Role.AUDITOR)
+    refused = clearwatch(auditor, "watch", "alerts", "list", "--json", "--evidence")
+    assert refused.returncode == 3 and "broker.evidence" in refused.stderr
+    assert "F100001" not in refused.stdout
     bad = clearwatch(operator, "watch", "alerts", "review", key, "dismiss")
     assert bad.returncode == 3 and "dismissal_must_have_reason" in bad.stderr
     confirmed = clearwatch(operator, "watch", "alerts", "review", key, "confirm")
     assert confirmed.returncode == 0, confirmed.stderr
     asked = clearwatch(operator, "watch", "alerts", "halt", key, "--date", "2026-11-20")
     assert asked.returncode == 0 and "pending" in asked.stdout, asked.stderr
+    assert "watch-halt:B001:***001:2026-11-20" in asked.stdout  # the request, masked
     request_id = asked.stdout.split("#")[1].split()[0]
     own = clearwatch(operator, "watch", "alerts", "halt", "--approve", request_id)
     assert own.returncode == 3 and "checker_must_not_be_maker" in own.stderr
@@ -100,6 +113,12 @@ def test_the_desk_halts_a_flow_a_checker_approves_it_and_a_lift_takes_two_people
     approved = clearwatch(checker, "watch", "alerts", "halt-flow", "--approve", request_id)
     assert approved.returncode == 0 and "halted (flow halt #1)" in approved.stdout, approved.stderr
     flows = json.loads(clearwatch(operator, "watch", "alerts", "flows", "--json").stdout)
+    assert [(f["account"], f["counterparty"], f["alert_key"]) for f in flows] == [
+        ("***001", "***01", "withdrawal_burst/B001/2026-11-20/account:***001")
+    ]  # the account, its other side and the alert naming it: masked unless asked
+    flows = json.loads(
+        clearwatch(operator, "watch", "alerts", "flows", "--json", "--evidence").stdout
+    )
     assert [(f["halt_id"], f["account"], f["counterparty"], f["state"]) for f in flows] == [
         (1, "F100001", "K001", "in force")
     ]
@@ -113,3 +132,28 @@ def test_the_desk_halts_a_flow_a_checker_approves_it_and_a_lift_takes_two_people
     assert json.loads(clearwatch(operator, "watch", "alerts", "flows", "--json").stdout) == []
     again = clearwatch(operator, "watch", "alerts", "lift", "1", "--reason", "again")
     assert again.returncode == 3 and "flow_halt_must_be_in_force" in again.stderr
+
+
+def test_a_flow_halt_and_its_lift_approved_in_the_generic_queue_take_effect_at_once(
+    cli_env: dict[str, str],
+) -> None:
+    operator = signed_env(cli_env, "BO:B001", Role.OPERATOR)
+    checker = signed_env(cli_env, "BO:B001", Role.CHECKER)
+    key = _raised(Path(cli_env["CLEARWATCH_HOME"]), "B001", "F100001")
+    assert clearwatch(operator, "watch", "alerts", "review", key, "confirm").returncode == 0
+    asked = clearwatch(operator, "watch", "alerts", "halt-flow", key, "--account", "F100001")
+    assert asked.returncode == 0 and "pending" in asked.stdout, asked.stderr
+    request_id = asked.stdout.split("#")[1].split()[0]
+    approved = clearwatch(checker, "approvals", "approve", request_id)
+    assert approved.returncode == 0 and "approved" in approved.stdout, approved.stderr
+    flows = json.loads(
+        clearwatch(operator, "watch", "alerts", "flows", "--json", "--evidence").stdout
+    )
+    assert [(f["halt_id"], f["account"], f["counterparty"], f["state"]) for f in flows] == [
+        (1, "F100001", "*", "in force")
+    ]  # without the operator asking again
+    lift = clearwatch(operator, "watch", "alerts", "lift", "1", "--reason", "the client called")
+    lift_id = lift.stdout.split("#")[1].split()[0]
+    lifted = clearwatch(checker, "approvals", "approve", lift_id)
+    assert lifted.returncode == 0 and "approved" in lifted.stdout, lifted.stderr
+    assert json.loads(clearwatch(operator, "watch", "alerts", "flows", "--json").stdout) == []

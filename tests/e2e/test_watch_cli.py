@@ -96,6 +96,29 @@ def test_models_trained_on_clean_days_score_a_replay_with_their_version(
     assert refused.returncode == 2 and "model_file_must_be_readable" in refused.stderr
 
 
+def test_models_trained_with_a_reference_market_keep_it_and_score_with_it(
+    tmp_path: Path, cli_env: dict[str, str], clean_and_faulty: tuple[Path, Path]
+) -> None:
+    clean, faulty = clean_and_faulty
+    reference = tmp_path / "reference"
+    simulate(SimParameters(2, 2, 300, 1500, 5, seed=6), reference)  # a seed of its own
+    operator = signed_env(cli_env, "BO:B001", Role.OPERATOR)
+    train = ("watch", "train", "--from", str(clean))
+    missing = clearwatch(operator, *train, "--out", str(tmp_path / "x.npz"),
+                         "--reference", str(tmp_path / "none"))  # fmt: skip
+    assert missing.returncode == 2 and "is not a directory" in missing.stderr
+    model_file = tmp_path / "m.npz"
+    trained = clearwatch(operator, *train, "--out", str(model_file), "--reference", str(reference))
+    assert trained.returncode == 0 and "trained" in trained.stdout, trained.stderr
+    alone = _train(cli_env, clean, tmp_path / "alone.npz")
+    assert trained.stdout.split()[2] != alone.split()[2]  # the reference is in the version
+    replayed = clearwatch(signed_env(cli_env, "BO:B001", Role.AUDITOR), "watch", "replay",
+                          "--from", str(faulty), "--models", str(model_file), "--json")  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr
+    versions = {a["model_version"][:12] for a in json.loads(replayed.stdout) if a["model_version"]}
+    assert versions == {trained.stdout.split()[2]}
+
+
 def test_serve_with_models_scores_each_day_the_stream_has_moved_past(
     tmp_path: Path, cli_env: dict[str, str], clean_and_faulty: tuple[Path, Path]
 ) -> None:

@@ -16,7 +16,13 @@ from clearwatch.adapters.watch.rules_file import load_watch_rules
 from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.features import COUNT_FEATURES, FEATURES, DailyFeatures
 from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer
-from clearwatch.services.watch.models import WatchModels, score_day, split_days, train_models
+from clearwatch.services.watch.models import (
+    BrokerReference,
+    WatchModels,
+    score_day,
+    split_days,
+    train_models,
+)
 from clearwatch.services.watch.scoring import ModelWatch
 from clearwatch.sim.faults import plan_faults
 from clearwatch.sim.simulate import SimParameters, simulate
@@ -143,9 +149,39 @@ def test_a_model_file_reloads_the_same_models_and_refuses_other_rules(
     old = tmp_path / "models-v1.npz"
     np.savez_compressed(old, **{**arrays, "header": np.array(json.dumps(header))})
     with pytest.raises(
-        ModelFileError, match="model_file_must_have_format_clearwatch-watch-models/2"
+        ModelFileError, match="model_file_must_have_format_clearwatch-watch-models/3"
     ):
         NpzModelFiles().load(old, RULES)
+
+
+def test_a_reference_of_simulated_markets_calibrates_the_broker_lines_and_is_kept(
+    market: Path, tmp_path: Path
+) -> None:
+    """Clean markets of seeds of their own lift the brokers' scale floors and refit the broker
+    lines; the file keeps their broker-days, so a load reproduces the same version."""
+    markets = []
+    for seed in (31, 32):
+        simulate(SimParameters(3, 2, 300, 1500, DAYS, seed=seed), tmp_path / f"ref{seed}")
+        markets.append(_features(tmp_path / f"ref{seed}"))
+    reference = BrokerReference.of(markets)
+    assert len(reference.windows(TRAIN_DAYS)) == 2 * 3 * (DAYS - TRAIN_DAYS)
+    training, calibration = split_days(_features(market / "clean"), DAYS - TRAIN_DAYS)
+    alone = train_models(
+        training=training, calibration=calibration, rules=RULES, model=IsolationForestModel()
+    )
+    models = train_models(training=training, calibration=calibration, rules=RULES,
+                          model=IsolationForestModel(), reference=reference)  # fmt: skip
+    assert models.version != alone.version
+    assert list(models.client_thresholds) == list(alone.client_thresholds)
+    assert list(models.broker_thresholds) != list(alone.broker_thresholds)
+    scales = np.array([baseline.scale for baseline in models.brokers.values()])
+    assert (scales >= np.array([b.scale for b in alone.brokers.values()])).all()
+    path = tmp_path / "models.npz"
+    NpzModelFiles().save(path, training, calibration, models, RULES, reference)
+    loaded = NpzModelFiles().load(path, RULES)
+    assert (loaded.version, list(loaded.broker_thresholds)) == (
+        models.version, list(models.broker_thresholds),
+    )  # fmt: skip
 
 
 def test_a_replay_with_models_scores_each_day_once_it_is_complete(

@@ -151,8 +151,12 @@ def test_a_break_is_explained_by_an_operator_and_closed_by_a_checker_never_its_m
     page = maker.get(f"{BACKOFFICE}/breaks").text
     (break_id,) = re.findall(r'id="break-(\d+)"', page)
     row = _row(page, f"break-{break_id}")
-    assert "F002" in row and "客户资金与银行存管" in row and 'data-fen="-1"' in row
+    assert "***02" in row and "客户资金与银行存管" in row and 'data-fen="-1"' in row
     assert "-0.01" in row and "未处理 / open" in row
+    # The client is masked unless asked for as evidence (its checker and operator may).
+    assert "F002" not in page
+    whole = maker.get(f"{BACKOFFICE}/breaks", params={"evidence": "true"}).text
+    assert "F002" in _row(whole, f"break-{break_id}")
     form = {"resolution": "explained", "reason": "the bank's interest credit", "csrf_token": token}
     before = _requests_and_break_events(reconciled_day)
     forged = maker.post(f"{BACKOFFICE}/breaks/{break_id}/resolve", data={**form, "csrf_token": ""})
@@ -175,6 +179,7 @@ def test_a_break_is_explained_by_an_operator_and_closed_by_a_checker_never_its_m
     queue = maker.get(APPROVALS).text
     assert "这是您自己的申请" in queue and f'id="approve-request-{request_id}"' not in queue
     assert 'id="nav-breaks"' in queue  # the back office's pages, one click away
+    assert "subject: ***02" in _row(queue, f"request-{request_id}") and "F002" not in queue
     checker, checker_token = _signed(reconciled_day, "BO:B001", Role.CHECKER)
     checker.post(f"{APPROVALS}/{request_id}/approve", data={"csrf_token": checker_token})
     assert f'id="break-{break_id}"' not in checker.get(f"{BACKOFFICE}/breaks").text
@@ -189,8 +194,20 @@ def test_a_halt_is_shown_with_who_and_why_and_its_lift_is_an_approved_override(
     page = operator.get(f"{BACKOFFICE}/halts", params={"date": DAY_1}).text
     (halt_id,) = re.findall(r'id="halt-(\d+)"', page)
     row = _row(page, f"halt-{halt_id}")
-    assert "F001" in row and "fast-1" in row and "暂停中 / active" in row
+    assert "***01" in row and "fast-1" in row and "暂停中 / active" in row
     assert "nodes_available_must_not_exceed_central_available" in row
+    # The client is masked unless asked for as evidence by whom the policy lets read it.
+    assert "F001" not in page and 'id="show-evidence"' in page
+    whole = operator.get(f"{BACKOFFICE}/halts", params={"date": DAY_1, "evidence": "true"})
+    assert "F001" in _row(whole.text, f"halt-{halt_id}") and 'id="evidence-shown"' in whole.text
+    auditor, _ = _signed(reconciled_day, "BO:B001", Role.AUDITOR, "bo-halts-auditor")
+    assert 'id="show-evidence"' not in auditor.get(f"{BACKOFFICE}/halts?date={DAY_1}").text
+    head = max(r.seq for r in audit_records(reconciled_day))
+    refused = auditor.get(f"{BACKOFFICE}/halts", params={"date": DAY_1, "evidence": "true"})
+    assert refused.status_code == 403 and "F001" not in refused.text
+    assert [(r.action, r.object_ref) for r in audit_records(reconciled_day, head)] == [
+        ("access.denied", "action:broker.evidence")
+    ]
     lift = f"{BACKOFFICE}/halts/{DAY_1}/{halt_id}/lift"
     empty = operator.post(lift, data={"reason": " ", "csrf_token": token})
     assert empty.status_code == 422 and "halt_lift_must_have_reason" in empty.text
@@ -206,6 +223,9 @@ def test_a_halt_is_shown_with_who_and_why_and_its_lift_is_an_approved_override(
     assert asked.status_code == 200 and asked.url.path == APPROVALS
     assert "特批 / override" in asked.text
     request_id = re.findall(r'id="request-(\d+)"', asked.text)[0]
+    # The queue names the client masked, subject and what is asked alike.
+    queued = _row(asked.text, f"request-{request_id}")
+    assert "F001" not in queued and f"halt-lift:B001:***01:{DAY_1}" in queued
     again = operator.post(lift, data={"reason": "twice", "csrf_token": token})
     assert again.status_code in (409, 422) and "request_must_not_duplicate_pending" in again.text
     assert "解除待复核" in _row(operator.get(f"{BACKOFFICE}/halts?date={DAY_1}").text,
@@ -214,6 +234,9 @@ def test_a_halt_is_shown_with_who_and_why_and_its_lift_is_an_approved_override(
     checker, checker_token = _signed(reconciled_day, "BO:B001", Role.CHECKER, "bo-halts-checker")
     rejected = checker.post(f"{APPROVALS}/{request_id}/reject", data={"csrf_token": checker_token})
     assert rejected.status_code == 422 and "rejection_must_have_reason" in rejected.text
+    # The checker sees whom they free, as evidence asked for (the policy lets a checker).
+    whole = checker.get(APPROVALS, params={"evidence": "true"}).text
+    assert f"halt-lift:B001:F001:{DAY_1}" in _row(whole, f"request-{request_id}")
     checker.post(f"{APPROVALS}/{request_id}/approve", data={"csrf_token": checker_token})
     shown = _row(checker.get(f"{BACKOFFICE}/halts?date={DAY_1}").text, f"halt-{halt_id}")
     # Approving in the queue lifts it (issue 16): the nodes read the lift with the halts.

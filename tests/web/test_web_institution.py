@@ -57,7 +57,18 @@ def test_an_officer_files_an_account_and_sees_it_approved(review_day: Applicatio
     assert row_counts(review_day)["monitor_filings"] == before["monitor_filings"]
     filed = officer.post(FILINGS, data={**NEW_ACCOUNT, "csrf_token": token})
     assert filed.status_code == 200 and filed.url.path == FILINGS
-    assert "SA-201" in filed.text and "待审批 / pending" in filed.text
+    assert "***201" in filed.text and "待审批 / pending" in filed.text
+    # The number is masked unless its officer asks for it as evidence (the policy allows it).
+    assert "SA-201" not in filed.text and 'id="show-evidence"' in filed.text
+    assert "SA-201" in officer.get(FILINGS, params={"evidence": "true"}).text
+    viewer, _ = _signed(review_day, "B001", Role.VIEWER)  # lists its filings, masked only
+    assert "***201" in viewer.get(FILINGS).text
+    head = max(r.seq for r in audit_records(review_day))
+    refused = viewer.get(FILINGS, params={"evidence": "true"})
+    assert refused.status_code == 403 and "SA-201" not in refused.text
+    assert [(r.action, r.object_ref) for r in audit_records(review_day, head)] == [
+        ("access.denied", "action:monitor.filings.evidence")
+    ]
     _refused(officer.post(FILINGS, data={**NEW_ACCOUNT, "csrf_token": token}), 409,
              "account_must_not_be_filed_twice")  # fmt: skip
     _refused(officer.post(FILINGS, data={**NEW_ACCOUNT, "filed_on": "20.11.2026",
@@ -86,6 +97,7 @@ def test_another_institutions_account_is_refused_and_its_filings_are_not_shown(
 ) -> None:
     other, token = _signed(review_day, "B002", Role.OFFICER)
     assert "SA-201" not in other.get(FILINGS).text
+    assert "***201" not in other.get(FILINGS, params={"evidence": "true"}).text
     head = max(r.seq for r in audit_records(review_day))
     before = row_counts(review_day)["monitor_filings"]
     _refused(other.post(FILINGS, data={**NEW_ACCOUNT, "account_no": "SA-202",

@@ -183,12 +183,19 @@ def test_the_registry_officer_approves_or_rejects_pending_filings(
     ]  # fmt: skip
     analyst, analyst_token = _signed(review_day, "SIPF", Role.ANALYST)
     listed = analyst.get(REVIEW).text
-    assert all(f'id="filing-{f}"' in listed for f in filed) and "SA-101" in listed
+    assert all(f'id="filing-{f}"' in listed for f in filed) and "***101" in listed
+    assert "SA-101" not in listed  # masked: whole only as evidence asked for
     assert f'id="approve-filing-{filed[0]}"' not in listed  # only the registry officer decides
     _refused(analyst.post(f"{WEB}/sipf/filings/{filed[0]}/approve",
                           data={"csrf_token": analyst_token}),
              403, "policy_must_allow_action")  # fmt: skip
     officer, token = _signed(review_day, "SIPF", Role.REGISTRY_OFFICER)
+    # The registry officer sees the number they approve, as evidence asked for (the policy's
+    # `monitor.filings.evidence`), as on the CLI and the API.
+    queue = officer.get(REVIEW)
+    assert "SA-101" not in queue.text and 'id="show-evidence"' in queue.text
+    whole = officer.get(REVIEW, params={"evidence": "true"}).text
+    assert "SA-101" in _row_of(whole, f"filing-{filed[0]}") and 'id="evidence-shown"' in whole
     _refused(officer.post(f"{WEB}/sipf/filings/{filed[0]}/approve", data={}), 403,
              "csrf_token_must_match")  # fmt: skip
     approved = officer.post(f"{WEB}/sipf/filings/{filed[0]}/approve", data={"csrf_token": token})
@@ -202,3 +209,7 @@ def test_the_registry_officer_approves_or_rejects_pending_filings(
              "filing_must_be_pending")  # fmt: skip
     _refused(officer.post(f"{WEB}/sipf/filings/999999/approve", data={"csrf_token": token}), 404,
              "filing_must_exist")  # fmt: skip
+
+
+def _row_of(page: str, row_id: str) -> str:
+    return page[page.index(f'id="{row_id}"') :].split("</tr>")[0]

@@ -13,10 +13,13 @@ from clearwatch.adapters.clock import FixedClock
 from clearwatch.adapters.events.day_files import DayFilesSource
 from clearwatch.adapters.events.memory import InProcessStream
 from clearwatch.adapters.events.publisher import StreamPublisher
+from clearwatch.adapters.watch.rules_file import load_watch_rules
 from clearwatch.bootstrap import Application, build_backoffice_tools
 from clearwatch.domain.watch.events import EventKind, WatchEvent
 from clearwatch.services.backoffice.run_eod import EOD_STEPS, EodRequest, run_eod
+from clearwatch.services.intraday.ports import CentralPosition, SnapshotCentralFunds
 from clearwatch.services.intraday.trading_node import TradingNode, check_conservation
+from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer
 from tests.integration.backoffice.eod_days import DAY_1, inbox_day_1
 from tests.integration.intraday.conftest import BROKER, DAY, RATES, central
 
@@ -152,3 +155,32 @@ def test_a_reversal_tells_the_watch_the_client_cash_it_moved(
         -10_00,
         "reversal",
     )
+
+
+def test_a_takeover_over_books_that_fell_alerts_on_the_special_account_too(
+    sqlite_app: Application, clock: FixedClock
+) -> None:
+    """The central snapshot names each client's special account; the nodes tell it with their
+    funds, so the watch finds the phantom money per special account as well as per client."""
+    stream, publisher = _bus()
+
+    def books(f2: int) -> SnapshotCentralFunds:
+        return SnapshotCentralFunds({BROKER: {
+            "F1": CentralPosition("F1", 1_000_000_00, special_account="SA001"),
+            "F2": CentralPosition("F2", f2, special_account="SA001"),
+            "F3": CentralPosition("F3", 200_000_00, special_account="SA002"),
+        }})  # fmt: skip
+
+    primary = _node(sqlite_app, "host-a", publisher)
+    primary.acquire()
+    primary.start_of_day(central=books(500_000_00))
+    clock.at += timedelta(minutes=5)  # the primary's lease lapses; the standby takes over
+    _node(sqlite_app, "host-b", publisher).take_over(central=books(300_000_00))
+    funds = _of(stream, EventKind.NODE_FUNDS)
+    assert {(e.account, e.extra_value("special_account")) for e in funds} == {
+        ("F1", "SA001"), ("F2", "SA001"), ("F3", "SA002"),
+    }  # fmt: skip
+    consumer = WatchConsumer.for_rules(load_watch_rules(), AlertsInMemory())
+    stream.consume(consumer.handle, idle_seconds=0.0)
+    divergent = {(a.subject, a.amount_fen) for a in consumer.raised if a.rule == "node_divergence"}
+    assert divergent == {("account:F2", 200_000_00), ("special_account:SA001", 200_000_00)}

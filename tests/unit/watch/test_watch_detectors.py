@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -128,6 +129,38 @@ def test_two_nodes_holding_one_client_s_money_is_major_one_node_is_not() -> None
     assert run([_node("n1", "N1", 900_00, 900_00), _node("n1b", "N1", 800_00, 900_00)]) == []
     found = run([_node("n1", "N1", 900_00, 900_00), _node("n3", "N3", 900_00, 900_00)])
     assert found == [("node_divergence", WatchLevel.MAJOR, "account:00100000001")]
+
+
+def _held(key: str, account: str, node: str, available: int, central: int) -> WatchEvent:
+    """A client's cash on a node, with the special account holding its money named."""
+    return event(key, EventKind.NODE_FUNDS, available, at(9, 15), account=account,
+                 counterparty=node, detail="start",
+                 extra=(("central", str(central)), ("special_account", "SA001")))  # fmt: skip
+
+
+def test_a_special_account_s_clients_held_twice_name_the_special_account_too() -> None:
+    found = run([_held("a1", "F1", "N1", 900_00, 900_00), _held("b1", "F2", "N1", 500_00, 500_00),
+                 _held("a3", "F1", "N3", 900_00, 900_00)])  # fmt: skip
+    assert found == [
+        ("node_divergence", WatchLevel.MAJOR, "account:F1"),
+        ("node_divergence", WatchLevel.MAJOR, "special_account:SA001"),
+    ]
+
+
+def test_small_excesses_within_the_tolerance_add_up_on_their_special_account() -> None:
+    rules = replace(RULES, node=replace(RULES.node, tolerance_fen=1_000_00))
+    engine = WatchEngine(rules)
+    # Three clients, each 600.00 over on one node: none beyond 1,000.00 alone; 1,800.00 together.
+    held = [_held(f"k{i}", f"F{i}", "N1", 10_600_00, 10_000_00) for i in range(3)]
+    alerts = [alert for e in held for alert in engine.observe(e)]
+    assert [(a.subject, a.amount_fen) for a in alerts] == [("special_account:SA001", 1_200_00)]
+    assert [e.key for e in alerts[0].evidence] == ["k0", "k1"]
+    # A client's node holding no more than the books frees nothing of the others' excess.
+    assert engine.observe(_held("k0b", "F0", "N2", 0, 10_000_00)) == []
+    # Without the special account named (a simulated day's nodes), no such alert.
+    plain = event("p1", EventKind.NODE_FUNDS, 10_600_00, at(9, 15), counterparty="N1",
+                  extra=(("central", str(10_000_00)),))  # fmt: skip
+    assert WatchEngine(rules).observe(plain) == []
 
 
 def _reserve(key: str, day: date, balance: int) -> WatchEvent:

@@ -1,10 +1,12 @@
 """The watch's model file: the clean days the models learned from, not the fitted objects.
 
 An `.npz` read with `allow_pickle=False`: the account-day features of the training and the
-calibration days, and a JSON header (format, features, seed, rules' sha256, version,
-thresholds). Loading fits the models again from those rows and the seed and must find the same
-version and thresholds, so every load proves the file reproduces its models. A pickled forest
-was not kept: loading a pickle runs whatever code it names, and a model file travels.
+calibration days, the broker-day totals of the reference's simulated clean markets (if the
+broker lines were calibrated on them too), and a JSON header (format, features, seed, rules'
+sha256, version, thresholds). Loading fits the models again from those rows and the seed and
+must find the same version and thresholds, so every load proves the file reproduces its
+models. A pickled forest was not kept: loading a pickle runs whatever code it names, and a
+model file travels.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from clearwatch.adapters.watch.forest import IsolationForestModel
 from clearwatch.domain.shared.errors import ConfigurationError
 from clearwatch.domain.watch.features import FEATURES, DailyFeatures
 from clearwatch.domain.watch.rules import WatchRules
-from clearwatch.services.watch.models import WatchModels, train_models
+from clearwatch.services.watch.models import BrokerDays, BrokerReference, WatchModels, train_models
 
-FORMAT = "clearwatch-watch-models/2"  # 2: a broker line per feature (rules watch-2026.3)
+# 2: a broker line per feature (rules watch-2026.3); 3: the reference's simulated markets
+FORMAT = "clearwatch-watch-models/3"
 
 
 class ModelFileError(ConfigurationError, ValueError):
@@ -60,14 +63,35 @@ def _features(names: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> DailyF
     return features
 
 
+def _reference_arrays(
+    reference: BrokerReference | None,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    markets = reference.markets if reference is not None else ()
+    keys = [(m, b, d) for m, market in enumerate(markets) for b, d in sorted(market)]
+    names = np.array([f"{m}|{b}|{d.isoformat()}" for m, b, d in keys], dtype=np.str_)
+    rows = np.array([markets[m][(b, d)] for m, b, d in keys], dtype=np.int64)
+    return names, rows.reshape(-1, len(FEATURES))
+
+
+def _reference(names: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> BrokerReference | None:
+    markets: list[BrokerDays] = []
+    for name, row in zip(names.tolist(), rows.tolist(), strict=True):
+        market, broker, day = name.split("|")
+        while len(markets) <= int(market):
+            markets.append({})
+        markets[int(market)][(broker, date.fromisoformat(day))] = row
+    return BrokerReference(tuple(markets)) if markets else None
+
+
 @dataclass(frozen=True)
 class NpzModelFiles:
     def save(
         self, path: Path, training: DailyFeatures, calibration: DailyFeatures, models: WatchModels,
-        rules: WatchRules,
+        rules: WatchRules, reference: BrokerReference | None = None,
     ) -> None:  # fmt: skip
         trained_names, trained_rows = _arrays(training)
         calibrated_names, calibrated_rows = _arrays(calibration)
+        reference_names, reference_rows = _reference_arrays(reference)
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -76,6 +100,8 @@ class NpzModelFiles:
             training_rows=trained_rows,
             calibration_keys=calibrated_names,
             calibration_rows=calibrated_rows,
+            reference_keys=reference_names,
+            reference_rows=reference_rows,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_owner_only(path, buffer.getvalue())  # per-account figures: the owner's only
@@ -86,6 +112,7 @@ class NpzModelFiles:
                 header = json.loads(str(data["header"]))
                 training = _features(data["training_keys"], data["training_rows"])
                 calibration = _features(data["calibration_keys"], data["calibration_rows"])
+                reference = _reference(data["reference_keys"], data["reference_rows"])
         except (OSError, KeyError, ValueError) as error:
             raise ModelFileError(f"model_file_must_be_readable: {path}: {error}") from error
         if header.get("format") != FORMAT or header.get("features") != list(FEATURES):
@@ -96,8 +123,9 @@ class NpzModelFiles:
                 f"configured {rules.content_sha256[:12]}: train again"
             )
         models = train_models(
-            training=training, calibration=calibration, rules=rules, model=IsolationForestModel()
-        )
+            training=training, calibration=calibration, rules=rules, model=IsolationForestModel(),
+            reference=reference,
+        )  # fmt: skip
         if _header(models, rules) != header:
             raise ModelFileError(f"model_file_must_reproduce_its_version: {path}")
         return models

@@ -37,6 +37,8 @@ class Action(StrEnum):
     PACKAGES_LIST = "monitor.packages.list"
     MONITOR_WITNESS = "monitor.witness"  # the brokers' signed audit heads the monitor keeps
     MONITOR_EVIDENCE = "monitor.evidence"  # findings' client and account numbers, unmasked
+    FILINGS_EVIDENCE = "monitor.filings.evidence"  # filings' account numbers, unmasked
+    BOOKS_EVIDENCE = "broker.evidence"  # a broker's clients and accounts, unmasked
     APPROVALS_REQUEST = "approvals.request"
     APPROVALS_APPROVE = "approvals.approve"
     APPROVALS_REJECT = "approvals.reject"
@@ -150,6 +152,10 @@ POLICY: tuple[Rule, ...] = (
     # institution's officer for its own accounts; every other reader sees them masked.
     *_rules(A.MONITOR_EVIDENCE, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER),
     *_rules(A.MONITOR_EVIDENCE, S.OWN_INSTITUTION, R.OFFICER),
+    # A filing's account number, whole: the evidence's readers, and the registry officer, who
+    # approves the number into the registry and so must see the number approved.
+    *_rules(A.FILINGS_EVIDENCE, S.WHOLE_MONITOR, R.ANALYST, R.REVIEWER, R.REGISTRY_OFFICER),
+    *_rules(A.FILINGS_EVIDENCE, S.OWN_INSTITUTION, R.OFFICER),
     *_rules(A.APPROVALS_REQUEST, S.OWN_ORGANISATION, R.OPERATOR, R.ADMIN),
     *_rules(A.APPROVALS_APPROVE, S.OWN_ORGANISATION, *_APPROVERS),
     *_rules(A.APPROVALS_REJECT, S.OWN_ORGANISATION, *_APPROVERS),
@@ -170,6 +176,10 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.BROKER_BATCHES, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.BROKER_BREAKS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.BROKER_BREAK_EXPLAIN, S.OWN_BROKER_BOOKS, R.OPERATOR),
+    # The broker's clients and accounts, whole (alerts, breaks, approval requests): who acts
+    # on one client, the operator who asks for a halt or a transfer and the checker who
+    # approves it; the auditor and the admin read them masked.
+    *_rules(A.BOOKS_EVIDENCE, S.OWN_BROKER_BOOKS, R.OPERATOR, R.CHECKER),
     *_rules(A.INTRADAY_CHECK, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.INTRADAY_HALTS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.AUDIT_VERIFY, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),

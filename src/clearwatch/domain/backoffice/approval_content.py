@@ -79,3 +79,14 @@ def break_content(
 
 def break_subject(broker_id: str, break_id: int) -> str:
     return f"break:{broker_id}:{break_id}"
+
+
+# A break's own subject is a client's fund account or a special account's number, except for
+# the checks about a market (CSDC's reserve, the net settlement: `services/backoffice/
+# reconcile.py`) and the break that counts the rest: those name no client (masking, issue 18).
+BREAK_CHECKS_ABOUT_A_MARKET = frozenset({"reserve_vs_csdc", "net_settlement_vs_csdc"})
+BREAK_SUBJECT_OF_THE_REST = "*more*"
+
+
+def break_names_client(check: str, subject: str) -> bool:
+    return check not in BREAK_CHECKS_ABOUT_A_MARKET and subject != BREAK_SUBJECT_OF_THE_REST

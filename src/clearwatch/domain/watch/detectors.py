@@ -219,6 +219,54 @@ class NodeDivergence:
         )
 
 
+class SpecialAccountDivergence:
+    """Σ available across a broker's nodes for the clients of one special account above the
+    central books' figures for them, where the node's events name it (`special_account`): the
+    account the phantom money would leave by, which a flow halt of its outflows stops. Small
+    excesses, each within the tolerance, add up here; a client over it alone is also alerted
+    on its own (`NodeDivergence`)."""
+
+    kinds = frozenset({EventKind.NODE_FUNDS})
+
+    def __init__(self, rules: WatchRules) -> None:
+        self.rules = rules
+        self.rule = rules.node
+        # (broker, date, client) → node → the node's latest figure, as `NodeDivergence` keeps it
+        self.held: dict[tuple[str, date, str], dict[str, WatchEvent]] = defaultdict(dict)
+        # (broker, date, special account) → client → its excess over the central figure, > 0;
+        # kept as it changes, so a start of day of thousands of clients stays linear.
+        self.over: dict[tuple[str, date, str], dict[str, int]] = defaultdict(dict)
+
+    def observe(self, event: WatchEvent) -> Alert | None:
+        special = event.extra_value("special_account")
+        if not special:
+            return None
+        nodes = self.held[(event.broker_id, event.business_date, event.account)]
+        nodes[event.counterparty] = event
+        excess = sum(e.amount_fen for e in nodes.values()) - int(event.extra_value("central", "0"))
+        over = self.over[(event.broker_id, event.business_date, special)]
+        if excess > 0:
+            over[event.account] = excess
+        else:  # a node holding less than the books frees nothing another holds too much of
+            over.pop(event.account, None)
+            return None
+        phantom = sum(over.values())
+        if phantom <= self.rule.tolerance_fen:
+            return None
+        day = (event.broker_id, event.business_date)
+        evidence = [e for account in over for e in self.held[(*day, account)].values()]
+        return _alert(
+            self.rules,
+            rule="node_divergence",
+            level=self.rule.level,
+            subject=f"special_account:{special}",
+            summary=f"the nodes hold {format_fen(phantom)} more than the central books for "
+            f"{len(over)} clients of special account {special}",
+            amount_fen=phantom,
+            evidence=sorted(evidence, key=lambda e: e.occurred_at),
+        )
+
+
 class BatchAgain:
     """A batch of one kind and date arriving again, with the same bytes or with others."""
 
@@ -312,6 +360,7 @@ def rule_detectors(rules: WatchRules) -> tuple[Detector, ...]:
         DeductionExcess(rules),
         UnexpectedCounterparty(rules),
         NodeDivergence(rules),
+        SpecialAccountDivergence(rules),
         BatchAgain(rules),
         ReserveDrain(rules),
     )

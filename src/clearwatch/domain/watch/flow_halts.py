@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from clearwatch.domain.access.approvals import ApprovalRequest
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.events import EventKind
@@ -128,6 +129,17 @@ def flow_halt_content(flow: Flow) -> dict[str, Any]:
     """What the checker approves (`CONTENT_FIELDS[account_status]`); the subject binds the
     counterparty, and an approval is found only under its exact subject."""
     return {"fund_account": flow.account, "status": FLOW_HALT_STATUS}
+
+
+def is_flow_halt_request(request: ApprovalRequest) -> bool:
+    """A request to halt a flow (a client's halt shares its kind; the subject tells them apart)."""
+    return request.kind.value == FLOW_HALT_KIND and request.subject_ref.startswith(
+        FLOW_SUBJECT_PREFIX
+    )
+
+
+def is_flow_lift_request(request: ApprovalRequest) -> bool:
+    return request.kind.value == LIFT_KIND and request.subject_ref.startswith(LIFT_SUBJECT_PREFIX)
 
 
 def lift_subject(halt_id: int) -> str:

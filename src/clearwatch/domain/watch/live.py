@@ -55,10 +55,13 @@ def node_funds_events(
     held_fen: Mapping[str, int],
     central_fen: Mapping[str, int],
     at: datetime,
+    special_accounts: Mapping[str, str] | None = None,
 ) -> list[WatchEvent]:
     """Each client's cash on the node at a start of day or a takeover, beside the central
-    books' figure: what `node_divergence` compares across a broker's nodes. `moment` is
-    `start` or `takeover/<epoch>` (one takeover per epoch)."""
+    books' figure: what `node_divergence` compares across a broker's nodes, per client and,
+    where `special_accounts` names the one holding a client's money, per special account.
+    `moment` is `start` or `takeover/<epoch>` (one takeover per epoch)."""
+    special_accounts = special_accounts or {}
     return [
         WatchEvent(
             key=f"{broker_id}/{business_date.isoformat()}/node/{node_id}/{moment}/{account}",
@@ -70,10 +73,15 @@ def node_funds_events(
             occurred_at=at,
             counterparty=node_id,
             detail=moment.split("/")[0],
-            extra=(("central", str(central_fen.get(account, 0))),),
+            extra=_node_funds_extra(central_fen.get(account, 0), special_accounts.get(account)),
         )
         for account, held in sorted(held_fen.items())
     ]
+
+
+def _node_funds_extra(central_fen: int, special_account: str | None) -> tuple[tuple[str, str], ...]:
+    central = ("central", str(central_fen))
+    return (central, ("special_account", special_account)) if special_account else (central,)
 
 
 def halt_events(

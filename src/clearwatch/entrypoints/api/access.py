@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from clearwatch.domain.access.approval_masking import masked_request
 from clearwatch.domain.access.approvals import ApprovalRequest, ApprovalStatus
 from clearwatch.domain.access.credentials import PASSWORD_MAX_LENGTH
 from clearwatch.domain.access.grants import emergency_grant_hours_max
@@ -33,16 +34,22 @@ from clearwatch.services.access.users import (
     register_person,
     revoke_role,
 )
-from clearwatch.services.intraday.halt_lifts import approve_request
+from clearwatch.services.watch.approvals_queue import approve_in_queue
 
 router = APIRouter(tags=["users and approvals"])
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# The clients a back office's request names are masked unless the caller asks for the evidence
+# itself and the policy allows it (`broker.evidence`: the broker's operator and checker).
+Evidence = Annotated[bool, Query(description="Unmasked clients (policy: broker.evidence).")]
 
 
 class GrantOut(BaseModel):
     role: Role
     approved_at: datetime
     expires_at: datetime
+    ended_at: datetime | None = Field(
+        default=None, description="When an admin ended it before its hours were out."
+    )
     in_force: bool
 
 
@@ -100,8 +107,8 @@ class EmergencyGrantRequest(BaseModel):
 class ApprovalOut(BaseModel):
     request_id: int
     kind: str
-    subject_ref: str
-    payload: dict[str, Any]
+    subject_ref: str = Field(description="The client it names masked unless evidence.")
+    payload: dict[str, Any] = Field(description="The client it names masked unless evidence.")
     maker: str
     requested_at: datetime
     status: ApprovalStatus
@@ -130,12 +137,16 @@ def _user_out(user: User, grants: list[GrantOut] | None = None) -> dict[str, Any
     }
 
 
-def _approval_out(request: ApprovalRequest) -> ApprovalOut:
+def _approval_out(request: ApprovalRequest, *, evidence: bool = False) -> ApprovalOut:
+    """The request as answered: the clients it names whole only as allowed evidence."""
+    subject, payload = request.subject_ref, dict(request.payload)
+    if not evidence:
+        subject, payload = masked_request(subject, payload)
     return ApprovalOut(
         request_id=request.request_id,
         kind=request.kind.value,
-        subject_ref=request.subject_ref,
-        payload=dict(request.payload),
+        subject_ref=subject,
+        payload=payload,
         maker=request.maker,
         requested_at=request.requested_at,
         status=request.status,
@@ -167,6 +178,7 @@ def users_list(
                         role=g.role,
                         approved_at=g.approved_at,
                         expires_at=g.expires_at,
+                        ended_at=g.ended_at,
                         in_force=g.in_force(now),
                     )
                     for g in grants.get(user.user_id, [])
@@ -228,8 +240,8 @@ def users_grant(
 def users_revoke(
     user_id: Annotated[str, Path(max_length=64)], role: Role, gate: CallerGate, wired: Wired
 ) -> RoleRevoked:
-    """Take a permanent role back (its admin; never one's own); it counts from the user's
-    next request."""
+    """Take a role back, permanent or an emergency grant still in force (its admin; never
+    one's own); it counts from the user's next request."""
     may_ask(gate, Action.USER_REVOKE)
     revoked = revoke_role(
         uow=wired.uow(),
@@ -271,9 +283,13 @@ def approvals_list(
     status: Literal["pending", "approved", "rejected", "all"] = "pending",
     limit: Limit = listing_rows_max,
     offset: Offset = 0,
+    evidence: Evidence = False,
 ) -> list[ApprovalOut]:
-    """Requests of the caller's organisation: pending ones, or those of `status`, or all."""
+    """Requests of the caller's organisation: pending ones, or those of `status`, or all; the
+    clients a back office's requests name masked unless `evidence` is asked for and allowed."""
     sees = gate.lister(Action.APPROVALS_LIST)
+    # Asked before anything is read, so that a refusal (audited) shows nothing.
+    whole = gate.lister(Action.BOOKS_EVIDENCE) if evidence else None
     organisation_of = {u.user_id: u.organisation.ident for u in list_users(uow=wired.read_uow())}
     found = [
         request
@@ -282,7 +298,16 @@ def approvals_list(
         )
         if sees(Resource(organisation=organisation_of.get(request.maker)))
     ]
-    return [_approval_out(request) for request in found[offset : offset + limit]]
+    return [
+        _approval_out(request, evidence=bool(whole and whole(_books(organisation_of, request))))
+        for request in found[offset : offset + limit]
+    ]
+
+
+def _books(organisation_of: dict[str, str], request: ApprovalRequest) -> Resource:
+    """The books a request is of: its maker's back office (the others name no client)."""
+    organisation = organisation_of.get(request.maker)
+    return Resource(organisation=organisation, institution=(organisation or "").removeprefix("BO:"))
 
 
 @router.post("/approvals", status_code=201, responses=problems(403, 409))
@@ -304,8 +329,8 @@ def approvals_request(body: NewApproval, gate: CallerGate, wired: Wired) -> Appr
 def approvals_approve(request_id: RequestId, gate: CallerGate, wired: Wired) -> ApprovalOut:
     """Approve someone else's request (a checker of the maker's organisation)."""
     may_ask(gate, Action.APPROVALS_APPROVE)
-    # A halt lift is lifted with its approval (issue 16); any other request is approved alone.
-    decided = approve_request(
+    # What an approval puts in force (a halt's lift, a flow halt, ...) is put in force with it.
+    decided = approve_in_queue(
         uow=wired.uow(),
         request_id=request_id,
         checker=gate.user_id,

@@ -50,8 +50,11 @@ STATUS_OF_RULE = {
 }
 T = TypeVar("T")
 # Accounts' numbers are masked unless the caller asks for the evidence itself and the policy
-# allows it (`monitor.evidence`), as `GET /registry` and the day's results do.
-Evidence = Annotated[bool, Query(description="Unmasked accounts (policy: monitor.evidence).")]
+# allows it, as `GET /registry` and the day's results do. The policy's own action for filings
+# (`monitor.filings.evidence`) adds the registry officer, who approves the numbers.
+Evidence = Annotated[
+    bool, Query(description="Unmasked accounts (policy: monitor.filings.evidence).")
+]
 
 
 class FilingIn(BaseModel):
@@ -191,9 +194,9 @@ def _check_evidence(gate: Gate, institution_id: str | None) -> None:
     """Asked before anything is read, so that a refusal (audited) shows nothing: the one
     institution asked for, or all the caller may list (their own, or SIPF's whole monitor)."""
     if institution_id is None:
-        gate.check_own(Action.MONITOR_EVIDENCE)
+        gate.check_own(Action.FILINGS_EVIDENCE)
     else:
-        gate.check(Action.MONITOR_EVIDENCE, Resource(institution=institution_id))
+        gate.check(Action.FILINGS_EVIDENCE, Resource(institution=institution_id))
 
 
 @router.post("/filings/{filing_id}/approve", responses=problems(403, 404, 409))

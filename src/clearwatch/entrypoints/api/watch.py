@@ -18,9 +18,12 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.approval_masking import masked_request
+from clearwatch.domain.access.approvals import ApprovalRequest
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.watch.alert_masking import masked_alert
 from clearwatch.domain.watch.alerts import Alert, WatchLevel, alert_to_dict
 from clearwatch.domain.watch.flow_halts import ANY_COUNTERPARTY, Flow
 from clearwatch.domain.watch.reviews import AlertReview, ReviewDecision, ReviewRule
@@ -45,6 +48,9 @@ STATUS_OF_RULE = {
     ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE.value: 409,
 }
 T = TypeVar("T")
+# The clients' accounts an alert names are masked unless the caller asks for the evidence
+# itself and the policy allows it (`broker.evidence`: the broker's operator and checker).
+Evidence = Annotated[bool, Query(description="Unmasked accounts (policy: broker.evidence).")]
 
 
 class AlertState(StrEnum):
@@ -84,13 +90,14 @@ class ReviewOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    key: str
+    key: str = Field(description="Whole: the handle a review or a halt takes.")
     rule: str
     level: WatchLevel
     business_date: date
     broker_id: str
-    subject: str
-    summary: str
+    subject: str = Field(description="A client's account masked (`***` and the last "
+                         "characters) unless evidence.")  # fmt: skip
+    summary: str = Field(description="The accounts it names masked unless evidence.")
     amount_fen: int
     amount: str = Field(description="Yuan, two decimals, as text.")
     raised_at: str
@@ -103,7 +110,7 @@ class AlertOut(BaseModel):
 
 class HaltOut(BaseModel):
     request_id: int
-    subject: str
+    subject: str = Field(description="The request's subject, the client it names masked.")
     state: Literal["pending", "halted", "already_halted"] = Field(
         description="already_halted: this approval's halt already stood; nothing changed."
     )
@@ -124,8 +131,9 @@ def _review_out(review: AlertReview) -> ReviewOut:
     )
 
 
-def _alert_out(alert: Alert, review: AlertReview | None) -> AlertOut:
-    row = alert_to_dict(alert)
+def _alert_out(alert: Alert, review: AlertReview | None, *, evidence: bool) -> AlertOut:
+    """The alert as answered: the accounts it names whole only as allowed evidence."""
+    row = alert_to_dict(alert) if evidence else masked_alert(alert_to_dict(alert))
     return AlertOut(
         **{k: row[k] for k in ("key", "rule", "subject", "summary", "amount", "raised_at")},
         level=alert.level,
@@ -167,15 +175,20 @@ def alerts_list(
     state: AlertState | None = None,
     limit: Limit = listing_rows_max,
     offset: Offset = 0,
+    evidence: Evidence = False,
 ) -> list[AlertOut]:
-    """The alerts of the caller's broker, oldest first, filtered by date, level and state."""
+    """The alerts of the caller's broker, oldest first, filtered by date, level and state;
+    the clients' accounts masked unless `evidence` is asked for and allowed."""
     sees = gate.lister(Action.WATCH_READ)
+    # Asked before anything is read, so that a refusal (audited) shows nothing.
+    whole = gate.lister(Action.BOOKS_EVIDENCE) if evidence else None
     reviews = alert_reviews(uow=wired.read_uow())
     rows = []
     for alert in wired.watch_wiring().alert_log().recorded():
         if not sees(_books(alert.broker_id)):
             continue
-        shown = _alert_out(alert, reviews.get(alert.key))
+        books = _books(alert.broker_id)
+        shown = _alert_out(alert, reviews.get(alert.key), evidence=bool(whole and whole(books)))
         if business_date not in (None, alert.business_date) or level not in (None, alert.level):
             continue
         if state not in (None, shown.state):
@@ -229,7 +242,7 @@ def _halt(wired: Application, gate: Gate, alert: Alert, body: HaltIn) -> HaltOut
         halt_id = None if flowed.halt is None else flowed.halt.halt_id
         return HaltOut(
             request_id=flowed.request.request_id,
-            subject=flowed.request.subject_ref,
+            subject=_subject(flowed.request),
             state="pending" if halt_id is None else "halted",
             flow_halt_id=halt_id,
         )
@@ -244,7 +257,12 @@ def _halt(wired: Application, gate: Gate, alert: Alert, body: HaltIn) -> HaltOut
     )
     return HaltOut(
         request_id=outcome.request.request_id,
-        subject=outcome.request.subject_ref,
+        subject=_subject(outcome.request),
         state=_halt_state(outcome),
         flow_halt_id=None,
     )
+
+
+def _subject(request: ApprovalRequest) -> str:
+    """A halt's request as answered: the client it names masked (the answer is printed)."""
+    return masked_request(request.subject_ref, dict(request.payload))[0]

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
+from typing import Any
 
 import typer
 
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.approval_masking import masked_request
 from clearwatch.domain.access.approvals import ApprovalRequest, ApprovalStatus
+from clearwatch.domain.access.grants import EmergencyGrant
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.access.roles import Role, UnknownRoleError, parse_role
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.entrypoints.cli.common import application, console, refused, signed_in
+from clearwatch.entrypoints.cli.evidence import evidence_option, whole_for
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -38,7 +43,7 @@ from clearwatch.services.access.users import (
     register_person,
     revoke_role,
 )
-from clearwatch.services.intraday.halt_lifts import approve_request
+from clearwatch.services.watch.approvals_queue import approve_in_queue
 
 user_app = typer.Typer(help="Users registered in the store and their roles.", no_args_is_help=True)
 approvals_app = typer.Typer(
@@ -163,13 +168,22 @@ def user_grant(
     say(console, f"{user_id} {'now holds' if added else 'already held'} {_role(role)}")
 
 
+def _grant_state(grant: EmergencyGrant, now: datetime) -> str:
+    if grant.in_force(now):
+        return ""
+    if grant.ended_at is not None and grant.ended_at < grant.expires_at:
+        return f" (ended {grant.ended_at.isoformat()[:16]})"
+    return " (lapsed)"
+
+
 @user_app.command("revoke")
 def user_revoke(
     user_id: str = typer.Argument(...),
-    role: str = typer.Argument(..., help="The permanent role to take back."),
+    role: str = typer.Argument(..., help="The role to take back (permanent, or granted)."),
     at: str | None = typer.Option(None, "--at", help=_AT_REFUSED, hidden=True),
 ) -> None:
-    """Take a permanent role back (the admin of the user's organisation; never one's own)."""
+    """Take a role back, permanent or an emergency grant still in force (the admin of the
+    user's organisation; never one's own)."""
     wired = _real_clock(at)
     actor = _gate(wired, Action.USER_REVOKE).user_id
     try:
@@ -243,8 +257,7 @@ def user_list(wide: bool = wide_option, as_json: bool = json_option) -> None:
             "organisation": user.organisation.ident,
             "roles": sorted(user.roles),
             "emergency_grants": [
-                f"{g.role} until {g.expires_at.isoformat()[:16]}"
-                + ("" if g.in_force(now) else " (lapsed)")
+                f"{g.role} until {g.expires_at.isoformat()[:16]}" + _grant_state(g, now)
                 for g in grants.get(user.user_id, [])
             ],
             "created_at": user.created_at,
@@ -260,10 +273,14 @@ def approvals_list(
     show_all: bool = typer.Option(False, "--all", help="Also decided requests."),
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = evidence_option,
 ) -> None:
-    """List pending requests (or all with --all)."""
+    """List pending requests (or all with --all); the clients they name masked unless asked
+    with `--evidence`."""
     wired = application()
-    sees = signed_in(wired).lister(Action.APPROVALS_LIST)
+    gate = signed_in(wired)
+    sees = gate.lister(Action.APPROVALS_LIST)
+    whole = whole_for(gate, evidence)
     organisation_of = {u.user_id: u.organisation.ident for u in list_users(uow=wired.read_uow())}
     status = None if show_all else ApprovalStatus.PENDING
     requests = [
@@ -272,20 +289,34 @@ def approvals_list(
         if sees(Resource(organisation=organisation_of.get(request.maker)))
     ]
     rows = [
-        {
-            "request_id": request.request_id,
-            "kind": request.kind,
-            "subject_ref": request.subject_ref,
-            "payload": dict(request.payload),
-            "maker": request.maker,
-            "requested_at": request.requested_at,
-            "status": request.status,
-            "checker": request.checker,
-        }
-        for request in requests
+        _approval_row(r, whole=whole(_broker_of(organisation_of.get(r.maker)))) for r in requests
     ]
     title = "Approval requests 双人复核"
     print_listing(console, title, APPROVAL_COLUMNS, rows, wide=wide, as_json=as_json)
+
+
+def _broker_of(organisation: str | None) -> str:
+    """The broker whose back office made a request (`BO:B001` → `B001`); '' for the others,
+    whose requests name no client."""
+    found = organisation or ""
+    return found.removeprefix("BO:") if found.startswith("BO:") else ""
+
+
+def _approval_row(request: ApprovalRequest, *, whole: bool) -> dict[str, Any]:
+    """A request as listed: the clients it names masked unless shown as allowed evidence."""
+    subject, payload = request.subject_ref, dict(request.payload)
+    if not whole:
+        subject, payload = masked_request(subject, payload)
+    return {
+        "request_id": request.request_id,
+        "kind": request.kind,
+        "subject_ref": subject,
+        "payload": payload,
+        "maker": request.maker,
+        "requested_at": request.requested_at,
+        "status": request.status,
+        "checker": request.checker,
+    }
 
 
 @approvals_app.command("request")
@@ -317,9 +348,10 @@ def approvals_request(
 
 
 def _decided(request: ApprovalRequest) -> None:
+    subject = masked_request(request.subject_ref, dict(request.payload))[0]
     say(
         console,
-        f"approval #{request.request_id} ({request.kind} {request.subject_ref}) ",
+        f"approval #{request.request_id} ({request.kind} {subject}) ",
         (request.status, "bold"),
         f" by {request.checker}",
     )
@@ -334,9 +366,9 @@ def approvals_approve(
     wired = _real_clock(at)
     actor = _gate(wired, Action.APPROVALS_APPROVE).user_id
     try:
-        # A halt lift is lifted with its approval (issue 16); any other request is approved alone.
+        # What an approval puts in force (a halt's lift, a flow halt, ...) is put in force with it.
         _decided(
-            approve_request(
+            approve_in_queue(
                 uow=wired.uow(),
                 request_id=request_id,
                 checker=actor,

@@ -14,6 +14,7 @@ import typer
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected
 from clearwatch.entrypoints.cli.common import application, console, fail, refused, signed_in
+from clearwatch.entrypoints.cli.evidence import evidence_option, whole_for
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -211,13 +212,17 @@ def breaks_command(
     everything: bool = typer.Option(False, "--all", help="Closed breaks too."),
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = evidence_option,
 ) -> None:
-    """Reconciliation breaks still open (with --all, closed ones too), oldest day first."""
+    """Reconciliation breaks still open (with --all, closed ones too), oldest day first. A
+    client's fund account or an account's number is masked unless asked with `--evidence`."""
     from clearwatch.domain.shared.money import format_fen
-    from clearwatch.services.backoffice.breaks import list_breaks
+    from clearwatch.services.backoffice.breaks import list_breaks, shown_subject
 
     wired = application()
-    sees = signed_in(wired).lister(Action.BROKER_BREAKS)
+    gate = signed_in(wired)
+    sees = gate.lister(Action.BROKER_BREAKS)
+    whole = whole_for(gate, evidence)
     views = list_breaks(
         uow=wired.read_uow(),
         broker_id=broker,
@@ -230,7 +235,7 @@ def breaks_command(
             "broker_id": v.record.broker_id,
             "business_date": v.record.business_date,
             "check": v.record.check,
-            "subject": v.record.subject,
+            "subject": shown_subject(v.record, evidence=whole(v.record.broker_id)),
             "books": format_fen(v.record.books_fen),
             "counterpart": format_fen(v.record.counterpart_fen),
             "difference": format_fen(v.record.books_fen - v.record.counterpart_fen),

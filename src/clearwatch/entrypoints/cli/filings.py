@@ -148,16 +148,16 @@ def close_command(
     _report(filing, as_json)
 
 
-EVIDENCE_HELP = "Show the accounts' numbers unmasked (policy: monitor.evidence)."
+EVIDENCE_HELP = "Show the accounts' numbers unmasked (policy: monitor.filings.evidence)."
 
 
 def check_evidence(gate: Gate, institution_id: str | None) -> None:
     """Asked before anything is read, so that a refusal (audited) shows nothing: the one
     institution asked for, or all the caller may list (their own, or SIPF's whole monitor)."""
     if institution_id is None:
-        gate.check_own(Action.MONITOR_EVIDENCE)
+        gate.check_own(Action.FILINGS_EVIDENCE)
     else:
-        gate.check(Action.MONITOR_EVIDENCE, Resource(institution=institution_id))
+        gate.check(Action.FILINGS_EVIDENCE, Resource(institution=institution_id))
 
 
 @filings_app.command("list")

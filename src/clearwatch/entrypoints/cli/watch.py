@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -9,16 +10,19 @@ from typing import Any
 import typer
 
 from clearwatch.bootstrap import Application
-from clearwatch.domain.access.policy import Action, Resource
+from clearwatch.domain.access.approval_masking import masked_request
+from clearwatch.domain.access.approvals import ApprovalRequest
+from clearwatch.domain.access.policy import Action
 from clearwatch.domain.shared.calendar import SHANGHAI
-from clearwatch.domain.shared.masking import mask, mask_in, mask_subject
+from clearwatch.domain.shared.masking import mask_in
 from clearwatch.domain.shared.money import format_fen
+from clearwatch.domain.watch.alert_masking import masked_alert
 from clearwatch.domain.watch.alerts import Alert, alert_to_dict
-from clearwatch.domain.watch.events import EventKind
 from clearwatch.domain.watch.features import DailyFeatures
-from clearwatch.domain.watch.flow_halts import ANY_COUNTERPARTY, Flow
+from clearwatch.domain.watch.flow_halts import ANY_COUNTERPARTY, Flow, FlowHalt
 from clearwatch.domain.watch.reviews import ReviewDecision, client_accounts
 from clearwatch.entrypoints.cli.common import EXIT_USAGE, application, console, fail, signed_in
+from clearwatch.entrypoints.cli.evidence import books_of, evidence_option, whole_for
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -37,7 +41,7 @@ from clearwatch.services.watch.flow_halts import (
     request_flow_halt,
     request_lift,
 )
-from clearwatch.services.watch.models import split_days, train_models
+from clearwatch.services.watch.models import BrokerReference, split_days, train_models
 from clearwatch.services.watch.ports import EventStream, WatchWiring
 from clearwatch.services.watch.review import (
     HaltOutcome,
@@ -67,11 +71,13 @@ ALERT_COLUMNS = (
 )
 
 
-def _watching(action: Action) -> Application:
-    """The application, once the policy let the signed-in caller watch (a risk desk)."""
+def _watching(action: Action, *, evidence: bool = False) -> tuple[Application, Whole]:
+    """The application, once the policy let the signed-in caller watch (a risk desk), and
+    which brokers' alerts it shows whole (`--evidence`, asked before anything is read)."""
     wired = application()
-    signed_in(wired).check_own(action)
-    return wired
+    gate = signed_in(wired)
+    gate.check_own(action)
+    return wired, whole_for(gate, evidence)
 
 
 MODELS_HELP = "A model file (`watch train`): the learned models score each complete day too."
@@ -90,25 +96,20 @@ def _model_watch(wiring: WatchWiring, path: str | None) -> ModelWatch | None:
     return ModelWatch(models, wiring.rules)
 
 
-def _rows(alerts: tuple[Alert, ...] | list[Alert], *, masked: bool) -> list[dict[str, Any]]:
-    """The alerts as rows: `--json` is the evidence, whole; a table masks clients' accounts."""
-    rows = [alert_to_dict(alert) for alert in alerts]
-    return [_masked(row) for row in rows] if masked else rows
+Whole = Callable[[str], bool]  # whether a broker's rows are shown whole (`--evidence`)
+SHOWN_MASKED: Whole = lambda _broker_id: False  # noqa: E731 - printed lines, never evidence
 
 
-def _masked(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with the accounts its evidence names masked in its subject and summary: the
-    events' accounts (not CSDC's reserves) and a special account's other side."""
-    events = row["evidence"]
-    accounts = [e["account"] for e in events if e["kind"] != EventKind.RESERVE_BALANCE]
-    accounts += [
-        e["counterparty"] for e in events if e["kind"] == EventKind.SPECIAL_ACCOUNT_MOVEMENT
-    ]
-    return {
-        **row,
-        "subject": mask_subject(row["subject"]),
-        "summary": mask_in(row["summary"], accounts),
-    }
+def _rows(alerts: tuple[Alert, ...] | list[Alert], whole: Whole) -> list[dict[str, Any]]:
+    """The alerts as rows, table and `--json` alike: the accounts they name masked unless
+    shown as the evidence the policy allowed (`domain/watch/alert_masking.py`)."""
+    rows = [(alert.broker_id, alert_to_dict(alert)) for alert in alerts]
+    return [row if whole(broker_id) else masked_alert(row) for broker_id, row in rows]
+
+
+def _subject(request: ApprovalRequest) -> str:
+    """A halt's or a lift's request as printed: the client it names masked."""
+    return masked_request(request.subject_ref, dict(request.payload))[0]
 
 
 @watch_app.command("replay")
@@ -122,12 +123,15 @@ def replay_command(
     models: str | None = models_option,
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = evidence_option,
 ) -> None:
-    """Run the detectors over a simulated or recorded day (or market) and print the alerts."""
+    """Run the detectors over a simulated or recorded day (or market) and print the alerts;
+    the clients' accounts masked unless asked with `--evidence`."""
     directory = Path(source)
     if not directory.is_dir():
         raise fail(f"--from {source} is not a directory", EXIT_USAGE)
-    wiring = _watching(Action.WATCH_READ).watch_wiring()
+    wired, whole = _watching(Action.WATCH_READ, evidence=evidence)
+    wiring = wired.watch_wiring()
     stream: EventStream = wiring.in_process_stream()
     if through_nats:
         if wiring.live_stream is None:
@@ -141,7 +145,7 @@ def replay_command(
     title = (
         f"Watch alerts over {source} ({result.consumed:,} events, rules {wiring.rules.version_ref})"
     )
-    rows = _rows(result.alerts, masked=not as_json)
+    rows = _rows(result.alerts, whole)
     print_listing(console, title, ALERT_COLUMNS, rows, wide=wide, as_json=as_json)
 
 
@@ -150,7 +154,7 @@ def publish(
     source: str = typer.Option(..., "--from", help="A simulated market, day or inbox."),
 ) -> None:
     """Publish a directory's events to the live stream (NATS), for `watch serve` to consume."""
-    wiring = _watching(Action.WATCH_FEED).watch_wiring()
+    wiring = _watching(Action.WATCH_FEED)[0].watch_wiring()
     if wiring.live_stream is None:
         raise fail("publishing needs CLEARWATCH_WATCH_NATS_URL", EXIT_USAGE)
     published = wiring.live_stream().publish(wiring.source(Path(source)).events())
@@ -169,7 +173,7 @@ def serve(
     On start the stream is replayed from its first retained event to rebuild the detectors;
     alerts already in the log are not raised again.
     """
-    wiring = _watching(Action.WATCH_FEED).watch_wiring()
+    wiring = _watching(Action.WATCH_FEED)[0].watch_wiring()
     if wiring.live_stream is None:
         raise fail(
             "serving needs CLEARWATCH_WATCH_NATS_URL (the in-process stream has no "
@@ -178,7 +182,7 @@ def serve(
         )
 
     def show(alert: Alert) -> None:
-        [row] = _rows([alert], masked=True)  # the alert log keeps it whole
+        [row] = _rows([alert], SHOWN_MASKED)  # the alert log keeps it whole
         say(
             console,
             (alert.level.value, level_style(alert.level.value)),
@@ -196,6 +200,13 @@ def serve(
     say(console, f"{consumed:,} events consumed, {len(consumer.raised)} new alerts")
 
 
+def _features_of(wiring: WatchWiring, directory: Path) -> DailyFeatures:
+    features = DailyFeatures()
+    for event in wiring.source(directory).events():
+        features.observe(event)
+    return features
+
+
 @watch_app.command("train")
 def train(
     source: str = typer.Option(..., "--from", help="Clean days: a simulated market or recording."),
@@ -203,20 +214,27 @@ def train(
     calibration_days: int = typer.Option(
         2, "--calibration-days", min=1, help="The last days, kept out of training, to calibrate."
     ),
+    reference: list[str] = typer.Option(  # noqa: B008 (typer's way to repeat an option)
+        [],
+        "--reference",
+        help="A clean simulated market (`sim day`, a seed of its own) whose broker-days "
+        "calibrate the broker lines too; repeat it. A budget of 1 in 100 broker-days needs "
+        "about 1,000 clean broker-days.",
+    ),
 ) -> None:
     """Train the learned models on clean days and keep them in a versioned model file.
 
-    The file holds the days' account features, the rules' hash and the seed (rules/watch.toml):
-    loading it fits the same models again and checks their version.
+    The file holds the days' account features, the reference markets' broker-day totals, the
+    rules' hash and the seed (rules/watch.toml): loading it fits the same models again and
+    checks their version.
     """
-    directory = Path(source)
-    if not directory.is_dir():
-        raise fail(f"--from {source} is not a directory", EXIT_USAGE)
-    wiring = _watching(Action.WATCH_FEED).watch_wiring()
+    for where in [source, *reference]:
+        if not Path(where).is_dir():
+            raise fail(f"{where} is not a directory", EXIT_USAGE)
+    wiring = _watching(Action.WATCH_FEED)[0].watch_wiring()
     assert wiring.model_files is not None and wiring.outlier_model is not None
-    features = DailyFeatures()
-    for event in wiring.source(directory).events():
-        features.observe(event)
+    features, *markets = (_features_of(wiring, Path(where)) for where in [source, *reference])
+    references = BrokerReference.of(markets) if markets else None
     try:
         training, calibration = split_days(features, calibration_days)
         models = train_models(
@@ -224,10 +242,11 @@ def train(
             calibration=calibration,
             rules=wiring.rules,
             model=wiring.outlier_model(),
+            reference=references,
         )
     except ValueError as error:
         raise fail(str(error), EXIT_USAGE) from error
-    wiring.model_files.save(Path(out), training, calibration, models, wiring.rules)
+    wiring.model_files.save(Path(out), training, calibration, models, wiring.rules, references)
     say(
         console,
         ("trained", "green"),
@@ -257,26 +276,26 @@ REVIEW_COLUMNS = (
 DECISIONS = {"confirm": ReviewDecision.CONFIRMED, "dismiss": ReviewDecision.DISMISSED}
 
 
-def _books(broker_id: str) -> Resource:
-    return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
-
-
 @alerts_app.command("list")
 def alerts_list(
     everything: bool = typer.Option(False, "--all", help="Reviewed alerts too."),
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = evidence_option,
 ) -> None:
-    """Alerts `watch serve` raised on the caller's broker, not yet reviewed (--all: every one)."""
+    """Alerts `watch serve` raised on the caller's broker, not yet reviewed (--all: every one);
+    the clients' accounts masked unless asked with `--evidence`."""
     wired = application()
-    sees = signed_in(wired).lister(Action.WATCH_READ)
+    gate = signed_in(wired)
+    sees = gate.lister(Action.WATCH_READ)
+    whole = whole_for(gate, evidence)
     reviews = alert_reviews(uow=wired.read_uow())
     rows = []
     for alert in wired.watch_wiring().alert_log().recorded():
         review = reviews.get(alert.key)
-        if not sees(_books(alert.broker_id)) or (review is not None and not everything):
+        if not sees(books_of(alert.broker_id)) or (review is not None and not everything):
             continue
-        [row] = _rows([alert], masked=not as_json)
+        [row] = _rows([alert], whole)
         rows.append(
             {
                 **row,
@@ -355,7 +374,7 @@ def alerts_halt(
             publisher=publisher,
         )
     request = outcome.request
-    say(console, f"approval #{request.request_id} {request.subject_ref}: ", _halt_state(outcome))
+    say(console, f"approval #{request.request_id} {_subject(request)}: ", _halt_state(outcome))
 
 
 def _halt_state(outcome: HaltOutcome) -> tuple[str, str]:
@@ -441,7 +460,7 @@ def alerts_lift(
                            publisher=wired.watch_publisher())  # fmt: skip
     pending = outcome.halt is not None and outcome.halt.in_force
     state = ("pending", "yellow") if pending else ("lifted", "green")
-    say(console, f"approval #{outcome.request.request_id} {outcome.request.subject_ref}: ", state)
+    say(console, f"approval #{outcome.request.request_id} {_subject(outcome.request)}: ", state)
 
 
 def _say_flow(outcome: FlowOutcome, done: str) -> None:
@@ -449,13 +468,13 @@ def _say_flow(outcome: FlowOutcome, done: str) -> None:
     state = ("pending", "yellow")
     if outcome.halt is not None:
         state = (f"{done} (flow halt #{outcome.halt.halt_id})", "red")
-    say(console, f"approval #{request.request_id} {request.subject_ref}: ", state)
+    say(console, f"approval #{request.request_id} {_subject(request)}: ", state)
 
 
 FLOW_COLUMNS = (
     Column("halt", "halt_id"),
     Column("broker", "broker_id"),
-    Column("account", "account", show=mask),  # `--json` is the evidence: unmasked
+    Column("account", "account"),
     Column("to", "counterparty"),
     Column("state", "state"),
     Column("by", "raised_by"),
@@ -468,21 +487,33 @@ def alerts_flows(
     everything: bool = typer.Option(False, "--all", help="Lifted halts too."),
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = evidence_option,
 ) -> None:
-    """Flows halted on the caller's broker (in force; --all: lifted too)."""
+    """Flows halted on the caller's broker (in force; --all: lifted too); the account and its
+    other side masked unless asked with `--evidence`."""
     wired = application()
-    sees = signed_in(wired).lister(Action.WATCH_READ)
+    gate = signed_in(wired)
+    sees = gate.lister(Action.WATCH_READ)
+    whole = whole_for(gate, evidence)
     rows = [
-        {
-            "halt_id": h.halt_id,
-            "broker_id": h.flow.broker_id,
-            "account": h.flow.account,
-            "counterparty": h.flow.counterparty,
-            "state": "in force" if h.in_force else "lifted",
-            "raised_by": h.raised_by,
-            "alert_key": h.alert_key,
-        }
+        _flow_row(h, whole=whole(h.flow.broker_id))
         for h in flow_halts(uow=wired.read_uow(), in_force=not everything)
-        if sees(_books(h.flow.broker_id))
+        if sees(books_of(h.flow.broker_id))
     ]
     print_listing(console, "Halted flows 止付", FLOW_COLUMNS, rows, wide=wide, as_json=as_json)
+
+
+def _flow_row(halt: FlowHalt, *, whole: bool) -> dict[str, Any]:
+    """A flow halt as listed; its alert's key names the account too."""
+    flow = halt.flow
+    named = [flow.account] + ([] if flow.counterparty == ANY_COUNTERPARTY else [flow.counterparty])
+    shown = (lambda text: text) if whole else (lambda text: mask_in(text, named))
+    return {
+        "halt_id": halt.halt_id,
+        "broker_id": flow.broker_id,
+        "account": shown(flow.account),
+        "counterparty": shown(flow.counterparty),
+        "state": "in force" if halt.in_force else "lifted",
+        "raised_by": halt.raised_by,
+        "alert_key": shown(halt.alert_key),
+    }

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from clearwatch.domain.access.approval_masking import masked_request
 from clearwatch.domain.access.approvals import ApprovalRequest, ApprovalStatus
 from clearwatch.domain.access.policy import Action, Resource
-from clearwatch.domain.watch.reviews import HALT_KIND, HALT_SUBJECT_PREFIX
 from clearwatch.entrypoints.web.site import (
     WEB_PREFIX,
     PageNotFound,
@@ -34,8 +34,7 @@ from clearwatch.entrypoints.web.site import (
 from clearwatch.services.access import approvals
 from clearwatch.services.access.authorize import PolicyDenied
 from clearwatch.services.access.users import list_users
-from clearwatch.services.intraday.halt_lifts import approve_request
-from clearwatch.services.watch.review import approve_halt
+from clearwatch.services.watch.approvals_queue import approve_in_queue
 
 APPROVALS_PATH = f"{WEB_PREFIX}/approvals"
 REQUEST_MUST_EXIST = "request_must_exist"
@@ -64,14 +63,29 @@ def organisation_requests(request: Request, viewer: Viewer) -> list[ApprovalRequ
     ]
 
 
-def approvals_page(request: Request, viewer: SignedIn) -> HTMLResponse:
+def approvals_page(
+    request: Request, viewer: SignedIn, evidence: Annotated[bool, Query()] = False
+) -> HTMLResponse:
+    """The queue; the clients a request names masked unless `?evidence=true` is asked by whom
+    the policy lets read them (the back office's operator and checker)."""
+    organisation = viewer.actor.organisation
+    books = Resource(organisation=organisation.ident, institution=organisation.code)
+    if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
+        viewer.gate.check(Action.BOOKS_EVIDENCE, books)
     found = organisation_requests(request, viewer)
     pending = [r for r in found if r.status is ApprovalStatus.PENDING]
     decided = [r for r in found if r.status is not ApprovalStatus.PENDING]
     decided.sort(key=lambda r: (r.decided_at or r.requested_at, r.request_id), reverse=True)
-    own = Resource(organisation=viewer.actor.organisation.ident)
+    shown = {
+        r.request_id: (r.subject_ref, dict(r.payload))
+        if evidence else masked_request(r.subject_ref, dict(r.payload))
+        for r in found
+    }  # fmt: skip
+    own = Resource(organisation=organisation.ident)
     return render(
-        request, "approvals.html.j2", viewer=viewer, pending=pending,
+        request, "approvals.html.j2", viewer=viewer, pending=pending, shown=shown,
+        evidence=evidence, may_see_evidence=viewer.may(Action.BOOKS_EVIDENCE, books),
+        evidence_href=f"{APPROVALS_PATH}?evidence=true",
         decided=decided[:decided_rows_max], may_approve=viewer.may(Action.APPROVALS_APPROVE, own),
         may_reject=viewer.may(Action.APPROVALS_REJECT, own),
         books_nav=viewer.may(
@@ -94,28 +108,19 @@ def _in_scope(request: Request, viewer: Viewer, request_id: int, action: Action)
     return found
 
 
-def _is_watch_halt(found: ApprovalRequest) -> bool:
-    return found.kind.value == HALT_KIND and found.subject_ref.startswith(HALT_SUBJECT_PREFIX)
-
-
 def approval_approve(
     request: Request, viewer: SignedIn, request_id: Id, csrf_token: Token = ""
 ) -> Response:
-    """A checker other than the maker approves; a halt is applied with its approval."""
+    """A checker other than the maker approves; what it puts in force (a halt, a flow halt, a
+    lift) is put in force with its approval."""
     check_form(request, viewer, csrf_token)
     viewer.gate.lister(Action.APPROVALS_APPROVE)  # a role that never approves: 403 first
-    found = _in_scope(request, viewer, request_id, Action.APPROVALS_APPROVE)
+    _in_scope(request, viewer, request_id, Action.APPROVALS_APPROVE)
     wired = application_of(request)
-    if _is_watch_halt(found):
-        approve_halt(
-            uow=wired.uow(), request_id=request_id, checker=viewer.gate.user_id,
-            at=wired.real_clock.now(), publisher=wired.watch_publisher(),
-        )  # fmt: skip
-    else:  # a halt lift is lifted with its approval; any other request is approved alone
-        approve_request(
-            uow=wired.uow(), request_id=request_id, checker=viewer.gate.user_id,
-            at=wired.real_clock.now(), publisher=wired.watch_publisher(),
-        )  # fmt: skip
+    approve_in_queue(
+        uow=wired.uow(), request_id=request_id, checker=viewer.gate.user_id,
+        at=wired.real_clock.now(), publisher=wired.watch_publisher(),
+    )  # fmt: skip
     return RedirectResponse(f"{APPROVALS_PATH}#request-{request_id}", status_code=303)
 
 

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.errors import Refused
+from clearwatch.domain.shared.masking import mask
 from clearwatch.entrypoints.web.pages_approvals import APPROVALS_PATH
 from clearwatch.entrypoints.web.site import (
     WEB_PREFIX,
@@ -39,6 +40,7 @@ from clearwatch.services.backoffice.breaks import (
     find_break,
     list_breaks,
     resolve_break,
+    shown_subject,
 )
 from clearwatch.services.backoffice.eod_progress import eod_progress
 from clearwatch.services.intraday.halt_lifts import (
@@ -50,6 +52,8 @@ from clearwatch.services.intraday.halt_lifts import (
 
 BACKOFFICE_PATH = f"{WEB_PREFIX}/backoffice"
 Day = Annotated[date | None, Query(alias="date")]
+# `?evidence=true`: the clients' fund accounts whole, for whom the policy allows it.
+Evidence = Annotated[bool, Query()]
 Id = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 Text = Annotated[str, Form()]
 Token = Annotated[str, Form(max_length=128)]
@@ -92,19 +96,31 @@ def backoffice_eod(request: Request, viewer: SignedIn, day: Day = None) -> HTMLR
 
 
 def backoffice_breaks(
-    request: Request, viewer: SignedIn, everything: Annotated[bool, Query(alias="all")] = False
+    request: Request,
+    viewer: SignedIn,
+    everything: Annotated[bool, Query(alias="all")] = False,
+    evidence: Evidence = False,
 ) -> HTMLResponse:
-    """The broker's breaks not closed (all of them with `?all=true`), oldest day first."""
+    """The broker's breaks not closed (all of them with `?all=true`), oldest day first; a
+    client's fund account or an account's number masked unless `?evidence=true` is asked by
+    whom the policy lets read it (the broker's operator and checker)."""
     broker_id = _broker(viewer)
     viewer.gate.check(Action.BROKER_BREAKS, Resource(institution=broker_id))
+    books = Resource(organisation=viewer.actor.organisation.ident, institution=broker_id)
+    if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
+        viewer.gate.check(Action.BOOKS_EVIDENCE, books)
     breaks = list_breaks(
         uow=application_of(request).read_uow(), broker_id=broker_id, everything=everything
     )
+    shown = [(shown_subject(b.record, evidence=evidence), b) for b in breaks]
+    query = "all=true&" if everything else ""
     return render(
-        request, "backoffice_breaks.html.j2", viewer=viewer, breaks=breaks, everything=everything,
+        request, "backoffice_breaks.html.j2", viewer=viewer, breaks=shown, everything=everything,
         resolutions=RESOLUTIONS, open_state=BreakState.OPEN,
         may_resolve=viewer.may(Action.BROKER_BREAK_EXPLAIN, Resource(institution=broker_id)),
-        approvals_path=APPROVALS_PATH,
+        approvals_path=APPROVALS_PATH, evidence=evidence,
+        may_see_evidence=viewer.may(Action.BOOKS_EVIDENCE, books),
+        evidence_href=f"{BACKOFFICE_PATH}/breaks?{query}evidence=true",
     )  # fmt: skip
 
 
@@ -135,19 +151,29 @@ def break_resolve(
     return RedirectResponse(f"{BACKOFFICE_PATH}/breaks#break-{break_id}", status_code=303)
 
 
-def backoffice_halts(request: Request, viewer: SignedIn, day: Day = None) -> HTMLResponse:
-    """The day's halted clients: active, lift asked, lift approved or lifted; who, why."""
+def backoffice_halts(
+    request: Request, viewer: SignedIn, day: Day = None, evidence: Evidence = False
+) -> HTMLResponse:
+    """The day's halted clients: active, lift asked, lift approved or lifted; who, why. The
+    clients' fund accounts are masked unless `?evidence=true` is asked by whom the policy lets
+    read them (the broker's operator and checker)."""
     broker_id = _broker(viewer)
     wired = application_of(request)
+    books = Resource(organisation=viewer.actor.organisation.ident, institution=broker_id)
+    if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
+        viewer.gate.check(Action.BOOKS_EVIDENCE, books)
     business_date = day or wired.real_clock.now().astimezone(SHANGHAI).date()
     halts = broker_halts(
         gate=viewer.gate, uow=wired.read_uow(), broker_id=broker_id, business_date=business_date
     )
     own = Resource(organisation=viewer.actor.organisation.ident)
+    shown = [(h.record.fund_account if evidence else mask(h.record.fund_account), h) for h in halts]
     return render(
         request, "backoffice_halts.html.j2", viewer=viewer, business_date=business_date,
-        halts=halts, may_ask_lift=viewer.may(Action.APPROVALS_REQUEST, own),
-        approvals_path=APPROVALS_PATH,
+        halts=shown, may_ask_lift=viewer.may(Action.APPROVALS_REQUEST, own),
+        approvals_path=APPROVALS_PATH, evidence=evidence,
+        may_see_evidence=viewer.may(Action.BOOKS_EVIDENCE, books),
+        evidence_href=f"{BACKOFFICE_PATH}/halts?date={business_date.isoformat()}&evidence=true",
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clearwatch.domain.access.policy import Action, Resource
@@ -19,7 +19,7 @@ from clearwatch.domain.monitor.filings import FilingStatus
 from clearwatch.domain.monitor.registry import SpecialAccountFiling
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.file_schema import PURPOSES
-from clearwatch.entrypoints.web.pages_review import filings_context
+from clearwatch.entrypoints.web.pages_review import filings_context, shown_filings
 from clearwatch.entrypoints.web.site import (
     WEB_PREFIX,
     SignedIn,
@@ -39,19 +39,27 @@ Text = Annotated[str, Form()]
 Token = Annotated[str, Form(max_length=128)]
 
 
-def institution_filings(request: Request, viewer: SignedIn) -> HTMLResponse:
+def institution_filings(
+    request: Request, viewer: SignedIn, evidence: Annotated[bool, Query()] = False
+) -> HTMLResponse:
     """The institution's filings, newest first, with their approval; the forms to file one and
-    to ask for one to be closed (for whoever may file)."""
+    to ask for one to be closed (for whoever may file). The accounts' numbers are masked unless
+    `?evidence=true` is asked by whom the policy lets read them (the institution's officer)."""
     wired = application_of(request)
     code = viewer.actor.organisation.code
+    own = Resource(institution=code)
+    if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
+        viewer.gate.check(Action.FILINGS_EVIDENCE, own)
     filings = list_filings(gate=viewer.gate, context=filings_context(wired), institution_id=code)
     filings.sort(key=lambda f: f.filed_at, reverse=True)
-    own = Resource(institution=code)
     return render(
         request,
         "filings.html.j2",
         viewer=viewer,
-        filings=filings,
+        filings=shown_filings(filings, evidence=evidence),
+        evidence=evidence,
+        may_see_evidence=viewer.may(Action.FILINGS_EVIDENCE, own),
+        evidence_href=f"{FILINGS_PATH}?evidence=true",
         pending=FilingStatus.PENDING,
         purposes=PURPOSES,
         may_file=viewer.may(Action.FILINGS_FILE, own),

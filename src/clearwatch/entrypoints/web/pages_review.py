@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi import Path as FastApiPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -20,7 +20,8 @@ from clearwatch.bootstrap import Application
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.monitor.cases import CaseMove, CaseStatus
 from clearwatch.domain.monitor.cases_notice import WarningStatus
-from clearwatch.domain.monitor.filings import FilingStatus
+from clearwatch.domain.monitor.filings import Filing, FilingStatus
+from clearwatch.domain.shared.masking import mask
 from clearwatch.entrypoints.web.site import (
     WEB_PREFIX,
     SignedIn,
@@ -46,6 +47,8 @@ Id = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 # Unbounded here: the use case refuses a bad value by its rule's name (the body is bounded).
 Text = Annotated[str, Form()]
 Token = Annotated[str, Form(max_length=128)]
+# `?evidence=true`: the filings' account numbers whole, for whom the policy allows it.
+Evidence = Annotated[bool, Query()]
 
 
 def filings_context(wired: Application) -> FilingsContext:
@@ -55,10 +58,20 @@ def filings_context(wired: Application) -> FilingsContext:
     )
 
 
-def sipf_review(request: Request, viewer: SignedIn) -> HTMLResponse:
-    """Everything waiting for a SIPF decision, each with its form."""
+def shown_filings(filings: list[Filing], *, evidence: bool) -> list[tuple[str, Filing]]:
+    """Each filing with its account's number as the page shows it: masked by the one rule,
+    whole only as the evidence the policy allowed (`monitor.filings.evidence`)."""
+    return [(f.account.account_no if evidence else mask(f.account.account_no), f) for f in filings]
+
+
+def sipf_review(request: Request, viewer: SignedIn, evidence: Evidence = False) -> HTMLResponse:
+    """Everything waiting for a SIPF decision, each with its form; the filings' account numbers
+    masked unless `?evidence=true` is asked by whom the policy lets read them (the registry
+    officer, who approves them)."""
     # The whole monitor's scope: a bureau or an institution is refused (403, audited).
     viewer.gate.check(Action.CASES_READ, Resource())
+    if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
+        viewer.gate.check(Action.FILINGS_EVIDENCE, Resource())
     wired = application_of(request)
     cases = wired.cases_context(regrade=False)
     return render(
@@ -70,9 +83,15 @@ def sipf_review(request: Request, viewer: SignedIn) -> HTMLResponse:
         warnings=review_warnings(
             gate=viewer.gate, context=wired.delivery_context(), status=WarningStatus.PROPOSED
         ),
-        filings=list_filings(
-            gate=viewer.gate, context=filings_context(wired), status=FilingStatus.PENDING
+        filings=shown_filings(
+            list_filings(
+                gate=viewer.gate, context=filings_context(wired), status=FilingStatus.PENDING
+            ),
+            evidence=evidence,
         ),
+        evidence=evidence,
+        may_see_evidence=viewer.may(Action.FILINGS_EVIDENCE, Resource()),
+        evidence_href=f"{REVIEW_PATH}?evidence=true#filings",
         decisions=DECISIONS,
         criteria=ESCALATION_CRITERIA,
         may_decide=viewer.may(Action.CASES_DECIDE, Resource()),

@@ -15,9 +15,14 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest, ApprovalStatus
-from clearwatch.domain.backoffice.approval_content import break_content, break_subject
+from clearwatch.domain.backoffice.approval_content import (
+    break_content,
+    break_names_client,
+    break_subject,
+)
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
+from clearwatch.domain.shared.masking import mask
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.services.access.approvals import approved_content_for, request_approval
 from clearwatch.services.audit.audit_log import record_audit
@@ -29,6 +34,15 @@ BREAK_MUST_EXIST = "break_must_exist"
 BREAK_MUST_BE_OPEN = "break_must_be_open"
 RESOLUTION_MUST_BE_KNOWN = "resolution_must_be_matched_or_explained"
 RESOLUTION_MUST_HAVE_REASON = "break_resolution_must_have_reason"
+
+
+def shown_subject(record: BreakRecord, *, evidence: bool = False) -> str:
+    """The break's subject as printed: a client's fund account or an account's number masked
+    by the one rule unless shown as the evidence the policy allowed; a market, or the break
+    that counts the rest, as it is."""
+    if evidence or not break_names_client(record.check, record.subject):
+        return record.subject
+    return mask(record.subject)
 
 
 class BreakState(StrEnum):

@@ -40,7 +40,9 @@ class CentralFunds(Protocol):
 
 @dataclass(frozen=True)
 class SnapshotCentralFunds:
-    """A fixed snapshot: for drills, tests and the `--central-csv` option."""
+    """A fixed snapshot, for drills, tests and benches. A position names the special account
+    holding the client's money as the books' do: the nodes tell it to the watch with their
+    funds, which finds a special account's phantom money by it (`SpecialAccountDivergence`)."""
 
     by_broker: Mapping[str, Mapping[str, CentralPosition]]
 

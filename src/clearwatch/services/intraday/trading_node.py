@@ -604,6 +604,7 @@ class TradingNode:
             held_fen=held,
             central_fen=central,
             at=at,
+            special_accounts=self._special_of,
         )
         self._publisher.occurred([*funds, *_halted(conservation, self.instance_id, at)])
 

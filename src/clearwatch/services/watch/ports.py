@@ -20,7 +20,7 @@ from clearwatch.domain.watch.rules import WatchRules
 from clearwatch.services.intraday.ports import IntradayUnitOfWork
 
 if TYPE_CHECKING:  # models.py imports this module's ports
-    from clearwatch.services.watch.models import WatchModels
+    from clearwatch.services.watch.models import BrokerReference, WatchModels
 
 FloatMatrix = npt.NDArray[np.float64]
 
@@ -78,7 +78,7 @@ class ModelFiles(Protocol):
 
     def save(
         self, path: Path, training: DailyFeatures, calibration: DailyFeatures, models: WatchModels,
-        rules: WatchRules,
+        rules: WatchRules, reference: BrokerReference | None = None,
     ) -> None: ...  # fmt: skip
 
     def load(self, path: Path, rules: WatchRules) -> WatchModels:
