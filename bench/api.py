@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -288,6 +289,10 @@ def _measured(url: str, headers: dict[str, str], requests: int) -> dict[str, flo
     """Throughput and latencies; and CPU per request of the server (its workers too) and of
     this client: unlike the wall figures, these hardly move with what else the machine runs."""
     asyncio.run(_hammer(url, headers, warmup_requests))  # connections, caches, first compiles
+    # This process built the store and imported the system: a full collection of that heap
+    # while requests are in flight would be counted as the server's latency.
+    gc.collect()
+    gc.freeze()
     server = _served[str(httpx.URL(url).copy_with(path="/", query=None)).rstrip("/")]
     server_before, client_before = _cpu_seconds(server), time.process_time()
     figures = _read_figures(*asyncio.run(_hammer(url, headers, requests)))

@@ -191,3 +191,23 @@ def test_two_servers_on_one_postgresql_take_the_same_package_once(
     assert statuses == ["accepted", "duplicate"], [a.text for a in answers.values()]
     ids = {answer.json()["package"]["package_id"] for answer in answers.values()}
     assert len(ids) == 1  # the duplicate names the package the other server accepted
+
+
+def test_each_server_process_puts_its_start_up_heap_out_of_the_collectors_way(
+    tmp_path: Path,
+) -> None:
+    """What `serve --workers N` builds in each process is frozen once built: the cyclic
+    collector's full passes no longer walk it in the middle of requests."""
+    env = {**os.environ, "CLEARWATCH_HOME": str(tmp_path / "home")}
+    script = (
+        "import gc; from clearwatch.entrypoints.api.app import app_from_environment; "
+        "before = gc.get_freeze_count(); app_from_environment(); "
+        "print(before, gc.get_freeze_count())"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    before, after = (int(n) for n in ran.stdout.split())
+    assert before == 0 and after > 100_000, ran.stdout

@@ -9,6 +9,7 @@ once more at shutdown, as the CLI does at the end of each command.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
@@ -128,7 +129,18 @@ def _serve_docs(app: FastAPI) -> None:
 def app_from_environment() -> FastAPI:
     """For `clearwatch serve --workers N`: each server process wires its own application."""
     application = build_application()
-    return create_app(application, jobs=serve_jobs(application))
+    return served_for_life(create_app(application, jobs=serve_jobs(application)))
+
+
+def served_for_life(app: FastAPI) -> FastAPI:
+    """`app`, about to be what this process serves until it stops: what importing and wiring
+    it allocated (hundreds of thousands of objects that live as long as the process) is moved
+    out of the cyclic collector's sight, so that its full collections stop walking them in the
+    middle of requests. Measured: the small reads' p99 at 32 clients fell from 121–152 ms to
+    54–62 ms, throughput rose by an eighth (bench/README.md)."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 async def health() -> dict[str, str]:

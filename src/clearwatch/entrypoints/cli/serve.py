@@ -63,10 +63,10 @@ def serve(
             Text("warning: serving without TLS beyond this machine: tokens cross in clear")
         )
     if workers == 1:
-        from clearwatch.entrypoints.api.app import create_app
+        from clearwatch.entrypoints.api.app import create_app, served_for_life
         from clearwatch.entrypoints.api.cases_jobs import serve_jobs
 
-        target: object = create_app(wired, jobs=serve_jobs(wired))
+        target: object = served_for_life(create_app(wired, jobs=serve_jobs(wired)))
     else:
         wired.dispose()
         target = API_FACTORY  # each process builds its own application from the environment
