@@ -257,6 +257,19 @@ class SqlAccessRepository:
         return _caller_record(rows) if rows else None
 
 
+def _grant_columns() -> tuple[Any, ...]:
+    """A grant's columns as `_grant` reads them, its end (if any) beside it."""
+    grants, ends = access_emergency_grants, access_emergency_grant_ends
+    return (
+        grants.c.grant_id,
+        grants.c.role.label("grant_role"),
+        grants.c.expires_at.label("grant_expires_at"),
+        grants.c.approval_request_id,
+        grants.c.approved_at.label("grant_approved_at"),
+        ends.c.ended_at.label("grant_ended_at"),
+    )
+
+
 def _caller_statement() -> Any:
     """The user with their credential epoch, roles and grants: one row per (role, grant) pair,
     few for anyone (a handful of roles, a grant now and then), in one round trip. Built once:
@@ -277,12 +290,7 @@ def _caller_statement() -> Any:
             users.c.created_at,
             func.coalesce(credentials.c.credential_epoch, 0).label("credential_epoch"),
             roles.c.role,
-            grants.c.grant_id,
-            grants.c.role.label("grant_role"),
-            grants.c.expires_at.label("grant_expires_at"),
-            grants.c.approval_request_id,
-            grants.c.approved_at.label("grant_approved_at"),
-            ends.c.ended_at.label("grant_ended_at"),
+            *_grant_columns(),
         )
         .select_from(joined)
         .where(users.c.user_id == bindparam("user_id"))
@@ -296,15 +304,7 @@ def _grants_statement() -> Any:
     """A user's grants, each with when it was ended, if it was."""
     grants, ends = access_emergency_grants, access_emergency_grant_ends
     return (
-        select(
-            grants.c.grant_id,
-            grants.c.user_id,
-            grants.c.role.label("grant_role"),
-            grants.c.expires_at.label("grant_expires_at"),
-            grants.c.approval_request_id,
-            grants.c.approved_at.label("grant_approved_at"),
-            ends.c.ended_at.label("grant_ended_at"),
-        )
+        select(grants.c.user_id, *_grant_columns())
         .select_from(grants.outerjoin(ends, ends.c.grant_id == grants.c.grant_id))
         .where(grants.c.user_id == bindparam("user_id"))
         .order_by(grants.c.grant_id)
