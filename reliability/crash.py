@@ -369,12 +369,12 @@ def _run_child(
     child.join()
     work_seconds = _next_mark(marks, 0.0) if started else None
     marks.close()
-    seconds = work_seconds if isinstance(work_seconds, float) else None
+    seconds = work_seconds if isinstance(work_seconds, float) else None  # float ok: seconds
     killed_in_work = started and timed_out and kill_after is not None and seconds is None
     return ChildRun(child.exitcode, seconds, killed_in_work)
 
 
-def _next_mark(marks: Connection, timeout: float) -> object:
+def _next_mark(marks: Connection, timeout: float) -> object:  # float ok: seconds
     """The child's next mark, or None if it sends none within `timeout` seconds (or ended
     without)."""
     try:
@@ -510,7 +510,7 @@ class Trial:
     op: str
     job: str
     kill: str
-    delay: float | None  # seconds after the work started (the last one drawn)
+    delay: float | None  # float ok: seconds after the work started (the last drawn)
     exitcode: int | None = None
     left: str = ""  # what the kill left: "nothing", "partial" or "complete"
     problems: list[str] = field(default_factory=list)

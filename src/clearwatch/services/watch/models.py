@@ -105,7 +105,7 @@ class BrokerReference:
         """(the broker's previous `history` days, the day) for every broker-day that has them."""
         found: list[tuple[list[FloatArray], FloatArray]] = []
         for market in self.markets:
-            per_broker: dict[str, list[FloatArray]] = defaultdict(list)
+            per_broker: dict[str, list[FloatArray]] = defaultdict(list)  # float ok: features
             for (broker, _), values in sorted(market.items()):
                 per_broker[broker].append(np.log1p(np.array(values, dtype=np.float64)))
             for rows in per_broker.values():
