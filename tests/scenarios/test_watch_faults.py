@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from clearwatch.adapters.events.day_files import DayFilesSource
 from clearwatch.adapters.events.memory import InProcessStream
 from clearwatch.adapters.watch.rules_file import load_watch_rules
+from clearwatch.domain.shared.file_schema import PURPOSE_OF_ACCOUNT_KIND
 from clearwatch.domain.watch.alerts import Alert, WatchLevel
 from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer, replay
 from clearwatch.sim.faults import plan_faults
@@ -111,3 +114,61 @@ def test_a_delivery_whose_file_does_not_match_its_manifest_gives_no_event(tmp_pa
     keys = {e.key for e in source.events()}
     assert source.refused and "K001.broken" in source.refused[0]
     assert not any(".broken" in key for key in keys) and any(k.startswith("K001/") for k in keys)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _held_in(static: Path) -> dict[str, str]:
+    """Each client's special account as the books choose it: its bank's for its kind's
+    purpose, the lowest number (`BooksCentralFunds`), read from the broker's static files."""
+    lowest: dict[tuple[str, str], str] = {}
+    for row in sorted(_rows(static / "special_accounts.csv"), key=lambda r: r["account_no"]):
+        lowest.setdefault((row["bank_id"], row["purpose"]), row["account_no"])
+    return {
+        row["fund_account"]: lowest[(row["bank_id"], PURPOSE_OF_ACCOUNT_KIND[row["account_kind"]])]
+        for row in _rows(static / "clients.csv")
+    }
+
+
+def test_a_diverging_node_is_alerted_on_the_special_account_holding_the_money(
+    faulty: tuple[Path, list[Alert]],
+) -> None:
+    """The simulated takeover's phantom money is added up per special account, as the live
+    nodes' is: the alert names the account the books hold the re-synced clients' money in."""
+    root, alerts = faulty
+    broker = f"B{list(EXPECTED).index('node_divergence') % SIZE['brokers'] + 1:03d}"
+    ours = [a for a in alerts if a.rule == "node_divergence" and a.broker_id == broker]
+    by_client = {a.subject.removeprefix("account:") for a in ours if a.subject.startswith("acc")}
+    by_special = [a for a in ours if a.subject.startswith("special_account:")]
+    held_in = _held_in(min(root.glob(f"*/broker/{broker}/static")))  # the first day's
+    assert by_client and by_special
+    assert {a.subject.removeprefix("special_account:") for a in by_special} == {
+        held_in[account] for account in by_client
+    }
+    for alert in by_special:
+        assert alert.level is WatchLevel.MAJOR
+        assert {e.account for e in alert.evidence} <= by_client
+
+
+def test_node_funds_written_before_the_special_account_column_still_replay(
+    faulty: tuple[Path, list[Alert]], tmp_path: Path
+) -> None:
+    """An old `node_funds.csv` reads as before: per-client alerts, no special account's."""
+    root, alerts = faulty
+    for path in root.glob("*/nodes/*/node_funds.csv"):
+        old = tmp_path / path.relative_to(root)
+        old.parent.mkdir(parents=True)
+        rows = _rows(path)
+        names = [name for name in rows[0] if name != "special_account"]
+        with old.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, names, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    shutil.copy(root / "sim.json", tmp_path / "sim.json")
+    replayed = watch(tmp_path)
+    nodes = [a for a in alerts if a.rule == "node_divergence"]
+    assert [a.key for a in replayed] == [a.key for a in nodes if a.subject.startswith("account:")]
+    assert len(replayed) < len(nodes)

@@ -79,6 +79,18 @@ def test_the_broker_whose_batch_arrived_four_times_stands_out_from_its_baseline(
     assert broker and broker[0].contributions[0].feature in set(FEATURES) - {"withdrawals"}
 
 
+def test_the_deductions_delivered_again_lead_the_broker_alert_by_a_wide_margin(
+    scored: tuple[WatchModels, list[Alert]],
+) -> None:
+    """Incident B's seven deductions came four times: three times again is what no clean day
+    shows, so it passes its line (the floor) more than twice over, where the deductions'
+    amount alone passed its own by about a tenth (bench/README.md, issue 19)."""
+    _, alerts = scored
+    broker = next(a for a in alerts if a.rule == "model_broker" and a.broker_id == "B002")
+    again = {c.feature: c for c in broker.contributions}["deducted_again_fen"]
+    assert again.weight > 2.0 and again.value > 0 and again.usual == 0
+
+
 def test_every_model_alert_names_its_top_features_and_the_model_version(
     scored: tuple[WatchModels, list[Alert]],
 ) -> None:
@@ -149,7 +161,7 @@ def test_a_model_file_reloads_the_same_models_and_refuses_other_rules(
     old = tmp_path / "models-v1.npz"
     np.savez_compressed(old, **{**arrays, "header": np.array(json.dumps(header))})
     with pytest.raises(
-        ModelFileError, match="model_file_must_have_format_clearwatch-watch-models/3"
+        ModelFileError, match="model_file_must_have_format_clearwatch-watch-models/4"
     ):
         NpzModelFiles().load(old, RULES)
 

@@ -2,10 +2,13 @@
 
 `<D>/nodes/<broker_id>/node_funds.csv`: each client that trades today starts on one of two nodes
 (`<broker>-N1`, `<broker>-N2`, by the client's number) with the central books' available cash,
-so a clean day's nodes hold exactly what the books say. The `node_divergence` fault is incident
-A's defect: a standby of N1 takes over and re-syncs from the central books while the old primary
-still holds its clients, so two nodes hold the same money. The directory sits beside `broker/`,
-never inside an inbox: the back office reads its batches as before.
+so a clean day's nodes hold exactly what the books say. Each row names the special account
+holding the client's money (its bank's account for its kind, which the books pay it from), so
+the watch adds a special account's phantom money up as it does the live nodes'. The
+`node_divergence` fault is incident A's defect: a standby of N1 takes over and re-syncs from the
+central books while the old primary still holds its clients, so two nodes hold the same money.
+The directory sits beside `broker/`, never inside an inbox: the back office reads its batches
+as before.
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ def resynced_clients(day: DayState, broker: int) -> Int64Array:
     return chosen
 
 
+def special_accounts_of(day: DayState, clients: Int64Array) -> list[str]:
+    """The special account each client's money is held in ("" where the broker has none)."""
+    universe = day.universe
+    route = universe.accounts.route[
+        universe.clients.broker[clients],
+        universe.clients.bank[clients],
+        universe.clients.kind[clients],
+    ]
+    numbers = universe.accounts.account_no
+    return [numbers[index] if index >= 0 else "" for index in route.tolist()]
+
+
 def write_node_funds(out: Path, day: DayState, plans: Sequence[FaultPlan]) -> None:
     """One file per broker: every start, and the faulty takeover's rows where planned."""
     diverging = {p.broker for p in plans if p.name == "node_divergence" and p.day == day.index}
@@ -72,6 +87,7 @@ def write_node_funds(out: Path, day: DayState, plans: Sequence[FaultPlan]) -> No
                 "fund_account": universe.clients.fund_account.take(pa.array(traders)),
                 "available": fen_text(available),
                 "central_available": fen_text(available),
+                "special_account": pa.array(special_accounts_of(day, traders), pa.string()),
                 "at": clock_text(day.day_text, seconds),
             },
         )

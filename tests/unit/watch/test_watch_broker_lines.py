@@ -57,13 +57,15 @@ def _market(spreads: list[float], days: int) -> dict[tuple[str, date], list[int]
     """Brokers whose daily sold amount varies by their spread (a share of it), nothing else."""
     rng = np.random.default_rng(7)
     start = date(2026, 11, 2)
+    sold = FEATURES.index("sold_fen")
     return {
         (f"B{b:03d}", start + timedelta(days=d)): [
-            0, 0, 0, 0, 0, int(1e9 * np.exp(rng.normal(0, spread))), 0, 0,
+            int(1e9 * np.exp(rng.normal(0, spread))) if j == sold else 0
+            for j in range(len(FEATURES))
         ]
         for b, spread in enumerate(spreads)
         for d in range(days)
-    }  # fmt: skip
+    }
 
 
 def test_the_reference_lifts_every_scale_to_its_lower_quartile_of_brokers_spreads() -> None:

@@ -347,13 +347,25 @@ def _reserves(path: Path, day: date, institution: str) -> Iterator[WatchEvent]:
 
 
 def _node_events(path: Path) -> Iterator[WatchEvent]:
-    """A broker's trading nodes' funds per client: each start or takeover and its central figure."""
+    """A broker's trading nodes' funds per client: each start or takeover, its central figure
+    and the special account holding the client's money. A file written before that column
+    names none, and its rows feed only the per-client comparison."""
     table = _table(path)
     assert table is not None
     names = ("event_id", "broker_id", "node_id", "event", "fund_account", "available")
     columns = _columns(table, *names, "central_available", "at")
-    for event_id, broker, node, what, account, available, central, at in zip(*columns, strict=True):
+    specials = (
+        table["special_account"].to_pylist()
+        if "special_account" in table.column_names
+        else [None] * table.num_rows
+    )
+    for (event_id, broker, node, what, account, available, central, at), special in zip(
+        zip(*columns, strict=True), specials, strict=True
+    ):
         moment = datetime.fromisoformat(at)
+        extra = [("central", str(parse_fen(central)))]
+        if special:  # an empty cell, as a missing column, is an unknown special account
+            extra.append(("special_account", special))
         yield WatchEvent(
             key=f"{broker}/{moment.date().isoformat()}/nodes/{event_id}",
             kind=EventKind.NODE_FUNDS,
@@ -364,7 +376,7 @@ def _node_events(path: Path) -> Iterator[WatchEvent]:
             occurred_at=moment,
             counterparty=node,
             detail=what,
-            extra=(("central", str(parse_fen(central))),),
+            extra=tuple(extra),
         )
 
 

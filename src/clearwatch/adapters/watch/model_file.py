@@ -27,8 +27,9 @@ from clearwatch.domain.watch.features import FEATURES, DailyFeatures
 from clearwatch.domain.watch.rules import WatchRules
 from clearwatch.services.watch.models import BrokerDays, BrokerReference, WatchModels, train_models
 
-# 2: a broker line per feature (rules watch-2026.3); 3: the reference's simulated markets
-FORMAT = "clearwatch-watch-models/3"
+# 2: a broker line per feature (rules watch-2026.3); 3: the reference's simulated markets;
+# 4: the feature `deducted_again_fen` (rows one column wider)
+FORMAT = "clearwatch-watch-models/4"
 
 
 class ModelFileError(ConfigurationError, ValueError):

@@ -22,6 +22,9 @@ FEATURES = (
     "sold_fen",
     "executions",
     "deducted_fen",
+    # Deductions identical (reason, amount) to one the account already had that day: what a
+    # batch delivered again looks like, whatever its bytes (bench/README.md, issue 19).
+    "deducted_again_fen",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 # Counts of money leaving, judged each on its own line (services/watch/models.py).
@@ -41,6 +44,10 @@ class DailyFeatures:
     )
     # Withdrawal times (epoch seconds) per account-day, sorted: events need not come in order.
     _withdrawn_at: dict[AccountDay, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # The (reason, amount) of each deduction seen per account-day.
+    _deductions: dict[AccountDay, set[tuple[str, int]]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
 
     def _add(self, event: WatchEvent, name: str, value: int) -> None:
         self.rows[(event.broker_id, event.account, event.business_date)][_INDEX[name]] += value
@@ -59,8 +66,20 @@ class DailyFeatures:
                 self._add(event, "deposited_fen", amount)
         elif kind is EventKind.CASH_ADJUSTMENT and amount < 0:
             self._add(event, "deducted_fen", -amount)
+            self._deduction(event)
         # Banks' fund actions stay out: a lawful court freeze a day per bank made every
         # baseline flag its client (measured), and the monitor's F8 already judges them.
+
+    def _deduction(self, event: WatchEvent) -> None:
+        """A deduction the account already had today, to the fen and for the same reason, is
+        counted again. Record ids are not compared: a batch resent with new ids (or other
+        bytes) is a new file to `deduction_excess` but the same deductions here. A clean
+        simulated day never repeats one (a client's deduction is at most one a day)."""
+        seen = self._deductions[(event.broker_id, event.account, event.business_date)]
+        same = (event.detail, event.amount_fen)
+        if same in seen:
+            self._add(event, "deducted_again_fen", -event.amount_fen)
+        seen.add(same)
 
     def _window(self, event: WatchEvent) -> None:
         """Raise the account-day's windowed count with the windows the new withdrawal is in."""
@@ -78,3 +97,9 @@ class DailyFeatures:
 
     def dates(self) -> list[date]:
         return sorted({day for _, _, day in self.rows})
+
+    def forget(self, day: date) -> None:
+        """Drop a scored day: a week of serving keeps one day in memory."""
+        for kept in (self.rows, self._withdrawn_at, self._deductions):
+            for key in [key for key in kept if key[2] == day]:
+                del kept[key]

@@ -41,8 +41,9 @@ TAIL_ROWS_MIN = 10
 # Part of every model version: a change of how the models are fitted or lined gives new
 # versions from the same rows, so no model file of the old way is taken for the new one.
 MODEL_METHOD = (
-    "watch-models/3: broker lines per feature, pooled, leave-one-out, tail-fitted; with a "
-    "reference of simulated clean markets: scale floors at its lower quartile, lines jointly"
+    "watch-models/4: broker lines per feature, pooled, leave-one-out, tail-fitted; with a "
+    "reference of simulated clean markets: scale floors at its lower quartile, lines jointly; "
+    "deductions again a feature"
 )
 # A broker's usual spread from its own few days is luck as often as steadiness: a history of four
 # days whose MAD fell below three quarters of the reference's was one of the clean alarms

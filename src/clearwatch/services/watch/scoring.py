@@ -44,6 +44,5 @@ class ModelWatch:
             alerts.extend(score_day(self.models, self.features, day, self.rules))
             self.open_days.discard(day)
             self.scored_days.add(day)
-            for key in [key for key in self.features.rows if key[2] == day]:
-                del self.features.rows[key]  # a week of serving keeps one day in memory
+            self.features.forget(day)
         return alerts
