@@ -128,3 +128,36 @@ def test_a_gb18030_batch_with_its_byte_order_mark_is_read(tmp_path: Path) -> Non
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     table = DuckDBBatchFileReader().read(path, CLIENTS, encoding="gb18030", rows=1, sha256=sha256)
     assert table.column("client_id").to_pylist() == ["客户甲"]
+
+
+@pytest.mark.parametrize("amount", ["1.00", "1.0"])
+def test_a_time_that_does_not_exist_is_named_among_plain_times(tmp_path: Path, amount: str) -> None:
+    """The times' bytes all have the layout, so the file's check leaves their cast to the
+    conversion; the one that fails there is still named, with any other error."""
+    rows = [[f"X{n}", "F001", "in", "1.00", "K001", AT] for n in range(20)]
+    rows[7] = ["X7", "F001", "in", amount, "K001", "2026-02-30T10:00:00+08:00"]
+    path = _transfers(tmp_path, rows) / "bank_transfers.csv"
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(BatchRejected) as refused:
+        DuckDBBatchFileReader().read(path, BANK_TRANSFERS, encoding="utf-8", rows=20, sha256=sha256)
+    bad_amount = {(Rule.VALUE_MUST_MATCH_TYPE, 9, "amount", 4)} if amount == "1.0" else set()
+    assert {(r.rule, r.line, r.column, r.column_number) for r in refused.value.rejections} == {
+        (Rule.VALUE_MUST_MATCH_TYPE, 9, "booked_at", 6),
+        *bad_amount,
+    }
+
+
+def test_plain_columns_read_to_their_types(tmp_path: Path) -> None:
+    rows = [[f"X{n}", f"F{n:03d}", "in", f"{n}.05", "K001", AT] for n in range(1, 4)]
+    path = _transfers(tmp_path, rows) / "bank_transfers.csv"
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    table = DuckDBBatchFileReader().read(
+        path, BANK_TRANSFERS, encoding="utf-8", rows=3, sha256=sha256
+    )
+    assert table.column_names == [*BANK_TRANSFERS.column_names, "line"]
+    assert table.column("fund_account").to_pylist() == ["F001", "F002", "F003"]
+    assert table.column("amount").to_pylist() == [105, 205, 305]
+    assert {t.isoformat() for t in table.column("booked_at").to_pylist()} == {
+        "2026-11-20T02:00:00+00:00"
+    }
+    assert table.column("line").to_pylist() == [2, 3, 4]

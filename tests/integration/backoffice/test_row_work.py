@@ -12,10 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearwatch.adapters.engine.backoffice.row_work import IbisBackOfficeEngine
+from clearwatch.adapters.engine.backoffice.row_work import (
+    IbisBackOfficeEngine,
+    _spreadsheet_column,
+)
 from clearwatch.adapters.files.batch_reader import DuckDBBatchFileReader
 from clearwatch.domain.backoffice.batch_files import EXECUTIONS
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule
+from clearwatch.domain.shared.spreadsheet_text import spreadsheet_text
 
 ENGINE = IbisBackOfficeEngine(threads=1)
 HEADER = "exec_id,market,security,side,quantity,price,fund_account,order_id,executed_at\n"
@@ -106,3 +110,18 @@ def test_a_csv_written_as_a_stream_has_the_bytes_of_one_whole_write(tmp_path: Pa
         written = (tmp_path / "out.csv").read_bytes()
         assert written == whole.getvalue()
         assert (sha, count) == (hashlib.sha256(written).hexdigest(), rows.num_rows)
+
+
+@settings(max_examples=200)
+@given(
+    values=st.lists(st.text(alphabet="=+-@\t\r'aF1 客", max_size=4), max_size=12),
+    cut=st.integers(0, 12),
+)
+def test_statement_text_is_quoted_as_the_domain_quotes_one_value(
+    values: list[str], cut: int
+) -> None:
+    """The whole-column guard of the statements (first bytes, then a regex where needed)
+    gives each value what `spreadsheet_text` gives it, on a sliced column too."""
+    column = pa.array(["x", *values], pa.string())[1 + min(cut, len(values)) :]
+    expected = [spreadsheet_text(v) for v in values[min(cut, len(values)) :]]
+    assert _spreadsheet_column(column).to_pylist() == expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from clearwatch.adapters.files.once_read import NotRegularFile, OpenedFile
+from clearwatch.adapters.files.plain_columns import is_plain
 from clearwatch.domain.backoffice.batch_files import OPENING
 from clearwatch.domain.backoffice.batch_manifest import BatchError, BatchErrors, BatchRejected, Rule
 from clearwatch.domain.shared.file_schema import ColumnSpec, FileSpec, ValueType
@@ -68,10 +70,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _valid(column: ColumnSpec) -> str:
-    """A DuckDB predicate that holds for a good value of the column (the grammar's pattern)."""
+def _valid(column: ColumnSpec, *, plain: bool = False) -> str:
+    """A DuckDB predicate that holds for a good value of the column (the grammar's pattern),
+    or for a `plain` column (its pattern known to hold) what the pattern does not check."""
     c = _quote(column.name)
     match column.value_type:
+        case ValueType.TIMESTAMP if plain:
+            return f"TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL"
+        case _ if plain:
+            return "true"
         case ValueType.OPTIONAL_TEXT:
             return "true"
         case ValueType.ENUM:
@@ -93,7 +100,8 @@ def _price_milli(c: str) -> str:
     return f"CAST(CAST({c} AS DECIMAL(18, 3)) * 1000 AS BIGINT)"
 
 
-def _converted(column: ColumnSpec) -> str:
+def _converted(column: ColumnSpec, *, trying: bool = False) -> str:
+    """The column typed; a time `trying` its cast is null where the cast fails."""
     c = _quote(column.name)
     match column.value_type:
         case ValueType.MONEY | ValueType.POSITIVE_MONEY:
@@ -105,7 +113,7 @@ def _converted(column: ColumnSpec) -> str:
         case ValueType.DATE:
             return f"CAST({c} AS DATE) AS {c}"
         case ValueType.TIMESTAMP:
-            return f"CAST({c} AS TIMESTAMPTZ) AS {c}"
+            return f"{'TRY_CAST' if trying else 'CAST'}({c} AS TIMESTAMPTZ) AS {c}"
         case _:
             return c
 
@@ -146,21 +154,67 @@ class DuckDBBatchFileReader:
     ) -> pa.Table:
         """The file's rows, typed, with their line; `BatchRejected` with every error found."""
         raw, header = _raw(_read_once(path, sha256), spec, encoding)
-        errors = BatchErrors()
-        if raw.num_rows != rows:
-            detail = f"the file holds {raw.num_rows} rows, the manifest says {rows}"
-            errors.add(BatchError(Rule.ROW_COUNT_MUST_MATCH, spec.name, detail=detail))
         lines = pa.array(np.arange(HEADER_LINES + 1, raw.num_rows + HEADER_LINES + 1))
         raw = raw.append_column("line", lines)
         con = _checking_connection()
         con.register("raw", raw)
         try:
-            _check_values(con, spec, header, errors)
-            _check_keys(con, spec, header, errors)
+            plain = _plain_columns(spec, raw)
+            # A plain time has one check left, that its date and time exist: the cast. The
+            # conversion tries it anyway, so a clean file's times are cast once, not twice.
+            times = [c.name for c in spec.columns if c.value_type is ValueType.TIMESTAMP]
+            trying = [name for name in times if name in plain]
+            counted = (raw.num_rows, rows)
+            errors = _errors(con, spec, header, counted, _checks(spec, plain, skipped=trying))
+            if not errors:
+                typed = _typed(con, spec, raw, trying=trying)
+                if not any(typed[name].null_count for name in trying):
+                    return typed
+            if trying:  # a time may not exist: check again with its cast, for every error
+                errors = _errors(con, spec, header, counted, _checks(spec, plain, skipped=()))
             errors.refuse()
-            return con.sql(f"SELECT {_selected(spec)} FROM raw").to_arrow_table()
+            return _typed(con, spec, raw, trying=())
         finally:
             con.unregister("raw")
+
+
+def _errors(
+    con: duckdb.DuckDBPyConnection,
+    spec: FileSpec,
+    header: list[str],
+    counted: tuple[int, int],
+    checks: list[tuple[str, str]],
+) -> BatchErrors:
+    """Every error of the registered rows (up to the cap): their count (found, and as the
+    manifest says), values and keys."""
+    errors = BatchErrors()
+    found, rows = counted
+    if found != rows:
+        detail = f"the file holds {found} rows, the manifest says {rows}"
+        errors.add(BatchError(Rule.ROW_COUNT_MUST_MATCH, spec.name, detail=detail))
+    _check_values(con, spec, header, errors, checks)
+    _check_keys(con, spec, header, errors)
+    return errors
+
+
+def _plain_columns(spec: FileSpec, raw: pa.Table) -> frozenset[str]:
+    """The columns whose bytes already show every value good (`plain_columns`)."""
+    if spec.name == OPENING.name:  # checked by its own rules
+        return frozenset()
+    return frozenset(c.name for c in spec.columns if is_plain(c.value_type, raw[c.name]))
+
+
+def _checks(
+    spec: FileSpec, plain: frozenset[str], *, skipped: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Each column's DuckDB check: the pattern's, but none for a plain column (a plain time
+    keeps its cast: the bytes show the layout, not that the date exists) or a `skipped` one."""
+    if spec.name == OPENING.name:
+        return list(_OPENING_CHECKS)
+    return [
+        (c.name, "true" if c.name in skipped else _valid(c, plain=c.name in plain))
+        for c in spec.columns
+    ]
 
 
 _CHECKING = threading.local()
@@ -178,6 +232,30 @@ def _checking_connection() -> duckdb.DuckDBPyConnection:
         _CHECKING.held = held
     connection: duckdb.DuckDBPyConnection = held[1]
     return connection
+
+
+def _typed(
+    con: duckdb.DuckDBPyConnection, spec: FileSpec, raw: pa.Table, *, trying: Sequence[str]
+) -> pa.Table:
+    """The checked rows typed. Only the columns that change type pass through DuckDB: the text
+    columns are the parsed ones as they are (copying millions of strings out of DuckDB cost
+    more than converting the rest)."""
+    if spec.name == OPENING.name:
+        return con.sql(f"SELECT {_selected(spec)} FROM raw").to_arrow_table()
+    converting = [c for c in spec.columns if _converted(c) != _quote(c.name)]
+    if not converting:
+        return raw
+    selected = ", ".join(_converted(c, trying=c.name in trying) for c in converting)
+    converted = con.sql(f"SELECT {selected} FROM raw").to_arrow_table()
+    columns = {name: raw[name] for name in raw.column_names}
+    for column, name in zip(converting, converted.column_names, strict=True):
+        del columns[column.name]
+        columns[name] = converted[name]
+    return pa.table(columns).select([*_output_names(spec), "line"])
+
+
+def _output_names(spec: FileSpec) -> list[str]:
+    return [c.name + "_milli" if c.value_type is ValueType.PRICE else c.name for c in spec.columns]
 
 
 def _selected(spec: FileSpec) -> str:
@@ -225,12 +303,13 @@ def _raw(data: pa.Buffer, spec: FileSpec, encoding: str) -> tuple[pa.Table, list
 
 
 def _check_values(
-    con: duckdb.DuckDBPyConnection, spec: FileSpec, header: list[str], errors: BatchErrors
+    con: duckdb.DuckDBPyConnection,
+    spec: FileSpec,
+    header: list[str],
+    errors: BatchErrors,
+    checks: list[tuple[str, str]],
 ) -> None:
     """One query says which columns hold a bad value; only those are listed, line by line."""
-    checks = [(c.name, _valid(c)) for c in spec.columns]
-    if spec.name == OPENING.name:
-        checks = list(_OPENING_CHECKS)
     firsts = ", ".join(
         f"min(line) FILTER (WHERE NOT coalesce({check}, false))" for _, check in checks
     )

@@ -27,7 +27,11 @@ from clearwatch.adapters.columnar_keys import DataKey
 from clearwatch.adapters.engine.encrypted_scan import read_encrypted_parquet
 from clearwatch.domain.backoffice.fees import FeeSchedule, exact_ratio
 from clearwatch.domain.shared.kinds import CASH, Side
-from clearwatch.domain.shared.spreadsheet_text import FORMULA_ESCAPE, FORMULA_PREFIX_PATTERN
+from clearwatch.domain.shared.spreadsheet_text import (
+    FORMULA_ESCAPE,
+    FORMULA_PREFIX_PATTERN,
+    FORMULA_PREFIXES,
+)
 from clearwatch.services.backoffice.ports import TradeClearing
 from clearwatch.services.shared.ports import ColumnarStore
 
@@ -387,17 +391,17 @@ class IbisBackOfficeEngine:
             joined = detail.inner_join(cl, "fund_account")
             # Sorted before the money becomes text: the sort then carries integers, not strings.
             ordered = joined.order_by(["fund_account", "market", "exec_id"])
-            # Statements are for people: text that a spreadsheet would run is neutralised.
             texts = ("fund_account", "client_id", "exec_id", "market", "security", "side")
             statement = ordered.select(
-                **{name: _spreadsheet_text(ordered[name]) for name in texts},
+                *texts,
                 quantity=ordered.quantity,
                 price=_price_text(ordered.price_milli),
                 **{name.removesuffix("_fen"): fen_text(ordered[name]) for name in money},
             )
             with _batches(con, statement) as batches:
+                # Statements are for people: text that a spreadsheet would run is neutralised.
                 # Not hashed on the way: the step hashes the file as it lies on disk.
-                _, rows = _write_csv_stream(batches, path, hashed=False)
+                _, rows = _write_csv_stream(_spreadsheet_texts(batches, texts), path, hashed=False)
             return rows
         finally:
             _release(con)
@@ -634,10 +638,42 @@ def _write_csv(table: pa.Table, path: Path) -> tuple[str, int]:
     )
 
 
-def _spreadsheet_text(value: ir.StringValue) -> ir.StringValue:
-    """`domain.shared.spreadsheet_text` as an expression: a leading formula character quoted."""
-    risky = value.re_search(FORMULA_PREFIX_PATTERN)
-    return risky.ifelse(ibis.literal(FORMULA_ESCAPE).concat(value), value)
+def _spreadsheet_texts(batches: pa.RecordBatchReader, names: Sequence[str]) -> pa.RecordBatchReader:
+    """`domain.shared.spreadsheet_text` on the named text columns of each batch."""
+    return pa.RecordBatchReader.from_batches(
+        batches.schema,
+        (
+            pa.record_batch(
+                [
+                    _spreadsheet_column(c) if n in names else c
+                    for n, c in zip(b.schema.names, b.columns, strict=True)
+                ],
+                schema=batches.schema,
+            )
+            for b in batches
+        ),
+    )
+
+
+def _spreadsheet_column(values: pa.Array) -> pa.Array:
+    """A leading formula character quoted. Such values are rare: the first bytes of all values
+    (each prefix is one ASCII byte) show whether any is there before a regex looks for it."""
+    if values.type == pa.string() and not values.null_count and len(values):
+        _, offsets_buffer, data_buffer = values.buffers()
+        offsets = np.frombuffer(offsets_buffer, np.int32, len(values) + 1, values.offset * 4)
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+        if (
+            data_buffer is None
+            or not np.isin(
+                np.frombuffer(data_buffer, np.uint8)[starts], _FORMULA_PREFIX_BYTES
+            ).any()
+        ):
+            return values
+    risky = pc.match_substring_regex(values, FORMULA_PREFIX_PATTERN)
+    return pc.if_else(risky, pc.binary_join_element_wise(FORMULA_ESCAPE, values, ""), values)
+
+
+_FORMULA_PREFIX_BYTES = np.frombuffer("".join(FORMULA_PREFIXES).encode("ascii"), np.uint8)
 
 
 def _write_csv_stream(
