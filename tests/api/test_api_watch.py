@@ -75,12 +75,14 @@ def test_the_desk_lists_reviews_and_halts_its_own_alerts(
     raised(api_app, "B002", "F200002")
     listed = client.get(f"{API}/watch/alerts", headers=operator)
     assert listed.status_code == 200, listed.text
-    assert [(a["key"], a["state"], a["amount_fen"]) for a in listed.json()] == [
-        (key, "open", 300_000_00),
-        (later, "open", 300_000_00),
+    # Listed by number (the alert log's lines: B002's is the third), the key masked.
+    assert [(a["number"], a["state"], a["amount_fen"]) for a in listed.json()] == [
+        (1, "open", 300_000_00),
+        (2, "open", 300_000_00),
     ]
+    assert key not in listed.text and later not in listed.text
     on_day = client.get(f"{API}/watch/alerts", params={"business_date": str(DAY)}, headers=operator)
-    assert [a["key"] for a in on_day.json()] == [key]
+    assert [a["number"] for a in on_day.json()] == [1]
     problem(client.post(url(key, "review"), json={"decision": "dismiss"}, headers=operator),
             422, "dismissal_must_have_reason")  # fmt: skip
     problem(client.post(url(key, "halt"), json={"kind": "client", "account": "F100001"},
@@ -90,7 +92,7 @@ def test_the_desk_lists_reviews_and_halts_its_own_alerts(
     problem(client.post(url(key, "review"), json={"decision": "confirm"}, headers=operator),
             409, "alert_must_be_reviewed_once")  # fmt: skip
     states = client.get(f"{API}/watch/alerts", params={"state": "confirmed"}, headers=operator)
-    assert [a["key"] for a in states.json()] == [key]
+    assert [a["number"] for a in states.json()] == [1]
     flow = {"kind": "flow", "account": "F100001", "counterparty": "K001"}
     asked = client.post(url(key, "halt"), json=flow, headers=operator)
     assert asked.status_code == 201, asked.text
@@ -145,11 +147,12 @@ def test_alerts_are_listed_masked_unless_the_operator_asks_for_the_evidence(
     key = raised(api_app, "B001", "F100001")
     [masked] = client.get(f"{API}/watch/alerts", headers=operator).json()
     assert (masked["key"], masked["subject"], masked["summary"]) == (
-        key, "account:***001", "6 withdrawals from ***001 in 5 minutes"
+        "withdrawal_burst/B001/2026-11-20/account:***001", "account:***001",
+        "6 withdrawals from ***001 in 5 minutes"
     )  # fmt: skip
     assert {(e["account"], e["counterparty"]) for e in masked["evidence"]} == {("***001", "K001")}
     [whole] = client.get(f"{API}/watch/alerts?evidence=true", headers=operator).json()
-    assert whole["subject"] == "account:F100001"
+    assert (whole["subject"], whole["key"]) == ("account:F100001", key)
     assert {e["account"] for e in whole["evidence"]} == {"F100001"}
     # The auditor reads the alerts, masked; asking for the evidence is refused and audited.
     auditor = bearer(api_app, auditor_id)

@@ -58,10 +58,10 @@ def test_the_desk_confirms_an_alert_and_a_checker_s_approval_halts_the_client(
     other = _raised(home, "B002", "F200002")
     listed = clearwatch(operator, "watch", "alerts", "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert [(a["key"], a["review"]) for a in json.loads(listed.stdout)] == [(key, "open")]
+    assert [(a["number"], a["review"]) for a in json.loads(listed.stdout)] == [(1, "open")]
     table = clearwatch(operator, "watch", "alerts", "list")
     assert "F100001" not in table.stdout  # a table masks the client's account
-    # `--json` too (the key stays whole: it is the handle a review takes), unless the evidence
+    # `--json` too (the key as well: a review takes the alert's number), unless the evidence
     # is asked for by whom the policy lets read it: the operator, not the auditor.
     [shown] = json.loads(listed.stdout)
     assert (shown["subject"], shown["summary"]) == (
@@ -85,14 +85,16 @@ def test_the_desk_confirms_an_alert_and_a_checker_s_approval_halts_the_client(
     assert own.returncode == 3 and "checker_must_not_be_maker" in own.stderr
     approved = clearwatch(checker, "watch", "alerts", "halt", "--approve", request_id)
     assert approved.returncode == 0 and "halted" in approved.stdout, approved.stderr
-    halts = clearwatch(operator, "intraday", "halts", "--date", "2026-11-20", "--json")
+    halts = clearwatch(
+        operator, "intraday", "halts", "--date", "2026-11-20", "--json", "--evidence"
+    )
     assert halts.returncode == 0, halts.stderr
     [(halted, evidence)] = [(h["fund_account"], h["evidence"]) for h in json.loads(halts.stdout)]
     assert halted == "F100001" and evidence["alert"] == key
     everything = json.loads(
         clearwatch(operator, "watch", "alerts", "list", "--all", "--json").stdout
     )
-    assert [(a["key"], a["review"]) for a in everything] == [(key, "confirmed")]
+    assert [(a["number"], a["review"]) for a in everything] == [(1, "confirmed")]
     outsider = clearwatch(operator, "watch", "alerts", "review", other, "confirm")
     assert outsider.returncode == 3 and "policy_must_allow_action" in outsider.stderr
 

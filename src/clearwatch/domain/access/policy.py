@@ -59,6 +59,7 @@ class Action(StrEnum):
     INTRADAY_HALTS = "intraday.halts"
     AUDIT_VERIFY = "audit.verify"
     AUDIT_SHOW = "audit.show"
+    AUDIT_EVIDENCE = "audit.evidence"  # audit records' client and account refs, unmasked
     AUDIT_CHECKPOINT = "audit.checkpoint"
     WHOAMI = "access.whoami"
     TOKEN_CREATE = "access.token.create"
@@ -184,6 +185,9 @@ POLICY: tuple[Rule, ...] = (
     *_rules(A.INTRADAY_HALTS, S.OWN_BROKER_BOOKS, *_BOOKS_READERS),
     *_rules(A.AUDIT_VERIFY, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
     *_rules(A.AUDIT_SHOW, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
+    # The audit records' refs whole (a halted client, an alert's account): the auditor, who
+    # investigates; the admin, who runs the deployment, reads them masked.
+    *_rules(A.AUDIT_EVIDENCE, S.OWN_ORGANISATION, R.AUDITOR),
     *_rules(A.AUDIT_CHECKPOINT, S.OWN_ORGANISATION, R.AUDITOR, R.ADMIN),
     *_rules(A.WHOAMI, S.OWN_ORGANISATION, *_EVERY_ROLE),
     # Machines' tokens: an institution's officer makes them for its reporting system; an

@@ -62,6 +62,7 @@ class AuditAction(StrEnum):
     APPROVAL_APPROVED = "approval.approved"
     APPROVAL_REJECTED = "approval.rejected"
     ACCESS_DENIED = "access.denied"  # a request the policy refused; nothing else changed
+    EVIDENCE_READ = "access.evidence_read"  # identifiers read whole, as the policy allowed
     ACCESS_SIGNED_IN = "access.signed_in"
     ACCESS_SIGN_IN_FAILED = "access.sign_in_failed"  # wrong password or code, or locked
     ACCESS_PASSWORD_SET = "access.password_set"

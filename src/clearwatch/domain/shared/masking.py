@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 MASK = "***"
 KEPT_CHARACTERS_MAX = 4
@@ -47,6 +48,19 @@ def mask_in(text: str, identifiers: Iterable[str]) -> str:
         return text
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(i) for i in found) + r")(?![\w-])")
     return pattern.sub(lambda match: mask(match.group(1)), text)
+
+
+def mask_within(value: Any, identifiers: Iterable[str]) -> Any:
+    """A JSON-like value (a stored record's evidence) with `mask_in` applied to every text in
+    it, however deep; numbers and the value given are left as they are."""
+    named = [i for i in identifiers if i]
+    if isinstance(value, str):
+        return mask_in(value, named)
+    if isinstance(value, dict):
+        return {key: mask_within(item, named) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_within(item, named) for item in value]
+    return value
 
 
 _IDENTIFYING_KINDS = frozenset({"account", "client", "receivable", "special", "counterparty"})

@@ -3,12 +3,12 @@
 An alert's subject (`account:FA…`) and summary name the accounts its evidence names: the
 events' accounts (a client's fund account, a special account's number; never CSDC's reserves,
 `RESERVE.<market>`) and a special account's other side. Those are masked by the one rule
-(`domain/shared/masking.py`), in the subject, the summary and the evidence events. Batches,
-markets, nodes and reasons name no client and stay.
+(`domain/shared/masking.py`), in the key, the subject, the summary and the evidence events.
+Batches, markets, nodes and reasons name no client and stay.
 
-The alert's `key` stays whole: it is the handle a review or a halt takes (`watch alerts
-review KEY`), though it ends with the subject. The alert log keeps everything whole (the
-record); `--evidence` / `?evidence=true` (the policy's `broker.evidence`) shows it whole.
+The alert's `key` ends with its subject, so it is masked too: the handle a review or a halt
+takes is the alert's number (its place in the alert log). The alert log keeps everything whole
+(the record); `--evidence` / `?evidence=true` (the policy's `broker.evidence`) shows it whole.
 """
 
 from __future__ import annotations
@@ -30,12 +30,16 @@ def alert_accounts(row: dict[str, Any]) -> list[str]:
 
 
 def masked_alert(row: dict[str, Any]) -> dict[str, Any]:
-    """The alert's row with the accounts it names masked in its subject, its summary and its
-    evidence events (their account, counterparty and key); the row given is left as it is."""
+    """The alert's row with the accounts it names masked in its key, its subject, its summary
+    and its evidence events (their account, counterparty and key); the row given is left as
+    it is."""
     accounts = alert_accounts(row)
+    subject = mask_subject(row["subject"])
+    named_by_subject = [row["subject"].partition(":")[2]] if subject != row["subject"] else []
     return {
         **row,
-        "subject": mask_subject(row["subject"]),
+        "key": mask_in(row["key"], accounts + named_by_subject),
+        "subject": mask_in(subject, accounts),
         "summary": mask_in(row["summary"], accounts),
         "evidence": [_masked_event(event, accounts) for event in row["evidence"]],
     }

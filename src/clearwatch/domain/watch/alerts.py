@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from clearwatch.domain.shared.masking import mask
 from clearwatch.domain.shared.money import format_fen, parse_fen
 from clearwatch.domain.watch.events import WatchEvent, event_from_dict, event_to_dict
 
@@ -31,7 +32,9 @@ class Contribution:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One alert. `key` is stable (rule, subject, date): raising it again changes nothing."""
+    """One alert. `key` is stable (rule, subject, date): raising it again changes nothing.
+    It ends with the subject (a client's account), so it stays inside: what is printed, and
+    what a review or a halt takes, is `number`, the alert's place in the alert log."""
 
     key: str
     rule: str
@@ -46,6 +49,19 @@ class Alert:
     evidence: tuple[WatchEvent, ...] = ()
     contributions: tuple[Contribution, ...] = ()
     model_version: str = ""  # a model alert's model (sha256 of its training rows, rules, seed)
+    number: int = 0  # its place in the alert log, from 1 (0: not read from a log); not stored
+
+
+def alert_label(alert: Alert) -> str:
+    """How a message names an alert: by its number, never by its key (which names a client);
+    an alert read from no log by its key masked."""
+    return f"alert #{alert.number}" if alert.number else f"alert {mask(alert.key)}"
+
+
+def is_alert_number(handle: str) -> bool:
+    """Whether a handle a user gave is an alert's number (`12`) rather than its key (a key
+    always holds a `/`)."""
+    return handle.isascii() and handle.isdigit()
 
 
 def alert_to_dict(alert: Alert) -> dict[str, Any]:

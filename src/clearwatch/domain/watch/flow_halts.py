@@ -19,7 +19,8 @@ from typing import Any
 
 from clearwatch.domain.access.approvals import ApprovalRequest
 from clearwatch.domain.shared.errors import Refused
-from clearwatch.domain.watch.alerts import Alert
+from clearwatch.domain.shared.masking import mask
+from clearwatch.domain.watch.alerts import Alert, alert_label
 from clearwatch.domain.watch.events import EventKind
 from clearwatch.domain.watch.reviews import HALT_KIND, AlertReview, ReviewDecision, ReviewRule
 
@@ -64,9 +65,12 @@ class Flow:
         """Whether an outflow from `account` to `counterparty` is this flow."""
         return self.account == account and self.counterparty in (ANY_COUNTERPARTY, counterparty)
 
-    def describe(self) -> str:
-        towards = "anywhere" if self.counterparty == ANY_COUNTERPARTY else self.counterparty
-        return f"{self.broker_id} {self.account} → {towards}"
+    def describe(self, *, masked: bool = False) -> str:
+        """The flow in words; `masked`: its account and other side by the one rule (a refusal's
+        message)."""
+        shown = mask if masked else (lambda text: text)
+        towards = "anywhere" if self.counterparty == ANY_COUNTERPARTY else shown(self.counterparty)
+        return f"{self.broker_id} {shown(self.account)} → {towards}"
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,12 @@ def alert_flows(alert: Alert) -> list[Flow]:
 def check_flow_halt(alert: Alert, review: AlertReview | None, flow: Flow) -> None:
     """Only a confirmed alert asks for a halt, and only of a flow its evidence shows."""
     if review is None or review.decision is not ReviewDecision.CONFIRMED:
-        raise Refused(ReviewRule.HALT_NEEDS_CONFIRMED_ALERT, alert.key)
+        raise Refused(ReviewRule.HALT_NEEDS_CONFIRMED_ALERT, alert_label(alert))
     if flow not in alert_flows(alert):
-        raise Refused(FlowRule.FLOW_MUST_BE_NAMED_BY_ALERT, f"{alert.key}: {flow.describe()}")
+        raise Refused(
+            FlowRule.FLOW_MUST_BE_NAMED_BY_ALERT,
+            f"{alert_label(alert)}: {flow.describe(masked=True)}",
+        )
 
 
 def flow_subject(flow: Flow) -> str:

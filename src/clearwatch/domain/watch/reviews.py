@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from clearwatch.domain.shared.errors import Refused
-from clearwatch.domain.watch.alerts import Alert
+from clearwatch.domain.watch.alerts import Alert, alert_label
 from clearwatch.domain.watch.events import EventKind
 
 HALT_KIND = "account_status"  # the existing kind: a halted client is an account status
@@ -85,11 +85,11 @@ def new_review(
     """The review, if its rules hold: a dismissal says why, and an alert is reviewed once
     (a second opinion is a case for the checker, not an overwrite)."""
     if decision is ReviewDecision.DISMISSED and not reason.strip():
-        raise Refused(ReviewRule.DISMISSAL_MUST_HAVE_REASON, alert.key)
+        raise Refused(ReviewRule.DISMISSAL_MUST_HAVE_REASON, alert_label(alert))
     if earlier is not None:
         raise Refused(
             ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE,
-            f"{alert.key} was {earlier.decision.value} by {earlier.reviewer}",
+            f"{alert_label(alert)} was {earlier.decision.value} by {earlier.reviewer}",
         )
     return AlertReview(
         alert_key=alert.key,
@@ -116,9 +116,9 @@ def client_accounts(alert: Alert) -> list[str]:
 def check_halt(alert: Alert, review: AlertReview | None, fund_account: str) -> None:
     """Only a confirmed alert asks for a halt, and only of a client it names."""
     if review is None or review.decision is not ReviewDecision.CONFIRMED:
-        raise Refused(ReviewRule.HALT_NEEDS_CONFIRMED_ALERT, alert.key)
+        raise Refused(ReviewRule.HALT_NEEDS_CONFIRMED_ALERT, alert_label(alert))
     if fund_account not in client_accounts(alert):
-        raise Refused(ReviewRule.HALT_ACCOUNT_MUST_BE_NAMED_BY_ALERT, alert.key)
+        raise Refused(ReviewRule.HALT_ACCOUNT_MUST_BE_NAMED_BY_ALERT, alert_label(alert))
 
 
 def halt_subject(broker_id: str, fund_account: str, business_date: date) -> str:

@@ -289,7 +289,7 @@ def approvals_list(
     clients a back office's requests name masked unless `evidence` is asked for and allowed."""
     sees = gate.lister(Action.APPROVALS_LIST)
     # Asked before anything is read, so that a refusal (audited) shows nothing.
-    whole = gate.lister(Action.BOOKS_EVIDENCE) if evidence else None
+    whole = gate.evidence_lister(Action.BOOKS_EVIDENCE, read="GET /approvals") if evidence else None
     organisation_of = {u.user_id: u.organisation.ident for u in list_users(uow=wired.read_uow())}
     found = [
         request

@@ -193,10 +193,8 @@ def filings_list(
 def _check_evidence(gate: Gate, institution_id: str | None) -> None:
     """Asked before anything is read, so that a refusal (audited) shows nothing: the one
     institution asked for, or all the caller may list (their own, or SIPF's whole monitor)."""
-    if institution_id is None:
-        gate.check_own(Action.FILINGS_EVIDENCE)
-    else:
-        gate.check(Action.FILINGS_EVIDENCE, Resource(institution=institution_id))
+    whose = None if institution_id is None else Resource(institution=institution_id)
+    gate.check_evidence(Action.FILINGS_EVIDENCE, whose, read="GET /filings")
 
 
 @router.post("/filings/{filing_id}/approve", responses=problems(403, 404, 409))

@@ -192,7 +192,7 @@ def registry_show(gate: CallerGate, wired: Wired, evidence: Evidence = False) ->
     accounts' numbers masked unless `evidence` is asked for and allowed."""
     gate.check(Action.REGISTRY_SHOW, Resource())
     if evidence:  # asked before anything is read, as `registry show --evidence` does
-        gate.check(Action.MONITOR_EVIDENCE, Resource())
+        gate.check_evidence(Action.MONITOR_EVIDENCE, Resource(), read="GET /registry")
     snapshot, history = show_registry(uow=wired.read_uow())
     return RegistryOut(
         version=None if snapshot is None else snapshot.version,
@@ -351,7 +351,8 @@ def monitor_run_day(
     """Compare the day's packages, grade and route warnings (SIPF's analyst or reviewer)."""
     gate.check(Action.RUN_DAY, Resource())
     if evidence:  # asked before the run, so that a refusal changes nothing
-        gate.check(Action.MONITOR_EVIDENCE, Resource())
+        read = f"POST /monitor/days/{business_date}/run"
+        gate.check_evidence(Action.MONITOR_EVIDENCE, Resource(), read=read)
     outcome = run_day(
         business_date=business_date, actor=gate.caller.label, context=wired.run_day_context()
     )
@@ -375,7 +376,8 @@ def monitor_day_result(
     # A result names every institution and bureau: only the whole monitor's scope covers it.
     gate.check(Action.WARNINGS_LIST, Resource())
     if evidence:
-        gate.check(Action.MONITOR_EVIDENCE, Resource())
+        read = f"GET /monitor/days/{business_date}"
+        gate.check_evidence(Action.MONITOR_EVIDENCE, Resource(), read=read)
     with wired.read_uow() as uow:
         run = uow.monitor_runs.latest(business_date)
     if run is None:

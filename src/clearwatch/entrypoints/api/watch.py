@@ -5,6 +5,9 @@ office sees its alerts: a listing keeps the rows the policy lets the caller see,
 of another broker is answered as an unknown one (404 `alert_must_exist`: its key names a
 client), the denial still audited. A halt is a maker-checker request: `pending` until a
 checker approves it (`POST /approvals/{id}/approve`); asked again then, it is applied.
+An alert is named by its number (its place in the alert log, `/watch/alerts/{number}/…`): its
+key ends with the client's account, so listings show it masked unless the evidence is asked
+for and allowed; the key is still taken as the handle.
 """
 
 from __future__ import annotations
@@ -41,7 +44,16 @@ from clearwatch.services.watch.review import (
 )
 
 router = APIRouter(prefix="/watch", tags=["watch"])
-AlertKey = Annotated[str, Path(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# The alert's number (what listings show); its key, which names a client, is still taken.
+AlertKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The alert's number (its key is taken too).",
+    ),
+]
 Account = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 STATUS_OF_RULE = {
     ReviewRule.ALERT_MUST_EXIST.value: 404,
@@ -82,7 +94,7 @@ class HaltIn(BaseModel):
 
 
 class ReviewOut(BaseModel):
-    alert_key: str
+    alert: int = Field(description="The alert's number (its key names a client: never shown).")
     decision: AlertState
     reason: str
     reviewer: str
@@ -90,7 +102,8 @@ class ReviewOut(BaseModel):
 
 
 class AlertOut(BaseModel):
-    key: str = Field(description="Whole: the handle a review or a halt takes.")
+    number: int = Field(description="The handle a review or a halt takes (`/watch/alerts/{n}`).")
+    key: str = Field(description="Ends with the subject: its client masked unless evidence.")
     rule: str
     level: WatchLevel
     business_date: date
@@ -121,9 +134,9 @@ def _books(broker_id: str) -> Resource:
     return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
 
 
-def _review_out(review: AlertReview) -> ReviewOut:
+def _review_out(review: AlertReview, alert: Alert) -> ReviewOut:
     return ReviewOut(
-        alert_key=review.alert_key,
+        alert=alert.number,
         decision=AlertState(review.decision.value),
         reason=review.reason,
         reviewer=review.reviewer,
@@ -136,6 +149,7 @@ def _alert_out(alert: Alert, review: AlertReview | None, *, evidence: bool) -> A
     row = alert_to_dict(alert) if evidence else masked_alert(alert_to_dict(alert))
     return AlertOut(
         **{k: row[k] for k in ("key", "rule", "subject", "summary", "amount", "raised_at")},
+        number=alert.number,
         level=alert.level,
         business_date=alert.business_date,
         broker_id=alert.broker_id,
@@ -144,7 +158,7 @@ def _alert_out(alert: Alert, review: AlertReview | None, *, evidence: bool) -> A
         model_version=alert.model_version,
         evidence=row["evidence"],
         state=AlertState.OPEN if review is None else AlertState(review.decision.value),
-        review=None if review is None else _review_out(review),
+        review=None if review is None else _review_out(review, alert),
     )
 
 
@@ -181,7 +195,9 @@ def alerts_list(
     the clients' accounts masked unless `evidence` is asked for and allowed."""
     sees = gate.lister(Action.WATCH_READ)
     # Asked before anything is read, so that a refusal (audited) shows nothing.
-    whole = gate.lister(Action.BOOKS_EVIDENCE) if evidence else None
+    whole = (
+        gate.evidence_lister(Action.BOOKS_EVIDENCE, read="GET /watch/alerts") if evidence else None
+    )
     reviews = alert_reviews(uow=wired.read_uow())
     rows = []
     for alert in wired.watch_wiring().alert_log().recorded():
@@ -213,7 +229,7 @@ def alerts_review(key: AlertKey, body: ReviewIn, gate: CallerGate, wired: Wired)
             at=wired.real_clock.now(),
         )
     )
-    return _review_out(review)
+    return _review_out(review, alert)
 
 
 @router.post("/alerts/{key:path}/halt", status_code=201, responses=problems(403, 404, 409))

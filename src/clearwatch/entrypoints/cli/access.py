@@ -280,7 +280,7 @@ def approvals_list(
     wired = application()
     gate = signed_in(wired)
     sees = gate.lister(Action.APPROVALS_LIST)
-    whole = whole_for(gate, evidence)
+    whole = whole_for(gate, evidence, read="approvals list")
     organisation_of = {u.user_id: u.organisation.ident for u in list_users(uow=wired.read_uow())}
     status = None if show_all else ApprovalStatus.PENDING
     requests = [

@@ -10,6 +10,7 @@ import typer
 
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.policy import Action
+from clearwatch.domain.audit.ref_masking import masked_object_ref
 from clearwatch.domain.audit.witness import read_witnessed
 from clearwatch.entrypoints.cli.common import (
     EXIT_FAILED,
@@ -201,21 +202,31 @@ AUDIT_COLUMNS = (
 )
 
 
+AUDIT_EVIDENCE_HELP = "The clients and accounts records name, unmasked (policy: audit.evidence)."
+
+
 @audit_app.command("show")
 def show(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many latest records."),
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = typer.Option(False, "--evidence", help=AUDIT_EVIDENCE_HELP),
 ) -> None:
-    """List the latest audit records (who, what, when, on what)."""
-    records = show_audit(uow=_audited_by(Action.AUDIT_SHOW).read_uow(), limit=limit)
+    """List the latest audit records (who, what, when, on what); the client or account a
+    record is about masked unless asked with `--evidence`."""
+    wired = application()
+    gate = signed_in(wired)
+    gate.check_own(Action.AUDIT_SHOW)
+    if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
+        gate.check_evidence(Action.AUDIT_EVIDENCE, None, read=f"audit show --limit {limit}")
+    records = show_audit(uow=wired.read_uow(), limit=limit)
     rows = [
         {
             "seq": record.seq,
             "recorded_at": record.recorded_at,
             "actor": record.actor,
             "action": record.action,
-            "object_ref": record.object_ref,
+            "object_ref": record.object_ref if evidence else masked_object_ref(record.object_ref),
             "hash": f"{record.algorithm.value}:{record.hash if as_json else record.hash[:12]}",
         }
         for record in records

@@ -215,14 +215,15 @@ def breaks_command(
     evidence: bool = evidence_option,
 ) -> None:
     """Reconciliation breaks still open (with --all, closed ones too), oldest day first. A
-    client's fund account or an account's number is masked unless asked with `--evidence`."""
+    client's fund account or an account's number is masked, in the subject and the evidence,
+    unless asked with `--evidence`."""
     from clearwatch.domain.shared.money import format_fen
-    from clearwatch.services.backoffice.breaks import list_breaks, shown_subject
+    from clearwatch.services.backoffice.breaks import list_breaks, shown_evidence, shown_subject
 
     wired = application()
     gate = signed_in(wired)
     sees = gate.lister(Action.BROKER_BREAKS)
-    whole = whole_for(gate, evidence)
+    whole = whole_for(gate, evidence, read="broker breaks")
     views = list_breaks(
         uow=wired.read_uow(),
         broker_id=broker,
@@ -243,7 +244,7 @@ def breaks_command(
             "request_id": v.request_id,
             "resolution": v.resolution,
             "reason": v.reason,
-            "evidence": dict(v.record.evidence),
+            "evidence": shown_evidence(v.record, evidence=whole(v.record.broker_id)),
         }
         for v in views
         if sees(Resource(institution=v.record.broker_id))

@@ -4,7 +4,8 @@ Every listing that names a broker's clients (alerts, breaks, flow halts, approva
 masks them by the one rule, table and `--json` alike. `--evidence` asks the policy
 (`broker.evidence`: the operator and the checker of the broker's own back office) before
 anything is read, so that a role that never reads the evidence is refused, audited, and shown
-nothing; a row of another broker (a replayed market's) stays masked.
+nothing; a row of another broker (a replayed market's) stays masked. An allowed read is
+audited as `access.evidence_read` (who, their organisation, the command).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ def books_of(broker_id: str) -> Resource:
     return Resource(organisation=f"BO:{broker_id}", institution=broker_id)
 
 
-def whole_for(gate: Gate, asked: bool) -> Callable[[str], bool]:
+def whole_for(gate: Gate, asked: bool, *, read: str) -> Callable[[str], bool]:
     """Whether a broker's rows are shown whole: never unless asked; when asked, the policy
-    decides per broker (refused and audited here if it allows the caller none)."""
+    decides per broker (refused and audited here if it allows the caller none; allowed, the
+    read of `read`, the command, is audited too)."""
     if not asked:
         return lambda _broker_id: False
-    allows = gate.lister(Action.BOOKS_EVIDENCE)
+    allows = gate.evidence_lister(Action.BOOKS_EVIDENCE, read=read)
     return lambda broker_id: allows(books_of(broker_id))

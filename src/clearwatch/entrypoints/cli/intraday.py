@@ -9,7 +9,7 @@ import typer
 
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.kinds import CASH
-from clearwatch.domain.shared.masking import mask
+from clearwatch.domain.shared.masking import mask, mask_within
 from clearwatch.entrypoints.cli.common import (
     EXIT_REJECTED,
     application,
@@ -17,6 +17,7 @@ from clearwatch.entrypoints.cli.common import (
     fail,
     signed_in,
 )
+from clearwatch.entrypoints.cli.evidence import evidence_option, whole_for
 from clearwatch.entrypoints.cli.output import (
     Column,
     json_option,
@@ -26,6 +27,7 @@ from clearwatch.entrypoints.cli.output import (
     wide_option,
 )
 from clearwatch.services.drills.harness import money
+from clearwatch.services.intraday.ports import HaltRecord
 from clearwatch.services.intraday.trading_node import check_conservation
 
 intraday_app = typer.Typer(
@@ -84,7 +86,7 @@ def check(
 
 HALT_COLUMNS = (
     Column("broker", "broker_id"),
-    Column("client", "fund_account", show=mask),  # `--json` is the evidence: unmasked
+    Column("client", "fund_account"),  # masked in the row unless `--evidence`
     Column("raised", "raised_at", show=lambda at: local_time(at, "%Y-%m-%d %H:%M:%S")),
     Column("by", "raised_by"),
     Column("evidence", "breaches", whole=False, show=lambda found: _describe(found)),
@@ -96,6 +98,24 @@ HALT_COLUMNS = (
         show=lambda n: "" if n is None else f"approval #{n}",
     ),
 )
+
+
+def _halt_row(record: HaltRecord, *, whole: bool) -> dict[str, Any]:
+    """A halt as listed: its client, and the client where its evidence names them (an alert's
+    key), masked by the one rule unless shown as the evidence the policy allowed."""
+
+    def shown(value: Any) -> Any:
+        return value if whole else mask_within(value, [record.fund_account])
+
+    return {
+        "broker_id": record.broker_id,
+        "fund_account": shown(record.fund_account),
+        "raised_at": record.raised_at,
+        "raised_by": record.raised_by,
+        "breaches": shown(record.evidence.get("breaches")),
+        "evidence": shown(dict(record.evidence)),
+        "lifted_by_approval": record.lifted_by_approval,
+    }
 
 
 def _describe(breaches: list[dict[str, Any]]) -> str:
@@ -112,24 +132,17 @@ def halts(
     day: str = typer.Option(..., "--date", help="Business date, YYYY-MM-DD."),
     wide: bool = wide_option,
     as_json: bool = json_option,
+    evidence: bool = evidence_option,
 ) -> None:
-    """Clients whose trading was halted on a date, with the evidence and any lift."""
+    """Clients whose trading was halted on a date, with the evidence and any lift; the client
+    masked (table and `--json`, its evidence too) unless asked with `--evidence`."""
     wired = application()
-    sees = signed_in(wired).lister(Action.INTRADAY_HALTS)
+    gate = signed_in(wired)
+    sees = gate.lister(Action.INTRADAY_HALTS)
+    whole = whole_for(gate, evidence, read=f"intraday halts {day}")
     with wired.read_uow() as uow:
         stored = uow.intraday.halts(business_date=_day(day))
     records = [r for r in stored if sees(Resource(institution=r.broker_id))]
-    rows = [
-        {
-            "broker_id": record.broker_id,
-            "fund_account": record.fund_account,
-            "raised_at": record.raised_at,
-            "raised_by": record.raised_by,
-            "breaches": record.evidence.get("breaches"),
-            "evidence": dict(record.evidence),
-            "lifted_by_approval": record.lifted_by_approval,
-        }
-        for record in records
-    ]
+    rows = [_halt_row(record, whole=whole(record.broker_id)) for record in records]
     title = f"Halted clients {day}"
     print_listing(console, title, HALT_COLUMNS, rows, wide=wide, as_json=as_json)

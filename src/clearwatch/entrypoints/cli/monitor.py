@@ -123,7 +123,7 @@ def registry_show(
     gate = signed_in(wired)
     gate.check(Action.REGISTRY_SHOW, Resource())
     if evidence:
-        gate.check(Action.MONITOR_EVIDENCE, Resource())
+        gate.check_evidence(Action.MONITOR_EVIDENCE, Resource(), read="monitor registry show")
     snapshot, history = show_registry(uow=wired.read_uow())
     if snapshot is None:
         if as_json:

@@ -75,7 +75,7 @@ def run_day_command(
     gate = signed_in(wired)
     gate.check(Action.RUN_DAY, Resource())
     if evidence:  # asked before the run, so that a refusal changes nothing
-        gate.check(Action.MONITOR_EVIDENCE, Resource())
+        gate.check_evidence(Action.MONITOR_EVIDENCE, Resource(), read=f"monitor run-day {day}")
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, transient=True,

@@ -17,7 +17,7 @@ from clearwatch.domain.shared.calendar import SHANGHAI
 from clearwatch.domain.shared.masking import mask_in
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.domain.watch.alert_masking import masked_alert
-from clearwatch.domain.watch.alerts import Alert, alert_to_dict
+from clearwatch.domain.watch.alerts import Alert, alert_label, alert_to_dict
 from clearwatch.domain.watch.features import DailyFeatures
 from clearwatch.domain.watch.flow_halts import ANY_COUNTERPARTY, Flow, FlowHalt
 from clearwatch.domain.watch.reviews import ReviewDecision, client_accounts
@@ -77,7 +77,7 @@ def _watching(action: Action, *, evidence: bool = False) -> tuple[Application, W
     wired = application()
     gate = signed_in(wired)
     gate.check_own(action)
-    return wired, whole_for(gate, evidence)
+    return wired, whole_for(gate, evidence, read="watch replay")
 
 
 MODELS_HELP = "A model file (`watch train`): the learned models score each complete day too."
@@ -101,10 +101,14 @@ SHOWN_MASKED: Whole = lambda _broker_id: False  # noqa: E731 - printed lines, ne
 
 
 def _rows(alerts: tuple[Alert, ...] | list[Alert], whole: Whole) -> list[dict[str, Any]]:
-    """The alerts as rows, table and `--json` alike: the accounts they name masked unless
-    shown as the evidence the policy allowed (`domain/watch/alert_masking.py`)."""
-    rows = [(alert.broker_id, alert_to_dict(alert)) for alert in alerts]
-    return [row if whole(broker_id) else masked_alert(row) for broker_id, row in rows]
+    """The alerts as rows, table and `--json` alike, each with its number (the handle a review
+    or a halt takes): the accounts they name, and the key, masked unless shown as the evidence
+    the policy allowed (`domain/watch/alert_masking.py`)."""
+    rows = [(alert, alert_to_dict(alert)) for alert in alerts]
+    return [
+        {"number": alert.number, **(row if whole(alert.broker_id) else masked_alert(row))}
+        for alert, row in rows
+    ]
 
 
 def _subject(request: ApprovalRequest) -> str:
@@ -138,14 +142,13 @@ def replay_command(
             raise fail("--through-nats needs CLEARWATCH_WATCH_NATS_URL", EXIT_USAGE)
         stream = wiring.live_stream()
     events = wiring.source(directory)
-    consumer = WatchConsumer.for_rules(
-        wiring.rules, AlertsInMemory(), models=_model_watch(wiring, models)
-    )
+    raised = AlertsInMemory()  # numbered as a log would number them; nothing is kept
+    consumer = WatchConsumer.for_rules(wiring.rules, raised, models=_model_watch(wiring, models))
     result = replay(source=events, stream=stream, consumer=consumer)
     title = (
         f"Watch alerts over {source} ({result.consumed:,} events, rules {wiring.rules.version_ref})"
     )
-    rows = _rows(result.alerts, whole)
+    rows = _rows(raised.recorded(), whole)
     print_listing(console, title, ALERT_COLUMNS, rows, wide=wide, as_json=as_json)
 
 
@@ -262,6 +265,7 @@ alerts_app = typer.Typer(
 watch_app.add_typer(alerts_app, name="alerts")
 
 REVIEW_COLUMNS = (
+    Column("alert", "number", justify="right"),  # the handle `review` and `halt` take
     Column("level", "level", style=level_style),
     Column("rule", "rule"),
     Column("broker", "broker_id"),
@@ -270,9 +274,9 @@ REVIEW_COLUMNS = (
     Column("amount", "amount", justify="right"),
     Column("review", "review"),
     Column("by", "reviewer"),
-    Column("key", "key", wide=True),
     Column("reason", "reason", whole=False, wide=True),
 )
+ALERT_HELP = "The alert's number (`watch alerts list`); its key is taken too."
 DECISIONS = {"confirm": ReviewDecision.CONFIRMED, "dismiss": ReviewDecision.DISMISSED}
 
 
@@ -288,7 +292,7 @@ def alerts_list(
     wired = application()
     gate = signed_in(wired)
     sees = gate.lister(Action.WATCH_READ)
-    whole = whole_for(gate, evidence)
+    whole = whole_for(gate, evidence, read="watch alerts list")
     reviews = alert_reviews(uow=wired.read_uow())
     rows = []
     for alert in wired.watch_wiring().alert_log().recorded():
@@ -311,7 +315,7 @@ def alerts_list(
 
 @alerts_app.command("review")
 def alerts_review(
-    key: str = typer.Argument(..., help="The alert's key (`watch alerts list --wide`)."),
+    key: str = typer.Argument(..., help=ALERT_HELP),
     decision: str = typer.Argument(..., help="confirm or dismiss"),
     reason: str = typer.Option("", "--reason", help="Why (required to dismiss)."),
 ) -> None:
@@ -330,12 +334,12 @@ def alerts_review(
         reviewer=gate.caller.user_id,
         at=wired.clock.now(),
     )
-    say(console, (review.decision.value, "bold"), f" {key} by {review.reviewer}")
+    say(console, (review.decision.value, "bold"), f" {alert_label(alert)} by {review.reviewer}")
 
 
 @alerts_app.command("halt")
 def alerts_halt(
-    key: str | None = typer.Argument(None, help="A confirmed alert's key: ask for the halt."),
+    key: str | None = typer.Argument(None, help=f"{ALERT_HELP} Confirmed: ask for the halt."),
     account: str | None = typer.Option(
         None, "--account", help="The client to halt (default: the one the alert names)."
     ),
@@ -361,7 +365,7 @@ def alerts_halt(
         )  # fmt: skip
     else:
         if key is None:
-            raise fail("name the alert's key, or --approve a halt request", EXIT_USAGE)
+            raise fail("name the alert's number, or --approve a halt request", EXIT_USAGE)
         gate.check_credential(Action.WATCH_HALT)
         alert = find_alert(wired.watch_wiring().alert_log(), key)
         outcome = request_halt(
@@ -401,7 +405,7 @@ def _day(text: str | None, now: datetime) -> date:
 
 @alerts_app.command("halt-flow")
 def alerts_halt_flow(
-    key: str | None = typer.Argument(None, help="A confirmed alert's key: ask for the halt."),
+    key: str | None = typer.Argument(None, help=f"{ALERT_HELP} Confirmed: ask for the halt."),
     account: str | None = typer.Option(
         None, "--account", help="Whose outflows: a client's or a special account (the alert's)."
     ),
@@ -424,7 +428,7 @@ def alerts_halt_flow(
                                     publisher=wired.watch_publisher())  # fmt: skip
     else:
         if key is None or account is None:
-            raise fail("name the alert's key and --account, or --approve a request", EXIT_USAGE)
+            raise fail("name the alert's number and --account, or --approve a request", EXIT_USAGE)
         gate.check_credential(Action.WATCH_HALT)
         alert = find_alert(wired.watch_wiring().alert_log(), key)
         outcome = request_flow_halt(uow=wired.uow(), alert=alert,
@@ -494,7 +498,7 @@ def alerts_flows(
     wired = application()
     gate = signed_in(wired)
     sees = gate.lister(Action.WATCH_READ)
-    whole = whole_for(gate, evidence)
+    whole = whole_for(gate, evidence, read="watch alerts flows")
     rows = [
         _flow_row(h, whole=whole(h.flow.broker_id))
         for h in flow_halts(uow=wired.read_uow(), in_force=not everything)

@@ -71,7 +71,7 @@ def approvals_page(
     organisation = viewer.actor.organisation
     books = Resource(organisation=organisation.ident, institution=organisation.code)
     if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
-        viewer.gate.check(Action.BOOKS_EVIDENCE, books)
+        viewer.gate.check_evidence(Action.BOOKS_EVIDENCE, books, read="web /approvals")
     found = organisation_requests(request, viewer)
     pending = [r for r in found if r.status is ApprovalStatus.PENDING]
     decided = [r for r in found if r.status is not ApprovalStatus.PENDING]

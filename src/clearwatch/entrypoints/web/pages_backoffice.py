@@ -108,7 +108,7 @@ def backoffice_breaks(
     viewer.gate.check(Action.BROKER_BREAKS, Resource(institution=broker_id))
     books = Resource(organisation=viewer.actor.organisation.ident, institution=broker_id)
     if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
-        viewer.gate.check(Action.BOOKS_EVIDENCE, books)
+        viewer.gate.check_evidence(Action.BOOKS_EVIDENCE, books, read="web /backoffice/breaks")
     breaks = list_breaks(
         uow=application_of(request).read_uow(), broker_id=broker_id, everything=everything
     )
@@ -161,7 +161,7 @@ def backoffice_halts(
     wired = application_of(request)
     books = Resource(organisation=viewer.actor.organisation.ident, institution=broker_id)
     if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
-        viewer.gate.check(Action.BOOKS_EVIDENCE, books)
+        viewer.gate.check_evidence(Action.BOOKS_EVIDENCE, books, read="web /backoffice/halts")
     business_date = day or wired.real_clock.now().astimezone(SHANGHAI).date()
     halts = broker_halts(
         gate=viewer.gate, uow=wired.read_uow(), broker_id=broker_id, business_date=business_date

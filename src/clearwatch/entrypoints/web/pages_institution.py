@@ -49,7 +49,7 @@ def institution_filings(
     code = viewer.actor.organisation.code
     own = Resource(institution=code)
     if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
-        viewer.gate.check(Action.FILINGS_EVIDENCE, own)
+        viewer.gate.check_evidence(Action.FILINGS_EVIDENCE, own, read="web /institution/filings")
     filings = list_filings(gate=viewer.gate, context=filings_context(wired), institution_id=code)
     filings.sort(key=lambda f: f.filed_at, reverse=True)
     return render(

@@ -71,7 +71,7 @@ def sipf_review(request: Request, viewer: SignedIn, evidence: Evidence = False) 
     # The whole monitor's scope: a bureau or an institution is refused (403, audited).
     viewer.gate.check(Action.CASES_READ, Resource())
     if evidence:  # asked before anything is read, so that a refusal (audited) shows nothing
-        viewer.gate.check(Action.FILINGS_EVIDENCE, Resource())
+        viewer.gate.check_evidence(Action.FILINGS_EVIDENCE, Resource(), read="web /sipf/review")
     wired = application_of(request)
     cases = wired.cases_context(regrade=False)
     return render(

@@ -198,6 +198,42 @@ class Gate:
         seen = actor
         return lambda resource: isinstance(decide(seen, action, resource), Allowed)
 
+    def check_evidence(self, action: Action, resource: Resource | None, *, read: str) -> None:
+        """`check` of an evidence action (`check_own` when `resource` is None), and the
+        granted read audited: asked before anything is read, so a refusal shows nothing."""
+        if resource is None:
+            self.check_own(action)
+        else:
+            self.check(action, resource)
+        self.record_evidence_read(action, read=read, resource=resource)
+
+    def evidence_lister(self, action: Action, *, read: str) -> Callable[[Resource], bool]:
+        """`lister` of an evidence action, and the granted read audited (once per listing)."""
+        allows = self.lister(action)
+        self.record_evidence_read(action, read=read)
+        return allows
+
+    def record_evidence_read(
+        self, action: Action, *, read: str, resource: Resource | None = None
+    ) -> None:
+        """A granted evidence read (identifiers whole), audited in a transaction of its own:
+        who, their organisation, what was read (`read`: the command or route, with its
+        subject) and whose (the resource asked for; None: the caller's own organisation)."""
+        at = self.clock.now()
+        actor = self._actor(at)
+        organisation = "" if actor is None else actor.organisation.ident
+        whose = _whose(resource) or f"organisation:{organisation}"
+        with self.uow_factory() as uow:
+            record_audit(
+                uow,
+                actor=self.caller.label,
+                action=AuditAction.EVIDENCE_READ,
+                object_ref=f"evidence:{whose}",
+                payload={"action": str(action), "read": read, "organisation": organisation},
+                recorded_at=at,
+            )
+            uow.commit()
+
     def check_credential(self, action: Action) -> None:
         """Only what a machine's token scope allows, and no action that only a role deciding
         without a second factor would allow (use cases that ask the policy inside)."""
@@ -220,6 +256,17 @@ class Gate:
         if not self.caller.may_ask(action):
             denied = Denied(TOKEN_SCOPE_MUST_ALLOW, f"{action} with a {self.caller.scope} token")
             raise PolicyDenied(denied, user_id=self.caller.label, action=action, resource=resource)
+
+
+def _whose(resource: Resource | None) -> str:
+    """The resource an evidence read was of, as its audit record names it."""
+    if resource is None:
+        return ""
+    if resource.organisation:  # a back office's books: as a listing of them names them
+        return f"organisation:{resource.organisation}"
+    if resource.institution:
+        return f"institution:{resource.institution}"
+    return "monitor"  # no institution: the whole monitor's
 
 
 def _may_list(actor: Actor, action: Action) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest, ApprovalStatus
 from clearwatch.domain.backoffice.approval_content import (
@@ -22,7 +23,7 @@ from clearwatch.domain.backoffice.approval_content import (
 )
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.kinds import AuditAction
-from clearwatch.domain.shared.masking import mask
+from clearwatch.domain.shared.masking import mask, mask_within
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.services.access.approvals import approved_content_for, request_approval
 from clearwatch.services.audit.audit_log import record_audit
@@ -43,6 +44,15 @@ def shown_subject(record: BreakRecord, *, evidence: bool = False) -> str:
     if evidence or not break_names_client(record.check, record.subject):
         return record.subject
     return mask(record.subject)
+
+
+def shown_evidence(record: BreakRecord, *, evidence: bool = False) -> dict[str, Any]:
+    """The break's stored evidence as printed: wherever it names the break's client or
+    account (its subject), masked like the subject unless shown as the allowed evidence."""
+    if evidence or not break_names_client(record.check, record.subject):
+        return dict(record.evidence)
+    masked: dict[str, Any] = mask_within(dict(record.evidence), [record.subject])
+    return masked
 
 
 class BreakState(StrEnum):

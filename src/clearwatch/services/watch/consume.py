@@ -9,7 +9,7 @@ event is seen again) and nothing is doubled (keys, not positions, decide).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from clearwatch.domain.watch.alerts import Alert
 from clearwatch.domain.watch.detectors import WatchEngine
@@ -35,7 +35,8 @@ class AlertsInMemory:
         return set(self.alerts)
 
     def recorded(self) -> list[Alert]:
-        return list(self.alerts.values())
+        """In the order raised, numbered from 1 as the durable log numbers its lines."""
+        return [replace(a, number=n) for n, a in enumerate(self.alerts.values(), start=1)]
 
 
 @dataclass

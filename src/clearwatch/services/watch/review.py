@@ -16,7 +16,8 @@ from datetime import date, datetime
 from clearwatch.domain.access.approvals import AccessRefused, ApprovalRequest
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.shared.errors import Refused
-from clearwatch.domain.watch.alerts import Alert, alert_to_dict
+from clearwatch.domain.shared.masking import mask
+from clearwatch.domain.watch.alerts import Alert, alert_label, alert_to_dict, is_alert_number
 from clearwatch.domain.watch.live import halt_events
 from clearwatch.domain.watch.reviews import (
     HALT_KIND,
@@ -52,11 +53,14 @@ class HaltOutcome:
     already_halted: bool = False  # this approval's halt already stood: nothing was added
 
 
-def find_alert(log: AlertLog, key: str) -> Alert:
+def find_alert(log: AlertLog, handle: str) -> Alert:
+    """The alert a user named: by its number (what listings show), or by its key (still taken,
+    never shown); refused by name, the handle masked unless it is a number."""
+    by_number = is_alert_number(handle)
     for alert in log.recorded():
-        if alert.key == key:
+        if (str(alert.number) if by_number else alert.key) == handle:
             return alert
-    raise Refused(ReviewRule.ALERT_MUST_EXIST, key)
+    raise Refused(ReviewRule.ALERT_MUST_EXIST, f"alert #{handle}" if by_number else mask(handle))
 
 
 def books_of(broker_id: str) -> Resource:
@@ -85,7 +89,7 @@ def review_alert(
             earlier=uow.watch_reviews.review(alert.key),
         )
         if not uow.watch_reviews.add(review, alert=alert_to_dict(alert)):
-            raise Refused(ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE, alert.key)
+            raise Refused(ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE, alert_label(alert))
         record_audit(
             uow,
             actor=reviewer,
