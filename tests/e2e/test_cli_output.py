@@ -260,6 +260,9 @@ def test_batches_and_halts_show_stored_markup_like_text(
     row(halts, "CASH excess 12300 fen")
     assert UNREGISTERED not in halts and "[/z]" not in halts
     [halt] = json.loads(listed(operator, "intraday", "halts", "--date", "2026-11-20", "--json"))
+    assert halt["fund_account"] == mask("[/a]")  # `--json` masks the client too
+    asked = ("intraday", "halts", "--date", "2026-11-20", "--json", "--evidence")
+    [halt] = json.loads(listed(operator, *asked))  # the evidence, as the policy allows it
     assert halt["fund_account"] == "[/a]" and halt["evidence"]["breaches"][0]["excess"] == 12300
 
 
