@@ -58,6 +58,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from clearwatch.bootstrap import Application
 from clearwatch.domain.backoffice.batch_manifest import BatchRejected, Rule
 from clearwatch.domain.monitor.receipt import Receipt, ReceiptStatus
 from clearwatch.domain.monitor.rejections import PackageError, PackageRule
@@ -70,7 +71,9 @@ from reliability.fuzz_inputs import (
     CASE,
     DATE,
     Bundle,
+    audit_key,
     file_entry,
+    public_key_hex,
     valid_batches,
     valid_packages,
 )
@@ -349,6 +352,20 @@ def _grew(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     }
 
 
+def _key_pinned_by_an_earlier_case(app: Application, institution: str, receipt: Receipt) -> bool:
+    """Whether an honest head was refused only because the monitor pinned another key first.
+
+    The monitor pins a broker's first head's key (trust on first use): when an earlier case
+    of the same store was a head signed by another key (`head:other_key`) and came first, it
+    was rightly accepted and pinned that key, and every later honest head is rightly refused.
+    Found by the full run (2026-12-04, chunk 31 of seed 1), not by the sample."""
+    if {error.code for error in receipt.errors} != {"audit_head_key_must_be_pinned_key"}:
+        return False
+    with app.read_uow() as uow:
+        pinned = uow.packages.pinned_key(institution)
+    return pinned is not None and pinned != public_key_hex(audit_key(institution))
+
+
 def check_package(store: FuzzStore, case: Case, bundle: Bundle, directory: Path) -> str:
     """Submit as the manifest's institution (B001 if it names none); judge the outcome."""
     named = bundle.manifest.get("institution_id")
@@ -375,6 +392,8 @@ def check_package(store: FuzzStore, case: Case, bundle: Bundle, directory: Path)
             f"an accepted package changed {grew}",
         )
         return "accepted"
+    if not case.corruptions and _key_pinned_by_an_earlier_case(app, institution, receipt):
+        return "rejected:key_pinned_by_an_earlier_case"
     _expect(bool(case.corruptions), f"an uncorrupted package was {_describe(receipt)}")
     if receipt.status is ReceiptStatus.DUPLICATE:
         _expect(grew == {}, f"a duplicate changed {grew}")

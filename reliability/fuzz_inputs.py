@@ -177,11 +177,13 @@ def signed_head(institution_id: str, seq: int, *, key: Ed25519PrivateKey | None 
         frontier=tuple(zip(frontier.sizes, (h.hex() for h in frontier.hashes), strict=True)),
     )
     key = key or audit_key(institution_id)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
     signed = SignedCheckpoint(checkpoint, key.sign(checkpoint.statement()).hex())
-    return PublishedHead(signed, public.hex()).document()
+    return PublishedHead(signed, public_key_hex(key)).document()
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
 
 
 def _timestamp() -> st.SearchStrategy[str]:

@@ -130,3 +130,20 @@ def test_a_package_carrying_its_signed_head_is_accepted_and_each_corrupted_head_
         "frontier": "rejected:manifest_audit_head_must_be_valid",
         "not_object": "rejected:manifest_audit_head_must_be_valid",
     }
+
+
+def test_an_honest_head_refused_after_another_key_was_pinned_first_is_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    """Trust on first use: a head signed by another key, first in the store, pins that key;
+    the honest head after it is refused by name, which is right, not a failure of the case."""
+    store = fuzz.FuzzStore(tmp_path / "store" / "home")
+    try:
+        other = fuzz.Case(_broker_daily_with_head(), [Mutation("head", ("other_key",))], "none")
+        first = fuzz.check_case(store, other, 1, tmp_path)
+        honest = fuzz.check_case(
+            store, fuzz.Case(_broker_daily_with_head(), [], "none"), 2, tmp_path
+        )
+    finally:
+        store.close()
+    assert (first, honest) == ("accepted", "rejected:key_pinned_by_an_earlier_case")
