@@ -161,3 +161,23 @@ def test_plain_columns_read_to_their_types(tmp_path: Path) -> None:
         "2026-11-20T02:00:00+00:00"
     }
     assert table.column("line").to_pylist() == [2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "booked_at",
+    ["2026-11-20T24:00:00+08:00", "2026-11-20T10:00:00+24:00", "2026-11-20T10:00:00+99:59"],
+)
+def test_a_time_out_of_the_clock_is_named_though_the_engine_would_cast_it(
+    tmp_path: Path, booked_at: str
+) -> None:
+    """DuckDB's cast takes an hour 24 or an offset of +99:59 (moving the time by days); the
+    grammar does not, among plain times as alone."""
+    rows = [[f"X{n}", "F001", "in", "1.00", "K001", AT] for n in range(20)]
+    rows[7] = ["X7", "F001", "in", "1.00", "K001", booked_at]
+    path = _transfers(tmp_path, rows) / "bank_transfers.csv"
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(BatchRejected) as refused:
+        DuckDBBatchFileReader().read(path, BANK_TRANSFERS, encoding="utf-8", rows=20, sha256=sha256)
+    assert {(r.rule, r.line, r.column) for r in refused.value.rejections} == {
+        (Rule.VALUE_MUST_MATCH_TYPE, 9, "booked_at")
+    }

@@ -33,6 +33,7 @@ _DATE_TIME_SEPARATORS = frozenset(b"T ")
 _OFFSET_SIGNS = frozenset(b"+-")
 _OFFSET_CHARS = len("+08:00")
 _DATE_TIME_CHARS = len("2026-11-20T15:00:00")
+_HOUR_AT = len("2026-11-20T")
 
 Strings = tuple[np.ndarray, np.ndarray]  # (offsets from 0, the values' bytes) of one chunk
 
@@ -123,7 +124,21 @@ def _timestamps(offsets: np.ndarray, data: np.ndarray) -> bool:
             ok = bool((column == char).all())
         if not ok:
             return False
-    return True
+    return _clock_in_range(rows, offset=first[-1:] != b"Z")
+
+
+def _clock_in_range(rows: np.ndarray, *, offset: bool) -> bool:
+    """Hours up to 23, minutes and seconds up to 59, in the time and its offset: the pattern
+    says so for the first value; the layout alone only says the others have digits there."""
+    width = rows.shape[1]
+    fields = [(_HOUR_AT, 23), (_HOUR_AT + 3, 59), (_HOUR_AT + 6, 59)]
+    if offset:
+        fields += [(width - _OFFSET_CHARS + 1, 23), (width - 2, 59)]
+    return all(_two_digits(rows, at).max() <= most for at, most in fields)
+
+
+def _two_digits(rows: np.ndarray, at: int) -> np.ndarray:
+    return (rows[:, at].astype(np.int16) - _DIGIT_0) * 10 + rows[:, at + 1] - _DIGIT_0
 
 
 def _timestamp_layout(first: bytes) -> bool:

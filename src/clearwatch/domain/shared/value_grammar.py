@@ -55,9 +55,13 @@ _EDGE_SPACE = re.compile(f"^[{WHITESPACE_CHARACTERS}]|[{WHITESPACE_CHARACTERS}]$
 
 POSITIVE_AMOUNT_SHAPE = AMOUNT_PATTERN.removeprefix("-?")
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Hours, minutes, seconds and the offset in range in the pattern itself: DuckDB's cast takes
+# 24:00:00 and offsets such as +99:59 (shifting the time by days) that Python's reading refuses,
+# and both readers must take the same times.
+_HOUR, _MINUTE = "([01][0-9]|2[0-3])", "[0-5][0-9]"
 TIMESTAMP_PATTERN = (
-    "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
-    "(Z|[+-][0-9]{2}:[0-9]{2})"
+    f"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ]{_HOUR}:{_MINUTE}:{_MINUTE}([.][0-9]{{1,6}})?"
+    f"(Z|[+-]{_HOUR}:{_MINUTE})"
 )
 QUANTITY_PATTERN = f"[1-9][0-9]{{0,{quantity_digits_max - 1}}}"
 SIGNED_QUANTITY_PATTERN = f"-?[0-9]{{1,{quantity_digits_max}}}"
