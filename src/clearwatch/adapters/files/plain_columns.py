@@ -138,7 +138,10 @@ def _clock_in_range(rows: np.ndarray, *, offset: bool) -> bool:
 
 
 def _two_digits(rows: np.ndarray, at: int) -> np.ndarray:
-    return (rows[:, at].astype(np.int16) - _DIGIT_0) * 10 + rows[:, at + 1] - _DIGIT_0
+    tens = rows[:, at].astype(np.int16) - _DIGIT_0
+    ones = rows[:, at + 1].astype(np.int16) - _DIGIT_0
+    value: np.ndarray = tens * 10 + ones
+    return value
 
 
 def _timestamp_layout(first: bytes) -> bool:
