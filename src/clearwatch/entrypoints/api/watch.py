@@ -45,7 +45,7 @@ from clearwatch.services.watch.review import (
 
 router = APIRouter(prefix="/watch", tags=["watch"])
 # The alert's number (what listings show); its key, which names a client, is still taken.
-AlertKey = Annotated[
+AlertHandle = Annotated[
     str,
     Path(
         min_length=1,
@@ -214,7 +214,7 @@ def alerts_list(
 
 
 @router.post("/alerts/{key:path}/review", responses=problems(403, 404, 409))
-def alerts_review(key: AlertKey, body: ReviewIn, gate: CallerGate, wired: Wired) -> ReviewOut:
+def alerts_review(key: AlertHandle, body: ReviewIn, gate: CallerGate, wired: Wired) -> ReviewOut:
     """Confirm an alert (a halt may follow) or dismiss it with a reason; once per alert."""
     may_ask(gate, Action.WATCH_REVIEW)
     alert = _alert(wired, key)
@@ -233,7 +233,7 @@ def alerts_review(key: AlertKey, body: ReviewIn, gate: CallerGate, wired: Wired)
 
 
 @router.post("/alerts/{key:path}/halt", status_code=201, responses=problems(403, 404, 409))
-def alerts_halt(key: AlertKey, body: HaltIn, gate: CallerGate, wired: Wired) -> HaltOut:
+def alerts_halt(key: AlertHandle, body: HaltIn, gate: CallerGate, wired: Wired) -> HaltOut:
     """Ask to halt a client (for a day) or a flow a confirmed alert names; 201 either way,
     `state` says whether it awaits a checker or holds (asked again after the approval)."""
     may_ask(gate, Action.WATCH_HALT)
