@@ -28,7 +28,7 @@ def confirmed_alert_key(app: Application) -> str:
     """A new alert of B001 naming `F-MATRIX`, confirmed by B001's operator."""
     key = raised(app, "B001", "F-MATRIX")
     operator = person(app, "BO:B001", Role.OPERATOR)
-    alert = find_alert(app.watch_wiring().alert_log(), key)
+    alert = find_alert(app.watch_wiring().alert_log(), key, sees={"B001"}.__contains__)
     with app.read_uow() as uow:
         reviewed = uow.watch_reviews.review(key) is not None
     if not reviewed:

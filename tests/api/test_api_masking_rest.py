@@ -19,36 +19,37 @@ def test_an_alert_is_listed_reviewed_and_halted_by_its_number_its_key_masked(
 ) -> None:
     operator_id = person(api_app, "BO:B001", Role.OPERATOR)
     operator = bearer(api_app, operator_id)
-    raised(api_app, "B002", "F200002")  # another broker's: line 1 of the log
+    raised(api_app, "B002", "F200002")  # another broker's two, raised first: numbered apart
+    raised(api_app, "B002", "F200003")
     key = raised(api_app, "B001", CLIENT)
     listed = client.get(f"{API}/watch/alerts", headers=operator)
     assert listed.status_code == 200, listed.text
     [shown] = listed.json()
-    assert (shown["number"], shown["key"], shown["subject"]) == (2, MASKED_KEY, "account:***001")
+    assert (shown["number"], shown["key"], shown["subject"]) == (1, MASKED_KEY, "account:***001")
     assert CLIENT not in listed.text
-    reviewed = client.post(f"{API}/watch/alerts/2/review", json={"decision": "confirm"},
+    reviewed = client.post(f"{API}/watch/alerts/1/review", json={"decision": "confirm"},
                            headers=operator)  # fmt: skip
     assert reviewed.status_code == 200, reviewed.text
-    assert reviewed.json()["alert"] == 2 and CLIENT not in reviewed.text
-    again = client.post(f"{API}/watch/alerts/2/review", json={"decision": "confirm"},
+    assert reviewed.json()["alert"] == 1 and CLIENT not in reviewed.text
+    again = client.post(f"{API}/watch/alerts/1/review", json={"decision": "confirm"},
                         headers=operator)  # fmt: skip
     problem(again, 409, "alert_must_be_reviewed_once")
-    assert CLIENT not in again.text and "alert #2" in again.text
-    # Another broker's alert by its number: unknown, as by its key.
-    other = client.post(f"{API}/watch/alerts/1/review", json={"decision": "confirm"},
+    assert CLIENT not in again.text and "alert #1" in again.text
+    # A number only another broker has (B002's second alert): no alert of the caller's.
+    other = client.post(f"{API}/watch/alerts/2/review", json={"decision": "confirm"},
                         headers=operator)  # fmt: skip
     problem(other, 404, "alert_must_exist")
     problem(client.post(f"{API}/watch/alerts/99/review", json={"decision": "confirm"},
                         headers=operator), 404, "alert_must_exist")  # fmt: skip
     halt = {"kind": "flow", "account": CLIENT, "counterparty": "K001"}
-    asked = client.post(f"{API}/watch/alerts/2/halt", json=halt, headers=operator)
+    asked = client.post(f"{API}/watch/alerts/1/halt", json=halt, headers=operator)
     assert asked.status_code == 201 and asked.json()["state"] == "pending", asked.text
     [listed_after] = client.get(f"{API}/watch/alerts", headers=operator).json()
-    assert listed_after["review"]["alert"] == 2 and listed_after["state"] == "confirmed"
+    assert listed_after["review"]["alert"] == 1 and listed_after["state"] == "confirmed"
     # The evidence, asked and allowed: the key whole, and the read audited once.
     head = audit_head(api_app)
     whole = client.get(f"{API}/watch/alerts", params={"evidence": "true"}, headers=operator)
-    assert [(a["number"], a["key"]) for a in whole.json()] == [(2, key)]
+    assert [(a["number"], a["key"]) for a in whole.json()] == [(1, key)]
     [read] = audit_records(api_app, head)
     assert (read.action, read.actor, read.object_ref) == (
         "access.evidence_read", operator_id, "evidence:organisation:BO:B001"

@@ -21,7 +21,8 @@ CLIENT = "F100001"  # masked `***001`
 def _halt_asked(app: Application) -> None:
     """B001's operator confirmed an alert about the client and asked to halt them."""
     operator = person(app, "BO:B001", Role.OPERATOR)
-    alert = find_alert(app.watch_wiring().alert_log(), raised(app, "B001", CLIENT))
+    key = raised(app, "B001", CLIENT)
+    alert = find_alert(app.watch_wiring().alert_log(), key, sees={"B001"}.__contains__)
     now = app.real_clock.now()
     review_alert(uow=app.uow(), alert=alert, decision=ReviewDecision.CONFIRMED, reason="",
                  reviewer=operator, at=now)  # fmt: skip

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
-from clearwatch.domain.watch.alerts import Alert, alert_from_dict, alert_to_dict
+from clearwatch.domain.watch.alerts import (
+    Alert,
+    alert_from_dict,
+    alert_to_dict,
+    numbered_by_broker,
+)
 
 
 class JsonlAlertLog:
@@ -44,15 +48,12 @@ class JsonlAlertLog:
         return set(self._keys)
 
     def recorded(self) -> list[Alert]:
-        """Every alert recorded, in the order raised (the risk desk's list), each numbered by
-        its line: the log is only appended to and a torn last line is no alert, so an alert's
-        number never changes and names no client (its key does)."""
+        """Every alert recorded, in the order raised (the risk desk's list), each numbered
+        among its broker's: the log is only appended to and a torn last line is no alert, so
+        an alert's number never changes and names no client (its key does)."""
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
         whole = data[: data.rfind(b"\n") + 1]  # a line being written is not an alert yet
         lines = [line for line in whole.splitlines() if line.strip()]
-        return [
-            replace(alert_from_dict(json.loads(line)), number=number)
-            for number, line in enumerate(lines, start=1)
-        ]
+        return numbered_by_broker(alert_from_dict(json.loads(line)) for line in lines)

@@ -7,8 +7,9 @@ events' accounts (a client's fund account, a special account's number; never CSD
 Batches, markets, nodes and reasons name no client and stay.
 
 The alert's `key` ends with its subject, so it is masked too: the handle a review or a halt
-takes is the alert's number (its place in the alert log). The alert log keeps everything whole
-(the record); `--evidence` / `?evidence=true` (the policy's `broker.evidence`) shows it whole.
+takes is the alert's number (its place among its broker's alerts in the alert log). The alert
+log keeps everything whole (the record); `--evidence` / `?evidence=true` (the policy's
+`broker.evidence`) shows it whole.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -34,7 +36,8 @@ class Contribution:
 class Alert:
     """One alert. `key` is stable (rule, subject, date): raising it again changes nothing.
     It ends with the subject (a client's account), so it stays inside: what is printed, and
-    what a review or a halt takes, is `number`, the alert's place in the alert log."""
+    what a review or a halt takes, is `number`, the alert's place among its broker's alerts
+    in the alert log."""
 
     key: str
     rule: str
@@ -49,13 +52,26 @@ class Alert:
     evidence: tuple[WatchEvent, ...] = ()
     contributions: tuple[Contribution, ...] = ()
     model_version: str = ""  # a model alert's model (sha256 of its training rows, rules, seed)
-    number: int = 0  # its place in the alert log, from 1 (0: not read from a log); not stored
+    number: int = 0  # its place among its broker's in the log, from 1 (0: not read from a log)
 
 
 def alert_label(alert: Alert) -> str:
     """How a message names an alert: by its number, never by its key (which names a client);
     an alert read from no log by its key masked."""
     return f"alert #{alert.number}" if alert.number else f"alert {mask(alert.key)}"
+
+
+def numbered_by_broker(alerts: Iterable[Alert]) -> list[Alert]:
+    """Alerts in the order raised, each numbered by its place among its own broker's: an
+    operator's numbers run 1, 2, 3 whatever other brokers of the store raised (a number by
+    line would let the gaps count another broker's alerts). The log is only appended to, so
+    a number never changes."""
+    raised: Counter[str] = Counter()
+    numbered = []
+    for alert in alerts:
+        raised[alert.broker_id] += 1
+        numbered.append(replace(alert, number=raised[alert.broker_id]))
+    return numbered
 
 
 def is_alert_number(handle: str) -> bool:

@@ -51,6 +51,7 @@ class ReviewRule(StrEnum):
     """Why a review or a halt is refused, in precedence order."""
 
     ALERT_MUST_EXIST = "alert_must_exist"
+    ALERT_NUMBER_MUST_NAME_ONE = "alert_number_must_name_one_alert"  # seen in several brokers
     DISMISSAL_MUST_HAVE_REASON = "dismissal_must_have_reason"
     ALERT_MUST_BE_REVIEWED_ONCE = "alert_must_be_reviewed_once"
     HALT_NEEDS_CONFIRMED_ALERT = "halt_needs_a_confirmed_alert"

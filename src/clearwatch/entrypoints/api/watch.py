@@ -5,7 +5,8 @@ office sees its alerts: a listing keeps the rows the policy lets the caller see,
 of another broker is answered as an unknown one (404 `alert_must_exist`: its key names a
 client), the denial still audited. A halt is a maker-checker request: `pending` until a
 checker approves it (`POST /approvals/{id}/approve`); asked again then, it is applied.
-An alert is named by its number (its place in the alert log, `/watch/alerts/{number}/…`): its
+An alert is named by its number (its place among its broker's alerts in the alert log,
+`/watch/alerts/{number}/…`, so a number shows nothing of another broker's alerts): its
 key ends with the client's account, so listings show it masked unless the evidence is asked
 for and allowed; the key is still taken as the handle.
 """
@@ -58,6 +59,7 @@ Account = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 STATUS_OF_RULE = {
     ReviewRule.ALERT_MUST_EXIST.value: 404,
     ReviewRule.ALERT_MUST_BE_REVIEWED_ONCE.value: 409,
+    ReviewRule.ALERT_NUMBER_MUST_NAME_ONE.value: 409,
 }
 T = TypeVar("T")
 # The clients' accounts an alert names are masked unless the caller asks for the evidence
@@ -176,8 +178,11 @@ def _answered(call: Callable[[], T]) -> T:
         raise ProblemError(status, refusal.rule, str(refusal)) from refusal
 
 
-def _alert(wired: Application, key: str) -> Alert:
-    return _answered(lambda: find_alert(wired.watch_wiring().alert_log(), key))
+def _alert(wired: Application, gate: Gate, action: Action, key: str) -> Alert:
+    """The alert a handle names; a number among the alerts of the brokers `action` reaches."""
+    sees = gate.lister(action)
+    log = wired.watch_wiring().alert_log()
+    return _answered(lambda: find_alert(log, key, sees=lambda broker: sees(_books(broker))))
 
 
 @router.get("/alerts", responses=problems(403))
@@ -199,25 +204,27 @@ def alerts_list(
         gate.evidence_lister(Action.BOOKS_EVIDENCE, read="GET /watch/alerts") if evidence else None
     )
     reviews = alert_reviews(uow=wired.read_uow())
-    rows = []
+    rows: list[AlertOut] = []
     for alert in wired.watch_wiring().alert_log().recorded():
-        if not sees(_books(alert.broker_id)):
-            continue
         books = _books(alert.broker_id)
-        shown = _alert_out(alert, reviews.get(alert.key), evidence=bool(whole and whole(books)))
+        if not sees(books):
+            continue
         if business_date not in (None, alert.business_date) or level not in (None, alert.level):
             continue
-        if state not in (None, shown.state):
+        review = reviews.get(alert.key)
+        if state not in (None, AlertState.OPEN if review is None else AlertState(review.decision)):
             continue
-        rows.append(shown)
-    return rows[offset : offset + limit]
+        if len(rows) == offset + limit:
+            break  # only the page is built: an alert's answer carries its evidence
+        rows.append(_alert_out(alert, review, evidence=bool(whole and whole(books))))
+    return rows[offset:]
 
 
 @router.post("/alerts/{key:path}/review", responses=problems(403, 404, 409))
 def alerts_review(key: AlertHandle, body: ReviewIn, gate: CallerGate, wired: Wired) -> ReviewOut:
     """Confirm an alert (a halt may follow) or dismiss it with a reason; once per alert."""
     may_ask(gate, Action.WATCH_REVIEW)
-    alert = _alert(wired, key)
+    alert = _alert(wired, gate, Action.WATCH_REVIEW, key)
     decision = ReviewDecision.CONFIRMED if body.decision == "confirm" else ReviewDecision.DISMISSED
     review = _answered(
         lambda: review_alert(
@@ -237,7 +244,7 @@ def alerts_halt(key: AlertHandle, body: HaltIn, gate: CallerGate, wired: Wired) 
     """Ask to halt a client (for a day) or a flow a confirmed alert names; 201 either way,
     `state` says whether it awaits a checker or holds (asked again after the approval)."""
     may_ask(gate, Action.WATCH_HALT)
-    alert = _alert(wired, key)
+    alert = _alert(wired, gate, Action.WATCH_HALT, key)
     return _answered(lambda: _halt(wired, gate, alert, body))
 
 

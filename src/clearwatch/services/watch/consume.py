@@ -9,9 +9,9 @@ event is seen again) and nothing is doubled (keys, not positions, decide).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from clearwatch.domain.watch.alerts import Alert
+from clearwatch.domain.watch.alerts import Alert, numbered_by_broker
 from clearwatch.domain.watch.detectors import WatchEngine
 from clearwatch.domain.watch.events import WatchEvent
 from clearwatch.domain.watch.rules import WatchRules
@@ -35,8 +35,8 @@ class AlertsInMemory:
         return set(self.alerts)
 
     def recorded(self) -> list[Alert]:
-        """In the order raised, numbered from 1 as the durable log numbers its lines."""
-        return [replace(a, number=n) for n, a in enumerate(self.alerts.values(), start=1)]
+        """In the order raised, numbered among each broker's as the durable log numbers them."""
+        return numbered_by_broker(self.alerts.values())
 
 
 @dataclass

@@ -10,6 +10,7 @@ and the intraday halt commit together; the watch hears of the halt once committe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -53,14 +54,23 @@ class HaltOutcome:
     already_halted: bool = False  # this approval's halt already stood: nothing was added
 
 
-def find_alert(log: AlertLog, handle: str) -> Alert:
-    """The alert a user named: by its number (what listings show), or by its key (still taken,
-    never shown); refused by name, the handle masked unless it is a number."""
-    by_number = is_alert_number(handle)
-    for alert in log.recorded():
-        if (str(alert.number) if by_number else alert.key) == handle:
-            return alert
-    raise Refused(ReviewRule.ALERT_MUST_EXIST, f"alert #{handle}" if by_number else mask(handle))
+def find_alert(log: AlertLog, handle: str, *, sees: Callable[[str], bool]) -> Alert:
+    """The alert a user named: by its number (what listings show) among the alerts of the
+    brokers `sees` admits, since numbers run per broker; or by its key (still taken, never
+    shown; another broker's is then refused by the use case's policy, audited). Refused by
+    name, the handle masked unless it is a number."""
+    if not is_alert_number(handle):
+        for alert in log.recorded():
+            if alert.key == handle:
+                return alert
+        raise Refused(ReviewRule.ALERT_MUST_EXIST, mask(handle))
+    named = [a for a in log.recorded() if str(a.number) == handle and sees(a.broker_id)]
+    if len(named) > 1:
+        where = f"alert #{handle} of {len(named)} brokers you see: name it by its key"
+        raise Refused(ReviewRule.ALERT_NUMBER_MUST_NAME_ONE, where)
+    if not named:
+        raise Refused(ReviewRule.ALERT_MUST_EXIST, f"alert #{handle}")
+    return named[0]
 
 
 def books_of(broker_id: str) -> Resource:
