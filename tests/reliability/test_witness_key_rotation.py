@@ -66,3 +66,34 @@ def test_a_rotated_audit_key_is_accepted_only_after_sipf_approves_it(tmp_path: P
     finally:
         store.close()
     assert outcomes == ["accepted", PINNED, PINNED, "accepted", PINNED]
+
+
+def test_a_key_sipf_registered_before_any_head_is_the_only_one_the_first_may_pin(
+    tmp_path: Path,
+) -> None:
+    store = fuzz.FuzzStore(tmp_path / "store" / "home")
+    try:
+        _rotate(store, "SIPF", Role.ADMIN, Role.REVIEWER)  # registers `new` before any head
+        outcomes = [fuzz.check_case(store, _under("B001"), 1, tmp_path)]  # first use: refused
+        outcomes.append(fuzz.check_case(store, _under("new"), 2, tmp_path))  # pins `new`
+        outcomes.append(fuzz.check_case(store, _under("B001"), 3, tmp_path))
+        pinned = store.app.read_uow()
+        with pinned:
+            key = pinned.packages.pinned_key("B001")
+    finally:
+        store.close()
+    assert outcomes == [PINNED, "accepted", PINNED]
+    assert key == _raw_public("new")
+
+
+def test_a_key_the_back_office_registered_itself_leaves_the_first_head_to_pin(
+    tmp_path: Path,
+) -> None:
+    store = fuzz.FuzzStore(tmp_path / "store" / "home")
+    try:
+        _rotate(store, "BO:B001", Role.OPERATOR, Role.CHECKER)
+        outcomes = [fuzz.check_case(store, _under("B001"), 1, tmp_path)]
+        outcomes.append(fuzz.check_case(store, _under("new"), 2, tmp_path))
+    finally:
+        store.close()
+    assert outcomes == ["accepted", PINNED]

@@ -2,7 +2,8 @@
 
 A broker_daily package may carry its back office's signed audit head. Intake checks the
 signature under the key the head names and that this key is the one the institution's first
-head pinned (trust on first use), then keeps the head with the accepted package. The kept
+head pinned (trust on first use) or, before any head, the one SIPF registered for it (an
+approved `witness_key_rotation`), then keeps the head with the accepted package. The kept
 heads are what the back office must later prove its log still extends
 (`services/audit/witness.py`); `witnessed_heads` lists them with what they betray alone.
 """
@@ -36,7 +37,7 @@ def audit_head_errors(
         manifest,
         signature_valid=source.head_signature_valid(head),
         pinned_key=pinned,
-        approved_key_sha256=_rotated_key(uow, manifest, pinned),
+        approved_key_sha256=_approved_key(uow, manifest, pinned),
     )
 
 
@@ -45,7 +46,7 @@ def pinned_key_errors(uow: MonitorUnitOfWork, manifest: Manifest) -> tuple[Packa
     if manifest.audit_head is None:
         return ()
     pinned = uow.packages.pinned_key(manifest.institution_id)
-    rotated = _rotated_key(uow, manifest, pinned)
+    rotated = _approved_key(uow, manifest, pinned)
     return head_errors(
         manifest, signature_valid=True, pinned_key=pinned, approved_key_sha256=rotated
     )
@@ -56,12 +57,14 @@ def rotation_subject(institution_id: str) -> str:
     return f"institution:{institution_id}"
 
 
-def _rotated_key(uow: MonitorUnitOfWork, manifest: Manifest, pinned: str | None) -> str | None:
+def _approved_key(uow: MonitorUnitOfWork, manifest: Manifest, pinned: str | None) -> str | None:
     """The key sha256 the institution's latest approved rotation names, when the head is not
-    under the pinned key (only then asked). Only the latest counts: a rotation approved
-    later retires the key an earlier one let in."""
+    under the pinned key or nothing is pinned yet (only then asked): before the first head it
+    registers the key that head must carry, so that trust on first use is not the only
+    choice. Only the latest counts: a rotation approved later retires the key an earlier one
+    let in."""
     head = manifest.audit_head
-    if head is None or pinned is None or pinned == head.public_key:
+    if head is None or pinned == head.public_key:
         return None
     approved = uow.access.latest_approved(
         kind=ApprovalKind.WITNESS_KEY_ROTATION,
