@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
+from clearwatch.adapters.arrow_strings import Strings, string_bytes
 from clearwatch.domain.shared.file_schema import ValueType
 from clearwatch.domain.shared.value_grammar import (
     TIMESTAMP_PATTERN,
@@ -35,8 +36,6 @@ _OFFSET_CHARS = len("+08:00")
 _DATE_TIME_CHARS = len("2026-11-20T15:00:00")
 _HOUR_AT = len("2026-11-20T")
 
-Strings = tuple[np.ndarray, np.ndarray]  # (offsets from 0, the values' bytes) of one chunk
-
 
 def is_plain(value_type: ValueType, column: pa.ChunkedArray) -> bool:
     """Whether the column's bytes show that every value is good for its type."""
@@ -47,15 +46,8 @@ def is_plain(value_type: ValueType, column: pa.ChunkedArray) -> bool:
 
 def _strings(column: pa.ChunkedArray) -> list[Strings] | None:
     """Each chunk's offsets and bytes; None for a column these checks do not read."""
-    chunks = []
-    for chunk in column.chunks:
-        if chunk.type != pa.string() or chunk.null_count:
-            return None
-        _, offsets_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(offsets_buffer, np.int32, len(chunk) + 1, chunk.offset * 4)
-        data = np.frombuffer(data_buffer, np.uint8) if data_buffer else np.empty(0, np.uint8)
-        chunks.append((offsets - offsets[0], data[offsets[0] : offsets[-1]]))
-    return chunks
+    chunks = [string_bytes(chunk) for chunk in column.chunks]
+    return None if any(chunk is None for chunk in chunks) else [c for c in chunks if c]
 
 
 def _identifiers(offsets: np.ndarray, data: np.ndarray) -> bool:

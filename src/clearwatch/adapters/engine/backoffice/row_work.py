@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from clearwatch.adapters.arrow_strings import string_bytes
 from clearwatch.adapters.columnar_keys import DataKey
 from clearwatch.adapters.engine.encrypted_scan import read_encrypted_parquet
 from clearwatch.domain.backoffice.fees import FeeSchedule, exact_ratio
@@ -658,16 +659,11 @@ def _spreadsheet_texts(batches: pa.RecordBatchReader, names: Sequence[str]) -> p
 def _spreadsheet_column(values: pa.Array) -> pa.Array:
     """A leading formula character quoted. Such values are rare: the first bytes of all values
     (each prefix is one ASCII byte) show whether any is there before a regex looks for it."""
-    if values.type == pa.string() and not values.null_count and len(values):
-        _, offsets_buffer, data_buffer = values.buffers()
-        offsets = np.frombuffer(offsets_buffer, np.int32, len(values) + 1, values.offset * 4)
+    read = string_bytes(values)
+    if read is not None:
+        offsets, data = read
         starts = offsets[:-1][offsets[1:] > offsets[:-1]]
-        if (
-            data_buffer is None
-            or not np.isin(
-                np.frombuffer(data_buffer, np.uint8)[starts], _FORMULA_PREFIX_BYTES
-            ).any()
-        ):
+        if not np.isin(data[starts], _FORMULA_PREFIX_BYTES).any():
             return values
     risky = pc.match_substring_regex(values, FORMULA_PREFIX_PATTERN)
     return pc.if_else(risky, pc.binary_join_element_wise(FORMULA_ESCAPE, values, ""), values)
