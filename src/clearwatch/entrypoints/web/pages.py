@@ -282,33 +282,40 @@ def bureau_warnings(request: Request, viewer: SignedIn) -> HTMLResponse:
 def warning_page(
     request: Request, viewer: SignedIn, business_date: date, institution_id: str
 ) -> HTMLResponse:
-    """One warning. Outside the viewer's scope it is answered as one that does not exist."""
+    """An institution's warnings of a day: one, or a bank's one per branch region (each routed
+    to its own bureau), every one the viewer may read. Outside the viewer's scope the page is
+    answered as one that does not exist."""
     wired = application_of(request)
     viewer.gate.lister(Action.WARNINGS_LIST)  # whoever may read no warning at all: 403
     with wired.read_uow() as uow:
         stored = uow.monitor_runs.warnings(business_date=business_date)
     found = [w for w in stored if w.institution_id == institution_id]
-    if not found:
-        raise PageNotFound(f"{WARNING_MUST_EXIST}: {business_date} {institution_id}")
-    # Audited when denied (another bureau's, or one not yet approved for a bureau, CSRC or the
-    # institution); then answered exactly like a warning that never was.
-    try:
-        viewer.gate.check(Action.WARNINGS_LIST, warning_resource(found[0]))
-    except Refused as denied:
-        raise PageNotFound(f"{WARNING_MUST_EXIST}: {business_date} {institution_id}") from denied
-    warning = found[0]
-    # The findings behind it, their accounts masked (the unmasked evidence is the API's
+    shown = [w for w in found if viewer.may(Action.WARNINGS_LIST, warning_resource(w))]
+    if not shown:
+        # Audited when denied (another bureau's, or one not yet approved for a bureau, CSRC or
+        # the institution); then answered exactly like a warning that never was.
+        missing = PageNotFound(f"{WARNING_MUST_EXIST}: {business_date} {institution_id}")
+        try:
+            if found:
+                viewer.gate.check(Action.WARNINGS_LIST, warning_resource(found[0]))
+        except Refused as denied:
+            raise missing from denied
+        raise missing
+    # The findings behind each, their accounts masked (the unmasked evidence is the API's
     # `?evidence=true`, for whom the policy allows); the cases they opened, for who may read.
-    findings = [masked_finding(f) for f in json.loads(warning.evidence_json).get("findings", [])]
+    warnings = [
+        (w, [masked_finding(f) for f in json.loads(w.evidence_json).get("findings", [])])
+        for w in shown
+    ]
     cases = None
-    if viewer.may(Action.CASES_READ, warning_resource(warning)):
+    if viewer.may(Action.CASES_READ, warning_resource(shown[0])):
         cases = list_cases(
             gate=viewer.gate, context=wired.cases_context(regrade=False),
             business_date=business_date, institution_id=institution_id,
         )  # fmt: skip
     return render(
-        request, "warning.html.j2", viewer=viewer, warning=warning, findings=findings,
-        cases=cases,
+        request, "warning.html.j2", viewer=viewer, warnings=warnings,
+        institution_id=institution_id, business_date=business_date, cases=cases,
     )  # fmt: skip
 
 
