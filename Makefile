@@ -49,7 +49,11 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# The CLI tests start `clearwatch` in a subprocess many hundreds of times: src/ compiled once
+# here, each start skips compiling it (about 0.15 s of CPU), also where the machine sets
+# PYTHONDONTWRITEBYTECODE (as CI's does). A stale file is recompiled by Python, as ever.
 test: lint typecheck contracts
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m pytest -n 2 -q
 
 clean:
