@@ -69,6 +69,14 @@ def test_amounts_have_separators_and_two_decimals_exactly() -> None:
     assert chinese.percent(Decimal("0.095589")) == "9.5589 %"
 
 
+def test_a_finding_s_figure_is_shown_as_an_amount_or_a_count_with_separators() -> None:
+    chinese = Speaker(Language.ZH, {})
+    assert chinese.figure("1950000.00") == "1,950,000.00"  # the document's yuan text
+    assert chinese.figure("-0.01") == "-0.01"
+    assert chinese.figure("12345") == "12,345"  # F9: a count of accounts
+    assert chinese.figure("n/a") == "n/a"  # nothing else is made up
+
+
 def test_times_are_shown_in_asia_shanghai() -> None:
     english = Speaker(Language.EN, load_catalogues()[Language.EN])
     moment = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)

@@ -22,6 +22,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from clearwatch.domain.shared.calendar import SHANGHAI
+from clearwatch.domain.shared.money import MoneyFormatError, parse_fen
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 AMOUNT_PATTERN = "#,##0.00"  # thousands separators, always two decimals
@@ -109,6 +110,16 @@ class Speaker:
 
     def number(self, value: int) -> str:
         return format_decimal(value, "#,##0", locale=self.language.locale)
+
+    def figure(self, text: str) -> str:
+        """A finding's figure as its document spells it: yuan (`1950000.00`) shown as an
+        amount, a count of accounts (F9's `3`) as a number; anything else as it is."""
+        if text.isascii() and text.isdigit():
+            return self.number(int(text))
+        try:
+            return self.amount(parse_fen(text))
+        except MoneyFormatError:
+            return text
 
     def time(self, moment: datetime | None) -> str:
         """A moment in Asia/Shanghai, named as such."""

@@ -103,7 +103,7 @@ def build_pages() -> Pages:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    for name in ("amount", "percent", "number", "time"):
+    for name in ("amount", "figure", "percent", "number", "time"):
         environment.filters[name] = _spoken(name)
     return Pages(environment, load_catalogues())
 
