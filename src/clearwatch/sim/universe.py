@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from clearwatch.domain.monitor.registry import REGIONS
 from clearwatch.domain.shared.file_schema import MARKETS, PURPOSES
+from clearwatch.domain.shared.regions import REGIONS
 from clearwatch.sim.columns import take_text
 from clearwatch.sim.fees import rate_units
 

@@ -202,3 +202,26 @@ def test_a_rejection_then_a_late_acceptance_record_one_occurrence_each(
     assert len(reminders) == 2
     assert rows["rejected"].first_error == "value_must_be_one_of_choices"
     assert rows["accepted"].late is True
+
+
+@pytest.mark.parametrize("file_name", ["fund_actions.csv", "special_account_balances.csv"])
+def test_a_bank_s_branch_region_must_be_a_bureau_s_code(
+    registered: Application, tmp_path: Path, file_name: str
+) -> None:
+    """A bank's warning goes to the bureau of the branch region its rows name: a region no
+    bureau has would route a warning nobody can read, so the package is refused there."""
+    rows = {
+        "fund_actions.csv": "action_id,broker_id,fund_account,action,amount,initiator,"
+        "legal_basis,branch_region\nX1,B001,A1,freeze,10.00,bank,,CN-SH\n"
+        "X2,B001,A2,deduct,20.00,bank,,shanghai\n",
+        "special_account_balances.csv": "account_no,broker_id,purpose,branch_region,balance\n"
+        "S1,B001,client_settlement,CN-XX,1.00\n",
+    }
+    bad = write_package(tmp_path / "bad", "bank_daily", "K001", DAY, {file_name: rows[file_name]})
+    receipt = submit_as_owner(registered, bad, context(registered))
+    assert receipt.status is ReceiptStatus.REJECTED
+    [error] = receipt.errors
+    line = 3 if file_name == "fund_actions.csv" else 2
+    assert (error.code, error.file, error.line, error.column) == (
+        "value_must_be_one_of_choices", file_name, line, "branch_region"
+    )  # fmt: skip

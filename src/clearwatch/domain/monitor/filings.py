@@ -15,7 +15,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from clearwatch.domain.monitor.registry import (
-    REGIONS,
     InstitutionKind,
     RegistrySnapshot,
     SpecialAccountFiling,
@@ -23,6 +22,7 @@ from clearwatch.domain.monitor.registry import (
 from clearwatch.domain.monitor.registry_files import RegistryContent
 from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.shared.file_schema import PURPOSES
+from clearwatch.domain.shared.regions import REGIONS
 
 account_no_chars_max = 64  # the registry's column
 filing_reason_chars_max = 2000

@@ -8,17 +8,6 @@ from enum import StrEnum
 
 from clearwatch.domain.shared.calendar import BusinessCalendar
 
-# The 31 mainland provincial bureaus, by their ISO 3166-2:CN codes.
-PROVINCIAL_REGIONS = tuple(
-    f"CN-{code}"
-    for code in (
-        "AH BJ CQ FJ GD GS GX GZ HA HB HE HI HL HN JL JS JX LN NM NX QH SC SD SH SN SX TJ XJ "
-        "XZ YN ZJ"
-    ).split()
-)
-CITY_REGIONS = ("CITY-SZ", "CITY-DL", "CITY-NB", "CITY-XM", "CITY-QD")
-REGIONS = PROVINCIAL_REGIONS + CITY_REGIONS  # the 36 bureaus
-
 
 class InstitutionKind(StrEnum):
     BROKER = "broker"

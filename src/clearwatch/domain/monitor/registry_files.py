@@ -13,12 +13,12 @@ from enum import StrEnum
 from typing import Any
 
 from clearwatch.domain.monitor.registry import (
-    REGIONS,
     Institution,
     InstitutionKind,
     SpecialAccountFiling,
 )
 from clearwatch.domain.shared.file_schema import PURPOSES
+from clearwatch.domain.shared.regions import REGIONS
 
 INSTITUTIONS_FILE = "institutions.csv"
 SPECIAL_ACCOUNTS_FILE = "special_accounts.csv"

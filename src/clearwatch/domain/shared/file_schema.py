@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from clearwatch.domain.shared.kinds import Market, PackageKind
+from clearwatch.domain.shared.regions import REGIONS
 
 
 class ValueType(StrEnum):
@@ -153,7 +154,7 @@ BANK_DAILY = PackageSpec(
                 _c("account_no", T),
                 _c("broker_id", T),
                 _enum("purpose", PURPOSES),
-                _c("branch_region", T),
+                _enum("branch_region", REGIONS),
                 _c("balance", M),
             ),
             key=("account_no",),
@@ -186,7 +187,7 @@ BANK_DAILY = PackageSpec(
                 _c("amount", PM),
                 _enum("initiator", INITIATORS),
                 _c("legal_basis", OT),
-                _c("branch_region", T),
+                _enum("branch_region", REGIONS),
             ),
             key=("action_id",),
         ),
