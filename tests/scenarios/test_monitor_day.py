@@ -342,6 +342,28 @@ def test_an_unfiled_account_a_missing_filing_and_a_reserve_difference_are_each_g
     assert warning["criteria"] == ["M2", "G1", "G5", "A1", "A2", "A3"]
 
 
+def test_a_day_is_judged_by_the_accounts_filed_by_then(
+    sqlite_app: Application, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Filed after D (the day is re-graded long after, at every case decision): U-9, which K001
+    reported on D, is still unfiled that day (F5), and SA-009, which no bank could report on
+    D, is not missing (no F9)."""
+    later = (
+        ("U-9", "K001", "B001", "client_settlement", "CN-SH", "2026-11-25"),
+        ("SA-009", "K001", "B001", "client_settlement", "CN-SH", "2026-11-25"),
+    )
+    registry = write_registry(tmp_path / "registry", INSTITUTIONS, FILINGS + later)
+    assert load(sqlite_app, registry).loaded
+    monitor = Monitor(sqlite_app, clock, tmp_path / "packages")
+    world = clean_world()
+    world["K001"]["special_account_balances.csv"].append(
+        ["U-9", "B001", "client_settlement", "CN-SH", "7.00"]
+    )
+    monitor.submit_world(world)
+    found = amounts(monitor.run(), "B001")
+    assert found.get("F5") == "7.00" and "F9" not in found
+
+
 def test_outflows_to_the_broker_beyond_its_fees_without_a_gap_are_g7(monitor: Monitor) -> None:
     world = clean_world()
     world["B001"]["fee_income.csv"] = [["normal", "3.00"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -53,3 +53,10 @@ class RegistrySnapshot:
     @property
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.with_holidays(self.holidays)
+
+    def filed_by(self, business_date: date) -> RegistrySnapshot:
+        """The registry as a day is judged by: only the accounts filed on or before it. A day
+        is compared again long after (every case decision re-grades it), and an account
+        filed since must neither clear that day's F5 nor be missed by it (F9)."""
+        filed = tuple(f for f in self.special_accounts if f.filed_on <= business_date)
+        return replace(self, special_accounts=filed)

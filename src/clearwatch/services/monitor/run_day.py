@@ -107,6 +107,7 @@ def run_day(*, business_date: date, actor: str, context: RunDayContext) -> RunDa
         decided = tuple(uow.cases.designations(business_date))
     if registry is None:
         raise RunDayError("registry_must_be_loaded", "run `clearwatch monitor registry load` first")
+    registry = registry.filed_by(business_date)
     context.progress(f"comparing {len(packages)} packages on {context.engine.backend}")
     found, could_not_compare = _compare(business_date, registry, packages, context)
     designations = (*decided, *context.designations(business_date))
