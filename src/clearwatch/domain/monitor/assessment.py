@@ -433,11 +433,23 @@ def _not_compared(
     reason: str,
 ) -> InstitutionAssessment:
     """An institution whose data could not be compared: no figures, the reason, and whatever
-    does not rest on its data (reporting issues, reviewers' designations) still warns it."""
-    criteria = _designated(inputs, institution.institution_id, None)
+    does not rest on its data (reporting issues, reviewers' designations) still warns it; a
+    bank's designation about one branch region (a regional F8 case's M3) goes to that region's
+    bureau, as when the day is compared."""
+    bank = institution.kind is InstitutionKind.BANK
+    home = institution.region if bank else None  # where a bank's region-less criteria go
+    by_region: dict[str | None, set[Criterion]] = {}
+    for designation in inputs.designations:
+        if designation.institution_id == institution.institution_id:
+            region = (designation.region or home) if bank else None
+            by_region.setdefault(region, set()).add(designation.criterion)
     if reporting:
-        criteria.add(Criterion.G6)
-    warning = route_warning(institution, criteria, region=None, problem_amount_fen=0)
+        by_region.setdefault(home, set()).add(Criterion.G6)
+    routed = (
+        route_warning(institution, criteria, region=region, problem_amount_fen=0)
+        for region, criteria in sorted(by_region.items(), key=lambda item: item[0] or "")
+    )
+    warnings = tuple(w for w in routed if w is not None)
     codes: tuple[FindingCode, ...] = {
         InstitutionKind.BROKER: tuple(FindingCode),
         InstitutionKind.BANK: (FindingCode.F8,),
@@ -449,7 +461,7 @@ def _not_compared(
         problem_amount_fen=0,
         problem_ratio=None,
         findings=(),
-        warnings=(warning,) if warning else (),
+        warnings=warnings,
         incomplete=(IncompleteItem(codes, f"could not compare: {reason}", ()),),
         reporting=reporting,
         could_not_compare=reason,
