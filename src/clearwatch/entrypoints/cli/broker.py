@@ -115,7 +115,14 @@ def check_command(
 @broker_app.command("eod")
 def eod_command(
     business_date: Annotated[str, typer.Option("--date", help="Business date YYYY-MM-DD.")],
-    inbox: Annotated[Path, typer.Option("--inbox", help="Directory of batch directories.")],
+    inbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--inbox",
+            help="Directory of batch directories to import first (without it: what "
+            "`broker import` brought in; name the broker).",
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
     broker: str | None = typer.Option(None, "--broker", help="Broker id (else from the inbox)."),
     at: str | None = typer.Option(None, "--at", help=_AT_HELP),

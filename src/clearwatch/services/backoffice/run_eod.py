@@ -105,7 +105,7 @@ class EodReport:
 @dataclass(frozen=True)
 class EodRequest:
     business_date: date
-    inbox: Path
+    inbox: Path | None  # None: nothing to import, the day's batches came by `broker import`
     out_root: Path  # outputs go to <out_root>/<broker_id>/<D>/ unless out_dir is given
     broker_id: str | None = None
     out_dir: Path | None = None
@@ -205,8 +205,11 @@ def _run_step(
     return detail
 
 
-def _inbox_batches(inbox: Path, day: date) -> list[tuple[Path, BatchManifest]]:
-    """Every batch directory in the inbox (or the inbox itself) for the day, in apply order."""
+def _inbox_batches(inbox: Path | None, day: date) -> list[tuple[Path, BatchManifest]]:
+    """Every batch directory in the inbox (or the inbox itself) for the day, in apply order;
+    none without an inbox."""
+    if inbox is None:
+        return []
     candidates = [inbox] if (inbox / "manifest.json").is_file() else []
     if inbox.is_dir():
         candidates += sorted(p for p in inbox.iterdir() if (p / "manifest.json").is_file())
@@ -226,7 +229,7 @@ def _only_broker(batches: list[tuple[Path, BatchManifest]]) -> str:
     if len(brokers) != 1:
         raise EodFailed(
             EodStep.IMPORT,
-            f"name the broker: the inbox holds {brokers or 'none'}",
+            f"name the broker (--broker): the inbox holds {brokers or 'none'}",
             rule="inbox_must_hold_one_broker_or_name_it",
         )
     return brokers[0]
