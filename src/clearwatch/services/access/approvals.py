@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from clearwatch.domain.access.approval_subjects import books_of_subject
 from clearwatch.domain.access.approvals import (
     AccessRefused,
     AccessRejection,
@@ -133,6 +134,12 @@ def _organisation_of(uow: AccessUnitOfWork, user_id: str) -> str | None:
     return None if user is None else user.organisation.ident
 
 
+def _subject_organisation(uow: AccessUnitOfWork, subject_ref: str, maker: str) -> str | None:
+    """The organisation a request is decided in: the back office whose books its subject
+    names, else the maker's."""
+    return books_of_subject(subject_ref) or _organisation_of(uow, maker)
+
+
 def _grant_expiry(
     uow: AccessUnitOfWork, payload: Mapping[str, Any], *, deciding_user: str, at: datetime
 ) -> datetime:
@@ -162,7 +169,7 @@ def _check_request_policy(
         uow,
         user_id=maker,
         action=Action.USER_EMERGENCY_GRANT if grant else Action.APPROVALS_REQUEST,
-        resource=Resource(organisation=_organisation_of(uow, maker)),
+        resource=Resource(organisation=_subject_organisation(uow, subject_ref, maker)),
         at=at,
     )
     if grant:
@@ -182,7 +189,9 @@ def _check_decision(
         uow,
         user_id=checker,
         action=Action.APPROVALS_APPROVE if approved else Action.APPROVALS_REJECT,
-        resource=Resource(organisation=_organisation_of(uow, decided.maker)),
+        resource=Resource(
+            organisation=_subject_organisation(uow, decided.subject_ref, decided.maker)
+        ),
         at=at,
     )
     if approved and decided.kind is ApprovalKind.EMERGENCY_GRANT:

@@ -43,7 +43,11 @@ from clearwatch.services.access.approvals import (
 from clearwatch.services.access.authorize import denials_audited, require
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.watch.ports import NO_PUBLISHER, EventPublisher, WatchUnitOfWork
-from clearwatch.services.watch.review import ask_for_alert_halt, books_of
+from clearwatch.services.watch.review import (
+    ask_for_alert_halt,
+    books_of,
+    check_asked_by_confirmed_alert,
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ def approve_flow_halt(
         pending = uow.access.request(request_id)
         if pending is None or pending.kind.value != FLOW_HALT_KIND:
             raise Refused(FlowRule.REQUEST_MUST_BE_FLOW_HALT, f"approval #{request_id}")
-        parse_flow_subject(pending.subject_ref)
+        flow = parse_flow_subject(pending.subject_ref)
+        check_asked_by_confirmed_alert(uow, pending, flow.broker_id)
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         halt = _halt(uow, decided, at)
         uow.commit()
@@ -210,8 +215,17 @@ def approve_lift(
         pending = uow.access.request(request_id)
         if pending is None or not pending.subject_ref.startswith(LIFT_SUBJECT_PREFIX):
             raise Refused(FlowRule.REQUEST_MUST_BE_FLOW_HALT, f"approval #{request_id}")
-        halt_id = int(pending.subject_ref.removeprefix(LIFT_SUBJECT_PREFIX))
-        halt = check_lift(uow.flow_halts.halt(halt_id), halt_id, str(pending.payload["reason"]))
+        named = pending.subject_ref.removeprefix(LIFT_SUBJECT_PREFIX)
+        if not (named.isascii() and named.isdigit()):
+            raise Refused(FlowRule.HALT_MUST_EXIST, f"flow halt {named!r}")
+        halt_id = int(named)
+        found = uow.flow_halts.halt(halt_id)
+        if found is not None:
+            # The subject names no broker: the maker (and so the checker, asked in the maker's
+            # organisation) must be of the halted broker's back office, as when asked to lift.
+            require(uow, user_id=pending.maker, action=Action.WATCH_HALT,
+                    resource=books_of(found.flow.broker_id), at=at)  # fmt: skip
+        halt = check_lift(found, halt_id, str(pending.payload.get("reason", "")))
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         lifted = _lift(uow, halt, decided, at)
         uow.commit()

@@ -209,12 +209,26 @@ def approve_halt(
         pending = uow.access.request(request_id)
         if pending is None or pending.kind.value != HALT_KIND:
             raise Refused(ReviewRule.REQUEST_MUST_BE_WATCH_HALT, f"approval #{request_id}")
-        parse_halt_subject(pending.subject_ref)
+        broker_id, _, _ = parse_halt_subject(pending.subject_ref)
+        check_asked_by_confirmed_alert(uow, pending, broker_id)
         decided = approve(uow=uow, request_id=request_id, checker=checker, at=at)
         seq = _halt(uow, decided, at)
         uow.commit()
     _tell(publisher, decided, seq, at)
     return HaltOutcome(decided, halted=seq is not None, already_halted=seq is None)
+
+
+def check_asked_by_confirmed_alert(
+    uow: WatchUnitOfWork, pending: ApprovalRequest, broker_id: str
+) -> None:
+    """A halt request raised in the generic queue names no alert: only one that names an
+    alert of the halted broker confirmed by review halts a client or a flow (as `watch alerts
+    halt` and `halt-flow` ask)."""
+    key = str(pending.payload.get("alert") or "")
+    review = uow.watch_reviews.review(key) if key else None
+    confirmed = review is not None and review.decision is ReviewDecision.CONFIRMED
+    if not confirmed or review is None or review.broker_id != broker_id:
+        raise Refused(ReviewRule.HALT_NEEDS_CONFIRMED_ALERT, f"approval #{pending.request_id}")
 
 
 def _cause(approved: ApprovalRequest) -> str:
