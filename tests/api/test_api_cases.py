@@ -18,6 +18,7 @@ from clearwatch.adapters.clock import FixedClock
 from clearwatch.bootstrap import Application
 from clearwatch.domain.access.roles import Role
 from clearwatch.domain.monitor.reporting import ReportingCategory
+from clearwatch.domain.shared.masking import MASK
 from clearwatch.services.monitor.delivery import deliver_due
 from tests.api.support import (
     API,
@@ -213,6 +214,9 @@ def test_a_reviewer_approves_warnings_and_the_worker_delivers_to_each_inbox(day:
 
     city = day.get("/inbox", "CITY-SZ", Role.BUREAU_HEAD).json()
     assert [(m["recipient"], m["institution_id"]) for m in city] == [("CITY-SZ", "B002")]
+    # The notice's findings name the overdrawn client masked: a bureau reads no evidence.
+    refs = [i["ref"] for f in city[0]["body"]["findings"] for i in f["evidence"]["largest"]]
+    assert refs and all(ref.startswith(MASK) for ref in refs), refs
     assert [m["notice"] for m in day.get("/inbox", "B002", Role.VIEWER).json()] == ["copy"]
     assert day.get("/inbox", "CSRC", Role.CSRC_VIEWER).json() == []  # a general warning
     assert day.get("/inbox", "CN-SH", Role.BUREAU_HEAD).json() == []  # B001's was withdrawn

@@ -13,6 +13,7 @@ The stored result is never masked: it is the system of record, and `--evidence` 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from clearwatch.domain.monitor.findings import FindingCode
@@ -43,4 +44,13 @@ def masked_day_document(document: dict[str, Any]) -> dict[str, Any]:
         {**institution, "findings": [masked_finding(f) for f in institution.get("findings", [])]}
         for institution in document.get("institutions", [])
     ]
+    return shown
+
+
+def masked_notice_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A delivered notice's body (a warning with its findings) with the accounts its findings
+    name masked: an inbox is read by bureaus, institutions and CSRC, who read no evidence."""
+    shown = dict(body)
+    if isinstance(shown.get("findings"), list):
+        shown["findings"] = [masked_finding(f) for f in shown["findings"]]
     return shown

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from clearwatch.domain.access.policy import Action
 from clearwatch.domain.monitor.cases_notice import WarningStatus
+from clearwatch.domain.monitor.evidence_masking import masked_notice_body
 from clearwatch.domain.monitor.reminders import BureauReminder, ReminderRule, note_chars_max
 from clearwatch.domain.shared.money import format_fen
 from clearwatch.entrypoints.api.cases import answered_by_rule
@@ -214,7 +215,7 @@ def _message_out(m: InboxMessage) -> InboxMessageOut:
         notice=m.notice.value,
         special_report=m.special_report,
         delivered_at=m.delivered_at,
-        body=dict(m.body),
+        body=masked_notice_body(m.body),
     )
 
 
