@@ -187,3 +187,20 @@ def test_a_server_signs_the_audit_logs_head_when_it_stops(api_app: Application) 
         assert _login(client, "walter").status_code == 200  # appends to the audit log
         assert not checkpoints.exists() or not list(checkpoints.glob("*.json"))
     assert list(checkpoints.glob("*.json"))  # signed at shutdown
+
+
+def test_a_token_is_made_only_for_a_machine_and_never_tells_who_exists_elsewhere(
+    api_app: Application, client: TestClient
+) -> None:
+    """An admin made a token for SIPF's analyst (a person) and read the whole monitor as them;
+    and 403 or 404 for another organisation's user or nobody told who exists elsewhere."""
+    admin = bearer(api_app, person(api_app, "SIPF", Role.ADMIN))
+    analyst = person(api_app, "SIPF", Role.ANALYST, "sipf-analyst", password=PASSWORD)
+    as_person = client.post(f"{API}/tokens", headers=admin, json={"user_id": analyst})
+    assert as_person.status_code == 422, as_person.text
+    assert as_person.json()["rule"] == "token_must_be_for_a_machine"
+    officer = bearer(api_app, person(api_app, "B001", Role.OFFICER))
+    elsewhere = client.post(f"{API}/tokens", headers=officer, json={"user_id": analyst})
+    nobody = client.post(f"{API}/tokens", headers=officer, json={"user_id": "nobody-here"})
+    assert elsewhere.status_code == nobody.status_code == 403
+    assert elsewhere.json()["rule"] == nobody.json()["rule"]

@@ -63,6 +63,7 @@ class AccessRejection(StrEnum):
     CHECKER_MUST_HOLD_CHECKER_ROLE = "checker_must_hold_checker_role"
     REJECTION_MUST_HAVE_REASON = "rejection_must_have_reason"
     USER_MUST_BE_REGISTERED = "user_must_be_registered"
+    TOKEN_MUST_BE_FOR_A_MACHINE = "token_must_be_for_a_machine"  # a user with no password
     USER_MUST_NOT_EXIST_ALREADY = "user_must_not_exist_already"
     USER_ID_MUST_BE_PLAIN = "user_id_must_be_plain"
     GRANT_MUST_END_AFTER_IT_STARTS = "grant_must_end_after_it_starts"

@@ -31,15 +31,21 @@ def create_token(
     made = make_token()
     with denials_audited(uow, at=at), uow:
         owner = uow.access.user(user_id)
-        if owner is None:
-            raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
+        # Asked before the user's existence shows: another organisation's user and no user at
+        # all are denied alike (an answer that differed would tell who exists elsewhere).
         require(
             uow,
             user_id=gate.user_id,
             action=Action.TOKEN_CREATE,
-            resource=Resource(organisation=owner.organisation.ident),
+            resource=Resource(organisation=None if owner is None else owner.organisation.ident),
             at=at,
         )
+        if owner is None:
+            raise AccessRefused(AccessRejection.USER_MUST_BE_REGISTERED, user_id)
+        # A token is a machine's credential: one for a person (who has a password) would let
+        # its maker act, and be audited, as that person.
+        if uow.credentials.credentials(user_id) is not None:
+            raise AccessRefused(AccessRejection.TOKEN_MUST_BE_FOR_A_MACHINE, user_id)
         token = ApiToken(
             token_id=made.token_id,
             user_id=user_id,
