@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, 
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -48,7 +48,7 @@ from clearwatch.entrypoints.api.security import document_bearer
 from clearwatch.entrypoints.api.store_threads import StoreThreads
 from clearwatch.entrypoints.web import EXPLAIN_PATH as WEB_EXPLAIN_PATH
 from clearwatch.entrypoints.web import UPLOAD_PATH as WEB_UPLOAD_PATH
-from clearwatch.entrypoints.web import mount_web
+from clearwatch.entrypoints.web import WEB_PREFIX, has_live_session, mount_web
 
 API_PREFIX = "/api/v1"
 
@@ -196,6 +196,22 @@ def _anchor(application: Application) -> None:
         _log.error("audit log not anchored: %s: %s", type(error).__name__, error)
 
 
+async def _signed(scope: Scope) -> bool:
+    wired: Application = scope["app"].state.application
+    return await run_in_threadpool(has_live_session, wired, Request(scope).cookies)
+
+
+def _body_bytes_max(scope: Scope) -> int:
+    """A web upload's limit is the uploads'; an explanation's form carries its attachments
+    (the CLI's limits, not a JSON body's, on the web's form as on the API's)."""
+    if scope["path"] == WEB_UPLOAD_PATH:
+        wired: Application = scope["app"].state.application
+        return int(wired.settings.upload_limit_mb) * 1024 * 1024
+    if cases.EXPLANATION_PATH.fullmatch(scope["path"]) or WEB_EXPLAIN_PATH.fullmatch(scope["path"]):
+        return cases.explanation_body_bytes_max
+    return json_body_bytes_max
+
+
 class JsonBodyLimit:
     """Refuse a JSON request body past `json_body_bytes_max` (413) without reading it all."""
 
@@ -203,17 +219,15 @@ class JsonBodyLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
-            await self.app(scope, receive, send)
+        web_upload = scope["type"] == "http" and scope["path"] == WEB_UPLOAD_PATH
+        if scope["type"] != "http" or (scope["path"] in UPLOAD_PATHS and not web_upload):
+            await self.app(scope, receive, send)  # the API's uploads stream after the bearer
             return
-        # An explanation's form carries its attachments: the CLI's limits, not a JSON body's;
-        # the same on the web's explanation form as on the API's.
-        body_bytes_max = (
-            cases.explanation_body_bytes_max
-            if cases.EXPLANATION_PATH.fullmatch(scope["path"])
-            or WEB_EXPLAIN_PATH.fullmatch(scope["path"])
-            else json_body_bytes_max
-        )
+        if web_upload and scope["method"] == "POST" and not await _signed(scope):
+            # The form is parsed (and its file spooled) before the page's own check runs.
+            await RedirectResponse(f"{WEB_PREFIX}/login", status_code=303)(scope, receive, send)
+            return
+        body_bytes_max = _body_bytes_max(scope)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > body_bytes_max:
             detail = f"a request body may hold {body_bytes_max} bytes here"

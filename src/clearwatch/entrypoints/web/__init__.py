@@ -8,9 +8,9 @@ from fastapi.staticfiles import StaticFiles
 
 from clearwatch.entrypoints.web.headers import PageHeaders
 from clearwatch.entrypoints.web.pages import EXPLAIN_PATH, UPLOAD_PATH, router
-from clearwatch.entrypoints.web.site import STATIC_DIR, WEB_PREFIX, build_pages
+from clearwatch.entrypoints.web.site import STATIC_DIR, WEB_PREFIX, build_pages, has_live_session
 
-__all__ = ["EXPLAIN_PATH", "UPLOAD_PATH", "mount_web"]
+__all__ = ["EXPLAIN_PATH", "UPLOAD_PATH", "WEB_PREFIX", "has_live_session", "mount_web"]
 
 
 def mount_web(app: FastAPI) -> None:

@@ -190,6 +190,16 @@ def signed_in(request: Request) -> Viewer:
 SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 
+def has_live_session(wired: Application, cookies: Mapping[str, str]) -> bool:
+    """Whether the cookies name a live session: asked before a large form's body is read, so
+    that nobody unsigned can make the server spool an upload to disk."""
+    session_id = cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return False
+    at = wired.real_clock.now()
+    return web_session(uow=wired.read_uow(), session_id=session_id, at=at) is not None
+
+
 def check_form(request: Request, viewer: Viewer, presented: str | None) -> None:
     """A POST must carry the session's CSRF token; a forged one is refused and audited."""
     if not csrf_matches(viewer.session, presented):
