@@ -97,7 +97,7 @@ def test_a_closing_rejected_keeps_the_registry(registry: Application, client: Te
     unfiled = {"account_no": "U-9", "reason": "x"}
     problem(
         client.post(f"{API}/filings/close", json=unfiled, headers=b001),
-        422,
+        404,
         "closing_needs_a_filed_account",
     )
 

@@ -393,7 +393,7 @@ ENDPOINTS = (
     Endpoint("filings file", Action.FILINGS_FILE, B001, _post("/filings", new_account_body),
              resource=_of(institution="B001"), allowed=frozenset({201})),
     Endpoint("filings close", Action.FILINGS_CLOSE, B001, _post("/filings/close", CLOSING),
-             resource=_of(institution="B001"), allowed=frozenset({201})),
+             form="private", resource=_of(institution="B001"), allowed=frozenset({201})),
     Endpoint("filings list", Action.FILINGS_LIST, B001, _get("/filings"), form="lister",
              rows=_rows_of("institution_id", "institution"),
              target_row=Resource(institution="B001")),

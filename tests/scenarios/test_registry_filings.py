@@ -153,8 +153,13 @@ def test_filing_for_an_account_not_ones_own_is_denied_changes_nothing_and_is_aud
     with pytest.raises(PolicyDenied) as denied:
         file_account(account=U9, gate=gate, context=context(app))
     assert denied.value.rule == rule
-    with pytest.raises(PolicyDenied):
+    # Closing another's account is answered as an account never filed (an owner is private);
+    # one who may close nothing is denied outright. Audited either way.
+    with pytest.raises((PolicyDenied, Refused)) as closing:
         close_account(account_no="SA-001", reason="closing", gate=gate, context=context(app))
+    if rule == "filing_must_be_for_own_institution":
+        assert closing.value.rule == "closing_needs_a_filed_account"
+        assert "B001" not in str(closing.value)
     assert row_counts(app) == before
     records = audit_records(app, head)
     assert [(r.action, r.actor) for r in records] == [("access.denied", gate.user_id)] * 2

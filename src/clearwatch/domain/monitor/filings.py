@@ -161,16 +161,21 @@ def _check_registered(registry: RegistrySnapshot, ident: str, kind: InstitutionK
         raise Refused(rule, f"{ident!r} is no {kind.value} of registry version {registry.version}")
 
 
+def not_filed(account_no: str, registry: RegistrySnapshot) -> Refused:
+    """`closing_needs_a_filed_account`: also how another institution's account is answered."""
+    return Refused(
+        FilingRule.CLOSING_NEEDS_A_FILED_ACCOUNT,
+        f"{account_no!r} is not filed in registry version {registry.version}",
+    )
+
+
 def filed_account(
     account_no: str, registry: RegistrySnapshot, pending: Iterable[str]
 ) -> SpecialAccountFiling:
     """The filed account a closing names; `closing_needs_a_filed_account` otherwise."""
     found = next((a for a in registry.special_accounts if a.account_no == account_no), None)
     if found is None:
-        raise Refused(
-            FilingRule.CLOSING_NEEDS_A_FILED_ACCOUNT,
-            f"{account_no!r} is not filed in registry version {registry.version}",
-        )
+        raise not_filed(account_no, registry)
     if account_no in set(pending):
         raise Refused(
             FilingRule.ACCOUNT_MUST_NOT_BE_FILED_TWICE, f"{account_no} has a pending filing"

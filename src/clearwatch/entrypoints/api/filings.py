@@ -45,6 +45,9 @@ InstitutionCode = Annotated[str, Field(min_length=1, max_length=32)]
 AccountNo = Annotated[str, Field(min_length=1, max_length=account_no_chars_max)]
 STATUS_OF_RULE = {
     FilingRule.FILING_MUST_EXIST.value: 404,
+    # No filed account of the caller's by that number: another institution's is answered so
+    # too (a closing must not tell who owns an account number).
+    FilingRule.CLOSING_NEEDS_A_FILED_ACCOUNT.value: 404,
     FilingRule.FILING_MUST_BE_PENDING.value: 409,
     FilingRule.ACCOUNT_MUST_NOT_BE_FILED_TWICE.value: 409,
 }
@@ -158,7 +161,7 @@ def filings_file(body: FilingIn, gate: CallerGate, wired: Wired) -> FilingOut:
     )
 
 
-@router.post("/filings/close", status_code=201, responses=problems(403, 409))
+@router.post("/filings/close", status_code=201, responses=problems(403, 404, 409))
 def filings_close(body: ClosingIn, gate: CallerGate, wired: Wired) -> FilingOut:
     """Ask to take a filed account of the caller's institution out of the registry."""
     return _out(

@@ -24,6 +24,7 @@ from clearwatch.domain.monitor.filings import (
     checked_reason,
     filed_account,
     filer_side,
+    not_filed,
     registry_after,
 )
 from clearwatch.domain.monitor.registry import RegistrySnapshot, SpecialAccountFiling
@@ -88,7 +89,11 @@ def close_account(*, account_no: str, reason: str, gate: Gate, context: FilingsC
     with _read(context) as uow:
         registry = _registry(uow)
     account = filed_account(account_no, registry, ())
-    _check_filer(gate, Action.FILINGS_CLOSE, own, account, registry)
+    try:
+        _check_filer(gate, Action.FILINGS_CLOSE, own, account, registry)
+    except PolicyDenied as denied:  # audited; answered as an account never filed, so that
+        # closing cannot tell who owns an account number (they are masked everywhere else)
+        raise not_filed(account_no, registry) from denied
     with context.uow_factory() as uow:
         uow.filings.lock()
         account = filed_account(account_no, _registry(uow), uow.filings.pending_accounts())
