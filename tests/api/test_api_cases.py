@@ -130,6 +130,12 @@ def test_cases_are_listed_in_scope_and_explained_with_attachments_by_their_own_o
     _refused(day.get(f"/cases/{case}", "B001", Role.OFFICER), 404, "case_must_exist")
     _refused(day.get(f"/cases/{case}", "CN-SH", Role.BUREAU_HEAD), 404, "case_must_exist")
     _refused(day.get("/cases/999999", "SIPF", Role.ANALYST), 404, "case_must_exist")
+    # Another institution's case and no case at all are answered alike, word for word.
+    theirs = day.get(f"/cases/{case}", "B001", Role.OFFICER).json()
+    none = day.get("/cases/999999", "B001", Role.OFFICER).json()
+    assert {k: v for k, v in theirs.items() if k != "instance"} == {
+        k: v for k, v in none.items() if k != "instance"
+    }
 
 
 def test_an_explanation_breaking_a_limit_is_refused_by_the_rule_it_broke(day: Day) -> None:

@@ -81,6 +81,9 @@ def test_a_bureau_marks_its_reminder_done_once_and_another_bureau_cannot(
     head = max(r.seq for r in audit_records(review_day))
     _refused(other.post(done, data={**note, "csrf_token": other_token}), 404, "page_must_exist")
     assert [r.action for r in audit_records(review_day, head)] == ["access.denied"]
+    # No reminder at all is answered as another bureau's is: nothing tells which ids exist.
+    _refused(other.post(f"{REMINDERS}/999999/done", data={**note, "csrf_token": other_token}),
+             404, "page_must_exist")  # fmt: skip
     officer, officer_token = _signed(review_day, "B002", Role.OFFICER)
     _refused(officer.post(done, data={**note, "csrf_token": officer_token}), 403,
              "policy_must_allow_action")  # fmt: skip

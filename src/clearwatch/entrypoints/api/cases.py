@@ -83,6 +83,8 @@ def answered_by_rule(*, private: str | None = None) -> Iterator[None]:
             raise
         raise ProblemError(404, private, "not found in your scope") from denied
     except Refused as refusal:
+        if private is not None and refusal.rule == private:  # as a denial is: nothing told
+            raise ProblemError(404, private, "not found in your scope") from refusal
         status = STATUS_OF_RULE.get(refusal.rule)
         if status is None:
             raise

@@ -25,7 +25,12 @@ from clearwatch.domain.access.credentials import ACCOUNT_LOCKED, PASSWORD_MAX_LE
 from clearwatch.domain.access.organisations import OrganisationKind
 from clearwatch.domain.access.policy import Action, Resource
 from clearwatch.domain.access.roles import Role
-from clearwatch.domain.monitor.cases import CaseStatus, ExplanationCategory, attachment_bytes_max
+from clearwatch.domain.monitor.cases import (
+    CaseRule,
+    CaseStatus,
+    ExplanationCategory,
+    attachment_bytes_max,
+)
 from clearwatch.domain.monitor.criteria import Level
 from clearwatch.domain.monitor.evidence_masking import masked_finding
 from clearwatch.domain.shared.calendar import SHANGHAI
@@ -433,6 +438,10 @@ def institution_explain(
         )  # fmt: skip
     except PolicyDenied as denied:  # audited; another institution's case is not found
         raise PageNotFound(f"case {case_id}") from denied
+    except Refused as refusal:  # and none at all is answered the very same way
+        if refusal.rule != CaseRule.CASE_MUST_EXIST:
+            raise
+        raise PageNotFound(f"case {case_id}") from refusal
     return RedirectResponse(f"{WEB_PREFIX}/institution#case-{case_id}", status_code=303)
 
 

@@ -75,6 +75,10 @@ def reminder_done(
         )
     except PolicyDenied as denied:  # audited; another bureau's reminder is not found
         raise PageNotFound(f"{ReminderRule.REMINDER_MUST_EXIST}: {reminder_id}") from denied
+    except Refused as refusal:  # and none at all is answered the very same way
+        if refusal.rule != ReminderRule.REMINDER_MUST_EXIST:
+            raise
+        raise PageNotFound(f"{ReminderRule.REMINDER_MUST_EXIST}: {reminder_id}") from refusal
     return RedirectResponse(f"{REMINDERS_PATH}#reminder-{reminder_id}", status_code=303)
 
 
