@@ -6,13 +6,19 @@ needs the confirmed alert `watch alerts halt` asks for."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import pytest
+
 from clearwatch.bootstrap import Application
+from clearwatch.domain.access.approvals import ApprovalKind, ApprovalStatus
 from clearwatch.domain.access.roles import Role
+from clearwatch.domain.shared.errors import Refused
 from clearwatch.domain.watch.flow_halts import LIFT_KIND, Flow
 from clearwatch.domain.watch.reviews import HALT_KIND
+from clearwatch.services.access.approvals import approved_content_for
 from clearwatch.services.watch.flow_halts import flow_halts
 from tests.api.support import API, TestClient, audit_head, audit_records, bearer, person
 
@@ -90,3 +96,27 @@ def test_another_broker_s_flow_halt_is_not_lifted_through_the_queue(
         assert 400 <= answer.status_code < 500, answer.text
         assert answer.json()["rule"] in ("flow_halt_must_exist", "lift_must_have_reason")
     assert sorted(h.halt_id for h in flow_halts(uow=api_app.uow())) == [halt_id, other_id]
+
+
+def test_an_approval_kept_from_before_made_in_another_office_counts_for_nothing(
+    api_app: Application,
+) -> None:
+    """A store may keep a cross-organisation approval an older version let through: finding
+    approvals by subject no longer lets it approve another broker's adjustment."""
+    maker = person(api_app, "BO:B001", Role.OPERATOR)
+    checker = person(api_app, "BO:B001", Role.CHECKER)
+    content = {"fund_account": "F1", "amount": "-1.00", "reason": "manual"}
+    subject = "adjustment:B002:ADJ-X"
+    with api_app.uow() as uow:
+        planted = uow.access.add_request(
+            kind=ApprovalKind.MANUAL_ADJUSTMENT, subject_ref=subject, payload=content, maker=maker,
+            requested_at=api_app.clock.now(),
+        )  # fmt: skip
+        uow.access.record_decision(
+            replace(planted, status=ApprovalStatus.APPROVED, checker=checker,
+                    decided_at=api_app.clock.now())
+        )  # fmt: skip
+        uow.commit()
+    with api_app.uow() as uow, pytest.raises(Refused) as refused:
+        approved_content_for(uow, kind="manual_adjustment", subject_ref=subject, content=content)
+    assert refused.value.rule == "approval_must_exist"

@@ -282,7 +282,19 @@ def approved_request_for(
 ) -> ApprovalRequest | None:
     """The latest approved request for this kind and subject, if any (for kinds that bind
     no content: an override, an emergency grant)."""
-    return uow.access.latest_approved(kind=parse_kind(kind), subject_ref=subject_ref)
+    found = uow.access.latest_approved(kind=parse_kind(kind), subject_ref=subject_ref)
+    return _decided_in_its_books(uow, found, subject_ref)
+
+
+def _decided_in_its_books(
+    uow: AccessUnitOfWork, found: ApprovalRequest | None, subject_ref: str
+) -> ApprovalRequest | None:
+    """An approval about a broker's books counts only if it was made in that back office:
+    one a store kept from before such requests were refused elsewhere counts for nothing."""
+    books = books_of_subject(subject_ref)
+    if found is None or books is None:
+        return found
+    return found if _organisation_of(uow, found.maker) == books else None
 
 
 def approved_content_for(
@@ -300,6 +312,7 @@ def approved_content_for(
         )
     if found is None:
         found = uow.access.latest_approved(kind=parsed, subject_ref=subject_ref)
+    found = _decided_in_its_books(uow, found, subject_ref)
     return check_content(found, content=content, subject_ref=subject_ref)
 
 
