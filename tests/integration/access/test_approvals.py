@@ -191,13 +191,13 @@ def test_an_emergency_grant_needs_a_second_person_and_expires_by_itself(
     approvals.approve_committed(
         uow=app.uow(), request_id=grant.request_id, checker="chen", at=start
     )
-    inside = _request(app, subject="adjustment:1")
+    inside = _request(app, subject="adjustment:B001:1")
     clock.at = start + timedelta(hours=1)
     decided = approvals.approve_committed(
         uow=app.uow(), request_id=inside.request_id, checker="ana", at=clock.now()
     )
     assert decided.status is ApprovalStatus.APPROVED
-    after = _request(app, subject="adjustment:2")
+    after = _request(app, subject="adjustment:B001:2")
     clock.at = start + timedelta(hours=2)
     assert _refusal(
         lambda: approvals.approve_committed(

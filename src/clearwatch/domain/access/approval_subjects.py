@@ -10,9 +10,11 @@ halts); and an approval found by subject alone would count for the other broker'
 
 from __future__ import annotations
 
+import re
+
 from clearwatch.domain.access.organisations import BACK_OFFICE_PREFIX
 
-# Subjects spelt `<kind>:<broker_id>:…` (domain/backoffice/approval_content.py, the batch
+# Subjects spelt `<kind>:<broker_id>:…` or `<kind>:<broker_id>/…` (approval_content.py, the batch
 # manifest, the journal's entry keys, domain/watch and domain/intraday's halt subjects).
 _BROKER_SECOND = frozenset(
     {
@@ -39,5 +41,5 @@ def books_of_subject(subject_ref: str) -> str | None:
         return books_of_subject(rest)
     if kind not in _BROKER_SECOND:
         return None
-    broker_id = rest.partition(":")[0]
+    broker_id = re.split("[:/]", rest, maxsplit=1)[0]  # `B001:…`, or a batch ref's `B001/…`
     return f"{BACK_OFFICE_PREFIX}{broker_id}" if broker_id else None
