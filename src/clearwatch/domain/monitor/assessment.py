@@ -216,6 +216,24 @@ def _designated(inputs: DayInputs, institution_id: str, region: str | None) -> s
     }
 
 
+def _designated_by_region(
+    institution: Institution, inputs: DayInputs, reporting: tuple[ReportingCategory, ...]
+) -> dict[str | None, set[Criterion]]:
+    """What does not rest on the day's figures: reviewers' designations (a bank's by the
+    branch region its case was about, else its own region) and G6 for a reporting issue (its
+    own region). Keys are regions for a bank, None (its registered region) for others."""
+    bank = institution.kind is InstitutionKind.BANK
+    home = institution.region if bank else None
+    by_region: dict[str | None, set[Criterion]] = {}
+    for designation in inputs.designations:
+        if designation.institution_id == institution.institution_id:
+            region = (designation.region or home) if bank else None
+            by_region.setdefault(region, set()).add(designation.criterion)
+    if reporting:
+        by_region.setdefault(home, set()).add(Criterion.G6)
+    return by_region
+
+
 def _submitted_banks(inputs: DayInputs) -> set[str]:
     return {i for i, kind in inputs.compared if kind == PackageKind.BANK_DAILY}
 
@@ -348,12 +366,8 @@ def _assess_bank(
         criteria_by_region[regional.branch_region] = bank_region_criteria(
             amount, affected_accounts=regional.affected_accounts, rules=inputs.rules
         )
-    for designation in inputs.designations:
-        if designation.institution_id == bank_id:
-            region = designation.region or institution.region
-            criteria_by_region.setdefault(region, set()).add(designation.criterion)
-    if reporting:
-        criteria_by_region.setdefault(institution.region, set()).add(Criterion.G6)
+    for region, designated in _designated_by_region(institution, inputs, reporting).items():
+        criteria_by_region.setdefault(region or institution.region, set()).update(designated)
     warnings = tuple(
         w
         for region, criteria in sorted(criteria_by_region.items())
@@ -436,15 +450,7 @@ def _not_compared(
     does not rest on its data (reporting issues, reviewers' designations) still warns it; a
     bank's designation about one branch region (a regional F8 case's M3) goes to that region's
     bureau, as when the day is compared."""
-    bank = institution.kind is InstitutionKind.BANK
-    home = institution.region if bank else None  # where a bank's region-less criteria go
-    by_region: dict[str | None, set[Criterion]] = {}
-    for designation in inputs.designations:
-        if designation.institution_id == institution.institution_id:
-            region = (designation.region or home) if bank else None
-            by_region.setdefault(region, set()).add(designation.criterion)
-    if reporting:
-        by_region.setdefault(home, set()).add(Criterion.G6)
+    by_region = _designated_by_region(institution, inputs, reporting)
     routed = (
         route_warning(institution, criteria, region=region, problem_amount_fen=0)
         for region, criteria in sorted(by_region.items(), key=lambda item: item[0] or "")

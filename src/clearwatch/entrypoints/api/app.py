@@ -213,7 +213,9 @@ def _body_bytes_max(scope: Scope) -> int:
 
 
 class JsonBodyLimit:
-    """Refuse a JSON request body past `json_body_bytes_max` (413) without reading it all."""
+    """Refuse a request body past its path's limit (413) without reading it all: a JSON body's
+    `json_body_bytes_max`, an explanation's, a web upload's (whose session is checked first).
+    The API's uploads stream and limit their bodies themselves, after the bearer."""
 
     def __init__(self, app: Asgi) -> None:
         self.app = app

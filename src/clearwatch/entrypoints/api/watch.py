@@ -39,7 +39,7 @@ from clearwatch.services.watch.flow_halts import request_flow_halt
 from clearwatch.services.watch.review import (
     HaltOutcome,
     alert_reviews,
-    find_alert,
+    named_alert,
     request_halt,
     review_alert,
 )
@@ -179,10 +179,8 @@ def _answered(call: Callable[[], T]) -> T:
 
 
 def _alert(wired: Application, gate: Gate, action: Action, key: str) -> Alert:
-    """The alert a handle names; a number among the alerts of the brokers `action` reaches."""
-    sees = gate.lister(action)
     log = wired.watch_wiring().alert_log()
-    return _answered(lambda: find_alert(log, key, sees=lambda broker: sees(_books(broker))))
+    return _answered(lambda: named_alert(log, key, gate=gate, action=action))
 
 
 @router.get("/alerts", responses=problems(403))

@@ -32,7 +32,6 @@ from clearwatch.entrypoints.cli.output import (
     say,
     wide_option,
 )
-from clearwatch.services.access.authorize import Gate
 from clearwatch.services.watch.consume import AlertsInMemory, WatchConsumer, replay
 from clearwatch.services.watch.flow_halts import (
     FlowOutcome,
@@ -48,7 +47,7 @@ from clearwatch.services.watch.review import (
     HaltOutcome,
     alert_reviews,
     approve_halt,
-    find_alert,
+    named_alert,
     request_halt,
     review_alert,
 )
@@ -326,7 +325,9 @@ def alerts_review(
     wired = application()
     gate = signed_in(wired)
     gate.check_credential(Action.WATCH_REVIEW)
-    alert = _named_alert(wired, gate, Action.WATCH_REVIEW, key)
+    alert = named_alert(
+        wired.watch_wiring().alert_log(), key, gate=gate, action=Action.WATCH_REVIEW
+    )
     review = review_alert(
         uow=wired.uow(),
         alert=alert,
@@ -368,7 +369,9 @@ def alerts_halt(
         if key is None:
             raise fail("name the alert's number, or --approve a halt request", EXIT_USAGE)
         gate.check_credential(Action.WATCH_HALT)
-        alert = _named_alert(wired, gate, Action.WATCH_HALT, key)
+        alert = named_alert(
+            wired.watch_wiring().alert_log(), key, gate=gate, action=Action.WATCH_HALT
+        )
         outcome = request_halt(
             uow=wired.uow(),
             alert=alert,
@@ -380,14 +383,6 @@ def alerts_halt(
         )
     request = outcome.request
     say(console, f"approval #{request.request_id} {_subject(request)}: ", _halt_state(outcome))
-
-
-def _named_alert(wired: Application, gate: Gate, action: Action, handle: str) -> Alert:
-    """The alert a handle names; a number among the alerts of the brokers `action` reaches
-    (numbers run per broker)."""
-    sees = gate.lister(action)
-    log = wired.watch_wiring().alert_log()
-    return find_alert(log, handle, sees=lambda broker: sees(books_of(broker)))
 
 
 def _halt_state(outcome: HaltOutcome) -> tuple[str, str]:
@@ -439,7 +434,9 @@ def alerts_halt_flow(
         if key is None or account is None:
             raise fail("name the alert's number and --account, or --approve a request", EXIT_USAGE)
         gate.check_credential(Action.WATCH_HALT)
-        alert = _named_alert(wired, gate, Action.WATCH_HALT, key)
+        alert = named_alert(
+            wired.watch_wiring().alert_log(), key, gate=gate, action=Action.WATCH_HALT
+        )
         outcome = request_flow_halt(uow=wired.uow(), alert=alert,
                                     flow=Flow(alert.broker_id, account, to),
                                     maker=gate.caller.user_id, at=wired.clock.now(),

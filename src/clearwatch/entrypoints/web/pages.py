@@ -300,11 +300,11 @@ def warning_page(
         # Audited when denied (another bureau's, or one not yet approved for a bureau, CSRC or
         # the institution); then answered exactly like a warning that never was.
         missing = PageNotFound(f"{WARNING_MUST_EXIST}: {business_date} {institution_id}")
-        try:
-            if found:
+        if found:
+            try:
                 viewer.gate.check(Action.WARNINGS_LIST, warning_resource(found[0]))
-        except Refused as denied:
-            raise missing from denied
+            except Refused as denied:
+                raise missing from denied
         raise missing
     # The findings behind each, their accounts masked (the unmasked evidence is the API's
     # `?evidence=true`, for whom the policy allows); the cases they opened, for who may read.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,6 +44,7 @@ from clearwatch.entrypoints.web.i18n import (
 )
 from clearwatch.services.access.authorize import Gate, PolicyDenied, actor_of
 from clearwatch.services.access.web_sessions import (
+    LiveWebSession,
     StoredWebSession,
     csrf_matches,
     refuse_forged_form,
@@ -163,12 +165,8 @@ class Viewer:
 
 def signed_in(request: Request) -> Viewer:
     wired = application_of(request)
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
-        raise NotSignedIn
     at = wired.real_clock.now()
-    # None also when the user was removed, or changed password or second factor, since.
-    live = web_session(uow=wired.read_uow(), session_id=session_id, at=at)
+    live = _live_session(wired, request.cookies, at)
     if live is None:
         raise NotSignedIn
     session = live.session
@@ -193,11 +191,18 @@ SignedIn = Annotated[Viewer, Depends(signed_in)]
 def has_live_session(wired: Application, cookies: Mapping[str, str]) -> bool:
     """Whether the cookies name a live session: asked before a large form's body is read, so
     that nobody unsigned can make the server spool an upload to disk."""
+    return _live_session(wired, cookies, wired.real_clock.now()) is not None
+
+
+def _live_session(
+    wired: Application, cookies: Mapping[str, str], at: datetime
+) -> LiveWebSession | None:
+    """The session the cookie names; None also when the user was removed, or changed password
+    or second factor, since."""
     session_id = cookies.get(SESSION_COOKIE)
     if not session_id:
-        return False
-    at = wired.real_clock.now()
-    return web_session(uow=wired.read_uow(), session_id=session_id, at=at) is not None
+        return None
+    return web_session(uow=wired.read_uow(), session_id=session_id, at=at)
 
 
 def check_form(request: Request, viewer: Viewer, presented: str | None) -> None:

@@ -34,7 +34,7 @@ from clearwatch.domain.watch.reviews import (
     parse_halt_subject,
 )
 from clearwatch.services.access.approvals import approve, approved_content_for, request_approval
-from clearwatch.services.access.authorize import denials_audited, require
+from clearwatch.services.access.authorize import Gate, denials_audited, require
 from clearwatch.services.audit.audit_log import record_audit
 from clearwatch.services.watch.ports import (
     NO_PUBLISHER,
@@ -71,6 +71,13 @@ def find_alert(log: AlertLog, handle: str, *, sees: Callable[[str], bool]) -> Al
     if not named:
         raise Refused(ReviewRule.ALERT_MUST_EXIST, f"alert #{handle}")
     return named[0]
+
+
+def named_alert(log: AlertLog, handle: str, *, gate: Gate, action: Action) -> Alert:
+    """`find_alert` for a caller: a number among the alerts of the brokers `action` reaches
+    for them (numbers run per broker)."""
+    sees = gate.lister(action)
+    return find_alert(log, handle, sees=lambda broker: sees(books_of(broker)))
 
 
 def books_of(broker_id: str) -> Resource:
@@ -226,8 +233,11 @@ def check_asked_by_confirmed_alert(
     halt` and `halt-flow` ask)."""
     key = str(pending.payload.get("alert") or "")
     review = uow.watch_reviews.review(key) if key else None
-    confirmed = review is not None and review.decision is ReviewDecision.CONFIRMED
-    if not confirmed or review is None or review.broker_id != broker_id:
+    if (
+        review is None
+        or review.decision is not ReviewDecision.CONFIRMED
+        or review.broker_id != broker_id
+    ):
         raise Refused(ReviewRule.HALT_NEEDS_CONFIRMED_ALERT, f"approval #{pending.request_id}")
 
 
